@@ -1,0 +1,1 @@
+"""NN Canvas Qt application (views on top of nncore)."""

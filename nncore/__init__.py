@@ -1,0 +1,1 @@
+"""NN Canvas engine: reverse-mode automatic differentiation on NumPy (no Qt)."""
