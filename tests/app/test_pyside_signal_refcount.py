@@ -13,8 +13,8 @@ To lift the pin: install the candidate release in the venv under Python 3.11
 (``QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest tests/app/test_pyside_signal_refcount.py``).
 If it passes, widen the range in pyproject.toml. (With 6.12.0 and Python 3.11.7 both
 tests fail at their first check, 50 emits in, before the interpreter can abort.)
-On Python 3.12+ ``True`` is immortal and its count never moves, so there only the
-``Signal(object)`` argument check can see a leak: run it under 3.11.
+On Python 3.12+ ``True`` is immortal: its count never moves (so such a leak could not
+crash there, and this test could not see it). Check under 3.11.
 """
 
 from __future__ import annotations

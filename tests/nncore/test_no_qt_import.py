@@ -26,11 +26,12 @@ CHILD = textwrap.dedent(
 
     BLOCKED = {blocked!r}
     attempts = []
+    importing = "nncore"
 
     class BlockGui(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
             if name.partition(".")[0] in BLOCKED:
-                attempts.append(name)
+                attempts.append(f"{{name}} (while importing {{importing}})")
                 raise ImportError(f"blocked by test_no_qt_import: {{name}}")
             return None
 
@@ -57,6 +58,7 @@ CHILD = textwrap.dedent(
     for info in pkgutil.walk_packages(nncore.__path__, "nncore.", onerror=fail):
         if info.name.rpartition(".")[2] == "__main__":
             continue  # importing __main__ would run the program
+        importing = info.name
         importlib.import_module(info.name)
         names.append(info.name)
 
