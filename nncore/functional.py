@@ -889,7 +889,7 @@ def binary_cross_entropy(p: Any, target: Any, reduction: str = "mean") -> Tensor
     y = y.astype(p.dtype, copy=False)
     bad = ~((p.data >= 0) & (p.data <= 1))
     if bad.any():
-        where = np.unravel_index(int(np.flatnonzero(bad)[0]), p.shape)
+        where = tuple(int(i) for i in np.unravel_index(int(np.flatnonzero(bad)[0]), p.shape))
         raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1]; "
                          f"input{list(where)} = {p.data[where]}")
     return BCELoss.apply(p, y, reduction=reduction)

@@ -21,7 +21,7 @@ from nncore.tensor import Tensor
 
 __all__ = [
     "Parameter", "Module", "Linear", "BatchNorm1d", "Dropout", "ReLU", "LeakyReLU",
-    "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity", "Sequential",
+    "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity", "Sequential", "clip_grad_norm_",
 ]
 
 
@@ -536,3 +536,42 @@ class Sequential(Module):
         for m in self._modules.values():
             x = m(x)
         return x
+
+
+def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0) -> float:
+    """Scale the gradients of ``parameters`` so that their global norm is at most
+    ``max_norm`` (PyTorch's ``torch.nn.utils.clip_grad_norm_``; Pascanu et al., "On the
+    difficulty of training recurrent neural networks", ICML 2013).
+
+    The norm is taken over all gradients together, as if concatenated into one vector;
+    when it exceeds ``max_norm`` every gradient is multiplied by
+    ``max_norm / (norm + 1e-6)``. Gradients are replaced by scaled copies (never modified
+    in place). Parameters without a gradient are ignored.
+
+    Args:
+        parameters: an iterable of Parameters (or a single one).
+        max_norm: the largest allowed norm (> 0).
+        norm_type: the p of the p-norm (default 2; ``inf`` for the max-norm).
+
+    Returns:
+        the total norm before clipping (a Python float; NaN if a gradient holds NaN).
+
+    Raises:
+        ValueError: if ``max_norm`` is not positive.
+    """
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return 0.0
+    if norm_type == math.inf:
+        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    else:
+        total = float(sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads)) ** (1.0 / norm_type)
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for p in params:
+            if p.grad is not None:
+                p.grad = p.grad * p.grad.dtype.type(coef)
+    return total

@@ -374,8 +374,8 @@ class Tensor:
     # ------------------------------------------------------------------ operators
     def _operand(self, other: Any) -> Any:
         """A constant operand converted so that it keeps this tensor's dtype."""
-        if isinstance(other, Tensor) or isinstance(other, (int, float)):
-            return other
+        if isinstance(other, Tensor) or type(other) in (int, float):
+            return other  # Python numbers never promote an array's dtype (NEP 50)
         arr = np.asarray(other)
         if arr.dtype != self.data.dtype:
             if arr.dtype.kind not in "iubf":
