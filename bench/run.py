@@ -1,0 +1,274 @@
+"""The MLP training benchmark: nncore vs hand-written NumPy vs PyTorch CPU.
+
+Run as ``python -m bench`` (``make bench``); ``python -m bench --help`` lists the
+options. For each model size the parent process draws the initial weights once
+(:func:`bench.mlp.init_params`) and makes the data, saves both to an .npz in a temporary
+folder, and starts one worker process per implementation (``python -m bench.worker``),
+so that imports and thread pools never interfere. Results are printed as a table and
+merged into ``bench/results.json`` under the key ``"mlp"``.
+
+Goals measured: nncore at least as fast as PyTorch CPU (``nncore/torch >= 1``) and
+within 15% of the hand-written NumPy step (``nncore/numpy >= 0.85``) on every size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .mlp import SIZES, init_params, make_data, save_case
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+RESULTS = BENCH_DIR / "results.json"
+ORDER = ("nncore", "numpy", "torch")
+GOAL_TORCH = 1.0  # nncore/torch at least this
+GOAL_NUMPY = 0.85  # nncore/numpy at least this (within 15%)
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Train the same MLP with nncore, hand-written NumPy and PyTorch CPU; "
+        "report samples/second.",
+    )
+    p.add_argument("--threads", type=int, default=2, help="BLAS/intra-op threads (default 2)")
+    p.add_argument("--quick", action="store_true",
+                   help="fast smoke run (short repeats; results.json is not written unless --json)")
+    p.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
+    p.add_argument("--impls", nargs="+", choices=list(ORDER), default=list(ORDER))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=int, help="timed repeats per run (default 7, quick 2)")
+    p.add_argument("--seconds", type=float, help="seconds per repeat (default 1.0, quick 0.2)")
+    p.add_argument("--warmup", type=int, default=10, help="untimed steps first (default 10)")
+    p.add_argument("--json", type=Path, help=f"results file to merge into (default {RESULTS})")
+    p.add_argument("--no-json", action="store_true", help="do not write a results file")
+    p.add_argument("--check", action="store_true", help="exit 1 if a goal is not met")
+    args = p.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 2 if args.quick else 7
+    if args.seconds is None:
+        args.seconds = 0.2 if args.quick else 1.0
+    if args.json is None and not args.quick:
+        args.json = RESULTS
+    if args.no_json:
+        args.json = None
+    if args.threads < 1:
+        p.error("--threads must be at least 1")
+    return args
+
+
+def available(impl: str) -> str | None:
+    """None if ``impl`` can run here, else the reason it cannot."""
+    if impl == "torch":
+        if importlib.util.find_spec("torch") is None:
+            return "torch is not installed (pip install torch==2.13.0, or: make bench)"
+    elif impl == "nncore":
+        for mod in ("nncore.tensor", "nncore.functional", "nncore.nn", "nncore.optim"):
+            try:
+                if importlib.util.find_spec(mod) is None:
+                    return f"{mod} does not exist yet"
+            except ImportError as e:
+                return f"{mod}: {e}"
+    return None
+
+
+def run_worker(impl, case, out, args):
+    env = dict(os.environ)
+    for k in THREAD_ENV:
+        env[k] = str(args.threads)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
+    cmd = [sys.executable, "-m", "bench.worker", "--impl", impl, "--case", str(case),
+           "--out", str(out), "--threads", str(args.threads), "--warmup", str(args.warmup),
+           "--repeats", str(args.repeats), "--seconds", str(args.seconds)]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
+        return None, f"worker failed (exit {proc.returncode}):\n{tail}"
+    with open(out) as f:
+        return json.load(f), None
+
+
+def machine_info(workers):
+    info = {
+        "platform": platform.platform(),
+        "processor": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "loadavg_before": [round(v, 2) for v in os.getloadavg()],
+    }
+    for w in workers:
+        info.setdefault("numpy", w.get("numpy"))
+        if w.get("impl") in ("numpy", "nncore") and "blas" not in info:
+            blas = [t for t in w.get("threadpools", []) if t.get("internal_api") != "openmp"]
+            if blas:
+                info["blas"] = f"{blas[0]['internal_api']} {blas[0]['version']} ({blas[0]['architecture']})"
+        if w.get("impl") == "torch":
+            info["torch"] = w.get("torch")
+    for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if os.environ.get(k):
+            info[k] = os.environ[k]
+    return info
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _fmt_rate(v):
+    return "-" if v is None else f"{v:,.0f}"
+
+
+def _fmt_ratio(v):
+    return "-" if v is None else f"{v:.2f}"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    skipped = {impl: why for impl in args.impls if (why := available(impl))}
+    impls = [i for i in ORDER if i in args.impls and i not in skipped]
+    for impl, why in skipped.items():
+        print(f"note: skipping {impl}: {why}")
+    if os.getloadavg()[0] > 0.5:
+        print(f"note: load average {os.getloadavg()[0]:.2f} before the run: other processes "
+              "are using the CPU; figures may be low and noisy")
+    print(f"MLP training step, float32, Adam, {args.threads} BLAS thread(s), "
+          f"median of {args.repeats} repeats of ~{args.seconds:g} s; one process per run",
+          flush=True)
+
+    results, workers, errors = {}, [], []
+    with tempfile.TemporaryDirectory(prefix="nncanvas-bench-") as tmp:
+        for name in args.sizes:
+            size = SIZES[name]
+            case = Path(tmp) / f"{name}.npz"
+            x, y = make_data(size, seed=args.seed)
+            save_case(case, size, init_params(size.dims, seed=args.seed), x, y)
+            rates, runs = {}, {}
+            for impl in impls:
+                print(f"  {name:<16} {impl:<7} ...", end=" ", flush=True)
+                w, err = run_worker(impl, case, Path(tmp) / f"{name}-{impl}.json", args)
+                if err:
+                    print("FAILED")
+                    errors.append(f"{impl} on {name}: {err}")
+                    continue
+                print(f"{w['samples_per_s']:>10,.0f} samples/s  ({w['ms_per_step']:.2f} ms/step)",
+                      flush=True)
+                workers.append(w)
+                runs[impl] = w
+                rates[impl] = w["samples_per_s"]
+            ratios = {}
+            if "nncore" in rates and "torch" in rates:
+                ratios["nncore/torch"] = rates["nncore"] / rates["torch"]
+            if "nncore" in rates and "numpy" in rates:
+                ratios["nncore/numpy"] = rates["nncore"] / rates["numpy"]
+            results[name] = {
+                "batch": size.batch,
+                "arch": size.arch,
+                "data": "sklearn digits 1797x64, standardized" if size.data == "digits"
+                        else f"random normal {size.n_samples}x{size.dims[0]}, random labels",
+                "dtype": "float32",
+                "threads": args.threads,
+                "samples_per_s": {k: round(v, 1) for k, v in rates.items()},
+                "ratios": {k: round(v, 4) for k, v in ratios.items()},
+                "ms_per_step": {k: round(r["ms_per_step"], 4) for k, r in runs.items()},
+                "warmup_loss_max_rel_diff": _loss_agreement(runs),
+                "repeats": args.repeats,
+                "seconds_per_repeat": args.seconds,
+            }
+            if skipped:
+                results[name]["skipped"] = skipped
+
+    print()
+    _print_table(results, impls)
+    for e in errors:
+        print(f"\nerror: {e}")
+    met = _print_goals(results)
+
+    if args.json is not None and results:
+        _merge_results(args.json, results, machine_info(workers), args)
+        print(f"\nwrote {args.json}")
+    return 1 if (args.check and not met) or errors else 0
+
+
+def _loss_agreement(runs):
+    """Largest relative difference of warm-up losses between implementations (float32:
+    ~1e-6..1e-4 expected; larger means they are not doing the same work)."""
+    losses = [r["warmup_losses"] for r in runs.values()]
+    if len(losses) < 2:
+        return None
+    worst = 0.0
+    for other in losses[1:]:
+        for a, b in zip(losses[0], other):
+            worst = max(worst, abs(a - b) / max(abs(a), 1e-12))
+    return float(f"{worst:.3g}")
+
+
+def _print_table(results, impls):
+    cols = [*impls, "nncore/torch", "nncore/numpy"]
+    head = f"{'size':<16}{'batch':>6}" + "".join(f"{c:>14}" for c in cols) + f"{'loss agree':>12}"
+    print("samples/second (higher is better)")
+    print(head)
+    print("-" * len(head))
+    for name, r in results.items():
+        row = f"{name:<16}{r['batch']:>6}"
+        row += "".join(f"{_fmt_rate(r['samples_per_s'].get(i)):>14}" for i in impls)
+        row += "".join(f"{_fmt_ratio(r['ratios'].get(k)):>14}" for k in ("nncore/torch", "nncore/numpy"))
+        agree = r["warmup_loss_max_rel_diff"]
+        row += f"{'-' if agree is None else f'{agree:.1e}':>12}"
+        print(row)
+
+
+def _print_goals(results) -> bool:
+    print("\ngoals:")
+    all_met = True
+    for key, goal, text in (("nncore/torch", GOAL_TORCH, "nncore at least as fast as PyTorch CPU"),
+                            ("nncore/numpy", GOAL_NUMPY, "nncore within 15% of hand-written NumPy")):
+        for name, r in results.items():
+            v = r["ratios"].get(key)
+            if v is None:
+                status = "NOT MEASURED"
+                all_met = False
+            elif v >= goal:
+                status = "MET"
+            else:
+                status = "NOT MET"
+                all_met = False
+            r.setdefault("goals", {})[key] = {"target": f">= {goal}", "met": None if v is None else v >= goal}
+            print(f"  {text:<42} {name:<16} {key} = {_fmt_ratio(v):>5} (>= {goal}): {status}")
+    return all_met
+
+
+def _merge_results(path, results, machine, args):
+    path = Path(path)
+    data = {}
+    if path.exists():
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, json.JSONDecodeError) as e:
+            print(f"note: {path} unreadable ({e}); starting a new one")
+            data = {}
+    data.setdefault("mlp", {}).update(results)
+    data["machine"] = machine
+    data["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    tmp = path.with_suffix(".json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2, sort_keys=False)
+        f.write("\n")
+    os.replace(tmp, path)
