@@ -12,7 +12,7 @@ import numpy as np
 from nncore import Tensor, nn, optim
 from nncore import functional as F
 
-from .mlp import ADAM_EPS, BETAS, LR, bn_index, linear_index
+from .mlp import ADAM_EPS, BETAS, LR
 
 
 def build_model(dims):
@@ -31,21 +31,10 @@ class NNCoreMLP:
     def __init__(self, params, dims, dtype=np.float32):
         self.dtype = np.dtype(dtype)
         self.dims = tuple(dims)
-        self.model = build_model(dims)
-        self.model.to(self.dtype)
-        cast = lambda a: np.array(a, dtype=self.dtype, order="C")  # noqa: E731 (copies)
-        n_lin = len(dims) - 1
-        for i in range(n_lin):
-            lin = self.model[linear_index(i)]
-            lin.weight.data = cast(params[f"{linear_index(i)}.weight"])
-            lin.bias.data = cast(params[f"{linear_index(i)}.bias"])
-            if i < n_lin - 1:
-                k = bn_index(i)
-                bn = self.model[k]
-                bn.weight.data = cast(params[f"{k}.weight"])
-                bn.bias.data = cast(params[f"{k}.bias"])
-                bn.running_mean = cast(params[f"{k}.running_mean"])
-                bn.running_var = cast(params[f"{k}.running_var"])
+        self.model = build_model(dims).to(self.dtype)
+        # Same names as PyTorch's state_dict; strict: every parameter and buffer is set.
+        self.model.load_state_dict({k: np.asarray(v, dtype=self.dtype) for k, v in params.items()},
+                                   strict=True)
         self.model.train()
         self.opt = optim.Adam(self.model.parameters(), lr=LR, betas=BETAS, eps=ADAM_EPS)
 
@@ -61,22 +50,4 @@ class NNCoreMLP:
         return float(loss.data)
 
     def state(self) -> dict[str, np.ndarray]:
-        out = {}
-        n_lin = len(self.dims) - 1
-        for i in range(n_lin):
-            lin = self.model[linear_index(i)]
-            out[f"{linear_index(i)}.weight"] = np.array(lin.weight.data)
-            out[f"{linear_index(i)}.bias"] = np.array(lin.bias.data)
-            if i < n_lin - 1:
-                k = bn_index(i)
-                bn = self.model[k]
-                out[f"{k}.weight"] = np.array(bn.weight.data)
-                out[f"{k}.bias"] = np.array(bn.bias.data)
-                out[f"{k}.running_mean"] = np.array(_arr(bn.running_mean))
-                out[f"{k}.running_var"] = np.array(_arr(bn.running_var))
-        return out
-
-
-def _arr(buf):
-    """A buffer may be stored as an ndarray or as a Tensor."""
-    return buf.data if hasattr(buf, "data") and not isinstance(buf, np.ndarray) else buf
+        return dict(self.model.state_dict())

@@ -19,9 +19,11 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from .mlp import SIZES, init_params, make_data, save_case
@@ -32,6 +34,7 @@ RESULTS = BENCH_DIR / "results.json"
 ORDER = ("nncore", "numpy", "torch")
 GOAL_TORCH = 1.0  # nncore/torch at least this
 GOAL_NUMPY = 0.85  # nncore/numpy at least this (within 15%)
+NOISY = 0.2  # cores used by other processes during a run above which it is flagged
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -53,6 +56,9 @@ def parse_args(argv=None):
     p.add_argument("--json", type=Path, help=f"results file to merge into (default {RESULTS})")
     p.add_argument("--no-json", action="store_true", help="do not write a results file")
     p.add_argument("--check", action="store_true", help="exit 1 if a goal is not met")
+    p.add_argument("--max-wait", type=float, default=60.0,
+                   help="seconds to wait for other processes to quiet down before each run "
+                   "(default 60; 0 never waits)")
     args = p.parse_args(argv)
     if args.repeats is None:
         args.repeats = 2 if args.quick else 7
@@ -82,7 +88,53 @@ def available(impl: str) -> str | None:
     return None
 
 
+def _cpu_busy_seconds():
+    """CPU seconds spent busy by the whole machine so far (all cores), from /proc/stat;
+    None where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def foreign_load(seconds=0.5):
+    """Cores kept busy by other processes over the next ``seconds`` (this one sleeps)."""
+    b0, t0 = _cpu_busy_seconds(), time.perf_counter()
+    time.sleep(seconds)
+    b1, t1 = _cpu_busy_seconds(), time.perf_counter()
+    return None if b0 is None else (b1 - b0) / (t1 - t0)
+
+
+def wait_for_quiet(max_wait, threshold=0.25):
+    """Wait up to ``max_wait`` seconds until other processes use less than ``threshold``
+    cores; returns the last load seen (None if unknown)."""
+    deadline = time.perf_counter() + max_wait
+    load = foreign_load()
+    waited = False
+    while load is not None and load > threshold and time.perf_counter() < deadline:
+        if not waited:
+            print(f"(waiting for other processes to quiet down: {load:.2f} cores busy)",
+                  end=" ", flush=True)
+            waited = True
+        load = foreign_load(1.0)
+    return load
+
+
 def run_worker(impl, case, out, args):
+    """Run one measurement in a new process; returns (result dict, None) or (None, error).
+
+    The result gets ``foreign_load``: cores that other processes kept busy during the
+    run (machine busy time from /proc/stat minus the worker's own CPU time, over the
+    wall time). On a shared 2-core machine this matters: with one core taken, an
+    OpenMP or BLAS pool of 2 threads can run several times slower."""
     env = dict(os.environ)
     for k in THREAD_ENV:
         env[k] = str(args.threads)
@@ -90,12 +142,17 @@ def run_worker(impl, case, out, args):
     cmd = [sys.executable, "-m", "bench.worker", "--impl", impl, "--case", str(case),
            "--out", str(out), "--threads", str(args.threads), "--warmup", str(args.warmup),
            "--repeats", str(args.repeats), "--seconds", str(args.seconds)]
+    b0, c0, t0 = _cpu_busy_seconds(), _children_cpu_seconds(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    b1, c1, t1 = _cpu_busy_seconds(), _children_cpu_seconds(), time.perf_counter()
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
         return None, f"worker failed (exit {proc.returncode}):\n{tail}"
     with open(out) as f:
-        return json.load(f), None
+        result = json.load(f)
+    if b0 is not None:
+        result["foreign_load"] = round(max(0.0, ((b1 - b0) - (c1 - c0)) / (t1 - t0)), 3)
+    return result, None
 
 
 def machine_info(workers):
@@ -145,9 +202,6 @@ def main(argv=None) -> int:
     impls = [i for i in ORDER if i in args.impls and i not in skipped]
     for impl, why in skipped.items():
         print(f"note: skipping {impl}: {why}")
-    if os.getloadavg()[0] > 0.5:
-        print(f"note: load average {os.getloadavg()[0]:.2f} before the run: other processes "
-              "are using the CPU; figures may be low and noisy")
     print(f"MLP training step, float32, Adam, {args.threads} BLAS thread(s), "
           f"median of {args.repeats} repeats of ~{args.seconds:g} s; one process per run",
           flush=True)
@@ -162,13 +216,18 @@ def main(argv=None) -> int:
             rates, runs = {}, {}
             for impl in impls:
                 print(f"  {name:<16} {impl:<7} ...", end=" ", flush=True)
+                if args.max_wait > 0:
+                    wait_for_quiet(args.max_wait)
                 w, err = run_worker(impl, case, Path(tmp) / f"{name}-{impl}.json", args)
                 if err:
                     print("FAILED")
                     errors.append(f"{impl} on {name}: {err}")
                     continue
-                print(f"{w['samples_per_s']:>10,.0f} samples/s  ({w['ms_per_step']:.2f} ms/step)",
-                      flush=True)
+                busy = w.get("foreign_load")
+                note = "" if busy is None or busy < NOISY else (
+                    f"  [others kept {busy:.2f} cores busy: unreliable]")
+                print(f"{w['samples_per_s']:>10,.0f} samples/s  ({w['ms_per_step']:.2f} ms/step)"
+                      f"{note}", flush=True)
                 workers.append(w)
                 runs[impl] = w
                 rates[impl] = w["samples_per_s"]
@@ -188,6 +247,7 @@ def main(argv=None) -> int:
                 "ratios": {k: round(v, 4) for k, v in ratios.items()},
                 "ms_per_step": {k: round(r["ms_per_step"], 4) for k, r in runs.items()},
                 "warmup_loss_max_rel_diff": _loss_agreement(runs),
+                "foreign_load": {k: r.get("foreign_load") for k, r in runs.items()},
                 "repeats": args.repeats,
                 "seconds_per_repeat": args.seconds,
             }
@@ -227,11 +287,23 @@ def _print_table(results, impls):
     print("-" * len(head))
     for name, r in results.items():
         row = f"{name:<16}{r['batch']:>6}"
-        row += "".join(f"{_fmt_rate(r['samples_per_s'].get(i)):>14}" for i in impls)
+        row += "".join(f"{_fmt_rate(r['samples_per_s'].get(i)) + _mark(r, i):>14}" for i in impls)
         row += "".join(f"{_fmt_ratio(r['ratios'].get(k)):>14}" for k in ("nncore/torch", "nncore/numpy"))
         agree = r["warmup_loss_max_rel_diff"]
         row += f"{'-' if agree is None else f'{agree:.1e}':>12}"
         print(row)
+    if any(_noisy(r, i) for r in results.values() for i in impls):
+        print(f"* other processes kept >= {NOISY} cores busy during this run: the figure is "
+              "unreliable (rerun on a quiet machine)")
+
+
+def _noisy(r, impl):
+    busy = r.get("foreign_load", {}).get(impl)
+    return busy is not None and busy >= NOISY
+
+
+def _mark(r, impl):
+    return "*" if _noisy(r, impl) else ""
 
 
 def _print_goals(results) -> bool:
@@ -250,6 +322,9 @@ def _print_goals(results) -> bool:
                 status = "NOT MET"
                 all_met = False
             r.setdefault("goals", {})[key] = {"target": f">= {goal}", "met": None if v is None else v >= goal}
+            a, b = key.split("/")
+            if v is not None and (_noisy(r, a) or _noisy(r, b)):
+                status += " (unreliable: machine busy)"
             print(f"  {text:<42} {name:<16} {key} = {_fmt_ratio(v):>5} (>= {goal}): {status}")
     return all_met
 
