@@ -87,10 +87,6 @@ def test_numpy_step_moves_every_parameter_with_a_gradient(setup, numpy_run):
 
 
 def test_nncore_agrees_with_numpy(setup, numpy_run):
-    import importlib.util
-
-    if importlib.util.find_spec("nncore.nn") is None or importlib.util.find_spec("nncore.optim") is None:
-        pytest.skip("nncore.nn / nncore.optim not written yet")  # TODO(bench): drop once they land
     from bench.impl_nncore import NNCoreMLP
 
     params, batches = setup
