@@ -119,8 +119,10 @@ class Optimizer:
 
     Args:
         params: an iterable of :class:`~nncore.nn.Parameter` s (any :class:`Tensor` leaf),
-            or of dicts defining parameter groups: each has ``"params"`` (a Parameter or
-            an ordered iterable of them, not a set) and optionally any hyperparameter,
+            of ``(name, parameter)`` pairs (``model.named_parameters()``; the names are
+            kept as the group's ``"param_names"``, as PyTorch >= 2.6), or of dicts
+            defining parameter groups: each has ``"params"`` (a Parameter or an ordered
+            iterable of them or of pairs, not a set) and optionally any hyperparameter,
             overriding ``defaults`` for that group. Other keys are kept as given.
         defaults: the default hyperparameters (subclasses pass their arguments).
 
@@ -205,6 +207,14 @@ class Optimizer:
         else:
             params = list(params)
         index = len(self.param_groups)
+        named = [isinstance(x, tuple) for x in params]
+        if any(named):
+            if not all(named) or any(len(x) != 2 or not isinstance(x[0], str) for x in params):
+                raise ValueError("all optimizer params should be with/without names "
+                                 f"(group {index} mixes (name, parameter) pairs and "
+                                 "parameters)")
+            group["param_names"] = [x[0] for x in params]
+            params = [x[1] for x in params]
         seen: set[int] = set()
         for j, p in enumerate(params):
             if not isinstance(p, Tensor):
