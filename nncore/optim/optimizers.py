@@ -139,6 +139,9 @@ class Optimizer:
         ValueError: for an empty parameter list ("optimizer got an empty parameter
             list"), a parameter listed twice (in one group or in two), a non-leaf tensor,
             or an invalid hyperparameter (the message names it and its value).
+            ``step()`` raises ValueError, naming the group and parameter, when a gradient's
+            shape differs from its parameter's or ``.data`` was replaced by an array of
+            another shape than its state.
     """
 
     #: Scratch arrays per parameter an optimizer's step needs (views of shared buffers).
@@ -407,6 +410,8 @@ class Optimizer:
             except (ValueError, TypeError) as e:
                 raise type(e)(f"{e} in loaded parameter group {i}") from None
             new["params"] = group["params"]
+            if "param_names" in group:  # names belong to this optimizer's parameters
+                new["param_names"] = group["param_names"]
             new_groups.append(new)
 
         new_state: dict[Any, dict[str, Any]] = {}
@@ -1033,7 +1038,8 @@ class AdamW(Adam):
     PyTorch >= 2.6 defines it): each step first shrinks the weights,
     ``p = p * (1 - lr * weight_decay)``, then takes the Adam step computed from the raw
     gradient (no L2 term in the moments). The decay is applied *before* the Adam update
-    (PyTorch's order): p=1, g=1, lr=0.1, wd=0.1 gives 0.890000001, not 0.891.
+    (PyTorch's order): p=1, g=1, lr=0.1, wd=0.1 gives 0.890000001, not 0.891. As in
+    PyTorch, a parameter whose grad is None is neither decayed nor updated that step.
 
     Args:
         params, lr, betas, eps, amsgrad, maximize: as :class:`Adam`.

@@ -930,6 +930,10 @@ def test_named_parameters_are_accepted_as_pytorch_does():
     assert opt.param_groups[0]["params"] == list(model.parameters())
     with pytest.raises(ValueError, match="with/without names"):
         optim.SGD([("w", P([1.0])), P([2.0])], lr=0.1)
+    sd = opt.state_dict()
+    assert sd["param_groups"][0]["param_names"][0] == "0.weight"
+    opt.load_state_dict(sd)
+    assert opt.param_groups[0]["param_names"][-1] == "2.bias"
 
 
 def test_groups_are_copied_and_extra_keys_kept():
