@@ -4,8 +4,18 @@ Run as ``python -m bench`` (``make bench``); ``python -m bench --help`` lists th
 options. For each model size the parent process draws the initial weights once
 (:func:`bench.mlp.init_params`) and makes the data, saves both to an .npz in a temporary
 folder, and starts one worker process per implementation (``python -m bench.worker``),
-so that imports and thread pools never interfere. Results are printed as a table and
-merged into ``bench/results.json`` under the key ``"mlp"``.
+so that imports and thread pools never interfere. It does that ``--rounds`` times,
+interleaving the implementations, and reports for each the median samples/second of the
+timed repeats pooled over the rounds.
+
+The machine is shared (other developers' tests run on the same two cores), and a 2-thread
+BLAS or OpenMP pool slows down many times over when another process takes a core. So each
+timed repeat measures how much CPU other processes took meanwhile; disturbed repeats are
+redone by the worker and left out of the median, and a figure that could not be measured
+undisturbed is marked ``*`` (``"disturbed": true`` in the results file).
+
+Results are printed as a table and merged into ``bench/results.json`` under the key
+``"mlp"`` (other benchmarks keep their own keys there).
 
 Goals measured: nncore at least as fast as PyTorch CPU (``nncore/torch >= 1``) and
 within 15% of the hand-written NumPy step (``nncore/numpy >= 0.85``) on every size.
@@ -20,6 +30,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +38,7 @@ import time
 from pathlib import Path
 
 from .mlp import SIZES, init_params, make_data, save_case
+from .worker import _machine_busy_seconds
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -34,7 +46,7 @@ RESULTS = BENCH_DIR / "results.json"
 ORDER = ("nncore", "numpy", "torch")
 GOAL_TORCH = 1.0  # nncore/torch at least this
 GOAL_NUMPY = 0.85  # nncore/numpy at least this (within 15%)
-NOISY = 0.2  # cores used by other processes during a run above which it is flagged
+NOISY = 0.2  # cores taken by other processes that make a timed repeat 'disturbed'
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -50,26 +62,31 @@ def parse_args(argv=None):
     p.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
     p.add_argument("--impls", nargs="+", choices=list(ORDER), default=list(ORDER))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--repeats", type=int, help="timed repeats per run (default 7, quick 2)")
+    p.add_argument("--rounds", type=int,
+                   help="processes per implementation and size, interleaved (default 3, quick 1)")
+    p.add_argument("--repeats", type=int, help="timed repeats per process (default 3, quick 2)")
     p.add_argument("--seconds", type=float, help="seconds per repeat (default 1.0, quick 0.2)")
     p.add_argument("--warmup", type=int, default=10, help="untimed steps first (default 10)")
     p.add_argument("--json", type=Path, help=f"results file to merge into (default {RESULTS})")
     p.add_argument("--no-json", action="store_true", help="do not write a results file")
     p.add_argument("--check", action="store_true", help="exit 1 if a goal is not met")
-    p.add_argument("--max-wait", type=float, default=60.0,
-                   help="seconds to wait for other processes to quiet down before each run "
-                   "(default 60; 0 never waits)")
+    p.add_argument("--max-wait", type=float, default=20.0,
+                   help="seconds to wait for other processes to quiet down before each process "
+                   "(default 20; 0 never waits)")
     args = p.parse_args(argv)
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 3
     if args.repeats is None:
-        args.repeats = 2 if args.quick else 7
+        args.repeats = 2 if args.quick else 3
     if args.seconds is None:
         args.seconds = 0.2 if args.quick else 1.0
     if args.json is None and not args.quick:
         args.json = RESULTS
     if args.no_json:
         args.json = None
-    if args.threads < 1:
-        p.error("--threads must be at least 1")
+    for opt in ("threads", "rounds", "repeats"):
+        if getattr(args, opt) < 1:
+            p.error(f"--{opt} must be at least 1")
     return args
 
 
@@ -88,18 +105,6 @@ def available(impl: str) -> str | None:
     return None
 
 
-def _cpu_busy_seconds():
-    """CPU seconds spent busy by the whole machine so far (all cores), from /proc/stat;
-    None where there is no /proc/stat."""
-    try:
-        with open("/proc/stat") as f:
-            fields = f.readline().split()
-    except OSError:
-        return None
-    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
 def _children_cpu_seconds():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -107,9 +112,9 @@ def _children_cpu_seconds():
 
 def foreign_load(seconds=0.5):
     """Cores kept busy by other processes over the next ``seconds`` (this one sleeps)."""
-    b0, t0 = _cpu_busy_seconds(), time.perf_counter()
+    b0, t0 = _machine_busy_seconds(), time.perf_counter()
     time.sleep(seconds)
-    b1, t1 = _cpu_busy_seconds(), time.perf_counter()
+    b1, t1 = _machine_busy_seconds(), time.perf_counter()
     return None if b0 is None else (b1 - b0) / (t1 - t0)
 
 
@@ -141,10 +146,10 @@ def run_worker(impl, case, out, args):
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
     cmd = [sys.executable, "-m", "bench.worker", "--impl", impl, "--case", str(case),
            "--out", str(out), "--threads", str(args.threads), "--warmup", str(args.warmup),
-           "--repeats", str(args.repeats), "--seconds", str(args.seconds)]
-    b0, c0, t0 = _cpu_busy_seconds(), _children_cpu_seconds(), time.perf_counter()
+           "--repeats", str(args.repeats), "--seconds", str(args.seconds), "--noisy", str(NOISY)]
+    b0, c0, t0 = _machine_busy_seconds(), _children_cpu_seconds(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-    b1, c1, t1 = _cpu_busy_seconds(), _children_cpu_seconds(), time.perf_counter()
+    b1, c1, t1 = _machine_busy_seconds(), _children_cpu_seconds(), time.perf_counter()
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
         return None, f"worker failed (exit {proc.returncode}):\n{tail}"
@@ -202,9 +207,9 @@ def main(argv=None) -> int:
     impls = [i for i in ORDER if i in args.impls and i not in skipped]
     for impl, why in skipped.items():
         print(f"note: skipping {impl}: {why}")
-    print(f"MLP training step, float32, Adam, {args.threads} BLAS thread(s), "
-          f"median of {args.repeats} repeats of ~{args.seconds:g} s; one process per run",
-          flush=True)
+    print(f"MLP training step, float32, Adam, {args.threads} BLAS thread(s); per size, "
+          f"{args.rounds} round(s) of one process per implementation, {args.repeats} timed "
+          f"repeats of ~{args.seconds:g} s each; median samples/s", flush=True)
 
     results, workers, errors = {}, [], []
     with tempfile.TemporaryDirectory(prefix="nncanvas-bench-") as tmp:
@@ -213,24 +218,29 @@ def main(argv=None) -> int:
             case = Path(tmp) / f"{name}.npz"
             x, y = make_data(size, seed=args.seed)
             save_case(case, size, init_params(size.dims, seed=args.seed), x, y)
-            rates, runs = {}, {}
-            for impl in impls:
-                print(f"  {name:<16} {impl:<7} ...", end=" ", flush=True)
-                if args.max_wait > 0:
-                    wait_for_quiet(args.max_wait)
-                w, err = run_worker(impl, case, Path(tmp) / f"{name}-{impl}.json", args)
-                if err:
-                    print("FAILED")
-                    errors.append(f"{impl} on {name}: {err}")
-                    continue
-                busy = w.get("foreign_load")
-                note = "" if busy is None or busy < NOISY else (
-                    f"  [others kept {busy:.2f} cores busy: unreliable]")
-                print(f"{w['samples_per_s']:>10,.0f} samples/s  ({w['ms_per_step']:.2f} ms/step)"
-                      f"{note}", flush=True)
-                workers.append(w)
-                runs[impl] = w
-                rates[impl] = w["samples_per_s"]
+            runs = {impl: [] for impl in impls}
+            for rnd in range(args.rounds):
+                # Interleave the implementations, in a rotating order, so that a slow spell
+                # of the machine does not fall on one implementation only.
+                order = impls[rnd % len(impls):] + impls[:rnd % len(impls)] if impls else []
+                for impl in order:
+                    print(f"  {name:<16} {impl:<7} round {rnd + 1}/{args.rounds} ...", end=" ",
+                          flush=True)
+                    if args.max_wait > 0:
+                        wait_for_quiet(args.max_wait)
+                    w, err = run_worker(impl, case, Path(tmp) / f"{name}-{impl}-{rnd}.json", args)
+                    if err:
+                        print("FAILED")
+                        errors.append(f"{impl} on {name}: {err}")
+                        continue
+                    redone = len(w["samples_per_s_repeats"]) - w["clean_repeats"]
+                    note = f"  [{redone} repeats disturbed by other processes]" if redone else ""
+                    print(f"{w['samples_per_s']:>10,.0f} samples/s  ({w['ms_per_step']:.2f} "
+                          f"ms/step){note}", flush=True)
+                    workers.append(w)
+                    runs[impl].append(w)
+            summary = {impl: _summarize(ws, args) for impl, ws in runs.items() if ws}
+            rates = {impl: v["samples_per_s"] for impl, v in summary.items()}
             ratios = {}
             if "nncore" in rates and "torch" in rates:
                 ratios["nncore/torch"] = rates["nncore"] / rates["torch"]
@@ -245,10 +255,14 @@ def main(argv=None) -> int:
                 "threads": args.threads,
                 "samples_per_s": {k: round(v, 1) for k, v in rates.items()},
                 "ratios": {k: round(v, 4) for k, v in ratios.items()},
-                "ms_per_step": {k: round(r["ms_per_step"], 4) for k, r in runs.items()},
-                "warmup_loss_max_rel_diff": _loss_agreement(runs),
-                "foreign_load": {k: r.get("foreign_load") for k, r in runs.items()},
-                "repeats": args.repeats,
+                "ms_per_step": {k: round(1e3 * size.batch / v, 4) for k, v in rates.items()},
+                "samples_per_s_best": {k: v["best"] for k, v in summary.items()},
+                "spread": {k: v["spread"] for k, v in summary.items()},
+                "repeats_used": {k: v["used"] for k, v in summary.items()},
+                "disturbed": {k: v["disturbed"] for k, v in summary.items()},
+                "warmup_loss_max_rel_diff": _loss_agreement({k: ws[0] for k, ws in runs.items() if ws}),
+                "rounds": args.rounds,
+                "repeats_per_round": args.repeats,
                 "seconds_per_repeat": args.seconds,
             }
             if skipped:
@@ -264,6 +278,25 @@ def main(argv=None) -> int:
         _merge_results(args.json, results, machine_info(workers), args)
         print(f"\nwrote {args.json}")
     return 1 if (args.check and not met) or errors else 0
+
+
+def _summarize(ws, args):
+    """Pool the timed repeats of every round of one implementation: the median of the
+    undisturbed ones (of all, flagged ``disturbed``, when fewer than half the planned
+    repeats were undisturbed), the best, and the spread (interquartile range / median)."""
+    rates, clean = [], []
+    for w in ws:
+        for rate, load in zip(w["samples_per_s_repeats"], w["foreign_load_repeats"]):
+            rates.append(rate)
+            if load is None or load < NOISY:
+                clean.append(rate)
+    planned = args.rounds * args.repeats
+    disturbed = len(clean) < (planned + 1) // 2
+    used = rates if disturbed else clean
+    med = statistics.median(used)
+    q = statistics.quantiles(used, n=4) if len(used) >= 2 else [med, med, med]
+    return {"samples_per_s": med, "best": round(max(used), 1),
+            "spread": round((q[2] - q[0]) / med, 4), "used": len(used), "disturbed": disturbed}
 
 
 def _loss_agreement(runs):
@@ -293,13 +326,12 @@ def _print_table(results, impls):
         row += f"{'-' if agree is None else f'{agree:.1e}':>12}"
         print(row)
     if any(_noisy(r, i) for r in results.values() for i in impls):
-        print(f"* other processes kept >= {NOISY} cores busy during this run: the figure is "
-              "unreliable (rerun on a quiet machine)")
+        print(f"* other processes kept >= {NOISY} cores busy during most repeats: the figure "
+              "is unreliable (rerun on a quiet machine)")
 
 
 def _noisy(r, impl):
-    busy = r.get("foreign_load", {}).get(impl)
-    return busy is not None and busy >= NOISY
+    return bool(r.get("disturbed", {}).get(impl))
 
 
 def _mark(r, impl):
