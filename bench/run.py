@@ -46,6 +46,7 @@ RESULTS = BENCH_DIR / "results.json"
 ORDER = ("nncore", "numpy", "torch")
 GOAL_TORCH = 1.0  # nncore/torch at least this
 GOAL_NUMPY = 0.85  # nncore/numpy at least this (within 15%)
+SPREAD = 0.10  # interquartile range / median of the repeats above which a figure is unsteady
 NOISY = 0.2  # cores taken by other processes that make a timed repeat 'disturbed'
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -241,11 +242,7 @@ def main(argv=None) -> int:
                     runs[impl].append(w)
             summary = {impl: _summarize(ws, args) for impl, ws in runs.items() if ws}
             rates = {impl: v["samples_per_s"] for impl, v in summary.items()}
-            ratios = {}
-            if "nncore" in rates and "torch" in rates:
-                ratios["nncore/torch"] = rates["nncore"] / rates["torch"]
-            if "nncore" in rates and "numpy" in rates:
-                ratios["nncore/numpy"] = rates["nncore"] / rates["numpy"]
+            best = {impl: v["best"] for impl, v in summary.items()}
             results[name] = {
                 "batch": size.batch,
                 "arch": size.arch,
@@ -254,9 +251,10 @@ def main(argv=None) -> int:
                 "dtype": "float32",
                 "threads": args.threads,
                 "samples_per_s": {k: round(v, 1) for k, v in rates.items()},
-                "ratios": {k: round(v, 4) for k, v in ratios.items()},
+                "ratios": _ratios(rates),
                 "ms_per_step": {k: round(1e3 * size.batch / v, 4) for k, v in rates.items()},
-                "samples_per_s_best": {k: v["best"] for k, v in summary.items()},
+                "samples_per_s_best": best,
+                "ratios_best": _ratios(best),
                 "spread": {k: v["spread"] for k, v in summary.items()},
                 "repeats_used": {k: v["used"] for k, v in summary.items()},
                 "disturbed": {k: v["disturbed"] for k, v in summary.items()},
@@ -278,6 +276,14 @@ def main(argv=None) -> int:
         _merge_results(args.json, results, machine_info(workers), args)
         print(f"\nwrote {args.json}")
     return 1 if (args.check and not met) or errors else 0
+
+
+def _ratios(rates):
+    out = {}
+    for other in ("torch", "numpy"):
+        if "nncore" in rates and other in rates:
+            out[f"nncore/{other}"] = round(rates["nncore"] / rates[other], 4)
+    return out
 
 
 def _summarize(ws, args):
@@ -314,20 +320,38 @@ def _loss_agreement(runs):
 
 def _print_table(results, impls):
     cols = [*impls, "nncore/torch", "nncore/numpy"]
-    head = f"{'size':<16}{'batch':>6}" + "".join(f"{c:>14}" for c in cols) + f"{'loss agree':>12}"
-    print("samples/second (higher is better)")
-    print(head)
-    print("-" * len(head))
-    for name, r in results.items():
-        row = f"{name:<16}{r['batch']:>6}"
-        row += "".join(f"{_fmt_rate(r['samples_per_s'].get(i)) + _mark(r, i):>14}" for i in impls)
-        row += "".join(f"{_fmt_ratio(r['ratios'].get(k)):>14}" for k in ("nncore/torch", "nncore/numpy"))
-        agree = r["warmup_loss_max_rel_diff"]
-        row += f"{'-' if agree is None else f'{agree:.1e}':>12}"
-        print(row)
+    head = f"{'size':<16}{'batch':>6}" + "".join(f"{c:>14}" for c in cols)
+    for title, rates_key, ratios_key in (
+            ("median samples/second (higher is better)", "samples_per_s", "ratios"),
+            ("best repeat, samples/second (the least disturbed figure)", "samples_per_s_best",
+             "ratios_best")):
+        print(title)
+        print(head + (f"{'loss agree':>12}" if rates_key == "samples_per_s" else ""))
+        print("-" * (len(head) + 12))
+        for name, r in results.items():
+            row = f"{name:<16}{r['batch']:>6}"
+            row += "".join(f"{_fmt_rate(r[rates_key].get(i)) + _mark(r, i):>14}" for i in impls)
+            row += "".join(f"{_fmt_ratio(r[ratios_key].get(k)):>14}"
+                           for k in ("nncore/torch", "nncore/numpy"))
+            if rates_key == "samples_per_s":
+                agree = r["warmup_loss_max_rel_diff"]
+                row += f"{'-' if agree is None else f'{agree:.1e}':>12}"
+            print(row)
+        print()
     if any(_noisy(r, i) for r in results.values() for i in impls):
         print(f"* other processes kept >= {NOISY} cores busy during most repeats: the figure "
               "is unreliable (rerun on a quiet machine)")
+    if any(_unsteady(r, i) for r in results.values() for i in impls):
+        print(f"~ repeats spread by more than {SPREAD:.0%} (interquartile range / median): the "
+              "machine was not steady (busy neighbours, or a shared host); the best-repeat "
+              "table is the steadier comparison")
+    print("loss agree: largest relative difference of the warm-up losses between the "
+          "implementations (float32; same weights, same batches)")
+
+
+def _unsteady(r, impl):
+    spread = r.get("spread", {}).get(impl)
+    return spread is not None and spread > SPREAD
 
 
 def _noisy(r, impl):
@@ -335,11 +359,11 @@ def _noisy(r, impl):
 
 
 def _mark(r, impl):
-    return "*" if _noisy(r, impl) else ""
+    return ("*" if _noisy(r, impl) else "") + ("~" if _unsteady(r, impl) else "")
 
 
 def _print_goals(results) -> bool:
-    print("\ngoals:")
+    print("\ngoals (on the median figures):")
     all_met = True
     for key, goal, text in (("nncore/torch", GOAL_TORCH, "nncore at least as fast as PyTorch CPU"),
                             ("nncore/numpy", GOAL_NUMPY, "nncore within 15% of hand-written NumPy")):
