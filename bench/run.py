@@ -29,7 +29,6 @@ import importlib.util
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ import time
 from pathlib import Path
 
 from .mlp import SIZES, init_params, make_data, save_case
-from .worker import _machine_busy_seconds
+from .worker import machine_busy_seconds
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -106,16 +105,11 @@ def available(impl: str) -> str | None:
     return None
 
 
-def _children_cpu_seconds():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
 def foreign_load(seconds=0.5):
     """Cores kept busy by other processes over the next ``seconds`` (this one sleeps)."""
-    b0, t0 = _machine_busy_seconds(), time.perf_counter()
+    b0, t0 = machine_busy_seconds(), time.perf_counter()
     time.sleep(seconds)
-    b1, t1 = _machine_busy_seconds(), time.perf_counter()
+    b1, t1 = machine_busy_seconds(), time.perf_counter()
     return None if b0 is None else (b1 - b0) / (t1 - t0)
 
 
@@ -136,11 +130,8 @@ def wait_for_quiet(max_wait, threshold=0.25):
 
 def run_worker(impl, case, out, args):
     """Run one measurement in a new process; returns (result dict, None) or (None, error).
-
-    The result gets ``foreign_load``: cores that other processes kept busy during the
-    run (machine busy time from /proc/stat minus the worker's own CPU time, over the
-    wall time). On a shared 2-core machine this matters: with one core taken, an
-    OpenMP or BLAS pool of 2 threads can run several times slower."""
+    The worker limits every thread pool to ``--threads`` (also through the environment,
+    for pools started before threadpoolctl can reach them)."""
     env = dict(os.environ)
     for k in THREAD_ENV:
         env[k] = str(args.threads)
@@ -148,17 +139,12 @@ def run_worker(impl, case, out, args):
     cmd = [sys.executable, "-m", "bench.worker", "--impl", impl, "--case", str(case),
            "--out", str(out), "--threads", str(args.threads), "--warmup", str(args.warmup),
            "--repeats", str(args.repeats), "--seconds", str(args.seconds), "--noisy", str(NOISY)]
-    b0, c0, t0 = _machine_busy_seconds(), _children_cpu_seconds(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-    b1, c1, t1 = _machine_busy_seconds(), _children_cpu_seconds(), time.perf_counter()
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
         return None, f"worker failed (exit {proc.returncode}):\n{tail}"
     with open(out) as f:
-        result = json.load(f)
-    if b0 is not None:
-        result["foreign_load"] = round(max(0.0, ((b1 - b0) - (c1 - c0)) / (t1 - t0)), 3)
-    return result, None
+        return json.load(f), None
 
 
 def machine_info(workers):

@@ -21,7 +21,7 @@ import sys
 import time
 
 
-def _machine_busy_seconds():
+def machine_busy_seconds():
     """CPU seconds the whole machine has spent busy (all cores), from /proc/stat; None
     where there is none."""
     try:
@@ -62,11 +62,11 @@ def measure(impl, batches, batch_size, warmup, repeats, seconds, noisy=0.2, max_
     steps = max(3, math.ceil(seconds / (dt / k)))
     rates, loads, clean = [], [], []
     while len(clean) < repeats and len(rates) < max_tries * repeats:
-        b0, c0, t0 = _machine_busy_seconds(), time.process_time(), time.perf_counter()
+        b0, c0, t0 = machine_busy_seconds(), time.process_time(), time.perf_counter()
         for _ in range(steps):
             impl.step(*batches[i % n])
             i += 1
-        b1, c1, t1 = _machine_busy_seconds(), time.process_time(), time.perf_counter()
+        b1, c1, t1 = machine_busy_seconds(), time.process_time(), time.perf_counter()
         rate = steps * batch_size / (t1 - t0)
         load = None if b0 is None else max(0.0, ((b1 - b0) - (c1 - c0)) / (t1 - t0))
         rates.append(rate)
