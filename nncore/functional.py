@@ -23,6 +23,7 @@ every op in :data:`nncore.tensor.OPS` by ``tests/nncore/test_gradcheck_ops.py``.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -425,9 +426,9 @@ class BatchNorm(Function):
                 raise ValueError(
                     f"batch norm needs more than one sample per feature in training, got "
                     f"input of shape {x.shape} (use eval mode, or a batch of 2 or more)")
-            mean = x.mean(axis=0)
+            mean = np.add.reduce(x, axis=0) / n
             xc = x - mean
-            var = np.einsum("ij,ij->j", xc, xc) / n
+            var = np.einsum("ij,ij->j", xc, xc) / n  # biased batch variance
             if running_mean is not None:
                 running_mean *= 1.0 - momentum
                 running_mean += momentum * mean
@@ -440,26 +441,30 @@ class BatchNorm(Function):
             xc = x - running_mean
             var = running_var
         inv_std = 1.0 / np.sqrt(var + eps)
-        x_hat = xc * inv_std
-        self.x_hat, self.inv_std, self.weight = x_hat, inv_std, weight
-        out = x_hat * weight if weight is not None else x_hat
+        scale = inv_std if weight is None else inv_std * weight
+        # Saved: the centred input and 1/std; x_hat = xc * inv_std is never materialized.
+        self.xc, self.inv_std, self.scale = xc, inv_std, scale
+        out = xc * scale
         if bias is not None:
             out += bias
         return out
 
     def backward(self, g):
         nx, nw, nb = self.needs_input_grad
-        x_hat, inv_std, w = self.x_hat, self.inv_std, self.weight
-        gb = g.sum(axis=0)
-        gw = np.einsum("ij,ij->j", g, x_hat)
+        xc, inv_std = self.xc, self.inv_std
+        gb = np.add.reduce(g, axis=0)
+        gw = np.einsum("ij,ij->j", g, xc) * inv_std  # sum(g * x_hat)
         gx = None
         if nx:
-            scale = inv_std if w is None else w * inv_std
             if self.training:
                 n = g.shape[0]
-                gx = (g - x_hat * (gw / n) - gb / n) * scale
+                # dx = scale * (g - mean(g) - x_hat * mean(g * x_hat))
+                gx = xc * (inv_std * gw / n)
+                np.subtract(g, gx, out=gx)
+                gx -= gb / n
+                gx *= self.scale
             else:
-                gx = g * scale
+                gx = g * self.scale
         return gx, (gw if nw else None), (gb if nb else None)
 
 
@@ -486,15 +491,15 @@ class _Loss(Function):
     def _reduce(self, losses: np.ndarray, reduction: str) -> np.ndarray:
         self.reduction, self.loss_shape = reduction, losses.shape
         if reduction == "mean":
-            return np.asarray(losses.mean())
+            return np.asarray(np.add.reduce(losses, axis=None) / max(losses.size, 1))
         if reduction == "sum":
-            return np.asarray(losses.sum())
+            return np.asarray(np.add.reduce(losses, axis=None))
         return losses
 
     def _expand(self, g: np.ndarray) -> np.ndarray:
         """Gradient of the reduced loss with respect to each element loss."""
         if self.reduction == "mean":
-            size = int(np.prod(self.loss_shape))
+            size = math.prod(self.loss_shape)
             return g / size if size else g
         return g
 
@@ -505,18 +510,21 @@ class CrossEntropy(_Loss):
 
     def forward(self, logits, target, *, label_smoothing=0.0, reduction="mean"):
         n, c = logits.shape
-        logp, probs = _log_softmax(logits, 1)
         eps = label_smoothing
-        if target.ndim == 1:  # class indices
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        probs = _exp_nonpositive(shifted)
+        total = np.add.reduce(probs, axis=1, keepdims=True)  # >= 1: the max gives e^0
+        log_total = np.log(total)
+        probs /= total
+        if target.ndim == 1:  # class indices: loss_i = log(total_i) - shifted[i, y_i]
             self.index = target
-            picked = logp[np.arange(n), target]
-            losses = -(1.0 - eps) * picked
-            if eps:
-                losses = losses - (eps / c) * logp.sum(axis=1)
+            losses = (log_total[:, 0] - shifted[np.arange(n), target]) * (1.0 - eps)
+            if eps:  # the uniform part: -(eps/C) * sum_j log p_ij
+                losses += (eps / c) * (c * log_total[:, 0] - np.add.reduce(shifted, axis=1))
             self.target = None
         else:
             t = target if not eps else target * (1.0 - eps) + eps / c
-            losses = -np.einsum("ij,ij->i", t, logp)
+            losses = -np.einsum("ij,ij->i", t, shifted - log_total)
             self.target = t
         self.probs, self.eps = probs, eps
         return self._reduce(losses.astype(logits.dtype, copy=False), reduction)
@@ -525,15 +533,21 @@ class CrossEntropy(_Loss):
         gl = self._expand(g)
         probs = self.probs
         if self.target is None:
-            grad = probs.copy()
-            n, c = grad.shape
-            grad[np.arange(n), self.index] -= 1.0 - self.eps
-            if self.eps:
-                grad -= self.eps / c
+            n, c = probs.shape
+            if np.ndim(gl):  # reduction "none": one weight per sample
+                grad = probs * gl[:, None]
+                grad[np.arange(n), self.index] -= gl * (1.0 - self.eps)
+                if self.eps:
+                    grad -= gl[:, None] * (self.eps / c)
+            else:
+                grad = probs * gl
+                grad[np.arange(n), self.index] -= gl * (1.0 - self.eps)
+                if self.eps:
+                    grad -= gl * (self.eps / c)
         else:
             t = self.target
             grad = probs * t.sum(axis=1, keepdims=True) - t
-        grad *= gl[:, None] if np.ndim(gl) else gl
+            grad *= gl[:, None] if np.ndim(gl) else gl
         return grad, None
 
 
@@ -833,9 +847,8 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0,
             t = t.astype(np.int64)
         elif t.dtype.kind not in "iu":
             raise ValueError(f"cross_entropy: class-index target must be integer, got {t.dtype}")
-        out_of_range = (t < 0) | (t >= c)
-        if out_of_range.any():
-            bad = int(np.flatnonzero(out_of_range)[0])
+        if n and (t.min() < 0 or t.max() >= c):
+            bad = int(np.flatnonzero((t < 0) | (t >= c))[0])
             raise ValueError(f"cross_entropy: target[{bad}] = {t[bad]} is out of range for "
                              f"{c} classes (valid: 0..{c - 1})")
     elif t.shape == (n, c):

@@ -341,7 +341,12 @@ class Linear(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x: Any) -> Tensor:
-        return F.linear(x, self.weight, self.bias)
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        if x.data.ndim == 0 or x.data.shape[-1] != self.in_features:
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}) expects input "
+                             f"of shape (N, {self.in_features}), got {x.shape}")
+        return F.Linear.apply(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -397,8 +402,9 @@ class BatchNorm1d(Module):
             raise ValueError(f"BatchNorm1d({self.num_features}) expects input of shape "
                              f"(N, {self.num_features}), got {x.shape}")
         use_batch_stats = self.training or not self.track_running_stats
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=use_batch_stats, momentum=self.momentum, eps=self.eps)
+        return F.BatchNorm.apply(x, self.weight, self.bias, running_mean=self.running_mean,
+                                 running_var=self.running_var, training=use_batch_stats,
+                                 momentum=self.momentum, eps=self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -26,6 +26,8 @@ The operations themselves (``Add``, ``MatMul``, ``Linear``, ``CrossEntropy``, ..
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import threading
 from typing import Any, Iterator, Sequence
 
@@ -50,12 +52,20 @@ DEFAULT_DTYPE = np.dtype(np.float32)
 #: the gradient-check test suite is parametrized over it and fails for an op with no case.
 OPS: dict[str, type["Function"]] = {}
 
-_state = threading.local()
+class _ThreadState(threading.local):
+    grad_enabled = True
+
+
+_state = _ThreadState()
+#: Creation order of recorded ops: an op's inputs always have smaller numbers than its
+#: output, so visiting nodes by decreasing number is a topological order (PyTorch's
+#: ``sequence_nr``). ``next()`` on ``itertools.count`` is atomic under the GIL.
+_sequence = itertools.count()
 
 
 def is_grad_enabled() -> bool:
     """Whether operations record the computation graph in this thread (default True)."""
-    return getattr(_state, "grad_enabled", True)
+    return _state.grad_enabled
 
 
 @contextlib.contextmanager
@@ -160,7 +170,7 @@ class Function:
     (arrays, numbers); options are non-differentiable settings passed to ``forward``.
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "__dict__")
+    __slots__ = ("inputs", "needs_input_grad", "seq", "__dict__")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -184,11 +194,12 @@ class Function:
         result.data = out
         result.grad = None
         result._retain = False
-        if getattr(_state, "grad_enabled", True):
-            needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        if _state.grad_enabled:
+            needs = [isinstance(x, Tensor) and x.requires_grad for x in inputs]
             if True in needs:
                 ctx.inputs = inputs
                 ctx.needs_input_grad = needs
+                ctx.seq = next(_sequence)
                 result.requires_grad = True
                 result._ctx = ctx
                 return result
@@ -330,43 +341,62 @@ class Tensor:
                 raise RuntimeError(f"backward(): grad has shape {grad.shape}, "
                                    f"tensor has shape {self.shape}")
         if self._ctx is None:
-            _accumulate_leaf(self, grad, set())
+            if self.grad is None:
+                _store_leaf(self, grad, set(), set())
+            else:
+                self.grad += grad
             return
 
-        order = _topological_order(self)
+        # Visit nodes by decreasing creation number (a max-heap on ``seq``): a node is
+        # processed only after every consumer has added its share to ``grads``. The
+        # traversal is iterative, so deep graphs never hit the recursion limit.
         grads: dict[int, np.ndarray] = {id(self): grad}
-        handed: set[int] = {id(grad)}  # arrays that may be referenced by two owners
-        for node in reversed(order):
-            g = grads.pop(id(node), None)
+        heap: list[tuple[int, Tensor]] = [(-self._ctx.seq, self)]
+        # Aliasing guard: leaves add later gradients in place (and users may modify
+        # ``.grad``), so a leaf never stores an array that anyone else holds, and an
+        # array stored in a leaf is copied before anyone else keeps it. Intermediate
+        # gradients are only ever combined out of place, so they may share freely.
+        in_leaves: set[int] = set()
+        held: set[int] = {id(grad)}
+        pop, push = heapq.heappop, heapq.heappush
+        while heap:
+            node = pop(heap)[1]
+            g = grads.pop(id(node))
             ctx = node._ctx
-            if g is None:  # pragma: no cover - every node in order is reachable
-                continue
             if node._retain:
                 node.grad = g if node.grad is None else node.grad + g
-                handed.add(id(g))
-            if not hasattr(ctx, "inputs"):
+                held.add(id(g))
+            try:
+                inputs = ctx.inputs
+            except AttributeError:
                 raise RuntimeError(
                     f"backward() through the graph a second time ({type(ctx).__name__}): "
-                    "its saved values were freed; pass retain_graph=True the first time")
-            input_grads = ctx.backward(g)
-            if len(input_grads) > 1:  # one array returned for two inputs: never share it
-                ids = [id(x) for x in input_grads if x is not None]
-                if len(set(ids)) < len(ids):
-                    handed.update(ids)
-            for inp, needed, ig in zip(ctx.inputs, ctx.needs_input_grad, input_grads):
+                    "its saved values were freed; pass retain_graph=True the first time"
+                ) from None
+            for inp, needed, ig in zip(inputs, ctx.needs_input_grad, ctx.backward(g)):
                 if not needed or ig is None:
                     continue
                 if ig.shape != inp.data.shape:
                     raise RuntimeError(
                         f"{type(ctx).__name__}.backward returned a gradient of shape "
                         f"{ig.shape} for an input of shape {inp.data.shape}")
-                if inp._ctx is None:
-                    _accumulate_leaf(inp, ig, handed)
+                inp_ctx = inp._ctx
+                if inp_ctx is None:
+                    if inp.grad is None:
+                        _store_leaf(inp, ig, in_leaves, held)
+                    else:
+                        inp.grad += ig
+                    continue
+                if id(ig) in in_leaves:
+                    ig = ig.copy()
+                key = id(inp)
+                previous = grads.get(key)
+                if previous is None:
+                    grads[key] = ig
+                    held.add(id(ig))
+                    push(heap, (-inp_ctx.seq, inp))
                 else:
-                    key = id(inp)
-                    previous = grads.get(key)
-                    grads[key] = ig if previous is None else previous + ig
-                    handed.add(id(ig))
+                    grads[key] = previous + ig
             if not retain_graph:
                 del ctx.inputs
                 ctx.__dict__.clear()
@@ -488,53 +518,21 @@ def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
-def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, handed: set[int]) -> None:
-    """Add ``grad`` to ``leaf.grad``; never let two tensors share one gradient array.
+def _store_leaf(leaf: Tensor, grad: np.ndarray, in_leaves: set[int], held: set[int]) -> None:
+    """Store the first gradient of a leaf whose ``.grad`` is None (later ones are added
+    in place by the caller).
 
-    The first gradient is stored without copying when the array is fresh (owns its
-    memory and was not handed to anyone else); later ones are added in place.
+    The array is stored without copying when it is fresh: it owns its memory, is
+    writeable, has the leaf's dtype, and nobody else holds it (``in_leaves``: arrays
+    stored in leaves during this backward pass; ``held``: arrays kept by intermediate
+    nodes or the caller).
     """
-    if not leaf.requires_grad:
-        return
-    if leaf.grad is None:
-        if id(grad) in handed or not grad.flags.owndata or not grad.flags.writeable:
-            grad = grad.copy()
-        if grad.dtype != leaf.data.dtype:
-            grad = grad.astype(leaf.data.dtype)
-        leaf.grad = grad
-        handed.add(id(grad))
-    else:
-        leaf.grad += grad
-
-
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Non-leaf tensors reachable from ``root``, each after all of its inputs.
-
-    Iterative depth-first search (post-order), so a graph thousands of ops deep does
-    not hit Python's recursion limit.
-    """
-    order: list[Tensor] = []
-    visited: set[int] = {id(root)}
-    stack: list[tuple[Tensor, Iterator[Any]]] = [(root, iter(_tensor_inputs(root)))]
-    while stack:
-        node, children = stack[-1]
-        for child in children:
-            if id(child) not in visited:
-                visited.add(id(child))
-                stack.append((child, iter(_tensor_inputs(child))))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
-
-
-def _tensor_inputs(t: Tensor) -> list[Tensor]:
-    ctx = t._ctx
-    if ctx is None or not hasattr(ctx, "inputs"):
-        return []
-    return [x for x, needed in zip(ctx.inputs, ctx.needs_input_grad)
-            if needed and x._ctx is not None]
+    key = id(grad)
+    if (key in in_leaves or key in held or not grad.flags.owndata
+            or not grad.flags.writeable or grad.dtype != leaf.data.dtype):
+        grad = grad.astype(leaf.data.dtype)  # always a copy
+    leaf.grad = grad
+    in_leaves.add(id(grad))
 
 
 from nncore import functional as _F  # noqa: E402  (circular: ops need Tensor/Function)

@@ -122,7 +122,7 @@ class TestBackward:
                 return (g * 2.0 if self.needs_input_grad[0] else None, None)
 
         _Spy.apply(T([1.0]), Tensor([2.0], dtype=np.float64)).sum().backward()
-        assert seen["needs"] == (True, False)
+        assert list(seen["needs"]) == [True, False]
 
 
 class TestModes:
