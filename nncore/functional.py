@@ -23,6 +23,7 @@ every op in :data:`nncore.tensor.OPS` by ``tests/nncore/test_gradcheck_ops.py``.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Sequence
 
@@ -326,11 +327,20 @@ class Linear(Function):
         return gx, gw, gb
 
 
+@functools.lru_cache(maxsize=64)
+def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A read-only array of zeros (``np.maximum`` against an array is about three times
+    faster than against the scalar 0 in NumPy 2.x)."""
+    z = np.zeros(shape, dtype)
+    z.flags.writeable = False
+    return z
+
+
 class ReLU(Function):
     """``max(x, 0)``; derivative 1 for x > 0, else 0 (0 at x = 0, as PyTorch)."""
 
     def forward(self, x):
-        self.out = np.maximum(x, 0)
+        self.out = np.maximum(x, _zeros(x.shape, x.dtype))
         return self.out
 
     def backward(self, g):
@@ -341,12 +351,18 @@ class LeakyReLU(Function):
     """``x`` for x > 0 else ``negative_slope * x``; derivative 1 or ``negative_slope``."""
 
     def forward(self, x, *, negative_slope=0.01):
-        self.positive = x > 0
-        self.slope = negative_slope
-        return np.where(self.positive, x, x * negative_slope)
+        # The derivative as an array: 1 where x > 0, negative_slope elsewhere.
+        slope = (x > 0).astype(x.dtype)
+        if 0.0 <= negative_slope <= 1.0:  # exact: max(1, a) = 1 and max(0, a) = a
+            np.maximum(slope, negative_slope, out=slope)
+        else:
+            slope *= 1.0 - negative_slope
+            slope += negative_slope
+        self.slope = slope
+        return x * slope
 
     def backward(self, g):
-        return (np.where(self.positive, g, g * self.slope),)
+        return (g * self.slope,)
 
 
 class Sigmoid(Function):
