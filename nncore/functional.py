@@ -45,7 +45,8 @@ _REDUCTIONS = ("mean", "sum", "none")
 def _exp_nonpositive(z: np.ndarray) -> np.ndarray:
     """``exp(z)`` for ``z <= 0`` without underflow: values whose result would be below the
     smallest normal number of the dtype come out as exact zeros, and no floating-point
-    warning is raised even under ``np.errstate(under="raise")``."""
+    warning is raised even under ``np.errstate(under="raise")`` (for normal inputs: NumPy's
+    exp flags a subnormal *input* as underflow although its result, 1, is exact)."""
     lowest = _LOG_TINY[z.dtype.type] if z.dtype.type in _LOG_TINY else -700.0
     return np.exp(z, out=np.zeros_like(z), where=z > lowest)
 
