@@ -113,6 +113,107 @@ def _lerp_(a: np.ndarray, b: np.ndarray, weight: float, tmp: np.ndarray) -> None
         np.subtract(b, tmp, out=a)
 
 
+class _FlatGroup:
+    """Contiguous storage for a group of small parameters (a "multi-tensor" step).
+
+    With many small parameters, an optimizer step is dominated by the per-call cost of
+    NumPy, not by arithmetic. This keeps the group's optimizer state in flat buffers
+    (each parameter's state arrays are *views* into them, so ``state``, ``state_dict``
+    and the per-parameter path see the same values), gathers the gradients into one
+    flat array, runs the update formula once on the flat arrays, and subtracts each
+    parameter's slice of the result from its ``.data``. Elementwise, the arithmetic is
+    the per-parameter path's, operation by operation, so the results are bit-identical
+    (PyTorch's ``foreach`` implementations follow the same idea).
+
+    Attributes:
+        params: the parameters, in group order.
+        dtype: their common dtype.
+        buffers: name -> flat state array (e.g. ``"exp_avg"``).
+        grad, tmp: flat scratch arrays; ``tmp_views[i]`` is parameter i's slice of
+            ``tmp`` in its shape.
+    """
+
+    #: Groups with more elements than this use the per-parameter path: for large
+    #: parameters, gathering the gradients costs more than the calls it saves.
+    max_size = 1 << 18
+
+    def __init__(self, params: list[Any], state: dict[Any, dict[str, Any]],
+                 names: tuple[str, ...], init_state: Any) -> None:
+        self.params = tuple(params)
+        self.dtype = params[0].data.dtype
+        self.shapes = tuple(p.data.shape for p in params)
+        sizes = [p.data.size for p in params]
+        bounds = np.cumsum([0] + sizes)
+        self.slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        total = int(bounds[-1])
+        self.grad = np.empty(total, self.dtype)
+        self.tmp = np.empty(total, self.dtype)
+        self.tmp_views = [self.tmp[sl].reshape(sh) for sl, sh in zip(self.slices, self.shapes)]
+        self.buffers = {name: np.empty(total, self.dtype) for name in names}
+        for p, sl, shape in zip(self.params, self.slices, self.shapes):
+            st = state.get(p)
+            if not st:
+                st = state[p] = init_state(p, p.data)
+            for name, flat in self.buffers.items():
+                view = flat[sl].reshape(shape)
+                view[...] = st[name]
+                st[name] = view
+
+    @classmethod
+    def usable(cls, group: dict[str, Any], state: dict[Any, dict[str, Any]],
+               names: tuple[str, ...]) -> bool:
+        """Whether every parameter of ``group`` can take a flat step now: all have a
+        gradient of their shape, one floating dtype, and either no state yet (a first
+        step) or state holding ``names`` with the same step count; and the group is
+        small."""
+        params = group["params"]
+        if not params:
+            return False
+        dtype = params[0].data.dtype
+        step = None
+        total = 0
+        for p in params:
+            d, g = p.data, p.grad
+            if (g is None or not isinstance(d, np.ndarray) or d.dtype != dtype
+                    or g.shape != d.shape):
+                return False
+            st = state.get(p)
+            if st:  # state that does not fit (yet) takes the per-parameter path
+                if any(name not in st for name in names):
+                    return False
+                first = st[names[0]]
+                if first.shape != d.shape or first.dtype != dtype:
+                    return False
+            this = st["step"] if st else None
+            if p is params[0]:
+                step = this
+            elif this != step:
+                return False
+            total += d.size
+        return dtype.kind == "f" and total <= cls.max_size
+
+    def current(self, group: dict[str, Any], state: dict[Any, dict[str, Any]]) -> bool:
+        """Whether this storage still belongs to ``group`` and holds its state (a
+        ``load_state_dict`` or a replaced ``.data`` invalidates it)."""
+        params = group["params"]
+        if len(params) != len(self.params):
+            return False
+        for p, q, shape in zip(params, self.params, self.shapes):
+            if p is not q or p.data.shape != shape or p.data.dtype != self.dtype:
+                return False
+            st = state[p]
+            for name, flat in self.buffers.items():
+                if st[name].base is not flat:
+                    return False
+        return True
+
+    def gather_grads(self) -> np.ndarray:
+        """Copy every parameter's gradient into :attr:`grad` and return it."""
+        np.concatenate([p.grad.reshape(-1) for p in self.params], out=self.grad,
+                       casting="same_kind")
+        return self.grad
+
+
 # ---------------------------------------------------------------------------- base
 class Optimizer:
     """Base class of the optimizers (PyTorch's ``torch.optim.Optimizer``).
@@ -166,6 +267,8 @@ class Optimizer:
         # Per-parameter cache: (the p.data it was made for, scratch views...). Not state.
         self._work: dict[Any, tuple] = {}
         self._flat: dict[np.dtype, tuple[np.ndarray, ...]] = {}
+        # Multi-tensor storage per parameter group (by position), see _FlatGroup.
+        self._flat_groups: dict[int, _FlatGroup] = {}
 
         groups = list(params)
         if len(groups) == 0:
@@ -446,6 +549,7 @@ class Optimizer:
         self.state.clear()
         self.state.update(new_state)
         self._work.clear()
+        self._flat_groups.clear()
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
@@ -971,7 +1075,7 @@ class Adam(Optimizer):
         closure's loss."""
         loss = self._evaluate(closure)
         state, work = self.state, self._work
-        for group in self.param_groups:
+        for gi, group in enumerate(self.param_groups):
             lr = float(group["lr"])
             beta1, beta2 = group["betas"]
             beta1, beta2 = float(beta1), float(beta2)
@@ -985,6 +1089,10 @@ class Adam(Optimizer):
             else:
                 decay, l2 = 1.0, wd
             w1, one_minus_b2 = 1.0 - beta1, 1.0 - beta2
+            if not amsgrad and not maximize and l2 == 0.0 and \
+                    _FlatGroup.usable(group, state, self._FLAT_STATE):
+                self._flat_step(gi, group, decay, beta1, beta2, lr, eps)
+                continue
             last_step = 0
             step_size = bc2_sqrt = 0.0
             for p in group["params"]:
@@ -1028,6 +1136,39 @@ class Adam(Optimizer):
                 t *= step_size
                 d -= t
         return loss
+
+    _FLAT_STATE = ("exp_avg", "exp_avg_sq")
+
+    def _flat_step(self, gi: int, group: dict[str, Any], decay: float, beta1: float,
+                   beta2: float, lr: float, eps: float) -> None:
+        """The step of :meth:`step` for a whole group at once (see :class:`_FlatGroup`):
+        the same operations on flat arrays, then each parameter's slice subtracted."""
+        flat = self._flat_groups.get(gi)
+        if flat is None or not flat.current(group, self.state):
+            flat = self._flat_groups[gi] = _FlatGroup(
+                group["params"], self.state, self._FLAT_STATE,
+                lambda p, d: self._init_state(p, d, group))
+        g = flat.gather_grads()
+        step = self.state[flat.params[0]]["step"] + 1
+        for p in flat.params:
+            self.state[p]["step"] = step
+            if decay != 1.0:
+                p.data *= decay
+        step_size = lr / (1.0 - beta1 ** step)
+        bc2_sqrt = math.sqrt(1.0 - beta2 ** step)
+        m, v, t = flat.buffers["exp_avg"], flat.buffers["exp_avg_sq"], flat.tmp
+        _lerp_(m, g, 1.0 - beta1, t)
+        v *= beta2
+        np.multiply(g, 1.0 - beta2, out=t)
+        t *= g
+        v += t
+        np.sqrt(v, out=t)
+        t /= bc2_sqrt
+        t += eps
+        np.divide(m, t, out=t)
+        t *= step_size
+        for p, update in zip(flat.params, flat.tmp_views):
+            p.data -= update
 
 
 class AdamW(Adam):

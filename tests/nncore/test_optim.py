@@ -1115,3 +1115,57 @@ def test_minimizes_rosenbrock(label, kw, schedule):
     steps = minimize(rosenbrock, cls, [-1.5, 2.0], np.array([1.0, 1.0]), 1e-2, 7000,
                      schedule, **kw)
     assert steps is not None, f"{label} did not reach (1, 1) in 7000 steps"
+
+
+# --------------------------------------------------------------------------- multi-tensor path
+def _flat_run(cls, kw, max_size, steps=8, drop=None, reload_at=None, dtype=np.float32):
+    """Train small parameters of mixed shapes; returns the parameter values per step."""
+    from nncore.optim.optimizers import _FlatGroup
+
+    rng = np.random.default_rng(0)
+    shapes = [(4, 3), (4,), (2, 4), (2,), ()]
+    params = [Parameter(rng.standard_normal(s).astype(dtype)) for s in shapes]
+    old = _FlatGroup.max_size
+    _FlatGroup.max_size = max_size
+    try:
+        opt = cls(params, **kw)
+        values = []
+        for t in range(steps):
+            for i, p in enumerate(params):
+                p.grad = None if (drop and t in drop and i == 1) else rng.standard_normal(p.shape).astype(dtype)
+            if reload_at == t:
+                saved = opt.state_dict()
+                opt = cls(params, **kw)
+                opt.load_state_dict(saved)
+            opt.step()
+            values.append([p.data.copy() for p in params])
+        return values, opt
+    finally:
+        _FlatGroup.max_size = old
+
+
+@pytest.mark.parametrize("cls,kw", [(optim.Adam, {"lr": 0.01}), (optim.AdamW, {"lr": 0.01, "weight_decay": 0.1}),
+                                    (optim.Adam, {"lr": 0.01, "betas": (0.5, 0.9), "eps": 1e-3})])
+@pytest.mark.parametrize("drop,reload_at", [(None, None), ({2, 3}, None), (None, 4), ({5}, 3)])
+def test_multi_tensor_path_is_bit_identical_to_the_per_parameter_path(cls, kw, drop, reload_at):
+    flat, opt = _flat_run(cls, kw, max_size=1 << 18, drop=drop, reload_at=reload_at)
+    loop, _ = _flat_run(cls, kw, max_size=0, drop=drop, reload_at=reload_at)
+    for step, (a, b) in enumerate(zip(flat, loop)):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y, err_msg=f"step {step}")
+            assert x.dtype == np.float32
+    if drop is None:
+        assert 0 in opt._flat_groups  # the flat path really ran
+        state = opt.state[opt.param_groups[0]["params"][0]]
+        assert state["exp_avg"].base is opt._flat_groups[0].buffers["exp_avg"]
+
+
+def test_multi_tensor_state_is_saved_per_parameter():
+    _, opt = _flat_run(optim.Adam, {"lr": 0.01}, max_size=1 << 18)
+    saved = opt.state_dict()
+    assert [saved["state"][i]["exp_avg"].shape for i in range(5)] == [(4, 3), (4,), (2, 4), (2,), ()]
+    before = saved["state"][0]["exp_avg"].copy()
+    for p in opt.param_groups[0]["params"]:
+        p.grad = np.ones(p.shape, np.float32)
+    opt.step()
+    np.testing.assert_array_equal(saved["state"][0]["exp_avg"], before)  # a copy, not a view
