@@ -1,18 +1,20 @@
 """Entry point of the NN Canvas desktop app: ``nncanvas`` or ``python -m app``.
 
-Placeholder: the GUI is not written yet, so for now this runs the engine's
-command-line demo (``nncore demo``).
+Placeholder until the GUI exists: runs the engine's command-line demo, passing the
+arguments on (``nncanvas --optimizer sgd`` is ``nncore demo --optimizer sgd``).
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Sequence
 
 
-def main() -> int | None:
+def main(argv: Sequence[str] | None = None) -> int:
     from nncore.cli import main as cli_main
 
-    return cli_main(["demo"])
+    args = list(sys.argv[1:] if argv is None else argv)
+    return cli_main(["demo", *args])
 
 
 if __name__ == "__main__":

@@ -12,13 +12,20 @@ Pure NumPy, no Qt (a test enforces it). PyTorch's names and conventions::
     opt.zero_grad(); loss.backward(); opt.step()
 """
 
+try:
+    from importlib.metadata import PackageNotFoundError, version as _version
+
+    __version__ = _version("nncanvas")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.1.0"
+
 from nncore.tensor import (DEFAULT_DTYPE, OPS, Function, Tensor, enable_grad,
                            is_grad_enabled, no_grad, unbroadcast)
 from nncore import functional, init, nn
 from nncore.random import default_generator, manual_seed
 
 __all__ = [
-    "DEFAULT_DTYPE", "OPS", "Function", "Tensor", "enable_grad", "is_grad_enabled",
+    "__version__", "DEFAULT_DTYPE", "OPS", "Function", "Tensor", "enable_grad", "is_grad_enabled",
     "no_grad", "unbroadcast", "functional", "init", "nn", "default_generator",
     "manual_seed",
 ]
