@@ -29,7 +29,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nncore.tensor import Function, Tensor, unbroadcast
+from nncore.tensor import Function, Tensor, as_array, unbroadcast
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sum", "mean",
@@ -48,7 +48,8 @@ def _exp_nonpositive(z: np.ndarray) -> np.ndarray:
     warning is raised even under ``np.errstate(under="raise")`` (for normal inputs: NumPy's
     exp flags a subnormal *input* as underflow although its result, 1, is exact)."""
     lowest = _LOG_TINY[z.dtype.type] if z.dtype.type in _LOG_TINY else -700.0
-    return np.exp(z, out=np.zeros_like(z), where=z > lowest)
+    # ``not (z <= lowest)`` rather than ``z > lowest``: NaN must stay NaN, never become 0.
+    return np.exp(z, out=np.zeros_like(z), where=np.logical_not(z <= lowest))
 
 
 _LOG_TINY = {t: float(np.log(np.finfo(t).tiny)) for t in (np.float16, np.float32, np.float64)}
@@ -75,6 +76,8 @@ def _stable_sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _log_softmax(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(log_softmax(x), softmax(x))`` along ``axis``, stably (max subtracted)."""
+    if x.size == 0:
+        return x.copy(), x.copy()
     shifted = x - x.max(axis=axis, keepdims=True)
     e = _exp_nonpositive(shifted)
     total = e.sum(axis=axis, keepdims=True)  # >= 1: the maximum contributes e^0
@@ -156,6 +159,8 @@ class Pow(Function):
 
     def backward(self, g):
         p = self.exponent
+        if p == 0.0:  # x**0 is constant (also at x = 0, where p * x**-1 would be NaN)
+            return (np.zeros_like(g),)
         return (g * (p * self.x ** (p - 1.0)),)
 
 
@@ -217,6 +222,10 @@ def _normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for a in axes:
+        if not -ndim <= int(a) < ndim:
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} "
+                             f"dimension{'s' if ndim != 1 else ''}")
     return tuple(sorted(int(a) % ndim for a in axes))
 
 
@@ -353,7 +362,7 @@ class LeakyReLU(Function):
 
     def forward(self, x, *, negative_slope=0.01):
         # The derivative as an array: 1 where x > 0, negative_slope elsewhere.
-        slope = (x > 0).astype(x.dtype)
+        slope = np.array(x > 0, dtype=x.dtype)  # an array also for 0-d input
         if 0.0 <= negative_slope <= 1.0:  # exact: max(1, a) = 1 and max(0, a) = a
             np.maximum(slope, negative_slope, out=slope)
         else:
@@ -508,7 +517,9 @@ class _Loss(Function):
     def _reduce(self, losses: np.ndarray, reduction: str) -> np.ndarray:
         self.reduction, self.loss_shape = reduction, losses.shape
         if reduction == "mean":
-            return np.asarray(np.add.reduce(losses, axis=None) / max(losses.size, 1))
+            if losses.size == 0:  # the mean of nothing is undefined (PyTorch: NaN)
+                return np.full((), np.nan, dtype=losses.dtype)
+            return np.asarray(np.add.reduce(losses, axis=None) / losses.size)
         if reduction == "sum":
             return np.asarray(np.add.reduce(losses, axis=None))
         return losses
@@ -849,8 +860,8 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0,
     """
     logits = _tensor(logits)
     _check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    if isinstance(label_smoothing, (str, bytes, bool)) or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy expects logits of shape (N, C), got {logits.shape}")
     n, c = logits.shape
@@ -879,7 +890,13 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0,
 
 
 def _same_shape(pred: Tensor, target: Any, what: str) -> Any:
-    t = target if isinstance(target, Tensor) else np.asarray(target, dtype=pred.dtype)
+    if isinstance(target, Tensor):
+        t = target
+    else:
+        try:
+            t = as_array(target, pred.dtype)
+        except TypeError as e:
+            raise TypeError(f"{what}: target: {e}") from None
     if t.shape != pred.shape:
         raise ValueError(f"{what}: prediction has shape {pred.shape} but target has shape "
                          f"{t.shape}; they must be equal (reshape one of them, e.g. "

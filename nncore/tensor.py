@@ -98,15 +98,17 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
 
     Args:
         data: array-like (NumPy array, nested lists, Python or NumPy scalar, Tensor).
-        dtype: target dtype; must be floating. Default: keep a floating array's dtype,
-            promote integer/boolean data and Python numbers to :data:`DEFAULT_DTYPE`.
+        dtype: target dtype; must be floating. Default: keep the dtype of a floating
+            NumPy array or scalar; make Python numbers and lists, and integer or boolean
+            data, :data:`DEFAULT_DTYPE` (float32, as PyTorch).
 
     Returns:
         an ``np.ndarray`` of a floating dtype (a view of ``data`` when no conversion is
         needed).
 
     Raises:
-        TypeError: for complex, string or object data, or a non-floating ``dtype``.
+        TypeError: for complex, string or object data (strings are never parsed, complex
+            values never silently lose their imaginary part), or a non-floating ``dtype``.
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -114,19 +116,17 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Tensor dtype must be floating, got {dtype}")
-        return np.asarray(data, dtype=dtype)
-    if isinstance(data, np.ndarray):
-        arr = data
-    elif isinstance(data, (float, int, bool, list, tuple)):
-        arr = np.asarray(data, dtype=DEFAULT_DTYPE)
-    else:
-        arr = np.asarray(data)
+    python = type(data) in (float, int, bool) or isinstance(data, (list, tuple))
+    arr = data if isinstance(data, np.ndarray) else np.asarray(data)
     kind = arr.dtype.kind
-    if kind == "f":
+    if kind not in "fiub":
+        raise TypeError(f"Tensor data must be real numbers, got {type(data).__name__} "
+                        f"of dtype {arr.dtype}")
+    if dtype is not None:
+        return arr.astype(dtype, copy=False)
+    if kind == "f" and not python:
         return arr
-    if kind in "iub":
-        return arr.astype(DEFAULT_DTYPE)
-    raise TypeError(f"Tensor data must be real numbers, got dtype {arr.dtype}")
+    return arr.astype(DEFAULT_DTYPE)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -341,10 +341,7 @@ class Tensor:
                 raise RuntimeError(f"backward(): grad has shape {grad.shape}, "
                                    f"tensor has shape {self.shape}")
         if self._ctx is None:
-            if self.grad is None:
-                _store_leaf(self, grad, set(), set())
-            else:
-                self.grad += grad
+            _add_to_leaves({id(self): (self, grad)}, set())  # grad is our own copy
             return
 
         # Visit nodes by decreasing creation number (a max-heap on ``seq``): a node is
@@ -352,12 +349,10 @@ class Tensor:
         # traversal is iterative, so deep graphs never hit the recursion limit.
         grads: dict[int, np.ndarray] = {id(self): grad}
         heap: list[tuple[int, Tensor]] = [(-self._ctx.seq, self)]
-        # Aliasing guard: leaves add later gradients in place (and users may modify
-        # ``.grad``), so a leaf never stores an array that anyone else holds, and an
-        # array stored in a leaf is copied before anyone else keeps it. Intermediate
-        # gradients are only ever combined out of place, so they may share freely.
-        in_leaves: set[int] = set()
-        held: set[int] = {id(grad)}
+        # Leaf gradients are collected here and added to ``.grad`` only once the whole
+        # pass has succeeded, so an error midway leaves every ``.grad`` as it was.
+        leaves: dict[int, tuple[Tensor, np.ndarray]] = {}
+        held: set[int] = {id(grad)}  # arrays kept by intermediate nodes or the caller
         pop, push = heapq.heappop, heapq.heappush
         while heap:
             node = pop(heap)[1]
@@ -380,16 +375,12 @@ class Tensor:
                     raise RuntimeError(
                         f"{type(ctx).__name__}.backward returned a gradient of shape "
                         f"{ig.shape} for an input of shape {inp.data.shape}")
+                key = id(inp)
                 inp_ctx = inp._ctx
                 if inp_ctx is None:
-                    if inp.grad is None:
-                        _store_leaf(inp, ig, in_leaves, held)
-                    else:
-                        inp.grad += ig
+                    previous = leaves.get(key)
+                    leaves[key] = (inp, ig if previous is None else previous[1] + ig)
                     continue
-                if id(ig) in in_leaves:
-                    ig = ig.copy()
-                key = id(inp)
                 previous = grads.get(key)
                 if previous is None:
                     grads[key] = ig
@@ -400,6 +391,7 @@ class Tensor:
             if not retain_graph:
                 del ctx.inputs
                 ctx.__dict__.clear()
+        _add_to_leaves(leaves, held)
 
     # ------------------------------------------------------------------ operators
     def _operand(self, other: Any) -> Any:
@@ -518,21 +510,28 @@ def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
-def _store_leaf(leaf: Tensor, grad: np.ndarray, in_leaves: set[int], held: set[int]) -> None:
-    """Store the first gradient of a leaf whose ``.grad`` is None (later ones are added
-    in place by the caller).
+def _add_to_leaves(leaves: dict[int, tuple[Tensor, np.ndarray]], held: set[int]) -> None:
+    """Add each collected gradient to its leaf's ``.grad`` (in place once it exists).
 
-    The array is stored without copying when it is fresh: it owns its memory, is
-    writeable, has the leaf's dtype, and nobody else holds it (``in_leaves``: arrays
-    stored in leaves during this backward pass; ``held``: arrays kept by intermediate
-    nodes or the caller).
+    A first gradient is stored without copying when the array is fresh: it owns its
+    memory, is writeable, has the leaf's dtype, and nobody else holds it (``held``:
+    arrays kept by intermediate nodes or the caller; or another leaf). Otherwise a copy
+    is stored, so that two tensors never share one gradient array and changing one
+    ``.grad`` in place never changes another.
     """
-    key = id(grad)
-    if (key in in_leaves or key in held or not grad.flags.owndata
-            or not grad.flags.writeable or grad.dtype != leaf.data.dtype):
-        grad = grad.astype(leaf.data.dtype)  # always a copy
-    leaf.grad = grad
-    in_leaves.add(id(grad))
+    stored: set[int] = set()
+    for leaf, grad in leaves.values():
+        if not leaf.requires_grad:
+            continue
+        if leaf.grad is not None:
+            leaf.grad += grad
+            continue
+        key = id(grad)
+        if (key in held or key in stored or not grad.flags.owndata
+                or not grad.flags.writeable or grad.dtype != leaf.data.dtype):
+            grad = grad.astype(leaf.data.dtype)  # always a copy
+        leaf.grad = grad
+        stored.add(id(grad))
 
 
 from nncore import functional as _F  # noqa: E402  (circular: ops need Tensor/Function)

@@ -32,6 +32,17 @@ class TestConstruction:
             Tensor(np.array(["a", "b"]))
         with pytest.raises(TypeError, match="floating"):
             Tensor([1.0], dtype=np.int32)
+        with pytest.raises(TypeError, match="real numbers"):
+            Tensor("3.5", dtype=np.float64)  # strings are never parsed
+        with pytest.raises(TypeError, match="complex"):
+            Tensor(np.array([1 + 2j]), dtype=np.float64)  # no silent loss of the imaginary part
+        with pytest.raises(TypeError, match="object"):
+            Tensor([1.0, None])
+
+    def test_numpy_scalars_keep_their_dtype(self):
+        assert Tensor(np.float64(0.1)).dtype == np.float64
+        assert Tensor(np.array(0.1)).dtype == np.float64
+        assert Tensor(0.1).dtype == np.float32
 
     def test_integer_data_through_ops_is_promoted_not_truncated(self):
         out = F.relu(np.array([-1, 2, 3]))
@@ -88,6 +99,15 @@ class TestBackward:
         x = T([1.0, 2.0])
         with pytest.raises(RuntimeError, match=r"_BadShape.backward returned a gradient of shape \(7,\)"):
             _BadShape.apply(x).backward()
+
+    def test_failed_backward_leaves_gradients_unchanged(self):
+        x = T([1.0, 2.0])
+        y = x * x
+        z1, z2 = y.sum(), (y + x).sum()
+        z1.backward()
+        with pytest.raises(RuntimeError, match="second time"):
+            z2.backward()  # x's own contribution would come first; nothing may be added
+        np.testing.assert_array_equal(x.grad, [2.0, 4.0])
 
     def test_leaf_gradients_never_share_memory(self):
         a, b = T([1.0, 2.0]), T([3.0, 4.0])
@@ -253,3 +273,50 @@ class TestFunctionalErrors:
     def test_concatenate_needs_inputs(self):
         with pytest.raises(ValueError, match="at least one"):
             F.concatenate([])
+
+
+class TestEdgeCases:
+    def test_nan_passes_through_sigmoid_and_bce_with_logits(self):
+        x = T([np.nan, 1.0])
+        s = F.sigmoid(x)
+        assert np.isnan(s.data[0]) and not np.isnan(s.data[1])
+        s.sum().backward()
+        assert np.isnan(x.grad[0])
+        assert np.isnan(F.binary_cross_entropy_with_logits(T([np.nan]), np.ones(1)).item())
+        with pytest.raises(ValueError, match="probabilities"):
+            F.binary_cross_entropy(F.sigmoid(T([np.nan])), np.ones(1))
+        assert np.isnan(F.softmax(T([[np.nan, 1.0]])).data).all()
+
+    def test_empty_batch_mean_loss_is_nan_not_zero(self):
+        for loss in (F.cross_entropy(T(np.zeros((0, 3))), np.zeros(0, dtype=np.int64)),
+                     F.mse_loss(T(np.zeros((0, 2))), np.zeros((0, 2))),
+                     F.binary_cross_entropy_with_logits(T(np.zeros((0, 1))), np.zeros((0, 1)))):
+            assert np.isnan(loss.item())
+        assert F.mse_loss(T(np.zeros((0, 2))), np.zeros((0, 2)), reduction="sum").item() == 0.0
+
+    def test_zero_dimensional_inputs(self):
+        x = T(-2.0)
+        y = F.leaky_relu(x, 0.1)
+        assert y.item() == pytest.approx(-0.2)
+        y.backward()
+        assert x.grad == pytest.approx(0.1)
+        with pytest.raises(ValueError, match="axis 0 is out of range for a tensor with 0 dimensions"):
+            Tensor(5.0).sum(axis=0)
+        with pytest.raises(ValueError, match="axis 2 is out of range"):
+            Tensor(np.ones((2, 2))).mean(axis=2)
+
+    def test_softmax_of_empty_rows(self):
+        assert F.softmax(Tensor(np.zeros((2, 0)))).shape == (2, 0)
+
+    def test_pow_zero_has_zero_gradient_at_zero(self):
+        x = T([0.0, 2.0])
+        (x ** 0).sum().backward()
+        np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+    def test_bad_targets_are_named(self):
+        with pytest.raises(TypeError, match="mse_loss: target"):
+            F.mse_loss(T([1.0, 2.0]), [1.0, None])
+        with pytest.raises(TypeError, match="mse_loss: target.*complex"):
+            F.mse_loss(T([1.0]), np.array([1j]))
+        with pytest.raises(ValueError, match="label_smoothing"):
+            F.cross_entropy(T([[1.0, 2.0]]), [0], label_smoothing="0.1")
