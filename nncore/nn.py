@@ -230,7 +230,9 @@ class Module:
 
         Raises:
             KeyError: (strict) if names are missing or unexpected, listing them.
-            ValueError: if a value's shape differs from its target's, naming it.
+            TypeError: if a value is not real numbers (complex, strings, objects).
+            ValueError: if a value's shape differs from its target's, or it holds NaN or
+                infinity, or a ``running_var`` is negative; the message names the entry.
         """
         targets: dict[str, tuple[Any, str]] = {}
         for name, p in self.named_parameters():
@@ -251,9 +253,16 @@ class Module:
             current = target.data if kind == "param" else getattr(target, kind)
             value = np.asarray(state_dict[key].data if isinstance(state_dict[key], Tensor)
                                else state_dict[key])
+            if value.dtype.kind not in "fiub":
+                raise TypeError(f"load_state_dict: {key!r} holds {value.dtype} values; "
+                                "real numbers are required")
             if value.shape != current.shape:
                 raise ValueError(f"load_state_dict: {key!r} has shape {value.shape} in the "
                                  f"state but {current.shape} in the model")
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"load_state_dict: {key!r} contains NaN or infinite values")
+            if key.rsplit(".", 1)[-1] == "running_var" and np.any(value < 0):
+                raise ValueError(f"load_state_dict: {key!r} contains negative variances")
             staged.append((target, kind, np.array(value, dtype=current.dtype, copy=True)))
         for target, kind, value in staged:
             if kind == "param":
@@ -299,6 +308,15 @@ class Module:
             body = repr(m).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
+
+
+def _real(value: Any, name: str, owner: str) -> float:
+    """``value`` as a float; TypeError naming the argument for anything not a real
+    number (strings are never parsed, booleans are refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                         np.floating)):
+        raise TypeError(f"{owner}: {name} must be a number, got {value!r}")
+    return float(value)
 
 
 def _positive_int(value: Any, name: str, owner: str) -> int:
@@ -376,11 +394,15 @@ class BatchNorm1d(Module):
                  dtype: Any = np.float32) -> None:
         super().__init__()
         self.num_features = _positive_int(num_features, "num_features", "BatchNorm1d")
+        if momentum is None:
+            raise ValueError("BatchNorm1d: momentum=None (a cumulative average of all "
+                             "batches) is not supported; give a number in [0, 1]")
+        eps, momentum = _real(eps, "eps", "BatchNorm1d"), _real(momentum, "momentum", "BatchNorm1d")
         if not eps > 0:
             raise ValueError(f"BatchNorm1d: eps must be > 0, got {eps}")
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"BatchNorm1d: momentum must be in [0, 1], got {momentum}")
-        self.eps, self.momentum = float(eps), float(momentum)
+        self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         c = self.num_features
         if affine:
@@ -425,9 +447,10 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, generator: np.random.Generator | None = None) -> None:
         super().__init__()
+        p = _real(p, "p", "Dropout")
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = float(p)
+        self.p = p
         self.generator = generator
 
     def forward(self, x: Any) -> Tensor:
@@ -456,7 +479,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = _real(negative_slope, "negative_slope", "LeakyReLU")
 
     def forward(self, x: Any) -> Tensor:
         return F.leaky_relu(x, self.negative_slope)

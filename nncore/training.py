@@ -14,6 +14,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from nncore.data import minibatches
+from nncore.nn import clip_grad_norm_
+from nncore.random import default_generator
 from nncore.tensor import Tensor, no_grad
 
 __all__ = ["Callback", "EarlyStopping", "Trainer", "TrainingError", "accuracy"]
@@ -27,9 +29,18 @@ class TrainingError(RuntimeError):
 def accuracy(logits: np.ndarray, target: np.ndarray) -> float:
     """Fraction of rows whose arg-max equals the class index in ``target``.
 
-    Shapes: logits ``(N, C)``, target ``(N,)`` of ints. Returns a float in [0, 1]
-    (NaN for N = 0).
+    Shapes: logits ``(N, C)``, target ``(N,)`` of class indices. Returns a float in
+    [0, 1] (NaN for N = 0).
+
+    Raises:
+        ValueError: for other shapes (e.g. a one-column output for binary
+            cross-entropy, or one-hot targets), naming them.
     """
+    logits, target = np.asarray(logits), np.asarray(target)
+    if logits.ndim != 2 or target.shape != (logits.shape[0],):
+        raise ValueError(f"accuracy needs outputs of shape (N, C) and class indices of "
+                         f"shape (N,), got {logits.shape} and {target.shape}; train with "
+                         "classification=False for regression or one-column outputs")
     if len(target) == 0:
         return math.nan
     return float(np.mean(np.argmax(logits, axis=1) == target))
@@ -84,10 +95,11 @@ class EarlyStopping(Callback):
                  min_delta: float = 0.0, restore_best_weights: bool = True) -> None:
         if mode not in ("min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
-        if patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
-        if min_delta < 0:
-            raise ValueError(f"EarlyStopping: min_delta must be >= 0, got {min_delta}")
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) \
+                or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be an integer >= 0, got {patience!r}")
+        if isinstance(min_delta, (bool, str, bytes)) or not min_delta >= 0:
+            raise ValueError(f"EarlyStopping: min_delta must be a number >= 0, got {min_delta!r}")
         self.monitor, self.mode = monitor, mode
         self.patience, self.min_delta = int(patience), float(min_delta)
         self.restore_best_weights = restore_best_weights
@@ -111,12 +123,17 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, trainer: "Trainer") -> None:
         self.reset()
+        names = getattr(trainer, "metric_names", None)
+        if names is not None and self.monitor not in names:
+            raise ValueError(self._missing_message(names))
+
+    def _missing_message(self, names: Sequence[str]) -> str:
+        return (f"EarlyStopping monitors {self.monitor!r}, but the epoch metrics are "
+                f"{sorted(names)}; add a validation split or monitor another metric")
 
     def on_epoch_end(self, trainer: "Trainer", epoch: int, logs: dict[str, float]) -> None:
         if self.monitor not in logs:
-            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, but the epoch "
-                             f"metrics are {sorted(logs)}; add a validation split or "
-                             "monitor another metric")
+            raise ValueError(self._missing_message(list(logs)))
         current = float(logs[self.monitor])
         if self.improved(current):
             self.best, self.best_epoch, self.wait = current, epoch, 0
@@ -147,8 +164,14 @@ class Trainer:
             ``ReduceLROnPlateau`` gets the validation loss, or the training loss).
         callbacks: :class:`Callback` s, called in order.
         max_grad_norm: clip the global gradient norm to this value (None: no clipping).
-        classification: compute accuracy from arg-max of the outputs (default True).
-        generator: random source for shuffling (default: the engine's).
+        classification: report accuracy, the arg-max of ``(N, C)`` outputs against class
+            indices (default True); False for regression or one-column outputs.
+        generator: random source for shuffling (default: the engine's, which
+            :func:`nncore.manual_seed` seeds).
+
+    Raises:
+        TypeError, ValueError: for a batch size that is not a positive integer or a
+            ``max_grad_norm`` that is not positive.
     """
 
     def __init__(self, model: Any, loss_fn: Callable[[Tensor, Any], Tensor], optimizer: Any,
@@ -156,22 +179,57 @@ class Trainer:
                  callbacks: Sequence[Callback] = (), max_grad_norm: float | None = None,
                  classification: bool = True,
                  generator: np.random.Generator | None = None) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if max_grad_norm is not None and not max_grad_norm > 0:
+            raise ValueError(f"max_grad_norm must be > 0 (or None), got {max_grad_norm!r}")
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.batch_size, self.scheduler = int(batch_size), scheduler
         self.callbacks = list(callbacks)
         self.max_grad_norm = max_grad_norm
         self.classification = classification
-        self.generator = generator if generator is not None else np.random.default_rng()
+        self.generator = generator if generator is not None else default_generator()
         self.history: list[dict[str, float]] = []
         self.stop_training = False
+        self.metric_names: list[str] | None = None
+
+    def _dtype(self) -> np.dtype:
+        for p in self.model.parameters():
+            return p.data.dtype
+        return np.dtype(np.float32)
+
+    def _check_data(self, X: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, y)`` as arrays, X in the model's dtype; clear errors for bad data."""
+        X, y = np.asarray(X), np.asarray(y)
+        if X.dtype.kind not in "fiub" or y.dtype.kind not in "fiub":
+            raise TypeError(f"{what}: features and targets must be numbers, got dtypes "
+                            f"{X.dtype} and {y.dtype}")
+        if X.ndim != 2:
+            raise ValueError(f"{what}: features must have shape (samples, features), "
+                             f"got {X.shape}")
+        if len(X) != len(y):
+            raise ValueError(f"{what}: {len(X)} feature rows but {len(y)} targets")
+        if len(X) == 0:
+            raise ValueError(f"{what}: no samples")
+        for name, a in (("features", X), ("targets", y)):
+            finite = np.isfinite(a)
+            if not finite.all():
+                row = int(np.flatnonzero(~finite.reshape(len(a), -1).all(axis=1))[0])
+                raise ValueError(f"{what}: {name} contain NaN or infinity (first in row {row})")
+        return X.astype(self._dtype(), copy=False), y
 
     def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
         """Loss (mean over samples) and, for classification, accuracy, in eval mode.
 
         The model's mode is restored afterwards.
+
+        Raises:
+            TypeError, ValueError: for data that is not numeric, of mismatched lengths,
+                empty, or with NaN/infinite features.
         """
+        X, y = self._check_data(X, y, "evaluate")
         was_training = self.model.training
         self.model.eval()
         total, outputs = 0.0, []
@@ -184,8 +242,8 @@ class Trainer:
                     outputs.append(out.data)
         finally:
             self.model.train(was_training)
-        metrics = {"loss": total / max(len(X), 1)}
-        if self.classification and outputs:
+        metrics = {"loss": total / len(X)}
+        if self.classification:
             metrics["accuracy"] = accuracy(np.concatenate(outputs), y)
         return metrics
 
@@ -194,32 +252,38 @@ class Trainer:
         loss (sample-weighted mean of batch losses) and accuracy.
 
         Raises:
-            TrainingError: if a batch loss is NaN or infinite.
+            TrainingError: if a batch loss is NaN or infinite. The model is left as it
+                was before that batch (its buffers, e.g. BatchNorm's running statistics,
+                are restored; parameters are not updated).
+            ValueError: if the outputs do not suit accuracy (before any update).
         """
         model, opt = self.model, self.optimizer
         model.train()
+        buffers = list(model.buffers())
         total, correct, seen = 0.0, 0, 0
         for b, idx in enumerate(minibatches(len(X), self.batch_size, self.generator), 1):
             xb, yb = X[idx], y[idx]
+            saved = [buf.copy() for buf in buffers]
             out = model(Tensor(xb))
             loss = self.loss_fn(out, yb)
             value = float(loss.data)
             if not math.isfinite(value):
+                for buf, old in zip(buffers, saved):
+                    buf[...] = old
                 raise TrainingError(f"the loss became {value} at epoch {epoch}, batch {b}; "
                                     "try a smaller learning rate or gradient clipping")
+            if self.classification:
+                correct += round(accuracy(out.data, yb) * len(idx))
             opt.zero_grad()
             loss.backward()
             if self.max_grad_norm is not None:
-                from nncore.nn import clip_grad_norm_
                 clip_grad_norm_(model.parameters(), self.max_grad_norm)
             opt.step()
             total += value * len(idx)
             seen += len(idx)
-            if self.classification:
-                correct += int(np.sum(np.argmax(out.data, axis=1) == yb))
-        logs = {"loss": total / max(seen, 1)}
+        logs = {"loss": total / seen}
         if self.classification:
-            logs["accuracy"] = correct / max(seen, 1)
+            logs["accuracy"] = correct / seen
         return logs
 
     def fit(self, X: np.ndarray, y: np.ndarray, epochs: int,
@@ -229,11 +293,27 @@ class Trainer:
         Returns:
             the history: one dict of metrics per epoch (``epoch``, ``loss``,
             ``accuracy``, ``val_loss``, ``val_accuracy``, ``lr``, ``time`` in seconds).
+
+        Raises:
+            TypeError, ValueError: for bad data (see :meth:`evaluate`) or a callback
+                that cannot work with these metrics, before any training.
+            TrainingError: if the loss becomes NaN or infinite.
         """
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
+        X, y = self._check_data(X, y, "training data")
+        if validation is not None:
+            validation = self._check_data(*validation, "validation data")
+        base = ["loss"] + (["accuracy"] if self.classification else [])
+        self.metric_names = ["epoch", *base, "lr", "time"]
+        if validation is not None:
+            self.metric_names += [f"val_{k}" for k in base]
         self.stop_training = False
-        for cb in self.callbacks:
-            cb.on_train_begin(self)
+        begun: list[Callback] = []
         try:
+            for cb in self.callbacks:
+                cb.on_train_begin(self)
+                begun.append(cb)
             for epoch in range(len(self.history) + 1, len(self.history) + epochs + 1):
                 start = time.perf_counter()
                 logs: dict[str, float] = {"epoch": epoch}
@@ -250,7 +330,7 @@ class Trainer:
                 if self.stop_training:
                     break
         finally:
-            for cb in self.callbacks:
+            for cb in begun:
                 cb.on_train_end(self)
         return self.history
 
