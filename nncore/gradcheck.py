@@ -112,11 +112,13 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], *, eps: float
         input_rel = 0.0
         for idx in np.ndindex(data.shape):
             original = data[idx]
-            data[idx] = original + eps
-            plus = value()
-            data[idx] = original - eps
-            minus = value()
-            data[idx] = original
+            try:
+                data[idx] = original + eps
+                plus = value()
+                data[idx] = original - eps
+                minus = value()
+            finally:
+                data[idx] = original  # the input is left exactly as it was, even on error
             numeric = (plus - minus) / (2.0 * eps)
             a = float(a_grad[idx])
             err = abs(a - numeric)
@@ -140,6 +142,10 @@ def check_module(module: Any, x: Any, loss_fn: Callable[[Tensor], Tensor] | None
                  **kwargs: Any) -> GradcheckResult:
     """Gradient-check every parameter of ``module`` (and ``x`` if it requires grad).
 
+    The module is left as it was: its parameters, buffers (BatchNorm's running
+    statistics, which every training-mode evaluation would otherwise update), gradients
+    and parameter names are restored afterwards, also when the check fails.
+
     Args:
         module: an :class:`nncore.nn.Module` whose parameters are float64
             (call ``module.double()`` first).
@@ -149,8 +155,21 @@ def check_module(module: Any, x: Any, loss_fn: Callable[[Tensor], Tensor] | None
 
     Returns:
         the :class:`GradcheckResult`; parameters are labelled by their dotted names.
+
+    Raises:
+        ValueError: if the module is random in its current mode (a Dropout with p > 0
+            in training mode: each evaluation would draw a new mask); call ``.eval()``
+            first. Also as :func:`gradcheck`.
+        GradcheckError: as :func:`gradcheck`.
     """
+    for name, m in module.named_modules():
+        if type(m).__name__ == "Dropout" and m.training and getattr(m, "p", 0) > 0:
+            raise ValueError(f"check_module: {name or 'the module'} is a Dropout in training "
+                             "mode, so every evaluation draws a new random mask and "
+                             "finite differences are meaningless; call module.eval() first")
     named = list(module.named_parameters())
+    saved_state = module.state_dict()
+    saved = [(p, p.grad, p.name) for _, p in named]
     params = []
     for name, p in named:
         p.name = name
@@ -161,4 +180,9 @@ def check_module(module: Any, x: Any, loss_fn: Callable[[Tensor], Tensor] | None
         out = module(x)
         return loss_fn(out) if loss_fn is not None else out
 
-    return gradcheck(run, inputs, **kwargs)
+    try:
+        return gradcheck(run, inputs, **kwargs)
+    finally:
+        module.load_state_dict(saved_state)
+        for p, grad, name in saved:
+            p.grad, p.name = grad, name

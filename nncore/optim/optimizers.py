@@ -53,8 +53,9 @@ required = _Required()
 
 # ---------------------------------------------------------------------------- helpers
 def _number(value: Any, name: str) -> float:
-    """``value`` as a Python float (so NumPy never promotes a float32 array)."""
-    if isinstance(value, bool):
+    """``value`` as a Python float (so NumPy never promotes a float32 array); strings
+    are refused, not parsed, as PyTorch does."""
+    if isinstance(value, (bool, str, bytes)):
         raise TypeError(f"{name} must be a number, got {value!r}")
     try:
         return float(value)
@@ -269,6 +270,8 @@ class Optimizer:
         self._flat: dict[np.dtype, tuple[np.ndarray, ...]] = {}
         # Multi-tensor storage per parameter group (by position), see _FlatGroup.
         self._flat_groups: dict[int, _FlatGroup] = {}
+        # The p.data each parameter's state was last checked against (see _precheck).
+        self._checked: dict[Any, np.ndarray] = {}
 
         groups = list(params)
         if len(groups) == 0:
@@ -361,6 +364,35 @@ class Optimizer:
             the closure's loss, or ``None`` without a closure.
         """
         raise NotImplementedError  # pragma: no cover
+
+    def _precheck(self) -> None:
+        """Check every parameter that will be updated before any is, so that a step that
+        fails changes nothing: its data must be a floating array, its gradient of the
+        same shape, and existing state must fit it. The state check reruns only for a
+        parameter whose ``.data`` is a new array since it was last checked."""
+        checked = self._checked
+        for i, group in enumerate(self.param_groups):
+            for j, p in enumerate(group["params"]):
+                g = p.grad
+                if g is None:
+                    continue
+                d = p.data
+                if checked.get(p) is d and g.shape == d.shape:
+                    continue
+                if not isinstance(d, np.ndarray) or d.dtype.kind != "f":
+                    raise TypeError(f"parameter {j} of group {i}: data must be a floating "
+                                    f"np.ndarray, got {type(d).__name__} "
+                                    f"{getattr(d, 'dtype', '')}")
+                if np.shape(g) != d.shape:
+                    raise ValueError(f"parameter {j} of group {i} has shape {d.shape} but "
+                                     f"its grad has shape {np.shape(g)}")
+                for key, value in self.state.get(p, {}).items():
+                    if isinstance(value, np.ndarray) and value.shape != d.shape:
+                        raise ValueError(
+                            f"parameter {j} of group {i} has shape {d.shape} but its "
+                            f"optimizer state {key!r} has shape {value.shape} (was .data "
+                            "replaced by an array of another shape?)")
+                checked[p] = d
 
     @staticmethod
     def _evaluate(closure: Callable[[], Any] | None) -> Any:
@@ -517,6 +549,7 @@ class Optimizer:
                 new["param_names"] = group["param_names"]
             new_groups.append(new)
 
+        group_of = {id(p): g for g in new_groups for p in g["params"]}
         new_state: dict[Any, dict[str, Any]] = {}
         for key, saved_state in state_dict["state"].items():
             try:
@@ -543,6 +576,12 @@ class Optimizer:
                     st[name] = arr
                 else:
                     st[name] = copy.deepcopy(value)
+            if st:
+                expected = self._init_state(p, p.data, group_of[id(p)])
+                missing = sorted(set(expected) - set(st))
+                if missing:
+                    raise ValueError(f"loaded state of parameter {k} lacks {missing} "
+                                     f"(has {sorted(st)})")
             new_state[p] = st
 
         self.param_groups[:] = new_groups
@@ -550,6 +589,7 @@ class Optimizer:
         self.state.update(new_state)
         self._work.clear()
         self._flat_groups.clear()
+        self._checked.clear()
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
@@ -624,6 +664,7 @@ class SGD(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one SGD step (see the class docstring); returns the closure's loss."""
         loss = self._evaluate(closure)
+        self._precheck()
         state, work = self.state, self._work
         for group in self.param_groups:
             lr = float(group["lr"])
@@ -727,6 +768,7 @@ class Adagrad(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one Adagrad step (see the class docstring); returns the closure's loss."""
         loss = self._evaluate(closure)
+        self._precheck()
         state, work = self.state, self._work
         for group in self.param_groups:
             lr = float(group["lr"])
@@ -833,6 +875,7 @@ class RMSprop(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one RMSprop step (see the class docstring); returns the closure's loss."""
         loss = self._evaluate(closure)
+        self._precheck()
         state, work = self.state, self._work
         for group in self.param_groups:
             lr = float(group["lr"])
@@ -944,6 +987,7 @@ class Adadelta(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one Adadelta step (see the class docstring); returns the closure's loss."""
         loss = self._evaluate(closure)
+        self._precheck()
         state, work = self.state, self._work
         for group in self.param_groups:
             lr = float(group["lr"])
@@ -1074,6 +1118,7 @@ class Adam(Optimizer):
         """Perform one Adam (or AdamW) step (see the class docstring); returns the
         closure's loss."""
         loss = self._evaluate(closure)
+        self._precheck()
         state, work = self.state, self._work
         for gi, group in enumerate(self.param_groups):
             lr = float(group["lr"])

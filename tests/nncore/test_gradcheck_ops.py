@@ -275,3 +275,45 @@ def test_check_module_on_a_whole_model_names_parameters():
     assert result.ok
     assert set(result.per_input) == {"input 0 (0.weight)", "input 1 (0.bias)", "input 2 (1.weight)",
                                      "input 3 (1.bias)", "input 4 (3.weight)", "input 5 (3.bias)", "input 6"}
+
+
+def test_check_module_leaves_the_module_as_it_was():
+    from nncore import nn
+    from nncore.gradcheck import check_module
+
+    rng = np.random.default_rng(2)
+    model = nn.Sequential(nn.Linear(3, 4, generator=rng), nn.BatchNorm1d(4), nn.ReLU(),
+                          nn.Linear(4, 2, generator=rng)).double()
+    for p in model.parameters():
+        p.grad = np.full(p.shape, 7.0)
+    before = model.state_dict()
+    x = Tensor(rng.standard_normal((6, 3)))
+    assert check_module(model, x, lambda out: out.sum()).ok
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)  # running stats too
+    assert all(np.all(p.grad == 7.0) and p.name is None for p in model.parameters())
+
+
+def test_check_module_refuses_dropout_in_training_mode():
+    from nncore import nn
+    from nncore.gradcheck import check_module
+
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)).double()
+    with pytest.raises(ValueError, match="Dropout in training mode.*eval"):
+        check_module(model, Tensor(np.ones((2, 3))))
+    assert check_module(model.eval(), Tensor(np.ones((2, 3)))).ok
+
+
+def test_gradcheck_restores_inputs_when_the_function_fails():
+    x = T([1.0, 2.0])
+    calls = {"n": 0}
+
+    def fn(a):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise RuntimeError("boom")
+        return a * 2.0
+
+    with pytest.raises(RuntimeError, match="boom"):
+        gradcheck(fn, [x])
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])

@@ -1169,3 +1169,48 @@ def test_multi_tensor_state_is_saved_per_parameter():
         p.grad = np.ones(p.shape, np.float32)
     opt.step()
     np.testing.assert_array_equal(saved["state"][0]["exp_avg"], before)  # a copy, not a view
+
+
+# --------------------------------------------------------------------------- failing steps change nothing
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adagrad, optim.RMSprop, optim.Adadelta, optim.Adam, optim.AdamW])
+def test_a_step_that_fails_changes_nothing(cls):
+    a, b = P([1.0, 1.0, 1.0]), P([1.0, 1.0])
+    opt = cls([a, b], lr=0.1)
+    a.grad, b.grad = np.ones(3), np.ones(3)  # b's gradient has the wrong shape
+    with pytest.raises(ValueError, match=r"parameter 1 of group 0 has shape \(2,\) but its grad has shape \(3,\)"):
+        opt.step()
+    np.testing.assert_array_equal(a.data, [1.0, 1.0, 1.0])
+    assert opt.state.get(a, {}) == {} and opt.state.get(b, {}) == {}
+    b.grad = np.ones(2)
+    opt.step()  # and it recovers
+    assert np.all(a.data != 1.0)
+
+
+def test_replaced_data_of_another_shape_fails_before_any_update():
+    a, b = P([1.0, 1.0]), P([1.0, 1.0])
+    opt = optim.Adam([a, b], lr=0.1)
+    a.grad, b.grad = np.ones(2), np.ones(2)
+    opt.step()
+    before = a.data.copy()
+    b.data = np.ones(3)
+    b.grad = np.ones(3)
+    with pytest.raises(ValueError, match="exp_avg"):
+        opt.step()
+    np.testing.assert_array_equal(a.data, before)
+
+
+def test_string_hyperparameters_are_refused():
+    with pytest.raises(TypeError, match="lr must be a number"):
+        optim.SGD([P([1.0])], lr="0.1")
+
+
+def test_loaded_state_missing_a_moment_is_refused_at_load():
+    p = P([1.0, 2.0])
+    opt = optim.Adam([p])
+    p.grad = np.ones(2)
+    opt.step()
+    saved = opt.state_dict()
+    del saved["state"][0]["exp_avg"]
+    fresh = optim.Adam([p])
+    with pytest.raises(ValueError, match=r"lacks \['exp_avg'\]"):
+        fresh.load_state_dict(saved)
