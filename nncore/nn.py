@@ -21,7 +21,8 @@ from nncore.tensor import Tensor
 
 __all__ = [
     "Parameter", "Module", "Linear", "BatchNorm1d", "Dropout", "ReLU", "LeakyReLU",
-    "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity", "Sequential", "clip_grad_norm_",
+    "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity", "Flatten", "Sequential",
+    "CrossEntropyLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "clip_grad_norm_",
 ]
 
 
@@ -528,6 +529,73 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class Flatten(Module):
+    """Flatten all axes from ``start_dim`` (default 1) into one: ``(N, *) -> (N, prod(*))``,
+    as PyTorch's ``nn.Flatten``."""
+
+    def __init__(self, start_dim: int = 1) -> None:
+        super().__init__()
+        self.start_dim = int(start_dim)
+
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        keep = x.shape[:self.start_dim]
+        return x.reshape(*keep, -1)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}"
+
+
+class _LossModule(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or "
+                             f"'none', got {reduction!r}")
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class CrossEntropyLoss(_LossModule):
+    """Module form of :func:`nncore.functional.cross_entropy` (softmax cross-entropy on
+    logits ``(N, C)`` against class indices ``(N,)`` or probabilities ``(N, C)``).
+
+    Args:
+        label_smoothing: epsilon in [0, 1] (default 0).
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.label_smoothing = _real(label_smoothing, "label_smoothing", "CrossEntropyLoss")
+
+    def forward(self, logits: Any, target: Any) -> Tensor:
+        return F.cross_entropy(logits, target, self.label_smoothing, self.reduction)
+
+
+class MSELoss(_LossModule):
+    """Module form of :func:`nncore.functional.mse_loss` (shapes must be equal)."""
+
+    def forward(self, pred: Any, target: Any) -> Tensor:
+        return F.mse_loss(pred, target, self.reduction)
+
+
+class BCELoss(_LossModule):
+    """Module form of :func:`nncore.functional.binary_cross_entropy` (on probabilities)."""
+
+    def forward(self, p: Any, target: Any) -> Tensor:
+        return F.binary_cross_entropy(p, target, self.reduction)
+
+
+class BCEWithLogitsLoss(_LossModule):
+    """Module form of :func:`nncore.functional.binary_cross_entropy_with_logits`."""
+
+    def forward(self, logits: Any, target: Any) -> Tensor:
+        return F.binary_cross_entropy_with_logits(logits, target, self.reduction)
 
 
 class Sequential(Module):

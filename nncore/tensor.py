@@ -225,6 +225,11 @@ class Tensor:
             by :meth:`backward` on leaf tensors that require gradients.
         requires_grad (bool): whether operations on this tensor are recorded.
 
+    Do not modify the ``data`` of an op's result in place before ``backward()``: several
+    ops (sigmoid, tanh, exp, relu, softmax) keep their output for the backward pass, so
+    the gradients would silently be wrong. (PyTorch detects this with version counters;
+    nncore does not.) Assigning a new array to ``data`` is safe.
+
     Raises:
         TypeError: for non-numeric data or a non-floating dtype.
     """

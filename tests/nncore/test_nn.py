@@ -230,3 +230,27 @@ def test_manual_seed_repeats_dropout_and_init():
     np.testing.assert_array_equal(F.dropout(Tensor(np.ones(20)), 0.5).data, d1)
     with pytest.raises(ValueError, match="non-negative"):
         manual_seed(-1)
+
+
+def test_loss_modules_match_the_functions():
+    rng = np.random.default_rng(0)
+    z = Tensor(rng.standard_normal((4, 3)))
+    y = np.array([0, 2, 1, 1])
+    assert nn.CrossEntropyLoss()(z, y).item() == F.cross_entropy(z, y).item()
+    assert nn.CrossEntropyLoss(label_smoothing=0.1, reduction="sum")(z, y).item() == \
+        F.cross_entropy(z, y, 0.1, "sum").item()
+    t = rng.uniform(0, 1, (4, 3))
+    assert nn.MSELoss()(z, t).item() == F.mse_loss(z, t).item()
+    assert nn.BCEWithLogitsLoss(reduction="none")(z, t).shape == (4, 3)
+    assert nn.BCELoss()(F.sigmoid(z), t).item() == pytest.approx(nn.BCEWithLogitsLoss()(z, t).item())
+    with pytest.raises(ValueError, match="reduction"):
+        nn.MSELoss(reduction="avg")
+
+
+def test_flatten():
+    x = Tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    out = nn.Flatten()(x)
+    assert out.shape == (2, 12)
+    out.sum().backward()
+    assert x.grad.shape == (2, 3, 4)
+    assert nn.Flatten(0)(x).shape == (24,)
