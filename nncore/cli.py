@@ -106,12 +106,14 @@ def _make_optimizer(args: argparse.Namespace, model) -> object:
     return cls(groups, **kwargs)
 
 
-def demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> list[dict[str, float]]:
-    """Train the demo network described by ``args``; print and return the history.
+def demo(args: argparse.Namespace, out: TextIO | None = None) -> list[dict[str, float]]:
+    """Train the demo network described by ``args``; print (to ``out``, default
+    standard output) and return the history.
 
     Raises:
         nncore.training.TrainingError: if the loss becomes NaN or infinite.
     """
+    out = sys.stdout if out is None else out
     from sklearn.model_selection import train_test_split
 
     from nncore import nn
