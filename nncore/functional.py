@@ -232,10 +232,12 @@ def _normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
 class Sum(Function):
     """Sum over ``axis`` (default: all); the gradient is broadcast back."""
 
-    def forward(self, x, *, axis=None, keepdims=False):
-        self.shape = x.shape
+    def _remember(self, x, axis, keepdims):
+        self.shape, self.keepdims = x.shape, keepdims
         self.axes = _normalize_axes(axis, x.ndim)
-        self.keepdims = keepdims
+
+    def forward(self, x, *, axis=None, keepdims=False):
+        self._remember(x, axis, keepdims)
         return np.asarray(x.sum(axis=axis, keepdims=keepdims))
 
     def backward(self, g):
@@ -244,22 +246,17 @@ class Sum(Function):
         return (np.broadcast_to(g, self.shape),)
 
 
-class Mean(Function):
-    """Mean over ``axis`` (default: all); the gradient is spread evenly back."""
+class Mean(Sum):
+    """Mean over ``axis`` (default: all): the sum divided by the number of elements
+    reduced, so the gradient is the sum's divided by the same count."""
 
     def forward(self, x, *, axis=None, keepdims=False):
-        self.shape = x.shape
-        self.axes = _normalize_axes(axis, x.ndim)
-        self.keepdims = keepdims
+        self._remember(x, axis, keepdims)
+        self.count = math.prod(self.shape[a] for a in self.axes)
         return np.asarray(x.mean(axis=axis, keepdims=keepdims))
 
     def backward(self, g):
-        count = 1
-        for a in self.axes:
-            count *= self.shape[a]
-        if not self.keepdims:
-            g = np.expand_dims(g, self.axes)
-        return (np.broadcast_to(g / count if count else g, self.shape),)
+        return super().backward(g / self.count if self.count else g)
 
 
 class Reshape(Function):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -394,6 +394,26 @@ class Optimizer:
                             "replaced by an array of another shape?)")
                 checked[p] = d
 
+    def _updates(self, group: dict[str, Any], weight_decay: float, maximize: bool
+                 ) -> Iterator[tuple[np.ndarray, np.ndarray, dict[str, Any], tuple]]:
+        """For each parameter of ``group`` that has a gradient, yield ``(data, grad,
+        state, work)``: its array (updated in place by the caller), the gradient term of
+        the update (``±g + weight_decay * data``, see :func:`_grad_term`), its state
+        (created at its first step) and its scratch arrays (``work[2:]``)."""
+        state, work = self.state, self._work
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            d = p.data
+            st = state.get(p)
+            w = work.get(p)
+            if st is None or w is None or w[0] is not d:
+                st, w = self._prepare(p, d)
+            if weight_decay != 0.0 or maximize:
+                g = _grad_term(g, d, weight_decay, maximize, w[1])
+            yield d, g, st, w
+
     @staticmethod
     def _evaluate(closure: Callable[[], Any] | None) -> Any:
         if closure is None:
@@ -466,11 +486,6 @@ class Optimizer:
         work = (d,) + tuple(f[:n].reshape(d.shape) for f in flats)
         self._work[p] = work
         return st, work
-
-    def _bad_grad(self, p: Any, g: Any, d: np.ndarray) -> None:
-        i, j, _ = self._group_of(p)
-        raise ValueError(f"parameter {j} of group {i} has shape {d.shape} but its grad "
-                         f"has shape {np.shape(g)}")
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
@@ -665,7 +680,6 @@ class SGD(Optimizer):
         """Perform one SGD step (see the class docstring); returns the closure's loss."""
         loss = self._evaluate(closure)
         self._precheck()
-        state, work = self.state, self._work
         for group in self.param_groups:
             lr = float(group["lr"])
             momentum = float(group["momentum"])
@@ -673,19 +687,8 @@ class SGD(Optimizer):
             wd = float(group["weight_decay"])
             nesterov = group["nesterov"]
             maximize = group["maximize"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                d = p.data
-                st = state.get(p)
-                w = work.get(p)
-                if st is None or w is None or w[0] is not d:
-                    st, w = self._prepare(p, d)
-                if g.shape != d.shape:
-                    self._bad_grad(p, g, d)
+            for d, grad, st, w in self._updates(group, wd, maximize):
                 t = w[2]
-                grad = g if (wd == 0.0 and not maximize) else _grad_term(g, d, wd, maximize, w[1])
                 if momentum != 0.0:
                     buf = st.get("momentum_buffer")
                     if buf is None:
@@ -769,26 +772,14 @@ class Adagrad(Optimizer):
         """Perform one Adagrad step (see the class docstring); returns the closure's loss."""
         loss = self._evaluate(closure)
         self._precheck()
-        state, work = self.state, self._work
         for group in self.param_groups:
             lr = float(group["lr"])
             lr_decay = float(group["lr_decay"])
             wd = float(group["weight_decay"])
             eps = float(group["eps"])
             maximize = group["maximize"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                d = p.data
-                st = state.get(p)
-                w = work.get(p)
-                if st is None or w is None or w[0] is not d:
-                    st, w = self._prepare(p, d)
-                if g.shape != d.shape:
-                    self._bad_grad(p, g, d)
+            for d, grad, st, w in self._updates(group, wd, maximize):
                 t = w[2]
-                grad = g if (wd == 0.0 and not maximize) else _grad_term(g, d, wd, maximize, w[1])
                 step = st["step"] + 1
                 st["step"] = step
                 clr = lr / (1 + (step - 1) * lr_decay)
@@ -876,7 +867,6 @@ class RMSprop(Optimizer):
         """Perform one RMSprop step (see the class docstring); returns the closure's loss."""
         loss = self._evaluate(closure)
         self._precheck()
-        state, work = self.state, self._work
         for group in self.param_groups:
             lr = float(group["lr"])
             alpha = float(group["alpha"])
@@ -886,19 +876,8 @@ class RMSprop(Optimizer):
             momentum = float(group["momentum"])
             centered = group["centered"]
             maximize = group["maximize"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                d = p.data
-                st = state.get(p)
-                w = work.get(p)
-                if st is None or w is None or w[0] is not d:
-                    st, w = self._prepare(p, d)
-                if g.shape != d.shape:
-                    self._bad_grad(p, g, d)
+            for d, grad, st, w in self._updates(group, wd, maximize):
                 t = w[2]
-                grad = g if (wd == 0.0 and not maximize) else _grad_term(g, d, wd, maximize, w[1])
                 st["step"] += 1
                 v = st["square_avg"]
                 v *= alpha
@@ -988,7 +967,6 @@ class Adadelta(Optimizer):
         """Perform one Adadelta step (see the class docstring); returns the closure's loss."""
         loss = self._evaluate(closure)
         self._precheck()
-        state, work = self.state, self._work
         for group in self.param_groups:
             lr = float(group["lr"])
             rho = float(group["rho"])
@@ -996,19 +974,8 @@ class Adadelta(Optimizer):
             eps = float(group["eps"])
             wd = float(group["weight_decay"])
             maximize = group["maximize"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                d = p.data
-                st = state.get(p)
-                w = work.get(p)
-                if st is None or w is None or w[0] is not d:
-                    st, w = self._prepare(p, d)
-                if g.shape != d.shape:
-                    self._bad_grad(p, g, d)
+            for d, grad, st, w in self._updates(group, wd, maximize):
                 t, delta = w[2], w[3]
-                grad = g if (wd == 0.0 and not maximize) else _grad_term(g, d, wd, maximize, w[1])
                 st["step"] += 1
                 v, u = st["square_avg"], st["acc_delta"]
                 v *= rho
@@ -1119,7 +1086,6 @@ class Adam(Optimizer):
         closure's loss."""
         loss = self._evaluate(closure)
         self._precheck()
-        state, work = self.state, self._work
         for gi, group in enumerate(self.param_groups):
             lr = float(group["lr"])
             beta1, beta2 = group["betas"]
@@ -1135,26 +1101,15 @@ class Adam(Optimizer):
                 decay, l2 = 1.0, wd
             w1, one_minus_b2 = 1.0 - beta1, 1.0 - beta2
             if not amsgrad and not maximize and l2 == 0.0 and \
-                    _FlatGroup.usable(group, state, self._FLAT_STATE):
+                    _FlatGroup.usable(group, self.state, self._FLAT_STATE):
                 self._flat_step(gi, group, decay, beta1, beta2, lr, eps)
                 continue
             last_step = 0
             step_size = bc2_sqrt = 0.0
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                d = p.data
-                st = state.get(p)
-                w = work.get(p)
-                if st is None or w is None or w[0] is not d:
-                    st, w = self._prepare(p, d)
-                if g.shape != d.shape:
-                    self._bad_grad(p, g, d)
+            for d, grad, st, w in self._updates(group, l2, maximize):
                 t = w[2]
                 if decay != 1.0:
                     d *= decay
-                grad = g if (l2 == 0.0 and not maximize) else _grad_term(g, d, l2, maximize, w[1])
                 step = st["step"] + 1
                 st["step"] = step
                 if step != last_step:  # the same for every parameter in the usual case
