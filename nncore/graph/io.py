@@ -1,0 +1,262 @@
+"""Graph files: JSON with a format id and version, saved atomically, loaded with the
+same validation as editing.
+
+Layout (version 1)::
+
+    {
+      "format": "nncanvas-graph",
+      "version": 1,
+      "nodes": [{"id": "n1", "type": "input", "name": "Input 1",
+                 "position": [0.0, 0.0], "params": {"features": 64, ...}}, ...],
+      "edges": [{"from": ["n1", "features"], "to": ["n2", "input"]}, ...],
+      "settings": {"dataset": {...}, "training": {...}},
+      "weights": "digits_mlp.npz"            (optional: trained weights beside it)
+    }
+
+Loading rebuilds the graph through :meth:`Graph.add_node` and :meth:`Graph.connect`, so a
+file can hold nothing an edit could not make (jchanvfx/NodeGraphQt#316): an unknown type,
+a dangling wire, a cycle, a parameter out of range are reported with their place, never
+as a traceback or a RecursionError. Saving writes a temporary file and renames it over
+the old one (never a half-written file); save, load, save gives byte-identical files.
+Weights go to a sibling ``.npz`` read with ``allow_pickle=False``: loading never runs code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nncore.graph.catalogue import ParamError
+from nncore.graph.model import Graph, GraphError
+from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
+
+__all__ = ["FORMAT", "VERSION", "GraphFileError", "to_dict", "from_dict", "dumps", "loads",
+           "save_graph", "load_graph", "load_weights", "atomic_write"]
+
+FORMAT = "nncanvas-graph"
+VERSION = 1
+
+
+class GraphFileError(ValueError):
+    """A graph file cannot be read; the message names the file and the place."""
+
+    def __init__(self, message: str, node_id: str | None = None) -> None:
+        super().__init__(message)
+        self.node_id = node_id
+
+
+def to_dict(graph: Graph, weights_file: str | None = None) -> dict[str, Any]:
+    """The file contents for ``graph`` (settings normalized with their defaults)."""
+    data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "nodes": [], "edges": []}
+    for n in graph.nodes:
+        data["nodes"].append({"id": n.id, "type": n.type_id, "name": n.name,
+                              "position": [n.position[0], n.position[1]],
+                              "params": {p.name: n.params[p.name] for p in n.type.params}})
+    for e in graph.edges:
+        data["edges"].append({"from": [e.src, e.src_port], "to": [e.dst, e.dst_port]})
+    settings = dict(graph.settings)
+    data["settings"] = {
+        "dataset": DatasetSettings.from_dict(settings.pop("dataset", None)).to_dict(),
+        "training": TrainingSettings.from_dict(settings.pop("training", None)).to_dict(),
+        **settings,
+    }
+    if weights_file:
+        data["weights"] = weights_file
+    return data
+
+
+def _migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older file to the current version (none is older than version 1 yet:
+    add one function per version step here, ``data = _from_v1(data)``)."""
+    return data
+
+
+def from_dict(data: Any, source: str = "graph") -> Graph:
+    """Build a graph from file contents, validating everything.
+
+    Args:
+        data: the parsed JSON.
+        source: what to call it in messages (the file name).
+
+    Raises:
+        GraphFileError: for the first problem, naming its place (the node, the wire by
+            number, the setting, or the version).
+    """
+    if not isinstance(data, dict):
+        raise GraphFileError(f"{source}: not a graph file (the top level is not an object)")
+    if data.get("format") != FORMAT:
+        raise GraphFileError(f"{source}: not an NN Canvas graph (format is "
+                             f"{data.get('format')!r}, expected {FORMAT!r})")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise GraphFileError(f"{source}: the format version must be a whole number, got "
+                             f"{version!r}")
+    if version > VERSION:
+        raise GraphFileError(f"{source}: written by a newer NN Canvas (format version "
+                             f"{version}; this one reads up to {VERSION}); please update")
+    if version < 1:
+        raise GraphFileError(f"{source}: unknown format version {version} (the first "
+                             "version is 1)")
+    data = _migrate(data)
+    nodes, edges = data.get("nodes", []), data.get("edges", [])
+    if not isinstance(nodes, list) or not isinstance(edges, list):
+        raise GraphFileError(f"{source}: 'nodes' and 'edges' must be lists")
+    graph = Graph()
+    for i, nd in enumerate(nodes, 1):
+        where = f"{source}: node {i}"
+        if not isinstance(nd, dict):
+            raise GraphFileError(f"{where} is not an object")
+        if isinstance(nd.get("id"), str):
+            where += f" ({nd['id']!r})"
+        unknown = sorted(set(nd) - {"id", "type", "name", "position", "params"})
+        if unknown:
+            raise GraphFileError(f"{where}: unknown field {unknown[0]!r}")
+        try:
+            params = nd.get("params", {})
+            if not isinstance(params, dict):
+                raise GraphError(f"params must be an object, got {params!r}")
+            graph.add_node(nd.get("type"), nd.get("position", (0.0, 0.0)), params,
+                           nd.get("name"), nd.get("id"))
+        except (GraphError, ParamError) as e:
+            raise GraphFileError(f"{where}: {e}", nd.get("id")) from None
+    for i, ed in enumerate(edges, 1):
+        where = f"{source}: wire {i}"
+        try:
+            (src, src_port), (dst, dst_port) = ed["from"], ed["to"]
+        except (TypeError, KeyError, ValueError):
+            raise GraphFileError(f"{where} must look like {{\"from\": [node, port], \"to\": "
+                                 f"[node, port]}}, got {ed!r}") from None
+        for node_id in (src, dst):
+            if not isinstance(node_id, str) or not graph.has_node(node_id):
+                raise GraphFileError(f"{where} ({src}.{src_port} -> {dst}.{dst_port}) refers "
+                                     f"to node {node_id!r}, which is not in the file")
+        try:
+            graph.connect(src, src_port, dst, dst_port)
+        except GraphError as e:
+            raise GraphFileError(f"{where} ({graph.node(src).name}.{src_port} -> "
+                                 f"{graph.node(dst).name}.{dst_port}): {e}", dst) from None
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        raise GraphFileError(f"{source}: 'settings' must be an object")
+    try:
+        DatasetSettings.from_dict(settings.get("dataset"))
+        TrainingSettings.from_dict(settings.get("training"))
+    except (SettingsError, TypeError) as e:
+        raise GraphFileError(f"{source}: settings: {e}") from None
+    graph.settings = dict(settings)
+    return graph
+
+
+_SHORT_LIST = re.compile(r"\[\s*([^\[\]{}]*?)\s*\]", re.S)
+
+
+def dumps(graph: Graph, weights_file: str | None = None) -> str:
+    """The file text: indented JSON ending with a newline, short lists of numbers and
+    names on one line (``"position": [120.0, 40.0]``); deterministic."""
+    text = json.dumps(to_dict(graph, weights_file), indent=2, ensure_ascii=False,
+                      allow_nan=False)
+    return _SHORT_LIST.sub(lambda m: "[" + ", ".join(
+        part.strip() for part in m.group(1).split(",\n")) + "]", text) + "\n"
+
+
+def loads(text: str, source: str = "graph") -> Graph:
+    """Parse file text (see :func:`from_dict`).
+
+    Raises:
+        GraphFileError: for text that is not JSON (with line and column) or not a valid
+            graph.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise GraphFileError(f"{source}: not valid JSON at line {e.lineno}, column "
+                             f"{e.colno}: {e.msg} (is the file truncated?)") from None
+    return from_dict(data, source)
+
+
+def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a
+    rename, so the file is either the old one or the complete new one."""
+    path = Path(path)
+    mode = "w" if isinstance(data, str) else "wb"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": "\n"} if mode == "w" else {})) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_graph(path: str | os.PathLike, graph: Graph,
+               weights: dict[str, np.ndarray] | None = None) -> None:
+    """Save ``graph`` to ``path`` (JSON), and ``weights`` (a ``state_dict``) to the
+    sibling ``.npz`` when given; both atomically."""
+    path = Path(path)
+    weights_file = None
+    if weights is not None:
+        weights_path = path.with_suffix(".npz")
+        weights_file = weights_path.name
+        fd, tmp = tempfile.mkstemp(prefix=f".{weights_path.name}.", suffix=".npz",
+                                   dir=path.parent or ".")
+        os.close(fd)
+        try:
+            np.savez(tmp, **{k: np.asarray(v) for k, v in weights.items()})
+            os.replace(tmp, weights_path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    atomic_write(path, dumps(graph, weights_file))
+
+
+def load_graph(path: str | os.PathLike) -> Graph:
+    """Read a graph file.
+
+    Raises:
+        GraphFileError: for a missing or unreadable file, or invalid contents.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GraphFileError(f"{path}: no such file") from None
+    except UnicodeDecodeError as e:
+        raise GraphFileError(f"{path}: not a text file (byte {e.start} is not UTF-8)") from None
+    except OSError as e:
+        raise GraphFileError(f"{path}: cannot read it ({e.strerror})") from None
+    return loads(text, str(path))
+
+
+def load_weights(path: str | os.PathLike) -> dict[str, np.ndarray] | None:
+    """The trained weights named by the graph file at ``path``, or None if it names none.
+
+    Raises:
+        GraphFileError: if the weights file is missing or not a valid ``.npz`` of
+            numeric arrays (never unpickled).
+    """
+    path = Path(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    name = data.get("weights")
+    if not name:
+        return None
+    weights_path = path.parent / name
+    try:
+        with np.load(weights_path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise GraphFileError(f"{path}: its weights file {weights_path} is missing") from None
+    except (ValueError, OSError) as e:
+        raise GraphFileError(f"{weights_path}: not a valid weights file ({e})") from None

@@ -1,0 +1,625 @@
+"""The user's network as plain data: nodes, ports, wires, and the events views follow.
+
+A :class:`Graph` holds :class:`Node` s (a type from the catalogue, a unique display name,
+parameters and a position on the canvas) and :class:`Edge` s from ``(node, output
+port)`` to ``(node, input port)``. Every edit is validated before it changes anything,
+and announces itself through the graph's events (plain callbacks, no Qt), which the
+canvas subscribes to: the graph is the single source of truth; views never keep their
+own copy of positions or parameters (unlike the pyqtgraph Flowchart habit of asking a
+graphics item where a node is).
+
+Editing operations return what an undo needs: :meth:`Graph.remove_node` returns the node
+with the wires it broke and their places, :meth:`Graph.disconnect` the wire's place, so
+that :meth:`Graph.restore_node` and :meth:`Graph.connect` put back exactly what was
+there (Ryven's ``FlowCommands``, NodeGraphQt's ``commands``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from nncore.graph.catalogue import CATALOGUE, LOSS_KIND, NodeType, PortSpec, node_type
+from nncore.graph.shapes import PortShape, ShapeError
+
+__all__ = ["Graph", "Node", "Edge", "GraphError", "Verdict", "RemovedNode", "Analysis",
+           "Event"]
+
+
+class GraphError(ValueError):
+    """An edit or a file is refused; the message says why.
+
+    Attributes:
+        node_id: the node at fault, when there is one (the canvas highlights it).
+    """
+
+    def __init__(self, message: str, node_id: str | None = None) -> None:
+        super().__init__(message)
+        self.node_id = node_id
+
+
+class Event:
+    """A list of callbacks called with the event's arguments (a plain-Python signal).
+
+    A callback that raises does not stop the others; the first exception is re-raised
+    after all have run, so a broken view cannot leave the others out of date.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._callbacks: list[Callable[..., Any]] = []
+
+    def connect(self, callback: Callable[..., Any]) -> None:
+        """Call ``callback`` on every emit (once, however often it is connected)."""
+        if callback not in self._callbacks:
+            self._callbacks.append(callback)
+
+    def disconnect(self, callback: Callable[..., Any]) -> None:
+        """Stop calling ``callback``; unknown callbacks are ignored."""
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def emit(self, *args: Any) -> None:
+        """Call every connected callback with ``args``."""
+        error: BaseException | None = None
+        for callback in list(self._callbacks):
+            try:
+                callback(*args)
+            except Exception as e:  # noqa: BLE001 - re-raised below
+                error = error or e
+        if error is not None:
+            raise error
+
+
+@dataclass
+class Node:
+    """One node on the canvas.
+
+    Attributes:
+        id: stable unique id (saved in files; edges refer to it).
+        type_id: the catalogue entry (``"dense"``, ``"relu"`` ...).
+        name: unique display name (``"Dense 2"``).
+        params: validated parameter values, every parameter present.
+        position: (x, y) of the node's top-left corner in canvas coordinates.
+    """
+
+    id: str
+    type_id: str
+    name: str
+    params: dict[str, Any]
+    position: tuple[float, float]
+
+    @property
+    def type(self) -> NodeType:
+        """The node's catalogue entry."""
+        return CATALOGUE[self.type_id]
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A wire from an output port to an input port."""
+
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+
+    def __str__(self) -> str:
+        return f"{self.src}.{self.src_port} -> {self.dst}.{self.dst_port}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer of :meth:`Graph.can_connect`: ``ok``, or the ``reason`` it is refused."""
+
+    ok: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclass(frozen=True)
+class RemovedNode:
+    """What :meth:`Graph.remove_node` took away: the node, its place in the node order,
+    and the wires it broke with their places in the edge list (for an exact undo)."""
+
+    node: Node
+    index: int
+    edges: tuple[tuple[int, Edge], ...]
+
+
+@dataclass
+class Analysis:
+    """Shapes, parameter counts and problems of a graph (see :meth:`Graph.analysis`).
+
+    Attributes:
+        shapes: (node id, output port) -> shape, for every port that could be inferred.
+        input_shapes: (node id, input port) -> list of the shapes wired in.
+        errors: node id -> what is wrong at that node (shape or wiring).
+        params: node id -> trainable parameter count (nodes with known shapes).
+        problems: every problem that would stop training, as (node id or None, text),
+            node errors first.
+        order: node ids in topological order.
+    """
+
+    shapes: dict[tuple[str, str], PortShape] = field(default_factory=dict)
+    input_shapes: dict[tuple[str, str], list[PortShape]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    params: dict[str, int] = field(default_factory=dict)
+    problems: list[tuple[str | None, str]] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+
+    @property
+    def total_params(self) -> int:
+        """The number of trainable parameters of the whole network."""
+        return sum(self.params.values())
+
+    @property
+    def ok(self) -> bool:
+        """True when the network can be compiled and trained."""
+        return not self.problems
+
+
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+class Graph:
+    """A network of nodes and wires, with validation, shape inference and events.
+
+    Events (each an :class:`Event`; callbacks receive the arguments shown):
+    ``node_added(node)``, ``node_removed(node)``, ``node_changed(node, what)`` with
+    ``what`` one of ``"params"``, ``"name"``, ``"position"``; ``edge_added(edge)``,
+    ``edge_removed(edge)``, ``settings_changed(settings)``, ``graph_reset()``.
+    Every edit is validated first and changes nothing when refused (:class:`GraphError`
+    or :class:`~nncore.graph.catalogue.ParamError`).
+
+    Attributes:
+        settings: the dataset and training settings saved with the graph (a JSON-able
+            dict; see :mod:`nncore.graph.settings`).
+    """
+
+    def __init__(self) -> None:
+        self._nodes: dict[str, Node] = {}
+        self._edges: list[Edge] = []
+        self.settings: dict[str, Any] = {}
+        self._next_id = 1
+        self._analysis: Analysis | None = None
+        for name in ("node_added", "node_removed", "node_changed", "edge_added",
+                     "edge_removed", "settings_changed", "graph_reset"):
+            setattr(self, name, Event(name))
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def nodes(self) -> list[Node]:
+        """The nodes, in the order they were added."""
+        return list(self._nodes.values())
+
+    @property
+    def edges(self) -> list[Edge]:
+        """The wires, in the order they were made (Concatenate joins in this order)."""
+        return list(self._edges)
+
+    def node(self, node_id: str) -> Node:
+        """The node with id ``node_id``.
+
+        Raises:
+            GraphError: if there is none.
+        """
+        try:
+            return self._nodes[node_id]
+        except KeyError:
+            raise GraphError(f"there is no node {node_id!r}") from None
+
+    def has_node(self, node_id: str) -> bool:
+        return node_id in self._nodes
+
+    def node_by_name(self, name: str) -> Node | None:
+        """The node whose display name is ``name``, or None."""
+        return next((n for n in self._nodes.values() if n.name == name), None)
+
+    def edges_of(self, node_id: str) -> list[Edge]:
+        """Every wire into or out of ``node_id``."""
+        return [e for e in self._edges if e.src == node_id or e.dst == node_id]
+
+    def incoming(self, node_id: str, port: str | None = None) -> list[Edge]:
+        """The wires into ``node_id`` (into ``port`` only, if given), in order."""
+        return [e for e in self._edges
+                if e.dst == node_id and (port is None or e.dst_port == port)]
+
+    def outgoing(self, node_id: str, port: str | None = None) -> list[Edge]:
+        """The wires out of ``node_id`` (out of ``port`` only, if given), in order."""
+        return [e for e in self._edges
+                if e.src == node_id and (port is None or e.src_port == port)]
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._nodes
+
+    # ------------------------------------------------------------------ nodes
+    def new_id(self) -> str:
+        """A node id not used yet (``"n7"``)."""
+        while f"n{self._next_id}" in self._nodes:
+            self._next_id += 1
+        return f"n{self._next_id}"
+
+    def unique_name(self, base: str) -> str:
+        """A display name no node has yet: ``base`` itself (``"Dense"``), else numbered
+        from 2 (``"Dense 2"``, ``"Dense 3"``...)."""
+        base = re.sub(r"\s+\d+$", "", base.strip()) or "Node"
+        taken = {n.name for n in self._nodes.values()}
+        if base not in taken:
+            return base
+        i = 2
+        while f"{base} {i}" in taken:
+            i += 1
+        return f"{base} {i}"
+
+    def add_node(self, type_id: str, position: tuple[float, float] = (0.0, 0.0),
+                 params: dict[str, Any] | None = None, name: str | None = None,
+                 node_id: str | None = None, index: int | None = None) -> Node:
+        """Add a node of catalogue type ``type_id``.
+
+        Args:
+            position: canvas coordinates of its top-left corner.
+            params: parameter values; missing ones get their defaults.
+            name: display name (default: the type's name numbered, e.g. ``"Dense 2"``).
+            node_id: id to use (default: a new one); used by paste and undo.
+            index: place in the node order (default: the end); used by undo.
+
+        Returns:
+            the new node.
+
+        Raises:
+            GraphError: for an unknown type, a taken or malformed id, a taken name.
+            ParamError: for an invalid parameter.
+        """
+        try:
+            ntype = node_type(type_id)
+        except KeyError as e:
+            raise GraphError(str(e.args[0])) from None
+        clean = ntype.validate_params(dict(params or {}))
+        if node_id is None:
+            node_id = self.new_id()
+        elif not isinstance(node_id, str) or not _ID.match(node_id):
+            raise GraphError(f"node id {node_id!r} is not valid (letters, digits, _ and -, "
+                             "starting with a letter or _)")
+        elif node_id in self._nodes:
+            raise GraphError(f"there is already a node with id {node_id!r}", node_id)
+        if name is None:
+            name = self.unique_name(ntype.display_name)
+        else:
+            self._check_name(name, None)
+        node = Node(node_id, type_id, name, clean, _position(position))
+        self._insert_node(node, index)
+        self.node_added.emit(node)
+        return node
+
+    def _insert_node(self, node: Node, index: int | None) -> None:
+        if index is None or index >= len(self._nodes):
+            self._nodes[node.id] = node
+        else:
+            items = list(self._nodes.items())
+            items.insert(max(index, 0), (node.id, node))
+            self._nodes = dict(items)
+        self._changed()
+
+    def _check_name(self, name: Any, node_id: str | None) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise GraphError("a node name must be a non-empty text", node_id)
+        other = self.node_by_name(name)
+        if other is not None and other.id != node_id:
+            raise GraphError(f"there is already a node called {name!r}", node_id)
+
+    def remove_node(self, node_id: str) -> RemovedNode:
+        """Remove a node and every wire into or out of it.
+
+        Returns:
+            a :class:`RemovedNode` for :meth:`restore_node` (undo).
+        """
+        node = self.node(node_id)
+        index = list(self._nodes).index(node_id)
+        broken = tuple((i, e) for i, e in enumerate(self._edges)
+                       if e.src == node_id or e.dst == node_id)
+        for _, edge in reversed(broken):
+            self._edges.remove(edge)
+            self._changed()
+            self.edge_removed.emit(edge)
+        del self._nodes[node_id]
+        self._changed()
+        self.node_removed.emit(node)
+        return RemovedNode(node, index, broken)
+
+    def restore_node(self, removed: RemovedNode) -> None:
+        """Put back a node taken away by :meth:`remove_node`, at its place, with its
+        wires at their places (wires to nodes that are gone are skipped)."""
+        node = removed.node
+        self.add_node(node.type_id, node.position, node.params, node.name, node.id,
+                      removed.index)
+        for index, edge in removed.edges:
+            if edge.src in self._nodes and edge.dst in self._nodes and edge not in self._edges:
+                self.connect(edge.src, edge.src_port, edge.dst, edge.dst_port, index=index)
+
+    def set_params(self, node_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Change some parameters of a node.
+
+        Returns:
+            the previous values of the parameters changed (for undo).
+
+        Raises:
+            ParamError: for an unknown parameter or an invalid value (nothing changes).
+        """
+        node = self.node(node_id)
+        merged = node.type.validate_params({**node.params, **params})
+        old = {k: node.params[k] for k in params}
+        node.params = merged
+        self._changed()
+        self.node_changed.emit(node, "params")
+        return old
+
+    def set_param(self, node_id: str, name: str, value: Any) -> Any:
+        """Change one parameter; returns its previous value."""
+        return self.set_params(node_id, {name: value})[name]
+
+    def rename_node(self, node_id: str, name: str) -> str:
+        """Give a node another unique display name; returns the old one."""
+        node = self.node(node_id)
+        self._check_name(name, node_id)
+        old, node.name = node.name, name
+        self.node_changed.emit(node, "name")
+        return old
+
+    def move_node(self, node_id: str, position: tuple[float, float]) -> tuple[float, float]:
+        """Move a node; returns its previous position."""
+        node = self.node(node_id)
+        old, node.position = node.position, _position(position)
+        self.node_changed.emit(node, "position")
+        return old
+
+    # ------------------------------------------------------------------ wires
+    def can_connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Verdict:
+        """Whether a wire from ``src.src_port`` to ``dst.dst_port`` would be accepted,
+        and why not (the canvas asks while a wire is dragged)."""
+        if src not in self._nodes or dst not in self._nodes:
+            missing = src if src not in self._nodes else dst
+            return Verdict(False, f"there is no node {missing!r}")
+        a, b = self._nodes[src], self._nodes[dst]
+        out_spec = a.type.output(src_port)
+        in_spec = b.type.input(dst_port)
+        if out_spec is None:
+            if a.type.input(src_port) is not None and b.type.input(dst_port) is not None:
+                return Verdict(False, "both ports are inputs: a wire goes from an output "
+                                      "to an input")
+            return Verdict(False, f"{a.name} has no output {src_port!r}")
+        if in_spec is None:
+            if b.type.output(dst_port) is not None:
+                return Verdict(False, "both ports are outputs: a wire goes from an output "
+                                      "to an input")
+            return Verdict(False, f"{b.name} has no input {dst_port!r}")
+        reason = _kind_mismatch(out_spec, in_spec, a, b)
+        if reason:
+            return Verdict(False, reason)
+        if src == dst:
+            return Verdict(False, f"a wire from {a.name} to itself would make a cycle")
+        edge = Edge(src, src_port, dst, dst_port)
+        if edge in self._edges:
+            return Verdict(False, "these ports are already connected")
+        if not in_spec.multi:
+            taken = self.incoming(dst, dst_port)
+            if taken:
+                source = self._nodes[taken[0].src].name
+                return Verdict(False, f"{b.name}.{in_spec.title} already has a wire from "
+                                      f"{source}; remove it first")
+        path = self._path(dst, src)
+        if path is not None:
+            names = " → ".join(self._nodes[n].name for n in [src, *path])
+            return Verdict(False, f"this wire would make a cycle: {names}")
+        return Verdict(True)
+
+    def connect(self, src: str, src_port: str, dst: str, dst_port: str,
+                index: int | None = None) -> Edge:
+        """Add a wire from ``src.src_port`` to ``dst.dst_port``.
+
+        Args:
+            index: place in the edge list (default: the end); used by undo.
+
+        Raises:
+            GraphError: with :meth:`can_connect`'s reason (nothing changes).
+        """
+        verdict = self.can_connect(src, src_port, dst, dst_port)
+        if not verdict:
+            raise GraphError(verdict.reason, dst if dst in self._nodes else None)
+        edge = Edge(src, src_port, dst, dst_port)
+        if index is None or index >= len(self._edges):
+            self._edges.append(edge)
+        else:
+            self._edges.insert(max(index, 0), edge)
+        self._changed()
+        self.edge_added.emit(edge)
+        return edge
+
+    def disconnect(self, edge: Edge) -> int:
+        """Remove a wire; returns its place in the edge list (for undo).
+
+        Raises:
+            GraphError: if there is no such wire.
+        """
+        try:
+            index = self._edges.index(edge)
+        except ValueError:
+            raise GraphError(f"there is no wire {edge}") from None
+        del self._edges[index]
+        self._changed()
+        self.edge_removed.emit(edge)
+        return index
+
+    def _path(self, start: str, goal: str) -> list[str] | None:
+        """Node ids of a directed path start -> ... -> goal, or None (iterative)."""
+        parent: dict[str, str | None] = {start: None}
+        stack = [start]
+        while stack:
+            current = stack.pop()
+            if current == goal:
+                path = [current]
+                while parent[path[-1]] is not None:
+                    path.append(parent[path[-1]])  # type: ignore[arg-type]
+                return path[::-1]
+            for e in self._edges:
+                if e.src == current and e.dst not in parent:
+                    parent[e.dst] = current
+                    stack.append(e.dst)
+        return None
+
+    # ------------------------------------------------------------------ whole graph
+    def set_settings(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """Replace the dataset/training settings; returns the old ones."""
+        old, self.settings = self.settings, dict(settings)
+        self.settings_changed.emit(self.settings)
+        return old
+
+    def clear(self) -> None:
+        """Remove everything (nodes, wires, settings) and announce ``graph_reset``."""
+        self._nodes.clear()
+        self._edges.clear()
+        self.settings = {}
+        self._next_id = 1
+        self._changed()
+        self.graph_reset.emit()
+
+    def replace_with(self, other: "Graph") -> None:
+        """Make this graph a copy of ``other`` (used by open and undo of big edits),
+        announcing ``graph_reset`` once."""
+        self._nodes = {n.id: Node(n.id, n.type_id, n.name, dict(n.params), n.position)
+                       for n in other._nodes.values()}
+        self._edges = list(other._edges)
+        self.settings = dict(other.settings)
+        self._next_id = other._next_id
+        self._changed()
+        self.graph_reset.emit()
+
+    def _changed(self) -> None:
+        self._analysis = None
+
+    # ------------------------------------------------------------------ analysis
+    def topological_order(self) -> list[str]:
+        """Node ids so that every wire goes forward (Kahn's algorithm, iterative; ties
+        broken by the node order, so the result is deterministic).
+
+        Raises:
+            GraphError: if the wires contain a cycle (only possible in a graph built
+                without :meth:`connect`'s checks), naming the nodes on it.
+        """
+        position = {nid: i for i, nid in enumerate(self._nodes)}
+        indegree = dict.fromkeys(self._nodes, 0)
+        children: dict[str, list[str]] = {nid: [] for nid in self._nodes}
+        for e in self._edges:
+            indegree[e.dst] += 1
+            children[e.src].append(e.dst)
+        ready = [(position[n], n) for n, d in indegree.items() if d == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            _, n = heapq.heappop(ready)
+            order.append(n)
+            for c in children[n]:
+                indegree[c] -= 1
+                if indegree[c] == 0:
+                    heapq.heappush(ready, (position[c], c))
+        if len(order) < len(self._nodes):
+            stuck = [self._nodes[n].name for n in self._nodes if n not in set(order)]
+            raise GraphError("the wires form a cycle through " + ", ".join(stuck),
+                             next(n for n in self._nodes if n not in set(order)))
+        return order
+
+    def analysis(self) -> Analysis:
+        """Shapes, parameter counts and problems, recomputed after each edit (cached).
+
+        Shape inference runs in topological order with a symbolic batch dimension;
+        each node gets its output shapes or an error pinned to it (an unconnected input,
+        a wrong width...). A node whose inputs are unknown because of an error upstream
+        gets no error of its own. Problems that would stop training are added: not
+        exactly one Input, not exactly one loss, a loss not reachable from the Input.
+        """
+        if self._analysis is None:
+            self._analysis = self._analyse()
+        return self._analysis
+
+    def _analyse(self) -> Analysis:
+        result = Analysis()
+        try:
+            result.order = self.topological_order()
+        except GraphError as e:
+            result.problems.append((e.node_id, str(e)))
+            return result
+        incoming: dict[str, list[Edge]] = {}
+        for e in self._edges:
+            incoming.setdefault(e.dst, []).append(e)
+        for nid in result.order:
+            node = self._nodes[nid]
+            ntype = node.type
+            shapes: dict[str, list[PortShape]] = {p.name: [] for p in ntype.inputs}
+            blocked = False
+            for e in incoming.get(nid, []):
+                s = result.shapes.get((e.src, e.src_port))
+                if s is None:
+                    blocked = True
+                else:
+                    shapes[e.dst_port].append(s)
+            for port, found in shapes.items():
+                result.input_shapes[(nid, port)] = found
+            if blocked:
+                continue
+            try:
+                outputs = ntype.infer(node.params, shapes)
+                result.params[nid] = ntype.count(node.params, shapes)
+            except ShapeError as e:
+                result.errors[nid] = str(e)
+                continue
+            for port, shape in outputs.items():
+                result.shapes[(nid, port)] = shape
+        for nid, message in result.errors.items():
+            result.problems.append((nid, f"{self._nodes[nid].name}: {message}"))
+        self._graph_problems(result)
+        return result
+
+    def _graph_problems(self, result: Analysis) -> None:
+        inputs = [n for n in self._nodes.values() if n.type_id == "input"]
+        losses = [n for n in self._nodes.values()
+                  if any(p.kind == LOSS_KIND for p in n.type.outputs)]
+        if len(inputs) != 1:
+            result.problems.append((None, "the network needs exactly one Input node, it has "
+                                          f"{len(inputs)}"))
+        if len(losses) != 1:
+            result.problems.append((None, "the network needs exactly one loss node (what "
+                                          f"training minimizes), it has {len(losses)}"))
+        if len(inputs) == 1 and len(losses) == 1:
+            if self._path(inputs[0].id, losses[0].id) is None:
+                result.problems.append((losses[0].id, f"{losses[0].name} is not connected "
+                                                      f"to {inputs[0].name}"))
+
+
+def _kind_mismatch(out_spec: PortSpec, in_spec: PortSpec, a: Node, b: Node) -> str:
+    if out_spec.kind == in_spec.kind:
+        return ""
+    if out_spec.kind == LOSS_KIND:
+        return (f"{a.name} is a loss: a single number that training minimizes; it cannot "
+                f"feed {b.name}")
+    if out_spec.kind == "target":
+        return (f"{a.name}.{out_spec.title} carries the dataset's labels; only a loss's "
+                "target input can take them")
+    return (f"{b.name}.{in_spec.title} takes the dataset's labels (from Input.labels), not "
+            f"{a.name}.{out_spec.title}")
+
+
+def _position(position: Iterable[Any]) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in position)
+    except (TypeError, ValueError):
+        raise GraphError(f"a position is two numbers (x, y), got {position!r}") from None
+    if x != x or y != y or abs(x) == float("inf") or abs(y) == float("inf"):
+        raise GraphError(f"a position must be finite, got {position!r}")
+    return (x, y)

@@ -1,0 +1,281 @@
+"""The dataset and training settings saved with a graph, and what they build.
+
+Settings are plain JSON-able dicts in the graph file (``graph.settings["dataset"]`` and
+``graph.settings["training"]``); :class:`DatasetSettings` and :class:`TrainingSettings`
+read them with defaults filled in and every value checked (a clear error names the
+setting), write them back, and build the optimizer, scheduler and early stopping the
+:class:`~nncore.training.Trainer` uses. The optimizer options are exactly the engine's
+constructor arguments (PyTorch's names and defaults).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+__all__ = ["DatasetSettings", "TrainingSettings", "SettingsError", "OPTIMIZERS", "SCHEDULES"]
+
+
+class SettingsError(ValueError):
+    """A setting is invalid; the message names it (e.g. ``training.lr``)."""
+
+
+def _optimizers() -> dict[str, type]:
+    from nncore import optim
+    return {"sgd": optim.SGD, "adagrad": optim.Adagrad, "rmsprop": optim.RMSprop,
+            "adadelta": optim.Adadelta, "adam": optim.Adam, "adamw": optim.AdamW}
+
+
+#: Optimizer names accepted in settings (the engine's classes, lower case).
+OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw")
+#: Learning-rate schedules: name -> (scheduler class name, its arguments' defaults).
+SCHEDULES: dict[str, tuple[str, dict[str, Any]]] = {
+    "step": ("StepLR", {"step_size": 10, "gamma": 0.1}),
+    "exponential": ("ExponentialLR", {"gamma": 0.95}),
+    "cosine": ("CosineAnnealingLR", {"T_max": 50, "eta_min": 0.0}),
+    "plateau": ("ReduceLROnPlateau", {"factor": 0.1, "patience": 10, "threshold": 1e-4,
+                                      "min_lr": 0.0}),
+}
+
+
+def optimizer_defaults(name: str) -> dict[str, Any]:
+    """The engine's keyword arguments and defaults for optimizer ``name`` (``"adam"``:
+    lr, betas, eps, weight_decay, amsgrad, ...), read from its signature."""
+    cls = _optimizers()[name]
+    return {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
+            if p.default is not inspect.Parameter.empty and p.name != "params"}
+
+
+def _number(section: str, key: str, value: Any, low: float | None = None,
+            high: float | None = None, integer: bool = False, positive: bool = False,
+            allow_none: bool = False) -> Any:
+    name = f"{section}.{key}"
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingsError(f"{name} must be a number, got {value!r}")
+    if integer:
+        if float(value) != int(value):
+            raise SettingsError(f"{name} must be a whole number, got {value!r}")
+        value = int(value)
+    elif not math.isfinite(value):
+        raise SettingsError(f"{name} must be finite, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high) or \
+            (positive and value <= 0):
+        bound = "> 0" if positive else f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise SettingsError(f"{name} must be {bound}, got {value!r}")
+    return value
+
+
+def _unknown(section: str, data: dict[str, Any], known: set[str]) -> None:
+    extra = sorted(set(data) - known)
+    if extra:
+        raise SettingsError(f"{section}: unknown setting {extra[0]!r} (known: "
+                            f"{', '.join(sorted(known))})")
+
+
+@dataclass
+class DatasetSettings:
+    """Where the data comes from and how it is split.
+
+    Attributes:
+        source: ``"builtin"`` (``name`` with ``options``), ``"csv"`` or ``"npz"``
+            (``path``, relative to the graph file or absolute).
+        name: a built-in dataset (``"digits"``, ``"moons"``, ...).
+        options: the built-in dataset's options (``noise``, ``n_samples``, ``seed``...).
+        path: the CSV/NPZ file.
+        target: the CSV target column (name or 0-based index; default the last).
+        classes: the class names in index order (the label mapping, saved with the
+            project so that indices mean the same after reloading).
+        val_fraction, test_fraction: shares of the samples held out (stratified).
+        standardize: scale features with the training split's mean and deviation.
+        seed: seed of the split.
+    """
+
+    source: str = "builtin"
+    name: str = "digits"
+    options: dict[str, Any] = field(default_factory=dict)
+    path: str | None = None
+    target: str | int | None = None
+    classes: list[str] | None = None
+    val_fraction: float = 0.2
+    test_fraction: float = 0.0
+    standardize: bool = True
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "DatasetSettings":
+        """Read settings (defaults for what is missing).
+
+        Raises:
+            SettingsError: naming the first invalid or unknown setting.
+        """
+        data = dict(data or {})
+        if not isinstance(data, dict):
+            raise SettingsError("dataset settings must be an object")
+        _unknown("dataset", data, {f.name for f in fields(cls)})
+        s = cls(**data)
+        if s.source not in ("builtin", "csv", "npz"):
+            raise SettingsError(f"dataset.source must be builtin, csv or npz, got {s.source!r}")
+        if s.source == "builtin" and not isinstance(s.name, str):
+            raise SettingsError(f"dataset.name must be a text, got {s.name!r}")
+        if s.source != "builtin" and not (isinstance(s.path, str) and s.path):
+            raise SettingsError(f"dataset.path is needed for a {s.source} dataset")
+        if not isinstance(s.options, dict):
+            raise SettingsError(f"dataset.options must be an object, got {s.options!r}")
+        if s.target is not None and (isinstance(s.target, bool)
+                                     or not isinstance(s.target, (str, int))):
+            raise SettingsError(f"dataset.target must be a column name or index, got {s.target!r}")
+        if s.classes is not None and (not isinstance(s.classes, list)
+                                      or not all(isinstance(c, str) for c in s.classes)):
+            raise SettingsError("dataset.classes must be a list of class names")
+        s.val_fraction = _number("dataset", "val_fraction", s.val_fraction, 0.0, 0.9)
+        s.test_fraction = _number("dataset", "test_fraction", s.test_fraction, 0.0, 0.9)
+        if s.val_fraction + s.test_fraction >= 1.0:
+            raise SettingsError("dataset.val_fraction + dataset.test_fraction must be < 1")
+        if not isinstance(s.standardize, bool):
+            raise SettingsError(f"dataset.standardize must be true or false, got {s.standardize!r}")
+        s.seed = _number("dataset", "seed", s.seed, 0, None, integer=True)
+        return s
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as saved in the graph file."""
+        return asdict(self)
+
+
+@dataclass
+class TrainingSettings:
+    """How to train.
+
+    Attributes:
+        optimizer: one of :data:`OPTIMIZERS`.
+        optimizer_options: the optimizer's keyword arguments (engine names: ``lr``,
+            ``momentum``, ``nesterov``, ``betas``, ``eps``, ``weight_decay``...); missing
+            ones take the engine's (PyTorch's) defaults.
+        decay_bias_and_norm: also apply weight decay to biases and BatchNorm parameters
+            (default False: they are excluded, the common recommendation).
+        batch_size, epochs: minibatch size and the epoch limit.
+        max_grad_norm: clip the global gradient norm (None: no clipping).
+        schedule: None or ``{"type": "step" | "exponential" | "cosine" | "plateau", ...}``
+            with the scheduler's arguments (:data:`SCHEDULES`).
+        early_stopping: None or ``{"monitor", "mode", "patience", "min_delta",
+            "restore_best_weights"}`` (EarlyStopping's arguments).
+        seed: seed of the weights' initialization and the shuffling.
+    """
+
+    optimizer: str = "adam"
+    optimizer_options: dict[str, Any] = field(default_factory=dict)
+    decay_bias_and_norm: bool = False
+    batch_size: int = 32
+    epochs: int = 20
+    max_grad_norm: float | None = None
+    schedule: dict[str, Any] | None = None
+    early_stopping: dict[str, Any] | None = None
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "TrainingSettings":
+        """Read settings (defaults for what is missing).
+
+        Raises:
+            SettingsError: naming the first invalid or unknown setting.
+        """
+        data = dict(data or {})
+        _unknown("training", data, {f.name for f in fields(cls)})
+        s = cls(**data)
+        if s.optimizer not in OPTIMIZERS:
+            raise SettingsError(f"training.optimizer must be one of {', '.join(OPTIMIZERS)}, "
+                                f"got {s.optimizer!r}")
+        if not isinstance(s.optimizer_options, dict):
+            raise SettingsError("training.optimizer_options must be an object")
+        known = optimizer_defaults(s.optimizer)
+        _unknown(f"training.optimizer_options ({s.optimizer})", s.optimizer_options, set(known))
+        if "betas" in s.optimizer_options and isinstance(s.optimizer_options["betas"], list):
+            s.optimizer_options["betas"] = tuple(s.optimizer_options["betas"])
+        s._check_optimizer()
+        if not isinstance(s.decay_bias_and_norm, bool):
+            raise SettingsError("training.decay_bias_and_norm must be true or false")
+        s.batch_size = _number("training", "batch_size", s.batch_size, 1, None, integer=True)
+        s.epochs = _number("training", "epochs", s.epochs, 0, None, integer=True)
+        s.max_grad_norm = _number("training", "max_grad_norm", s.max_grad_norm, positive=True,
+                                  allow_none=True)
+        s.seed = _number("training", "seed", s.seed, 0, None, integer=True)
+        if s.schedule is not None:
+            s._check_schedule()
+        if s.early_stopping is not None:
+            s._check_early_stopping()
+        return s
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as saved in the graph file (tuples as lists, for JSON)."""
+        d = asdict(self)
+        d["optimizer_options"] = {k: list(v) if isinstance(v, tuple) else v
+                                  for k, v in self.optimizer_options.items()}
+        return d
+
+    # -- checks: build the engine's objects once, so their own validation applies --
+    def _check_optimizer(self) -> None:
+        from nncore.nn import Parameter
+        import numpy as np
+
+        try:
+            _optimizers()[self.optimizer]([Parameter(np.zeros(1))], **self.optimizer_options)
+        except (TypeError, ValueError) as e:
+            raise SettingsError(f"training.optimizer_options: {e}") from None
+
+    def _check_schedule(self) -> None:
+        from nncore.nn import Parameter
+        import numpy as np
+
+        if not isinstance(self.schedule, dict) or self.schedule.get("type") not in SCHEDULES:
+            raise SettingsError(f"training.schedule must be null or an object with a type "
+                                f"among {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        try:
+            self.make_scheduler(_optimizers()["sgd"]([Parameter(np.zeros(1))], lr=0.1))
+        except (TypeError, ValueError) as e:
+            raise SettingsError(f"training.schedule: {e}") from None
+
+    def _check_early_stopping(self) -> None:
+        if not isinstance(self.early_stopping, dict):
+            raise SettingsError("training.early_stopping must be null or an object")
+        try:
+            self.make_early_stopping()
+        except (TypeError, ValueError) as e:
+            raise SettingsError(f"training.early_stopping: {e}") from None
+
+    # -- building --------------------------------------------------------------
+    def make_optimizer(self, model: Any) -> Any:
+        """The optimizer over ``model``'s parameters, biases and BatchNorm parameters
+        excluded from weight decay unless ``decay_bias_and_norm``."""
+        from nncore import optim
+
+        options = dict(self.optimizer_options)
+        wd = options.pop("weight_decay", optimizer_defaults(self.optimizer)["weight_decay"])
+        groups = optim.param_groups_for_weight_decay(
+            model, wd, exclude_bias_and_norm=not self.decay_bias_and_norm)
+        return _optimizers()[self.optimizer](groups, **options)
+
+    def make_scheduler(self, optimizer: Any) -> Any:
+        """The learning-rate scheduler, or None."""
+        if self.schedule is None:
+            return None
+        from nncore.optim import lr_scheduler
+
+        kind = self.schedule["type"]
+        cls_name, defaults = SCHEDULES[kind]
+        args = {k: v for k, v in self.schedule.items() if k != "type"}
+        unknown = sorted(set(args) - set(defaults))
+        if unknown:
+            raise ValueError(f"unknown {kind} schedule argument {unknown[0]!r} (known: "
+                             f"{', '.join(defaults)})")
+        return getattr(lr_scheduler, cls_name)(optimizer, **{**defaults, **args})
+
+    def make_early_stopping(self) -> Any:
+        """The EarlyStopping callback, or None."""
+        if self.early_stopping is None:
+            return None
+        from nncore.training import EarlyStopping
+
+        return EarlyStopping(**self.early_stopping)
