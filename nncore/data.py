@@ -829,7 +829,7 @@ def load_csv(path: str | os.PathLike, target: int | str | None = None,
             try:
                 v = float(s)
             except ValueError:
-                hint = (" (if line 1 is a header, pass has_header=True)"
+                hint = (f" (if line {line} is a header, pass has_header=True)"
                         if not has_header and row_no == 0 else "")
                 raise DataFileError(f"{where(line, j)}: {s!r} is not a number{hint}",
                                     path, line, j + 1, names[j]) from None

@@ -395,6 +395,17 @@ class TestCsv:
         err = csv_error(tmp_path, "x1,label\n1,cat\n2,cat\n")
         assert "only one class ('cat')" in str(err)
 
+    def test_argument_errors(self, tmp_path):
+        path = write(tmp_path, "x,x,y\n1,2,0\n3,4,1\n")
+        with pytest.raises(DataFileError, match="2 columns are named 'x' \\(columns 1, 2\\)"):
+            load_csv(path, target="x")
+        with pytest.raises(ValueError, match="has_header must be"):
+            load_csv(path, has_header="yes")
+        with pytest.raises(ValueError, match="delimiter must be one character"):
+            load_csv(path, delimiter=",,")
+        with pytest.raises(FileNotFoundError):
+            load_csv(tmp_path / "missing.csv")
+
     def test_whitespace_around_fields(self, tmp_path):
         d = load_csv(write(tmp_path, "x1 , x2 , label\n 1 , 2 , cat \n3,4,dog\n"))
         assert d.feature_names == ["x1", "x2"] and d.classes == ["cat", "dog"]
