@@ -14,11 +14,14 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Callable, Sequence, TextIO
+from pathlib import Path
+from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
 
-__all__ = ["main", "build_parser", "demo"]
+from nncore.training import Callback
+
+__all__ = ["main", "build_parser", "demo", "check", "train"]
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam", "adamw")
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
@@ -83,7 +86,45 @@ def build_parser() -> argparse.ArgumentParser:
                         default=None, help="early stopping on validation loss with this "
                         "patience (the best epoch's weights are restored)")
     demo_p.add_argument("--seed", type=_number_type("--seed", 0, integer=True), default=0)
+
+    check_p = sub.add_parser(
+        "check", help="validate a graph file and print its nodes, shapes and parameters",
+        description="Validate a graph file: print every node with its output shape and "
+        "parameter count, and the total; exit 1 with the problem otherwise.")
+    check_p.add_argument("graph", metavar="GRAPH.json")
+
+    train_p = sub.add_parser(
+        "train", help="train a graph file on its dataset and print progress",
+        description="Train the network in GRAPH.json. The dataset and training settings "
+        "saved in the file are the defaults; options override them.")
+    train_p.add_argument("graph", metavar="GRAPH.json")
+    data_g = train_p.add_mutually_exclusive_group()
+    data_g.add_argument("--dataset", metavar="NAME", help="a built-in dataset: "
+                        + ", ".join(_dataset_names()))
+    data_g.add_argument("--csv", metavar="FILE", help="a CSV file of features and a target")
+    data_g.add_argument("--npz", metavar="FILE", help="an NPZ file with arrays X and y")
+    train_p.add_argument("--target", metavar="COLUMN",
+                         help="the CSV's target column, by name or number (default: the last)")
+    train_p.add_argument("--epochs", type=_number_type("--epochs", 0, integer=True))
+    train_p.add_argument("--batch-size", type=_number_type("--batch-size", 1, integer=True))
+    train_p.add_argument("--optimizer", choices=("sgd", "adagrad", "rmsprop", "adadelta", "adam",
+                                                 "adamw"))
+    train_p.add_argument("--lr", type=_number_type("--lr", 0))
+    train_p.add_argument("--weight-decay", type=_number_type("--weight-decay", 0))
+    train_p.add_argument("--patience", type=_number_type("--patience", 0, integer=True),
+                         help="early stopping on the validation loss with this patience")
+    train_p.add_argument("--seed", type=_number_type("--seed", 0, integer=True),
+                         help="seed of the weights, the shuffling and the split")
+    train_p.add_argument("--metrics-out", metavar="FILE.json",
+                         help="write the per-epoch history as JSON")
+    train_p.add_argument("--save-weights", metavar="FILE.npz",
+                         help="write the trained weights and buffers")
     return parser
+
+
+def _dataset_names() -> list[str]:
+    from nncore.data import DATASETS
+    return list(DATASETS)
 
 
 def _make_optimizer(args: argparse.Namespace, model) -> object:
@@ -164,21 +205,179 @@ def demo(args: argparse.Namespace, out: TextIO | None = None) -> list[dict[str, 
     return history
 
 
+def check(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``nncore check``: print the graph's nodes with shapes and parameter counts.
+
+    Returns 0 when the graph can be trained, 1 otherwise (the problems are printed).
+    """
+    from nncore.graph import load_graph
+
+    out = sys.stdout if out is None else out
+    graph = load_graph(args.graph)
+    analysis = graph.analysis()
+    width = max([len(n.name) for n in graph.nodes] + [4])
+    print(f"{'node':<{width}}  {'type':<20} {'output':<24} {'parameters':>10}", file=out)
+    for nid in analysis.order or [n.id for n in graph.nodes]:
+        node = graph.node(nid)
+        shapes = [str(analysis.shapes[(nid, p.name)]) for p in node.type.outputs
+                  if (nid, p.name) in analysis.shapes]
+        shape = ", ".join(shapes) if shapes else ("error" if nid in analysis.errors else "?")
+        count = analysis.params.get(nid)
+        print(f"{node.name:<{width}}  {node.type.display_name:<20} {shape:<24} "
+              f"{'' if count is None else count:>10}", file=out)
+    print(f"total: {len(graph)} nodes, {len(graph.edges)} wires, "
+          f"{analysis.total_params} trainable parameters", file=out)
+    if analysis.problems:
+        for _, message in analysis.problems:
+            print(f"problem: {message}", file=sys.stderr)
+        return 1
+    print("ok: the network can be trained", file=out)
+    return 0
+
+
+def _train_settings(args: argparse.Namespace, graph: Any) -> tuple[Any, Any]:
+    """The graph's settings with the command-line overrides applied."""
+    from nncore.graph import DatasetSettings, TrainingSettings
+    from nncore.graph.settings import optimizer_defaults
+
+    ds = dict(graph.settings.get("dataset") or {})
+    if args.dataset:
+        ds = {**ds, "source": "builtin", "name": args.dataset, "options": {}, "classes": None}
+    elif args.csv or args.npz:
+        ds = {**ds, "source": "csv" if args.csv else "npz",
+              "path": str(Path(args.csv or args.npz).resolve()), "classes": None}
+    if args.target is not None:
+        if ds.get("source") != "csv":
+            raise SystemExit("nncore train: error: --target needs --csv")
+        ds["target"] = int(args.target) if args.target.isdigit() else args.target
+    tr = dict(graph.settings.get("training") or {})
+    options = dict(tr.get("optimizer_options") or {})
+    if args.optimizer and args.optimizer != tr.get("optimizer", "adam"):
+        tr["optimizer"] = args.optimizer  # keep only the options the new one has
+        options = {k: v for k, v in options.items() if k in optimizer_defaults(args.optimizer)}
+    if args.lr is not None:
+        options["lr"] = args.lr
+    if args.weight_decay is not None:
+        options["weight_decay"] = args.weight_decay
+    tr["optimizer_options"] = options
+    for key in ("epochs", "batch_size"):
+        if getattr(args, key) is not None:
+            tr[key] = getattr(args, key)
+    if args.patience is not None:
+        tr["early_stopping"] = {**(tr.get("early_stopping") or {}), "patience": args.patience}
+    if args.seed is not None:
+        tr["seed"] = ds["seed"] = args.seed
+    return DatasetSettings.from_dict(ds), TrainingSettings.from_dict(tr)
+
+
+class _Progress(Callback):
+    """Prints one line per epoch; on a terminal also a progress bar within the epoch."""
+
+    def __init__(self, run: Any, out: TextIO) -> None:
+        self.run, self.out = run, out
+        self.tty = out.isatty()
+        n, b = len(run.split.y_train), run.settings.batch_size
+        self.batches = max(1, n // b if n % b == 1 and n > b else -(-n // b))
+        self.epochs = run.settings.epochs
+
+    def on_batch_end(self, trainer: Any, record: Any) -> None:
+        if self.tty:
+            done = int(20 * record.batch / self.batches)
+            print(f"\repoch {record.epoch}/{self.epochs} [{'#' * done}{'.' * (20 - done)}] "
+                  f"loss {record.loss:.4g}", end="", file=self.out, flush=True)
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        parts = [f"epoch {epoch:>{len(str(self.epochs))}}/{self.epochs}",
+                 f"loss {logs['loss']:.4f}"]
+        for key, label in (("accuracy", "acc"), ("r2", "R2"), ("val_loss", "val_loss"),
+                           ("val_accuracy", "val_acc"), ("val_r2", "val_R2")):
+            if key in logs:
+                value = logs[key]
+                parts.append(f"{label} {value:.2%}" if "acc" in key else f"{label} {value:.4f}")
+        parts.append(f"lr {logs['lr']:.3g}")
+        parts.append(f"{logs['time']:.2f}s")
+        print(("\r\033[K" if self.tty else "") + "  ".join(parts), file=self.out, flush=True)
+
+
+def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``nncore train``: train a graph file on its dataset (see the subcommand's help)."""
+    import json
+    import time
+
+    from nncore.graph import load_graph
+    from nncore.graph.io import atomic_write
+    from nncore.graph.run import TrainingRun
+
+    out = sys.stdout if out is None else out
+    graph = load_graph(args.graph)
+    dataset, training = _train_settings(args, graph)
+    run = TrainingRun(graph, dataset, training, base_dir=Path(args.graph).resolve().parent)
+    run.trainer.callbacks.insert(0, _Progress(run, out))
+    data, sp = run.data, run.split
+    print(f"{Path(args.graph).name}: "
+          f"{len(graph)} nodes, {run.model.num_parameters()} parameters; dataset "
+          f"{data.name}: {len(sp.y_train)} training, {len(sp.y_val)} validation"
+          + (f", {len(sp.y_test)} test" if len(sp.y_test) else "")
+          + f" samples, {data.n_features} features"
+          + (f", {data.num_classes} classes" if data.task == "classification" else ""),
+          file=out)
+    for change in run.input_changes:
+        print(f"note: {change} (from the dataset)", file=out)
+    if sp.warning:
+        print(f"note: {sp.warning}", file=out)
+    opt = run.optimizer
+    print(f"{type(opt).__name__} lr={opt.param_groups[0]['lr']:g}, batch size "
+          f"{training.batch_size}, up to {training.epochs} epochs", file=out)
+    start = time.perf_counter()
+    history = run.fit()
+    seconds = time.perf_counter() - start
+    summary = [f"trained {len(history)} epochs in {seconds:.1f}s"]
+    if run.early_stopping is not None and run.early_stopping.best_epoch:
+        summary.append(f"best epoch {run.early_stopping.best_epoch} restored")
+    for part in ("val", "test"):
+        if len(getattr(sp, f"y_{part}")):
+            m = run.evaluate(part)
+            name = "validation" if part == "val" else "test"
+            if "accuracy" in m:
+                summary.append(f"{name} accuracy {m['accuracy']:.2%} (loss {m['loss']:.4f})")
+            else:
+                summary.append(f"{name} loss {m['loss']:.4f}"
+                               + (f", R2 {m['r2']:.4f}" if "r2" in m else ""))
+    print("; ".join(summary), file=out)
+    if args.metrics_out:
+        atomic_write(args.metrics_out, json.dumps({"history": history}, indent=2) + "\n")
+        print(f"wrote {args.metrics_out}", file=out)
+    if args.save_weights:
+        tmp = Path(args.save_weights)
+        np.savez(tmp, **run.model.state_dict())
+        print(f"wrote {args.save_weights}", file=out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``nncore`` command. Returns the process exit code."""
+    """Entry point of the ``nncore`` command. Returns the process exit code: 0 on
+    success, 1 for a bad file, data, graph or a training failure (one line on standard
+    error, never a traceback), 2 for bad arguments."""
     from nncore.training import TrainingError
 
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "demo":
-            with np.errstate(over="ignore", invalid="ignore"):  # reported as TrainingError
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if args.command == "demo":
                 demo(args)
+            elif args.command == "check":
+                return check(args)
+            elif args.command == "train":
+                return train(args)
     except TrainingError as e:
         print(f"nncore {args.command}: training stopped: {e}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `nncore demo | head`
         sys.stderr.close()
         return 0
+    except (ValueError, OSError) as e:  # bad files, data, settings, graphs: one line
+        print(f"nncore {args.command}: error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

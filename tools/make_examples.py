@@ -1,0 +1,89 @@
+"""Write the example graphs in resources/examples/ (run: .venv/bin/python tools/make_examples.py).
+
+Each example is built through the graph API, laid out left to right on a 220-pixel grid
+(the main chain on one row, the loss at the end), and saved with its dataset and
+training settings, so it trains well as it is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nncore.graph import Graph, save_graph
+
+OUT = Path(__file__).resolve().parents[1] / "resources" / "examples"
+STEP = 220.0
+
+
+def build(layers, dataset, training, loss="cross_entropy", loss_params=None):
+    """layers: (type_id, params) for the chain between Input and the loss."""
+    g = Graph()
+    inp = g.add_node("input", (0.0, 0.0))
+    prev = inp
+    for i, (type_id, params) in enumerate(layers, 1):
+        node = g.add_node(type_id, (STEP * i, 0.0), params)
+        g.connect(prev.id, "features" if prev is inp else "output", node.id, "input")
+        prev = node
+    end = g.add_node(loss, (STEP * (len(layers) + 1), 0.0), loss_params)
+    g.connect(prev.id, "output", end.id, "input")
+    g.connect(inp.id, "labels", end.id, "target")
+    g.settings = {"dataset": dataset, "training": training}
+    return g
+
+
+EXAMPLES = {
+    "digits_mlp": build(
+        [("dense", {"units": 128}), ("batchnorm", {}), ("relu", {}), ("dense", {"units": 10})],
+        {"name": "digits"},
+        {"optimizer": "adam", "optimizer_options": {"lr": 2e-3}, "batch_size": 64, "epochs": 30},
+        loss_params={"label_smoothing": 0.1}),
+    "moons_tanh": build(
+        [("dense", {"units": 16}), ("tanh", {}), ("dense", {"units": 16}), ("tanh", {}),
+         ("dense", {"units": 2})],
+        {"name": "moons", "options": {"n_samples": 500, "noise": 0.2}},
+        {"optimizer": "adam", "optimizer_options": {"lr": 0.01}, "batch_size": 32, "epochs": 60}),
+    "spiral_relu": build(
+        [("dense", {"units": 64}), ("relu", {}), ("dense", {"units": 64}), ("relu", {}),
+         ("dense", {"units": 3})],
+        {"name": "spiral", "options": {"n_samples": 600, "classes": 3, "noise": 0.1}},
+        {"optimizer": "adam", "optimizer_options": {"lr": 0.01}, "batch_size": 32, "epochs": 150}),
+    "iris_sigmoid": build(
+        [("dense", {"units": 16}), ("sigmoid", {}), ("dense", {"units": 3}), ("softmax", {})],
+        {"name": "iris"},
+        {"optimizer": "sgd", "optimizer_options": {"lr": 0.1, "momentum": 0.9}, "batch_size": 16,
+         "epochs": 100}),
+    "wine_leaky": build(
+        [("dense", {"units": 32}), ("batchnorm", {}), ("leaky_relu", {"negative_slope": 0.1}),
+         ("dropout", {"p": 0.2}), ("dense", {"units": 3})],
+        {"name": "wine"},
+        {"optimizer": "adamw", "optimizer_options": {"lr": 3e-3, "weight_decay": 0.01},
+         "batch_size": 16, "epochs": 60,
+         "early_stopping": {"patience": 15}}),
+    "breast_cancer_bce": build(
+        [("dense", {"units": 16}), ("relu", {}), ("dense", {"units": 1}), ("sigmoid", {})],
+        {"name": "breast_cancer"},
+        {"optimizer": "rmsprop", "optimizer_options": {"lr": 1e-3}, "batch_size": 32, "epochs": 40},
+        loss="bce"),
+    "sine_regression": build(
+        [("dense", {"units": 32}), ("tanh", {}), ("dense", {"units": 32}), ("tanh", {}),
+         ("dense", {"units": 1})],
+        {"name": "sine", "options": {"n_samples": 300, "noise": 0.1}},
+        {"optimizer": "adam", "optimizer_options": {"lr": 0.01}, "batch_size": 32, "epochs": 150},
+        loss="mse"),
+}
+
+
+def main() -> None:
+    from nncore.graph.run import fit_input_to_data
+    from nncore.graph.run import load_data
+    from nncore.graph.settings import DatasetSettings
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, graph in EXAMPLES.items():
+        fit_input_to_data(graph, load_data(DatasetSettings.from_dict(graph.settings["dataset"])))
+        save_graph(OUT / f"{name}.json", graph)
+        print("wrote", OUT / f"{name}.json")
+
+
+if __name__ == "__main__":
+    main()
