@@ -222,3 +222,28 @@ def test_a_broken_callback_does_not_stop_the_others():
     with pytest.raises(RuntimeError, match="view bug"):
         g.add_node("relu")
     assert seen == ["n1"] and len(g) == 1
+
+
+def test_r16_delete_everything_then_restore_gives_the_same_file(mlp):
+    """GafferHQ/gaffer#466 at the model level: select all, delete, undo, redo, undo."""
+    from nncore.graph import dumps
+
+    g, ids = mlp
+    original = dumps(g)
+    for _ in range(2):
+        removed = [g.remove_node(nid) for nid in list(ids.values())]  # delete, in selection order
+        assert len(g) == 0 and g.edges == []
+        for record in reversed(removed):  # undo restores in reverse order
+            g.restore_node(record)
+        assert dumps(g) == original
+
+
+def test_replace_with_copies_and_announces_a_reset(mlp):
+    g, ids = mlp
+    other = Graph()
+    rec = Recorder(other)
+    other.replace_with(g)
+    assert rec.kinds() == ["graph_reset"]
+    assert [n.id for n in other.nodes] == [n.id for n in g.nodes] and other.edges == g.edges
+    other.set_param(ids["dense1"], "units", 99)
+    assert g.node(ids["dense1"]).params["units"] == 8  # a copy, not shared
