@@ -634,6 +634,26 @@ class Sequential(Module):
             x = m(x)
         return x
 
+    def forward_with_activations(self, x: Any) -> tuple[Tensor, dict[str, np.ndarray]]:
+        """Run :meth:`forward` and also return every sub-module's output.
+
+        Returns:
+            ``(output, activations)``: the same output Tensor as ``self(x)``, and a dict
+            from each sub-module's name (``"0"``, ``"1"``, ... in order) to the
+            ``.data`` array of its output. The arrays are the outputs' own (not
+            copies): copy what you keep. A sub-module that returns its input unchanged
+            (``Identity``, ``Dropout`` in eval mode) shares its predecessor's array.
+            (Trainers use this for activation histograms and to find the first layer
+            whose output is not finite.)
+        """
+        acts: dict[str, np.ndarray] = {}
+        for name, m in self._modules.items():
+            x = m(x)
+            acts[name] = x.data if isinstance(x, Tensor) else np.asarray(x)
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        return x, acts
+
 
 def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0) -> float:
     """Scale the gradients of ``parameters`` so that their global norm is at most
