@@ -835,8 +835,9 @@ class Trainer:
         if bad_params:
             shown = ", ".join(repr(n) for n in bad_params[:5])
             more = f" and {len(bad_params) - 5} more" if len(bad_params) > 5 else ""
-            details.append(f"parameter{'s' if len(bad_params) > 1 else ''} {shown}{more} "
-                           "already hold NaN or infinity")
+            plural = len(bad_params) > 1
+            details.append(f"parameter{'s' if plural else ''} {shown}{more} already "
+                           f"hold{'' if plural else 's'} NaN or infinity")
         if details:
             message += ": " + "; ".join(details)
         message += "; try a smaller learning rate or gradient clipping"
@@ -946,6 +947,16 @@ class Trainer:
         """
         path = os.fspath(path)
         meta, arrays = _read_checkpoint(path)
+        try:
+            self._load_checkpoint(path, meta, arrays)
+        except (KeyError, TypeError, AttributeError, IndexError) as e:
+            # a well-formed file whose metadata has another structure (checked before
+            # anything was changed; failures while applying are CheckpointErrors)
+            raise CheckpointError(f"checkpoint {path!r} is malformed: {type(e).__name__}: "
+                                  f"{e}") from e
+
+    def _load_checkpoint(self, path: str, meta: dict[str, Any],
+                         arrays: dict[str, np.ndarray]) -> None:
         unpacker = _Unpacker(arrays, path)
 
         def section(name: str) -> Any:

@@ -194,6 +194,8 @@ def corrupt_variants(tmp_path, good):
     lacking = {k: v for k, v in entries.items() if k != "model/4.bias"}
     np.savez(tmp_path / "lacking.npz", **lacking)
     np.savez(tmp_path / "badjson.npz", **dict(entries, __meta__=np.array("{not json")))
+    np.savez(tmp_path / "malformed.npz",
+             **dict(entries, __meta__=np.array(json.dumps(dict(meta, optimizer=5)))))
 
 
 @pytest.mark.parametrize("name,message", [
@@ -204,6 +206,7 @@ def corrupt_variants(tmp_path, good):
     ("newer.npz", f"format version {CHECKPOINT_VERSION + 1}, newer"),
     ("lacking.npz", "lacks the array entry 'model/4.bias'"),
     ("badjson.npz", "not valid JSON"),
+    ("malformed.npz", "is malformed"),
 ])
 def test_corrupt_checkpoints_give_clear_errors_and_change_nothing(tmp_path, name, message):
     _, saved = build(0)
