@@ -833,7 +833,8 @@ class Trainer:
                     details.append("every node's output is finite, so the loss itself "
                                    "overflowed (or the targets do not suit the loss)")
         if bad_params:
-            shown = ", ".join(repr(n) for n in bad_params[:5])
+            label = getattr(model, "describe_parameter", lambda name: name)
+            shown = ", ".join(repr(label(n)) for n in bad_params[:5])
             more = f" and {len(bad_params) - 5} more" if len(bad_params) > 5 else ""
             plural = len(bad_params) > 1
             details.append(f"parameter{'s' if plural else ''} {shown}{more} already "

@@ -189,6 +189,11 @@ class CompiledGraph(nn.Module):
             result.setdefault(self.node_names[nid], []).append((pname, p))
         return result
 
+    def describe_parameter(self, name: str) -> str:
+        """A parameter's name for people: ``"n6.weight"`` -> ``"Dense 2.weight"``."""
+        nid, _, rest = name.partition(".")
+        return f"{self.node_names.get(nid, nid)}.{rest}"
+
     def extra_repr(self) -> str:
         return " -> ".join(self.node_names[n] for n in self.order)
 

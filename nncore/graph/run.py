@@ -132,6 +132,7 @@ class TrainingRun:
                                batch_size=s.batch_size, scheduler=self.scheduler,
                                callbacks=[*callbacks, *extra], max_grad_norm=s.max_grad_norm,
                                classification=self.model.task == "classification",
+                               num_classes=self.model.num_classes or None,
                                generator=rng, **trainer_options)
 
     @property

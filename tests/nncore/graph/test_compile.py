@@ -150,3 +150,18 @@ def test_dropout_in_graph_uses_the_compile_generator(make_chain):
     np.testing.assert_array_equal(a, b)
     m = compile_graph(g, np.random.default_rng(5)).eval()
     np.testing.assert_array_equal(m(x).data, m(x).data)
+
+
+def test_divergence_names_nodes_and_parameters_by_display_name(make_chain):
+    from nncore import optim
+    from nncore.training import Trainer, TrainingError
+
+    g, ids = classifier(make_chain)
+    m = compile_graph(g, np.random.default_rng(0))
+    m._modules[ids[3]].weight.data[0, 0] = np.inf
+    t = Trainer(m, m.loss, optim.SGD(m.parameters(), lr=0.1), batch_size=4)
+    X = np.ones((8, 3), np.float32)
+    with pytest.raises(TrainingError, match="first node whose output is not finite is 'Dense 2'.*"
+                                            "parameter 'Dense 2.weight' already holds"):
+        with np.errstate(all="ignore"):
+            t.fit(X, np.zeros(8, dtype=np.int64), epochs=1)
