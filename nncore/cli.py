@@ -283,6 +283,9 @@ class _Progress(Callback):
     def on_batch_end(self, trainer: Any, record: Any) -> None:
         if self.tty:
             done = int(20 * record.batch / self.batches)
+            if done == getattr(self, "_drawn", None):
+                return  # redraw only when the bar grows
+            self._drawn = done
             print(f"\repoch {record.epoch}/{self.epochs} [{'#' * done}{'.' * (20 - done)}] "
                   f"loss {record.loss:.4g}", end="", file=self.out, flush=True)
 
@@ -344,6 +347,12 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 summary.append(f"{name} loss {m['loss']:.4f}"
                                + (f", R2 {m['r2']:.4f}" if "r2" in m else ""))
     print("; ".join(summary), file=out)
+    per_class = run.trainer.per_class_accuracy
+    names = run.split.classes
+    if per_class is not None and names and len(names) <= 12:
+        print("validation accuracy per class: " + ", ".join(
+            f"{name} {'-' if np.isnan(acc) else f'{acc:.0%}'}"
+            for name, acc in zip(names, per_class)), file=out)
     if args.metrics_out:
         atomic_write(args.metrics_out, json.dumps({"history": history}, indent=2) + "\n")
         print(f"wrote {args.metrics_out}", file=out)
