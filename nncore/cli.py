@@ -347,9 +347,15 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 summary.append(f"{name} loss {m['loss']:.4f}"
                                + (f", R2 {m['r2']:.4f}" if "r2" in m else ""))
     print("; ".join(summary), file=out)
-    per_class = run.trainer.per_class_accuracy
     names = run.split.classes
-    if per_class is not None and names and len(names) <= 12:
+    if names and len(names) <= 12 and len(sp.y_val):
+        from nncore.metrics import per_class_accuracy
+        from nncore.tensor import no_grad
+
+        run.model.eval()
+        with no_grad():  # the final weights (the restored best ones, with early stopping)
+            scores = run.model(sp.X_val).data
+        per_class = per_class_accuracy(scores, sp.y_val, len(names))
         print("validation accuracy per class: " + ", ".join(
             f"{name} {'-' if np.isnan(acc) else f'{acc:.0%}'}"
             for name, acc in zip(names, per_class)), file=out)
