@@ -187,6 +187,8 @@ class Graph:
         self.settings: dict[str, Any] = {}
         self._next_id = 1
         self._analysis: Analysis | None = None
+        self._index: tuple[dict[str, list[Edge]], dict[str, list[Edge]]] | None = None
+        self._by_name: dict[str, str] = {}  # display name -> node id
         for name in ("node_added", "node_removed", "node_changed", "edge_added",
                      "edge_removed", "settings_changed", "graph_reset"):
             setattr(self, name, Event(name))
@@ -218,21 +220,37 @@ class Graph:
 
     def node_by_name(self, name: str) -> Node | None:
         """The node whose display name is ``name``, or None."""
-        return next((n for n in self._nodes.values() if n.name == name), None)
+        node_id = self._by_name.get(name)
+        return None if node_id is None else self._nodes[node_id]
+
+    def _wires(self) -> tuple[dict[str, list[Edge]], dict[str, list[Edge]]]:
+        """(wires into each node, wires out of each node), in edge order, so lookups
+        cost O(degree) instead of O(edges). Kept up to date by appends and removals;
+        rebuilt after an insertion in the middle (undo) or a reset."""
+        if self._index is None:
+            into: dict[str, list[Edge]] = {}
+            out: dict[str, list[Edge]] = {}
+            for e in self._edges:
+                into.setdefault(e.dst, []).append(e)
+                out.setdefault(e.src, []).append(e)
+            self._index = (into, out)
+        return self._index
 
     def edges_of(self, node_id: str) -> list[Edge]:
-        """Every wire into or out of ``node_id``."""
-        return [e for e in self._edges if e.src == node_id or e.dst == node_id]
+        """Every wire into or out of ``node_id``, in edge order."""
+        into, out = self._wires()
+        mine = set(into.get(node_id, [])) | set(out.get(node_id, []))
+        return [e for e in self._edges if e in mine] if mine else []
 
     def incoming(self, node_id: str, port: str | None = None) -> list[Edge]:
         """The wires into ``node_id`` (into ``port`` only, if given), in order."""
-        return [e for e in self._edges
-                if e.dst == node_id and (port is None or e.dst_port == port)]
+        return [e for e in self._wires()[0].get(node_id, [])
+                if port is None or e.dst_port == port]
 
     def outgoing(self, node_id: str, port: str | None = None) -> list[Edge]:
         """The wires out of ``node_id`` (out of ``port`` only, if given), in order."""
-        return [e for e in self._edges
-                if e.src == node_id and (port is None or e.src_port == port)]
+        return [e for e in self._wires()[1].get(node_id, [])
+                if port is None or e.src_port == port]
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -251,7 +269,7 @@ class Graph:
         """A display name no node has yet: ``base`` itself (``"Dense"``), else numbered
         from 2 (``"Dense 2"``, ``"Dense 3"``...)."""
         base = re.sub(r"\s+\d+$", "", base.strip()) or "Node"
-        taken = {n.name for n in self._nodes.values()}
+        taken = self._by_name
         if base not in taken:
             return base
         i = 2
@@ -306,6 +324,7 @@ class Graph:
             items = list(self._nodes.items())
             items.insert(max(index, 0), (node.id, node))
             self._nodes = dict(items)
+        self._by_name[node.name] = node.id
         self._changed()
 
     def _check_name(self, name: Any, node_id: str | None) -> None:
@@ -323,13 +342,13 @@ class Graph:
         """
         node = self.node(node_id)
         index = list(self._nodes).index(node_id)
-        broken = tuple((i, e) for i, e in enumerate(self._edges)
-                       if e.src == node_id or e.dst == node_id)
+        mine = set(self.edges_of(node_id))
+        broken = tuple((i, e) for i, e in enumerate(self._edges) if e in mine)
         for _, edge in reversed(broken):
-            self._edges.remove(edge)
-            self._changed()
+            self._remove_edge(edge)
             self.edge_removed.emit(edge)
         del self._nodes[node_id]
+        del self._by_name[node.name]
         self._changed()
         self.node_removed.emit(node)
         return RemovedNode(node, index, broken)
@@ -370,6 +389,9 @@ class Graph:
         node = self.node(node_id)
         self._check_name(name, node_id)
         old, node.name = node.name, name
+        del self._by_name[old]
+        self._by_name[name] = node_id
+        self._analysis = None  # problem messages name nodes
         self.node_changed.emit(node, "name")
         return old
 
@@ -406,7 +428,7 @@ class Graph:
         if src == dst:
             return Verdict(False, f"a wire from {a.name} to itself would make a cycle")
         edge = Edge(src, src_port, dst, dst_port)
-        if edge in self._edges:
+        if edge in self._wires()[1].get(src, ()):
             return Verdict(False, "these ports are already connected")
         if not in_spec.multi:
             taken = self.incoming(dst, dst_port)
@@ -436,8 +458,12 @@ class Graph:
         edge = Edge(src, src_port, dst, dst_port)
         if index is None or index >= len(self._edges):
             self._edges.append(edge)
+            if self._index is not None:
+                self._index[0].setdefault(dst, []).append(edge)
+                self._index[1].setdefault(src, []).append(edge)
         else:
             self._edges.insert(max(index, 0), edge)
+            self._index = None
         self._changed()
         self.edge_added.emit(edge)
         return edge
@@ -448,12 +474,9 @@ class Graph:
         Raises:
             GraphError: if there is no such wire.
         """
-        try:
-            index = self._edges.index(edge)
-        except ValueError:
-            raise GraphError(f"there is no wire {edge}") from None
-        del self._edges[index]
-        self._changed()
+        if edge not in self._wires()[1].get(edge.src, ()):
+            raise GraphError(f"there is no wire {edge}")
+        index = self._remove_edge(edge)
         self.edge_removed.emit(edge)
         return index
 
@@ -468,8 +491,8 @@ class Graph:
                 while parent[path[-1]] is not None:
                     path.append(parent[path[-1]])  # type: ignore[arg-type]
                 return path[::-1]
-            for e in self._edges:
-                if e.src == current and e.dst not in parent:
+            for e in self._wires()[1].get(current, []):
+                if e.dst not in parent:
                     parent[e.dst] = current
                     stack.append(e.dst)
         return None
@@ -485,6 +508,8 @@ class Graph:
         """Remove everything (nodes, wires, settings) and announce ``graph_reset``."""
         self._nodes.clear()
         self._edges.clear()
+        self._by_name.clear()
+        self._index = None
         self.settings = {}
         self._next_id = 1
         self._changed()
@@ -496,12 +521,24 @@ class Graph:
         self._nodes = {n.id: Node(n.id, n.type_id, n.name, dict(n.params), n.position)
                        for n in other._nodes.values()}
         self._edges = list(other._edges)
+        self._by_name = {n.name: n.id for n in self._nodes.values()}
+        self._index = None
         self.settings = dict(other.settings)
         self._next_id = other._next_id
         self._changed()
         self.graph_reset.emit()
 
+    def _remove_edge(self, edge: Edge) -> int:
+        index = self._edges.index(edge)
+        del self._edges[index]
+        if self._index is not None:
+            self._index[0][edge.dst].remove(edge)
+            self._index[1][edge.src].remove(edge)
+        self._changed()
+        return index
+
     def _changed(self) -> None:
+        """Forget the analysis (shapes, problems) after an edit."""
         self._analysis = None
 
     # ------------------------------------------------------------------ analysis
