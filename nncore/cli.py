@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
@@ -60,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo_p = sub.add_parser(
         "demo", help="train an MLP on a built-in dataset and print progress",
         description="Train Linear - BatchNorm1d - activation - Linear on a real built-in "
-        "dataset (80%% training, 20%% validation, stratified, standardized with the "
-        "training statistics) and print the metrics of every epoch.",
+        "dataset (80 percent training, 20 percent validation, stratified, standardized "
+        "with the training statistics) and print the metrics of every epoch.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     demo_p.add_argument("--dataset", default="digits", choices=DATASETS)
     demo_p.add_argument("--hidden", type=_number_type("--hidden", 1, integer=True),
@@ -86,12 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
                         default=None, help="early stopping on validation loss with this "
                         "patience (the best epoch's weights are restored)")
     demo_p.add_argument("--seed", type=_number_type("--seed", 0, integer=True), default=0)
+    demo_p.add_argument("--threads", type=_number_type("--threads", 1, integer=True), default=1,
+                        help="BLAS threads")
 
     check_p = sub.add_parser(
         "check", help="validate a graph file and print its nodes, shapes and parameters",
         description="Validate a graph file: print every node with its output shape and "
         "parameter count, and the total; exit 1 with the problem otherwise.")
     check_p.add_argument("graph", metavar="GRAPH.json")
+    check_p.add_argument("--no-data", action="store_true",
+                         help="do not load the dataset (skip matching the Input node to it)")
 
     train_p = sub.add_parser(
         "train", help="train a graph file on its dataset and print progress",
@@ -104,7 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     data_g.add_argument("--csv", metavar="FILE", help="a CSV file of features and a target")
     data_g.add_argument("--npz", metavar="FILE", help="an NPZ file with arrays X and y")
     train_p.add_argument("--target", metavar="COLUMN",
-                         help="the CSV's target column, by name or number (default: the last)")
+                         help="the CSV's target column: a name, or a number counted from 0 "
+                         "(negative from the end; default: the last column)")
+    train_p.add_argument("--task", choices=("classification", "regression"),
+                         help="what the CSV/NPZ targets are (default: whole numbers are "
+                         "classes, unless the network ends in MSE)")
+    train_p.add_argument("--delimiter", metavar="CHAR", help="the CSV field separator "
+                         "(default ',')")
+    train_p.add_argument("--data-option", metavar="KEY=VALUE", action="append", default=[],
+                         help="an option of a built-in dataset, e.g. noise=0.3 or "
+                         "n_samples=1000 (repeatable)")
     train_p.add_argument("--epochs", type=_number_type("--epochs", 0, integer=True))
     train_p.add_argument("--batch-size", type=_number_type("--batch-size", 1, integer=True))
     train_p.add_argument("--optimizer", choices=("sgd", "adagrad", "rmsprop", "adadelta", "adam",
@@ -113,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     train_p.add_argument("--weight-decay", type=_number_type("--weight-decay", 0))
     train_p.add_argument("--patience", type=_number_type("--patience", 0, integer=True),
                          help="early stopping on the validation loss with this patience")
+    train_p.add_argument("--max-grad-norm", type=_number_type("--max-grad-norm", 0, False),
+                         help="clip the global gradient norm to this value")
+    train_p.add_argument("--threads", type=_number_type("--threads", 1, integer=True),
+                         default=1, help="BLAS threads (default 1: steadier and as fast on "
+                         "small networks; more may help large ones)")
     train_p.add_argument("--seed", type=_number_type("--seed", 0, integer=True),
                          help="seed of the weights, the shuffling and the split")
     train_p.add_argument("--metrics-out", metavar="FILE.json",
@@ -206,26 +225,51 @@ def demo(args: argparse.Namespace, out: TextIO | None = None) -> list[dict[str, 
 
 
 def check(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """``nncore check``: print the graph's nodes with shapes and parameter counts.
+    """``nncore check``: print the graph's nodes with shapes and parameter counts, after
+    matching the Input node to the dataset the settings name (as ``train`` does).
 
     Returns 0 when the graph can be trained, 1 otherwise (the problems are printed).
+
+    Raises:
+        GraphFileError, SettingsError, ValueError: for a bad file, settings or data.
     """
-    from nncore.graph import load_graph
+    from nncore.graph import DatasetSettings, TrainingSettings, load_graph
+    from nncore.graph.run import dataset_for_graph, fit_input_to_data, load_data
 
     out = sys.stdout if out is None else out
     graph = load_graph(args.graph)
+    ds = DatasetSettings.from_dict(graph.settings.get("dataset"))
+    tr = TrainingSettings.from_dict(graph.settings.get("training"))
+    notes = []
+    if not args.no_data:
+        data = load_data(dataset_for_graph(ds, graph), Path(args.graph).resolve().parent)
+        notes = fit_input_to_data(graph, data)
+        what = (f"{data.num_classes} classes" if data.task == "classification"
+                else f"{data.n_outputs} regression target{'s' if data.n_outputs > 1 else ''}")
+        print(f"dataset: {data.name}, {data.n_samples} samples, {data.n_features} features, "
+              f"{what}", file=out)
+    options = {k: v for k, v in tr.optimizer_options.items()}
+    print(f"training: {tr.optimizer} {options or '(PyTorch defaults)'}, batch size "
+          f"{tr.batch_size}, up to {_plural(tr.epochs, 'epoch')}"
+          + (", early stopping" if tr.early_stopping else "")
+          + (f", {tr.schedule['type']} schedule" if tr.schedule else ""), file=out)
+    for note in notes:
+        print(f"note: {note} (from the dataset)", file=out)
     analysis = graph.analysis()
-    width = max([len(n.name) for n in graph.nodes] + [4])
-    print(f"{'node':<{width}}  {'type':<20} {'output':<24} {'parameters':>10}", file=out)
+    rows = []
     for nid in analysis.order or [n.id for n in graph.nodes]:
         node = graph.node(nid)
         shapes = [str(analysis.shapes[(nid, p.name)]) for p in node.type.outputs
                   if (nid, p.name) in analysis.shapes]
-        shape = ", ".join(shapes) if shapes else ("error" if nid in analysis.errors else "?")
+        shape = "; ".join(shapes) if shapes else ("error" if nid in analysis.errors else "?")
         count = analysis.params.get(nid)
-        print(f"{node.name:<{width}}  {node.type.display_name:<20} {shape:<24} "
-              f"{'' if count is None else count:>10}", file=out)
-    print(f"total: {len(graph)} nodes, {len(graph.edges)} wires, "
+        rows.append((node.name, node.type.display_name, shape, "" if count is None else str(count)))
+    widths = [max(len(r[i]) for r in rows + [("node", "type", "output", "parameters")])
+              for i in range(4)]
+    for row in [("node", "type", "output", "parameters"), *rows]:
+        print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  "
+              f"{row[3]:>{widths[3]}}", file=out)
+    print(f"total: {_plural(len(graph), 'node')}, {_plural(len(graph.edges), 'wire')}, "
           f"{analysis.total_params} trainable parameters", file=out)
     if analysis.problems:
         for _, message in analysis.problems:
@@ -235,32 +279,62 @@ def check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0
 
 
+def _data_options(pairs: Sequence[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--data-option needs KEY=VALUE, got {pair!r}")
+        try:
+            value: Any = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                raise ValueError(f"--data-option {key}: {text!r} is not a number") from None
+        options[key.strip()] = value
+    return options
+
+
 def _train_settings(args: argparse.Namespace, graph: Any) -> tuple[Any, Any]:
-    """The graph's settings with the command-line overrides applied."""
+    """The graph's settings with the command-line overrides applied.
+
+    Raises:
+        SettingsError: for overrides that do not fit (named as the setting).
+    """
     from nncore.graph import DatasetSettings, TrainingSettings
-    from nncore.graph.settings import optimizer_defaults
 
     ds = dict(graph.settings.get("dataset") or {})
-    if args.dataset:
+    if args.dataset and (ds.get("source", "builtin") != "builtin" or ds.get("name") != args.dataset):
         ds = {**ds, "source": "builtin", "name": args.dataset, "options": {}, "classes": None}
     elif args.csv or args.npz:
         ds = {**ds, "source": "csv" if args.csv else "npz",
-              "path": str(Path(args.csv or args.npz).resolve()), "classes": None}
+              "path": str(Path(args.csv or args.npz).resolve()), "classes": None,
+              "target": None}
+    if args.data_option:
+        ds["options"] = {**(ds.get("options") or {}), **_data_options(args.data_option)}
     if args.target is not None:
         if ds.get("source") != "csv":
-            raise SystemExit("nncore train: error: --target needs --csv")
-        ds["target"] = int(args.target) if args.target.isdigit() else args.target
+            raise ValueError("--target needs a CSV dataset (--csv FILE)")
+        try:
+            ds["target"] = int(args.target)
+        except ValueError:
+            ds["target"] = args.target
+    for key in ("task", "delimiter"):
+        if getattr(args, key) is not None:
+            ds[key] = getattr(args, key)
     tr = dict(graph.settings.get("training") or {})
-    options = dict(tr.get("optimizer_options") or {})
     if args.optimizer and args.optimizer != tr.get("optimizer", "adam"):
-        tr["optimizer"] = args.optimizer  # keep only the options the new one has
-        options = {k: v for k, v in options.items() if k in optimizer_defaults(args.optimizer)}
+        # The file's options were chosen for another optimizer: start from the new one's
+        # PyTorch defaults (learning rate included).
+        tr["optimizer"], tr["optimizer_options"] = args.optimizer, {}
+    options = dict(tr.get("optimizer_options") or {})
     if args.lr is not None:
         options["lr"] = args.lr
     if args.weight_decay is not None:
         options["weight_decay"] = args.weight_decay
     tr["optimizer_options"] = options
-    for key in ("epochs", "batch_size"):
+    for key in ("epochs", "batch_size", "max_grad_norm"):
         if getattr(args, key) is not None:
             tr[key] = getattr(args, key)
     if args.patience is not None:
@@ -268,6 +342,18 @@ def _train_settings(args: argparse.Namespace, graph: Any) -> tuple[Any, Any]:
     if args.seed is not None:
         tr["seed"] = ds["seed"] = args.seed
     return DatasetSettings.from_dict(ds), TrainingSettings.from_dict(tr)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _writable(path: str, option: str) -> None:
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise ValueError(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{option} {path}: the folder {folder} is not writable")
 
 
 class _Progress(Callback):
@@ -307,11 +393,16 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import json
     import time
 
+    from threadpoolctl import threadpool_limits
+
     from nncore.graph import load_graph
-    from nncore.graph.io import atomic_write
+    from nncore.graph.io import atomic_write, save_arrays
     from nncore.graph.run import TrainingRun
 
     out = sys.stdout if out is None else out
+    for option in ("metrics_out", "save_weights"):
+        if getattr(args, option):
+            _writable(getattr(args, option), "--" + option.replace("_", "-"))
     graph = load_graph(args.graph)
     dataset, training = _train_settings(args, graph)
     run = TrainingRun(graph, dataset, training, base_dir=Path(args.graph).resolve().parent)
@@ -330,16 +421,19 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"note: {sp.warning}", file=out)
     opt = run.optimizer
     print(f"{type(opt).__name__} lr={opt.param_groups[0]['lr']:g}, batch size "
-          f"{training.batch_size}, up to {training.epochs} epochs", file=out)
+          f"{training.batch_size}, up to {_plural(training.epochs, 'epoch')}", file=out)
     start = time.perf_counter()
-    history = run.fit()
+    with threadpool_limits(args.threads):
+        history = run.fit()
     seconds = time.perf_counter() - start
-    summary = [f"trained {len(history)} epochs in {seconds:.1f}s"]
+    summary = [f"trained {_plural(len(history), 'epoch')} in {seconds:.1f}s"]
+    final: dict[str, Any] = {"epochs": len(history), "seconds": seconds}
     if run.early_stopping is not None and run.early_stopping.best_epoch:
         summary.append(f"best epoch {run.early_stopping.best_epoch} restored")
     for part in ("val", "test"):
         if len(getattr(sp, f"y_{part}")):
             m = run.evaluate(part)
+            final[part] = m
             name = "validation" if part == "val" else "test"
             if "accuracy" in m:
                 summary.append(f"{name} accuracy {m['accuracy']:.2%} (loss {m['loss']:.4f})")
@@ -356,15 +450,17 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         with no_grad():  # the final weights (the restored best ones, with early stopping)
             scores = run.model(sp.X_val).data
         per_class = per_class_accuracy(scores, sp.y_val, len(names))
+        final["val_per_class_accuracy"] = {
+            name: None if np.isnan(acc) else float(acc) for name, acc in zip(names, per_class)}
         print("validation accuracy per class: " + ", ".join(
             f"{name} {'-' if np.isnan(acc) else f'{acc:.0%}'}"
             for name, acc in zip(names, per_class)), file=out)
     if args.metrics_out:
-        atomic_write(args.metrics_out, json.dumps({"history": history}, indent=2) + "\n")
+        atomic_write(args.metrics_out,
+                     json.dumps({"history": history, "final": final}, indent=2) + "\n")
         print(f"wrote {args.metrics_out}", file=out)
     if args.save_weights:
-        tmp = Path(args.save_weights)
-        np.savez(tmp, **run.model.state_dict())
+        save_arrays(args.save_weights, run.model.state_dict())
         print(f"wrote {args.save_weights}", file=out)
     return 0
 
@@ -379,7 +475,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if args.command == "demo":
-                demo(args)
+                from threadpoolctl import threadpool_limits
+
+                with threadpool_limits(args.threads):
+                    demo(args)
             elif args.command == "check":
                 return check(args)
             elif args.command == "train":

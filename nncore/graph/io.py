@@ -23,6 +23,7 @@ Weights go to a sibling ``.npz`` read with ``allow_pickle=False``: loading never
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -37,7 +38,7 @@ from nncore.graph.model import Graph, GraphError
 from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
 
 __all__ = ["FORMAT", "VERSION", "GraphFileError", "to_dict", "from_dict", "dumps", "loads",
-           "save_graph", "load_graph", "load_weights", "atomic_write"]
+           "save_graph", "load_graph", "load_weights", "atomic_write", "save_arrays"]
 
 FORMAT = "nncanvas-graph"
 VERSION = 1
@@ -113,7 +114,10 @@ def from_dict(data: Any, source: str = "graph") -> Graph:
         if not isinstance(nd, dict):
             raise GraphFileError(f"{where} is not an object")
         if isinstance(nd.get("id"), str):
-            where += f" ({nd['id']!r})"
+            label = repr(nd["id"])
+            if isinstance(nd.get("name"), str):
+                label += f", {nd['name']!r}"
+            where += f" ({label})"
         unknown = sorted(set(nd) - {"id", "type", "name", "position", "params"})
         if unknown:
             raise GraphFileError(f"{where}: unknown field {unknown[0]!r}")
@@ -175,8 +179,9 @@ def loads(text: str, source: str = "graph") -> Graph:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
+        hint = " (is the file truncated?)" if e.pos >= len(text.rstrip()) else ""
         raise GraphFileError(f"{source}: not valid JSON at line {e.lineno}, column "
-                             f"{e.colno}: {e.msg} (is the file truncated?)") from None
+                             f"{e.colno}: {e.msg}{hint}") from None
     return from_dict(data, source)
 
 
@@ -185,12 +190,17 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
     rename, so the file is either the old one or the complete new one."""
     path = Path(path)
     mode = "w" if isinstance(data, str) else "wb"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                   dir=path.parent or ".")
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {path}: {e.strerror}") from None
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": "\n"} if mode == "w" else {})) as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # as a plain open() would create it
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -198,6 +208,12 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def save_graph(path: str | os.PathLike, graph: Graph,
@@ -209,17 +225,16 @@ def save_graph(path: str | os.PathLike, graph: Graph,
     if weights is not None:
         weights_path = path.with_suffix(".npz")
         weights_file = weights_path.name
-        fd, tmp = tempfile.mkstemp(prefix=f".{weights_path.name}.", suffix=".npz",
-                                   dir=path.parent or ".")
-        os.close(fd)
-        try:
-            np.savez(tmp, **{k: np.asarray(v) for k, v in weights.items()})
-            os.replace(tmp, weights_path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        save_arrays(weights_path, weights)
     atomic_write(path, dumps(graph, weights_file))
+
+
+def save_arrays(path: str | os.PathLike, arrays: dict[str, Any]) -> None:
+    """Write named arrays to an ``.npz`` at exactly ``path``, atomically (no pickled
+    objects: load with ``np.load(path, allow_pickle=False)``)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    atomic_write(path, buffer.getvalue())
 
 
 def load_graph(path: str | os.PathLike) -> Graph:

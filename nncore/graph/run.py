@@ -9,17 +9,19 @@ and builds the optimizer, schedule, early stopping and :class:`~nncore.training.
 from __future__ import annotations
 
 import os
+import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from nncore.data import Dataset, Split, load_csv, load_dataset, load_npz, split
+from nncore.data import Dataset, Split, SplitWarning, load_csv, load_dataset, load_npz, split
 from nncore.graph.compile import CompiledGraph, compile_graph
 from nncore.graph.model import Graph
 from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
 
-__all__ = ["TrainingRun", "load_data", "fit_input_to_data"]
+__all__ = ["TrainingRun", "load_data", "fit_input_to_data", "dataset_for_graph"]
 
 
 def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = None) -> Dataset:
@@ -42,9 +44,10 @@ def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = No
     if not path.is_file():
         raise ValueError(f"{path}: no such file (the dataset of this project)")
     if settings.source == "npz":
-        data = load_npz(path)
+        data = load_npz(path, task=settings.task)
     else:
-        data = load_csv(path, target=settings.target)
+        data = load_csv(path, target=settings.target, task=settings.task,
+                        delimiter=settings.delimiter)
     if settings.classes and data.classes is not None and data.classes != settings.classes:
         unknown = [c for c in data.classes if c not in settings.classes]
         if unknown:
@@ -54,6 +57,17 @@ def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = No
         data = Dataset(data.X, remap[data.y], data.name, list(settings.classes),
                        data.feature_names, data.origin)
     return data
+
+
+def dataset_for_graph(settings: DatasetSettings, graph: Graph) -> DatasetSettings:
+    """``settings`` with the task of a CSV/NPZ file decided by the graph when the settings
+    leave it open: a graph ending in MSE wants numeric targets, so whole-number targets
+    (ages, counts) are read as values, not classes."""
+    if settings.source == "builtin" or settings.task is not None:
+        return settings
+    if any(n.type_id == "mse" for n in graph.nodes):
+        return replace(settings, task="regression")
+    return settings
 
 
 def fit_input_to_data(graph: Graph, data: Dataset | Split) -> list[str]:
@@ -111,10 +125,12 @@ class TrainingRun:
         self.graph = graph
         self.dataset_settings = dataset or DatasetSettings.from_dict(graph.settings.get("dataset"))
         self.settings = training or TrainingSettings.from_dict(graph.settings.get("training"))
-        self.data = load_data(self.dataset_settings, base_dir)
+        self.data = load_data(dataset_for_graph(self.dataset_settings, graph), base_dir)
         ds = self.dataset_settings
-        parts = split(self.data, val_fraction=ds.val_fraction, test_fraction=ds.test_fraction,
-                      seed=ds.seed)
+        with warnings.catch_warnings():  # reported through split.warning instead
+            warnings.simplefilter("ignore", SplitWarning)
+            parts = split(self.data, val_fraction=ds.val_fraction,
+                          test_fraction=ds.test_fraction, seed=ds.seed)
         self.split = parts.standardized() if ds.standardize else parts
         self.input_changes = fit_input_to_data(graph, self.data)
         rng = np.random.default_rng(self.settings.seed)

@@ -86,7 +86,11 @@ class DatasetSettings:
         name: a built-in dataset (``"digits"``, ``"moons"``, ...).
         options: the built-in dataset's options (``noise``, ``n_samples``, ``seed``...).
         path: the CSV/NPZ file.
-        target: the CSV target column (name or 0-based index; default the last).
+        target: the CSV target column (name or 0-based index, negative from the end;
+            default the last).
+        task: ``"classification"``, ``"regression"`` or None (decided from the data:
+            whole-number targets are classes) for a CSV/NPZ file.
+        delimiter: the CSV field separator (default ``","``).
         classes: the class names in index order (the label mapping, saved with the
             project so that indices mean the same after reloading).
         val_fraction, test_fraction: shares of the samples held out (stratified).
@@ -99,6 +103,8 @@ class DatasetSettings:
     options: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
     target: str | int | None = None
+    task: str | None = None
+    delimiter: str = ","
     classes: list[str] | None = None
     val_fraction: float = 0.2
     test_fraction: float = 0.0
@@ -128,6 +134,20 @@ class DatasetSettings:
         if s.target is not None and (isinstance(s.target, bool)
                                      or not isinstance(s.target, (str, int))):
             raise SettingsError(f"dataset.target must be a column name or index, got {s.target!r}")
+        if s.task not in (None, "classification", "regression"):
+            raise SettingsError(f"dataset.task must be null, classification or regression, "
+                                f"got {s.task!r}")
+        if not isinstance(s.delimiter, str) or len(s.delimiter) != 1:
+            raise SettingsError(f"dataset.delimiter must be one character, got {s.delimiter!r}")
+        if s.source == "builtin":
+            from nncore.data import DATASETS
+            if s.name not in DATASETS:
+                raise SettingsError(f"dataset.name {s.name!r} is not a built-in dataset; "
+                                    f"choose one of {', '.join(DATASETS)}")
+            try:
+                DATASETS[s.name].resolve(s.options)
+            except (TypeError, ValueError) as e:
+                raise SettingsError(f"dataset.options: {e}") from None
         if s.classes is not None and (not isinstance(s.classes, list)
                                       or not all(isinstance(c, str) for c in s.classes)):
             raise SettingsError("dataset.classes must be a list of class names")

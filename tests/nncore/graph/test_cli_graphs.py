@@ -146,3 +146,91 @@ def test_make_run_entry_trains_the_digits_example():
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "digits_mlp.json" in proc.stdout and "epoch 1/1" in proc.stdout
+
+
+def _csv(path, rows, header="a,b,target", sep=","):
+    path.write_text(header.replace(",", sep) + "\n" + "\n".join(sep.join(str(v) for v in r) for r in rows) + "\n")
+    return path
+
+
+def test_integer_targets_are_values_for_a_regression_graph(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 10, (120, 2))
+    age = np.round(X[:, 0] * 3 + X[:, 1]).astype(int)  # whole numbers: would look like classes
+    path = _csv(tmp_path / "age.csv", [(f"{a:.3f}", f"{b:.3f}", t) for (a, b), t in zip(X, age)])
+    with _no_warnings():
+        assert main(["train", str(EXAMPLES / "sine_regression.json"), "--csv", str(path),
+                     "--epochs", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "R2" in out and "classes" not in out
+    assert main(["train", str(EXAMPLES / "sine_regression.json"), "--csv", str(path), "--task",
+                 "classification", "--epochs", "1"]) == 1  # MSE cannot take class labels
+
+
+class _no_warnings:
+    def __enter__(self):
+        import warnings
+        self._w = warnings.catch_warnings(record=True)
+        self.caught = self._w.__enter__()
+        warnings.simplefilter("always")
+
+    def __exit__(self, *exc):
+        self._w.__exit__(*exc)
+        assert not [w for w in self.caught if "Split" in type(w.message).__name__], self.caught
+
+
+def test_target_by_negative_index_delimiter_and_data_options(tmp_path, capsys):
+    rows = [(i % 2, (i * 7) % 5, "yes" if i % 2 else "no") for i in range(40)]
+    path = _csv(tmp_path / "semi.csv", rows, sep=";")
+    assert main(["train", str(EXAMPLES / "moons_tanh.json"), "--csv", str(path), "--delimiter", ";",
+                 "--target", "-1", "--epochs", "2"]) == 0
+    assert "2 classes" in capsys.readouterr().out
+    assert main(["train", str(EXAMPLES / "moons_tanh.json"), "--data-option", "n_samples=100",
+                 "--data-option", "noise=0.3", "--epochs", "1"]) == 0
+    assert "80 training, 20 validation" in capsys.readouterr().out
+    assert main(["train", str(EXAMPLES / "moons_tanh.json"), "--data-option", "noise=7", "--epochs", "1"]) == 1
+    assert "dataset.options: noise" in capsys.readouterr().err
+
+
+def test_outputs_are_checked_before_training_and_written_exactly(tmp_path, capsys):
+    assert main(["train", str(EXAMPLES / "iris_sigmoid.json"), "--epochs", "1",
+                 "--metrics-out", str(tmp_path / "missing" / "h.json")]) == 1
+    err = capsys.readouterr()
+    assert "--metrics-out" in err.err and "does not exist" in err.err and "epoch 1" not in err.out
+    weights = tmp_path / "w_noext"
+    assert main(["train", str(EXAMPLES / "iris_sigmoid.json"), "--epochs", "1",
+                 "--save-weights", str(weights), "--metrics-out", str(tmp_path / "h.json")]) == 0
+    assert weights.exists() and not (tmp_path / "w_noext.npz").exists()
+    history = json.loads((tmp_path / "h.json").read_text())
+    assert set(history["final"]["val_per_class_accuracy"]) == {"setosa", "versicolor", "virginica"}
+    import os
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (weights.stat().st_mode & 0o777) == (tmp_path / "h.json").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_switching_optimizer_starts_from_its_defaults(capsys):
+    assert main(["train", str(EXAMPLES / "spiral_relu.json"), "--optimizer", "adadelta", "--epochs", "1"]) == 0
+    assert "Adadelta lr=1," in capsys.readouterr().out
+
+
+def test_check_matches_the_input_to_the_dataset_like_train(tmp_path, capsys):
+    from nncore.graph import Graph, save_graph
+
+    g = Graph()
+    inp = g.add_node("input", params={"features": 7, "classes": 5})
+    d = g.add_node("dense", params={"units": 3})
+    loss = g.add_node("cross_entropy")
+    g.connect(inp.id, "features", d.id, "input")
+    g.connect(d.id, "output", loss.id, "input")
+    g.connect(inp.id, "labels", loss.id, "target")
+    g.settings = {"dataset": {"name": "iris"}}
+    save_graph(tmp_path / "g.json", g)
+    assert main(["check", str(tmp_path / "g.json")]) == 0
+    out = capsys.readouterr().out
+    assert "note: Input.features = 4 (from the dataset)" in out and "Input.classes = 3" in out
+    assert main(["check", str(tmp_path / "g.json"), "--no-data"]) == 1
+    text = (tmp_path / "g.json").read_text().replace('"iris"', '"spirals"')
+    (tmp_path / "bad.json").write_text(text)
+    assert main(["check", str(tmp_path / "bad.json")]) == 1
+    assert "'spirals' is not a built-in dataset" in capsys.readouterr().err
