@@ -344,6 +344,17 @@ def _train_settings(args: argparse.Namespace, graph: Any) -> tuple[Any, Any]:
     return DatasetSettings.from_dict(ds), TrainingSettings.from_dict(tr)
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities as null (standard JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -428,8 +439,10 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
     seconds = time.perf_counter() - start
     summary = [f"trained {_plural(len(history), 'epoch')} in {seconds:.1f}s"]
     final: dict[str, Any] = {"epochs": len(history), "seconds": seconds}
-    if run.early_stopping is not None and run.early_stopping.best_epoch:
-        summary.append(f"best epoch {run.early_stopping.best_epoch} restored")
+    es = run.early_stopping
+    if es is not None and es.best_epoch:
+        summary.append(f"best epoch {es.best_epoch} "
+                       + ("restored" if es.restore_best_weights else "(not restored)"))
     for part in ("val", "test"):
         if len(getattr(sp, f"y_{part}")):
             m = run.evaluate(part)
@@ -456,8 +469,8 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
             f"{name} {'-' if np.isnan(acc) else f'{acc:.0%}'}"
             for name, acc in zip(names, per_class)), file=out)
     if args.metrics_out:
-        atomic_write(args.metrics_out,
-                     json.dumps({"history": history, "final": final}, indent=2) + "\n")
+        atomic_write(args.metrics_out, json.dumps(_json_safe({"history": history, "final": final}),
+                                                  indent=2, allow_nan=False) + "\n")
         print(f"wrote {args.metrics_out}", file=out)
     if args.save_weights:
         save_arrays(args.save_weights, run.model.state_dict())

@@ -33,6 +33,7 @@ import numbers
 import os
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -946,7 +947,7 @@ def load_npz(path: str | os.PathLike, task: str | None = None) -> Dataset:
         archive = np.load(path, allow_pickle=False)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
         raise fail(f"not a readable .npz archive ({e})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise fail("holds a single array (.npy), not an .npz archive; save it with "
@@ -969,7 +970,7 @@ def load_npz(path: str | os.PathLike, task: str | None = None) -> Dataset:
                                f"never unpickled (that could run code): save numeric or "
                                f"string arrays") from None
                 raise fail(f"array {key!r} cannot be read ({e})") from None
-            except (OSError, EOFError, zipfile.BadZipFile) as e:
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as e:
                 raise fail(f"array {key!r} cannot be read ({e})") from None
 
         X = get("X")

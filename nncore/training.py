@@ -543,6 +543,13 @@ class Trainer:
                              f"[0, {k}) (num_classes={k})")
 
     # ------------------------------------------------------------------ evaluation
+    def _predictions(self, output: np.ndarray) -> np.ndarray:
+        """What the metrics compare with the targets: the model's output, or what its
+        ``predictions(output)`` method makes of it (a compiled graph whose sigmoid is
+        fused into the loss returns logits and turns them into probabilities here)."""
+        hook = getattr(self.model, "predictions", None)
+        return output if hook is None else hook(output)
+
     def _evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024
                   ) -> tuple[dict[str, float], np.ndarray]:
         """Metrics and the concatenated outputs, in eval mode (mode restored)."""
@@ -555,7 +562,7 @@ class Trainer:
                     xb, yb = X[start:start + batch_size], y[start:start + batch_size]
                     out = self.model(Tensor(xb))
                     total += float(self.loss_fn(out, yb).data) * len(xb)
-                    outputs.append(out.data)
+                    outputs.append(self._predictions(out.data))
         finally:
             self.model.train(was_training)
         out = np.concatenate(outputs)
@@ -626,9 +633,9 @@ class Trainer:
                     buf[...] = old
                 raise error
             if classification:
-                correct += round(accuracy(out.data, yb) * len(idx))
+                correct += round(accuracy(self._predictions(out.data), yb) * len(idx))
             else:
-                sums.add(out.data, yb)
+                sums.add(self._predictions(out.data), yb)
             opt.zero_grad()
             loss.backward()
             norms = total_norm = None
@@ -830,8 +837,10 @@ class Trainer:
                     details.append(f"the first node whose output is not finite is "
                                    f"{node!r}{f' ({kind})' if kind else ''}")
                 else:
-                    details.append("every node's output is finite, so the loss itself "
-                                   "overflowed (or the targets do not suit the loss)")
+                    node = getattr(model, "loss_name", None)
+                    where = f" ({node!r})" if node else ""
+                    details.append(f"every node's output is finite, so the loss{where} "
+                                   "itself overflowed (or the targets do not suit the loss)")
         if bad_params:
             label = getattr(model, "describe_parameter", lambda name: name)
             shown = ", ".join(repr(label(n)) for n in bad_params[:5])
@@ -950,7 +959,9 @@ class Trainer:
         meta, arrays = _read_checkpoint(path)
         try:
             self._load_checkpoint(path, meta, arrays)
-        except (KeyError, TypeError, AttributeError, IndexError) as e:
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError, OverflowError) as e:
             # a well-formed file whose metadata has another structure (checked before
             # anything was changed; failures while applying are CheckpointErrors)
             raise CheckpointError(f"checkpoint {path!r} is malformed: {type(e).__name__}: "
@@ -1302,7 +1313,7 @@ def _read_checkpoint(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         raise FileNotFoundError(f"checkpoint file not found: {path!r}")
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
         raise CheckpointError(f"{path!r} is not a checkpoint (not a readable .npz "
                               f"archive: {e})") from None
     if not isinstance(loaded, np.lib.npyio.NpzFile):
@@ -1315,7 +1326,7 @@ def _read_checkpoint(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
                 try:
                     arrays[name] = loaded[name]
                 except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile,
-                        zlib.error) as e:
+                        zlib.error, NotImplementedError) as e:
                     raise CheckpointError(f"checkpoint {path!r} is corrupt: entry {name!r} "
                                           f"cannot be read ({e})") from None
     except (OSError, zipfile.BadZipFile) as e:  # pragma: no cover - closing a bad file

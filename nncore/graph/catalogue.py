@@ -112,14 +112,19 @@ class ParamSpec:
         if isinstance(value, (bool, np.bool_)) or not isinstance(
                 value, (int, float, np.integer, np.floating)):
             raise ParamError(f"{self.name} must be a number, got {value!r}")
+        try:
+            as_float = float(value)
+        except OverflowError:
+            raise ParamError(f"{self.name} must be in {self.range_text()}, got a number "
+                             f"of {len(str(value))} digits") from None
+        if not math.isfinite(as_float):
+            raise ParamError(f"{self.name} must be a finite number, got {value!r}")
         if kind == "int":
-            if float(value) != int(value):
+            if as_float != int(value):
                 raise ParamError(f"{self.name} must be a whole number, got {value!r}")
             value = int(value)
         else:
-            value = float(value)
-            if not math.isfinite(value):
-                raise ParamError(f"{self.name} must be a finite number, got {value!r}")
+            value = as_float
         low, high = self.minimum, self.maximum
         too_high = high is not None and (value >= high if self.exclusive_max else value > high)
         if (low is not None and value < low) or too_high:
@@ -493,6 +498,6 @@ def node_type(type_id: str) -> NodeType:
     """
     try:
         return CATALOGUE[type_id]
-    except KeyError:
+    except (KeyError, TypeError):
         raise KeyError(f"unknown node type {type_id!r}; known types: "
                        f"{', '.join(CATALOGUE)}") from None

@@ -72,6 +72,7 @@ class CompiledGraph(nn.Module):
                 ports.setdefault(e.dst_port, []).append((e.src, e.src_port))
             self._wires[nid] = ports
         self.input_id, self.loss_id = input_node.id, loss_node.id
+        self.loss_name = loss_node.name
         self.loss_type = loss_node.type_id
         self.loss_params = dict(loss_node.params)
         self.task = input_node.params["task"]
@@ -162,15 +163,33 @@ class CompiledGraph(nn.Module):
                              f"{x.shape}")
         return x
 
+    def predictions(self, output: np.ndarray) -> np.ndarray:
+        """What metrics compare with the targets, from ``forward``'s output: the output
+        itself, except for a Sigmoid fused into Binary Cross-Entropy on values, whose
+        logits become probabilities (the Trainer calls this)."""
+        if self.loss_type == "bce" and self._fused == "sigmoid" and self.task != "classification":
+            return F.sigmoid(Tensor(output)).data
+        return output
+
     def loss(self, output: Tensor, target: Any) -> Tensor:
         """The loss node's value for ``forward``'s output and the dataset's targets
-        (class indices ``(N,)`` or values ``(N, k)``)."""
+        (class indices ``(N,)`` or values ``(N, k)``).
+
+        Raises:
+            ValueError: for Binary Cross-Entropy targets outside [0, 1] (the loss has no
+                minimum for them), naming the first.
+        """
         kind = self.loss_type
         if kind == "cross_entropy":
             return F.cross_entropy(output, target, self.loss_params["label_smoothing"])
         if kind == "mse":
             return F.mse_loss(output, np.asarray(target, dtype=output.dtype))
         y = np.asarray(target, dtype=output.dtype)
+        if y.size and (y.min() < 0 or y.max() > 1):
+            bad = float(y.flat[int(np.flatnonzero((y < 0) | (y > 1))[0])])
+            raise ValueError(f"{self.loss_name}: Binary Cross-Entropy needs targets in "
+                             f"[0, 1] (probabilities or 0/1 labels), got {bad:g}; use MSE "
+                             "for other values")
         if self.task == "classification":  # two columns of scores, class index targets
             y = y.reshape(-1, 1)
             if self._fused == "sigmoid":

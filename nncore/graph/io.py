@@ -105,6 +105,9 @@ def from_dict(data: Any, source: str = "graph") -> Graph:
         raise GraphFileError(f"{source}: unknown format version {version} (the first "
                              "version is 1)")
     data = _migrate(data)
+    unknown = sorted(set(data) - {"format", "version", "nodes", "edges", "settings", "weights"})
+    if unknown:
+        raise GraphFileError(f"{source}: unknown field {unknown[0]!r}")
     nodes, edges = data.get("nodes", []), data.get("edges", [])
     if not isinstance(nodes, list) or not isinstance(edges, list):
         raise GraphFileError(f"{source}: 'nodes' and 'edges' must be lists")
@@ -128,10 +131,13 @@ def from_dict(data: Any, source: str = "graph") -> Graph:
             graph.add_node(nd.get("type"), nd.get("position", (0.0, 0.0)), params,
                            nd.get("name"), nd.get("id"))
         except (GraphError, ParamError) as e:
-            raise GraphFileError(f"{where}: {e}", nd.get("id")) from None
+            raise GraphFileError(f"{where}: {e}", nd.get("id") if isinstance(nd.get("id"), str)
+                                 else None) from None
     for i, ed in enumerate(edges, 1):
         where = f"{source}: wire {i}"
         try:
+            if set(ed) != {"from", "to"}:
+                raise KeyError
             (src, src_port), (dst, dst_port) = ed["from"], ed["to"]
         except (TypeError, KeyError, ValueError):
             raise GraphFileError(f"{where} must look like {{\"from\": [node, port], \"to\": "
@@ -151,22 +157,44 @@ def from_dict(data: Any, source: str = "graph") -> Graph:
     try:
         DatasetSettings.from_dict(settings.get("dataset"))
         TrainingSettings.from_dict(settings.get("training"))
-    except (SettingsError, TypeError) as e:
+    except (SettingsError, TypeError, ValueError, OverflowError) as e:
         raise GraphFileError(f"{source}: settings: {e}") from None
     graph.settings = dict(settings)
     return graph
 
 
-_SHORT_LIST = re.compile(r"\[\s*([^\[\]{}]*?)\s*\]", re.S)
+def _format(value: Any, indent: str = "") -> str:
+    """JSON text with objects indented and lists of plain values on one line
+    (``"position": [120.0, 40.0]``); strings are written by ``json.dumps``, untouched."""
+    inner = indent + "  "
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_format(v, inner)}"
+                 for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(value, (list, tuple)):
+        if all(not isinstance(v, (dict, list, tuple)) for v in value):
+            return "[" + ", ".join(_format(v) for v in value) + "]"
+        return "[\n" + ",\n".join(inner + _format(v, inner) for v in value) + "\n" + indent + "]"
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
 def dumps(graph: Graph, weights_file: str | None = None) -> str:
     """The file text: indented JSON ending with a newline, short lists of numbers and
-    names on one line (``"position": [120.0, 40.0]``); deterministic."""
-    text = json.dumps(to_dict(graph, weights_file), indent=2, ensure_ascii=False,
-                      allow_nan=False)
-    return _SHORT_LIST.sub(lambda m: "[" + ", ".join(
-        part.strip() for part in m.group(1).split(",\n")) + "]", text) + "\n"
+    names on one line; deterministic (save, load, save is byte-identical).
+
+    Raises:
+        ValueError: for text that cannot be written as UTF-8 JSON (a non-finite number,
+            a lone surrogate in a name).
+    """
+    text = _format(to_dict(graph, weights_file)) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"the graph holds text that cannot be saved as UTF-8: "
+                         f"{e.object[max(e.start - 10, 0):e.end + 10]!r}") from None
+    return text
 
 
 def loads(text: str, source: str = "graph") -> Graph:
@@ -178,6 +206,8 @@ def loads(text: str, source: str = "graph") -> Graph:
     """
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise GraphFileError(f"{source}: nested too deeply to be a graph file") from None
     except json.JSONDecodeError as e:
         hint = " (is the file truncated?)" if e.pos >= len(text.rstrip()) else ""
         raise GraphFileError(f"{source}: not valid JSON at line {e.lineno}, column "
@@ -258,20 +288,34 @@ def load_graph(path: str | os.PathLike) -> Graph:
 def load_weights(path: str | os.PathLike) -> dict[str, np.ndarray] | None:
     """The trained weights named by the graph file at ``path``, or None if it names none.
 
+    The weights file must sit beside the graph file (a plain file name, no folders).
+
     Raises:
-        GraphFileError: if the weights file is missing or not a valid ``.npz`` of
-            numeric arrays (never unpickled).
+        GraphFileError: if the graph file cannot be read, names its weights badly, or
+            the weights file is missing or not a valid ``.npz`` of numeric arrays (never
+            unpickled).
     """
     path = Path(path)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    name = data.get("weights")
+    graph = load_graph(path)  # also proves the file is a readable graph
+    del graph
+    name = json.loads(path.read_text(encoding="utf-8")).get("weights")
     if not name:
         return None
+    if not isinstance(name, str) or Path(name).name != name or name in (".", ".."):
+        raise GraphFileError(f"{path}: 'weights' must be the name of a file beside it, got "
+                             f"{name!r}")
     weights_path = path.parent / name
+    if not weights_path.is_file():
+        raise GraphFileError(f"{path}: its weights file {weights_path} is missing")
     try:
-        with np.load(weights_path, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except FileNotFoundError:
-        raise GraphFileError(f"{path}: its weights file {weights_path} is missing") from None
-    except (ValueError, OSError) as e:
+        loaded = np.load(weights_path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("a single array, not an .npz archive")
+        with loaded:
+            weights = {k: loaded[k] for k in loaded.files}
+    except Exception as e:  # noqa: BLE001 - any unreadable file is reported the same way
         raise GraphFileError(f"{weights_path}: not a valid weights file ({e})") from None
+    for key, value in weights.items():
+        if value.dtype.kind not in "fiub":
+            raise GraphFileError(f"{weights_path}: entry {key!r} holds {value.dtype} values")
+    return weights

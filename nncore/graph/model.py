@@ -260,10 +260,19 @@ class Graph:
 
     # ------------------------------------------------------------------ nodes
     def new_id(self) -> str:
-        """A node id not used yet (``"n7"``)."""
+        """A node id never used in this graph (``"n7"``): ids of deleted nodes are not
+        handed out again, so an undo can always bring a node back under its own id."""
         while f"n{self._next_id}" in self._nodes:
             self._next_id += 1
-        return f"n{self._next_id}"
+        node_id = f"n{self._next_id}"
+        self._next_id += 1
+        return node_id
+
+    def _note_id(self, node_id: str) -> None:
+        """Keep :meth:`new_id` ahead of an id given explicitly (``"n12"`` -> 13)."""
+        match = re.fullmatch(r"n(\d+)", node_id)
+        if match and int(match.group(1)) >= self._next_id:
+            self._next_id = int(match.group(1)) + 1
 
     def unique_name(self, base: str) -> str:
         """A display name no node has yet: ``base`` itself (``"Dense"``), else numbered
@@ -308,6 +317,8 @@ class Graph:
                              "starting with a letter or _)")
         elif node_id in self._nodes:
             raise GraphError(f"there is already a node with id {node_id!r}", node_id)
+        else:
+            self._note_id(node_id)
         if name is None:
             name = self.unique_name(ntype.display_name)
         else:
@@ -330,6 +341,10 @@ class Graph:
     def _check_name(self, name: Any, node_id: str | None) -> None:
         if not isinstance(name, str) or not name.strip():
             raise GraphError("a node name must be a non-empty text", node_id)
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise GraphError(f"a node name must be valid text, got {name!r}", node_id) from None
         other = self.node_by_name(name)
         if other is not None and other.id != node_id:
             raise GraphError(f"there is already a node called {name!r}", node_id)
@@ -355,7 +370,18 @@ class Graph:
 
     def restore_node(self, removed: RemovedNode) -> None:
         """Put back a node taken away by :meth:`remove_node`, at its place, with its
-        wires at their places (wires to nodes that are gone are skipped)."""
+        wires at their places (wires to nodes that are gone are skipped).
+
+        Raises:
+            GraphError: if it cannot all be put back (its id or name is taken, or a wire
+                is refused because of later edits); then nothing changes.
+        """
+        trial = Graph()
+        trial.replace_with(self)
+        trial._restore(removed)  # raises before this graph is touched
+        self._restore(removed)
+
+    def _restore(self, removed: RemovedNode) -> None:
         node = removed.node
         self.add_node(node.type_id, node.position, node.params, node.name, node.id,
                       removed.index)
@@ -438,8 +464,10 @@ class Graph:
                                       f"{source}; remove it first")
         path = self._path(dst, src)
         if path is not None:
-            names = " → ".join(self._nodes[n].name for n in [src, *path])
-            return Verdict(False, f"this wire would make a cycle: {names}")
+            names = [self._nodes[n].name for n in [src, *path]]
+            if len(names) > 12:
+                names = names[:6] + [f"... {len(names) - 10} more ..."] + names[-4:]
+            return Verdict(False, f"this wire would make a cycle: {' → '.join(names)}")
         return Verdict(True)
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str,
@@ -567,9 +595,11 @@ class Graph:
                 if indegree[c] == 0:
                     heapq.heappush(ready, (position[c], c))
         if len(order) < len(self._nodes):
-            stuck = [self._nodes[n].name for n in self._nodes if n not in set(order)]
-            raise GraphError("the wires form a cycle through " + ", ".join(stuck),
-                             next(n for n in self._nodes if n not in set(order)))
+            done = set(order)
+            stuck = [self._nodes[n].name for n in self._nodes if n not in done]
+            shown = ", ".join(stuck[:10]) + (f" and {len(stuck) - 10} more" if len(stuck) > 10 else "")
+            raise GraphError("the wires form a cycle through " + shown,
+                             next(n for n in self._nodes if n not in done))
         return order
 
     def analysis(self) -> Analysis:
@@ -655,7 +685,7 @@ def _kind_mismatch(out_spec: PortSpec, in_spec: PortSpec, a: Node, b: Node) -> s
 def _position(position: Iterable[Any]) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in position)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise GraphError(f"a position is two numbers (x, y), got {position!r}") from None
     if x != x or y != y or abs(x) == float("inf") or abs(y) == float("inf"):
         raise GraphError(f"a position must be finite, got {position!r}")

@@ -104,6 +104,9 @@ class TrainingRun:
         callbacks: extra :class:`~nncore.training.Callback` s.
         trainer_options: extra keyword arguments for the Trainer (e.g. recording flags).
 
+    The graph's settings become the ones used (so that saving the graph afterwards saves
+    them, with the label mapping of a CSV/NPZ dataset).
+
     Attributes:
         data, split: the dataset and its (standardized) split.
         model: the :class:`~nncore.graph.compile.CompiledGraph`.
@@ -133,6 +136,14 @@ class TrainingRun:
                           test_fraction=ds.test_fraction, seed=ds.seed)
         self.split = parts.standardized() if ds.standardize else parts
         self.input_changes = fit_input_to_data(graph, self.data)
+        if self.data.classes is not None and self.dataset_settings.source != "builtin" \
+                and self.dataset_settings.classes != self.data.classes:
+            # The label mapping belongs to the project: saved with it, so that class i
+            # means the same class when the file is loaded again (reference case R14).
+            self.dataset_settings = replace(self.dataset_settings,
+                                            classes=list(self.data.classes))
+        graph.set_settings({**graph.settings, "dataset": self.dataset_settings.to_dict(),
+                            "training": self.settings.to_dict()})
         rng = np.random.default_rng(self.settings.seed)
         self.model: CompiledGraph = compile_graph(graph, rng)
         s = self.settings

@@ -56,12 +56,16 @@ def _number(section: str, key: str, value: Any, low: float | None = None,
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SettingsError(f"{name} must be a number, got {value!r}")
+    try:
+        as_float = float(value)
+    except OverflowError:
+        raise SettingsError(f"{name} is far too large ({len(str(value))} digits)") from None
+    if not math.isfinite(as_float):
+        raise SettingsError(f"{name} must be finite, got {value!r}")
     if integer:
-        if float(value) != int(value):
+        if as_float != int(value):
             raise SettingsError(f"{name} must be a whole number, got {value!r}")
         value = int(value)
-    elif not math.isfinite(value):
-        raise SettingsError(f"{name} must be finite, got {value!r}")
     if (low is not None and value < low) or (high is not None and value > high) or \
             (positive and value <= 0):
         bound = "> 0" if positive else f"in [{low}, {high}]" if high is not None else f">= {low}"
@@ -118,9 +122,9 @@ class DatasetSettings:
         Raises:
             SettingsError: naming the first invalid or unknown setting.
         """
+        if data is not None and not isinstance(data, dict):
+            raise SettingsError(f"dataset settings must be an object, got {data!r}")
         data = dict(data or {})
-        if not isinstance(data, dict):
-            raise SettingsError("dataset settings must be an object")
         _unknown("dataset", data, {f.name for f in fields(cls)})
         s = cls(**data)
         if s.source not in ("builtin", "csv", "npz"):
@@ -202,6 +206,8 @@ class TrainingSettings:
         Raises:
             SettingsError: naming the first invalid or unknown setting.
         """
+        if data is not None and not isinstance(data, dict):
+            raise SettingsError(f"training settings must be an object, got {data!r}")
         data = dict(data or {})
         _unknown("training", data, {f.name for f in fields(cls)})
         s = cls(**data)
@@ -240,6 +246,18 @@ class TrainingSettings:
         from nncore.nn import Parameter
         import numpy as np
 
+        for key, value in self.optimizer_options.items():
+            values = value if isinstance(value, (list, tuple)) else [value]
+            for v in values:
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    try:
+                        finite = math.isfinite(float(v))
+                    except OverflowError:
+                        finite = False
+                    if not finite:
+                        raise SettingsError(f"training.optimizer_options.{key} must be a "
+                                            f"finite number, got {str(value)[:40]}")
+
         try:
             _optimizers()[self.optimizer]([Parameter(np.zeros(1))], **self.optimizer_options)
         except (TypeError, ValueError) as e:
@@ -260,6 +278,12 @@ class TrainingSettings:
     def _check_early_stopping(self) -> None:
         if not isinstance(self.early_stopping, dict):
             raise SettingsError("training.early_stopping must be null or an object")
+        monitors = ("loss", "accuracy", "mse", "r2")
+        monitor = self.early_stopping.get("monitor", "val_loss")
+        if monitor not in (*monitors, *(f"val_{m}" for m in monitors)):
+            raise SettingsError(f"training.early_stopping.monitor must be a metric "
+                                f"(val_loss, val_accuracy, val_mse, val_r2, loss, ...), got "
+                                f"{monitor!r}")
         try:
             self.make_early_stopping()
         except (TypeError, ValueError) as e:
