@@ -407,7 +407,7 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from threadpoolctl import threadpool_limits
 
     from nncore.graph import load_graph
-    from nncore.graph.io import atomic_write, save_arrays
+    from nncore.files import atomic_write, save_arrays
     from nncore.graph.run import TrainingRun
 
     out = sys.stdout if out is None else out

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import threading
 import time
 import zipfile
@@ -37,6 +36,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from nncore.data import minibatches
+from nncore.files import save_arrays
 from nncore.metrics import (Histogram, _pair, _r2_from_sums, _recall, accuracy,
                             confusion_matrix, histogram, mse, nice_edges, r2_score)
 from nncore.nn import clip_grad_norm_
@@ -929,7 +929,7 @@ class Trainer:
                     "bit_generator": type(g.bit_generator).__name__,
                     "state": packer.pack(g.bit_generator.state, f"generators/{name}")}
         packer.arrays[_META] = np.array(json.dumps(meta, allow_nan=False))
-        _write_npz_atomic(os.fspath(path), packer.arrays)
+        save_arrays(os.fspath(path), packer.arrays)
 
     def load_checkpoint(self, path: str | os.PathLike) -> None:
         """Resume from a checkpoint written by :meth:`save_checkpoint`.
@@ -1280,30 +1280,6 @@ class _Unpacker:
             raise CheckpointError(f"checkpoint {self.path!r}: unknown entry "
                                   f"{sorted(obj)!r} in {where}")
         return {k: self.unpack(v, where) for k, v in obj.items()}
-
-
-def _write_npz_atomic(path: str, arrays: Mapping[str, np.ndarray]) -> None:
-    """``np.savez`` to a temporary file beside ``path``, then ``os.replace`` it."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            mode = os.stat(path).st_mode & 0o777
-        except FileNotFoundError:
-            mode = 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _read_checkpoint(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -23,16 +23,14 @@ Weights go to a sibling ``.npz`` read with ``allow_pickle=False``: loading never
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nncore.files import atomic_write, save_arrays
 from nncore.graph.catalogue import ParamError
 from nncore.graph.model import Graph, GraphError
 from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
@@ -215,37 +213,6 @@ def loads(text: str, source: str = "graph") -> Graph:
     return from_dict(data, source)
 
 
-def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a
-    rename, so the file is either the old one or the complete new one."""
-    path = Path(path)
-    mode = "w" if isinstance(data, str) else "wb"
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                   dir=path.parent or ".")
-    except OSError as e:
-        raise OSError(e.errno, f"cannot write {path}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": "\n"} if mode == "w" else {})) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # as a plain open() would create it
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def save_graph(path: str | os.PathLike, graph: Graph,
                weights: dict[str, np.ndarray] | None = None) -> None:
     """Save ``graph`` to ``path`` (JSON), and ``weights`` (a ``state_dict``) to the
@@ -257,14 +224,6 @@ def save_graph(path: str | os.PathLike, graph: Graph,
         weights_file = weights_path.name
         save_arrays(weights_path, weights)
     atomic_write(path, dumps(graph, weights_file))
-
-
-def save_arrays(path: str | os.PathLike, arrays: dict[str, Any]) -> None:
-    """Write named arrays to an ``.npz`` at exactly ``path``, atomically (no pickled
-    objects: load with ``np.load(path, allow_pickle=False)``)."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
-    atomic_write(path, buffer.getvalue())
 
 
 def load_graph(path: str | os.PathLike) -> Graph:

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from nncore import Tensor
-from nncore import functional as F
 from nncore.gradcheck import check_module
 from nncore.graph import Graph, GraphError, compile_graph
 

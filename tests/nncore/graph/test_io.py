@@ -160,12 +160,12 @@ def test_a_failed_save_leaves_the_old_file(tmp_path, mlp, monkeypatch):
     path = tmp_path / "net.json"
     save_graph(path, g)
     before = path.read_bytes()
-    import nncore.graph.io as gio
+    import nncore.files as files
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(gio.os, "fsync", broken)
+    monkeypatch.setattr(files.os, "fsync", broken)
     g.add_node("relu")
     with pytest.raises(OSError, match="disk full"):
         save_graph(path, g)
