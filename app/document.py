@@ -1,0 +1,92 @@
+"""The open project: a graph, its file, and the undo history of its edits.
+
+The :class:`Document` owns the :class:`nncore.graph.Graph` the whole window shows (the
+single source of truth) and the :class:`QUndoStack` every edit goes through. It knows
+whether there are unsaved changes (the undo stack's clean state) and loads and saves
+files through :mod:`nncore.graph.io` (atomic saves; a failed load changes nothing).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from nncore.graph import Graph, load_graph, save_graph
+
+__all__ = ["Document"]
+
+
+class Document(QObject):
+    """The project being edited.
+
+    Signals:
+        path_changed(object): the file path (a ``Path``, or None for a new project).
+        modified_changed(bool): whether there are unsaved changes.
+    """
+
+    path_changed = Signal(object)
+    modified_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.graph = Graph()
+        self.undo_stack = QUndoStack(self)
+        self.path: Path | None = None
+        self.undo_stack.cleanChanged.connect(lambda clean: self.modified_changed.emit(not clean))
+
+    @property
+    def modified(self) -> bool:
+        """True when the graph differs from the file (or a new project has edits)."""
+        return not self.undo_stack.isClean()
+
+    @property
+    def title(self) -> str:
+        """The file's name, or ``"Untitled"``."""
+        return self.path.name if self.path else "Untitled"
+
+    def push(self, command: QUndoCommand) -> None:
+        """Do ``command`` and record it for undo."""
+        self.undo_stack.push(command)
+
+    def new(self) -> None:
+        """Start an empty project: an Input node and nothing else."""
+        fresh = Graph()
+        fresh.add_node("input", (0.0, 0.0))
+        self._replace(fresh, None)
+
+    def open(self, path: str | Path) -> None:
+        """Load a graph file, replacing the project.
+
+        Raises:
+            GraphFileError: for a file that cannot be read; nothing changes then.
+        """
+        path = Path(path)
+        self._replace(load_graph(path), path.resolve())
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Save to ``path`` (default: the current file) atomically and mark the project
+        clean. Returns the path.
+
+        Raises:
+            ValueError: if there is no path yet; OSError for a write failure (the old
+                file is untouched).
+        """
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise ValueError("the project has no file name yet: use Save As")
+        save_graph(target, self.graph)
+        self.undo_stack.setClean()
+        if self.path != target.resolve():
+            self.path = target.resolve()
+            self.path_changed.emit(self.path)
+        return self.path
+
+    def _replace(self, graph: Graph, path: Path | None) -> None:
+        self.undo_stack.clear()
+        self.graph.replace_with(graph)
+        self.path = path
+        self.undo_stack.setClean()
+        self.path_changed.emit(path)
+        self.modified_changed.emit(False)

@@ -1,0 +1,1 @@
+"""The network editor: canvas scene and items, view, palette, inspector, commands."""
