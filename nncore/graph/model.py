@@ -432,6 +432,49 @@ class Graph:
     def can_connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Verdict:
         """Whether a wire from ``src.src_port`` to ``dst.dst_port`` would be accepted,
         and why not (the canvas asks while a wire is dragged)."""
+        return self._verdict(src, src_port, dst, dst_port, lambda: self._path(dst, src))
+
+    def connection_targets(self, node_id: str, port: str) -> dict[tuple[str, str], Verdict]:
+        """For a wire dragged from ``node_id.port``: every port at the other end, as
+        ``(node id, port) -> Verdict`` (the same verdicts as :meth:`can_connect`, except
+        that a cycle is not spelled out node by node). One traversal of the graph, so a
+        canvas can light up all valid targets of a 500-node graph at once.
+
+        From an output port, the candidates are all input ports; from an input port,
+        all output ports (the wire is drawn backwards).
+        """
+        node = self.node(node_id)
+        from_output = node.type.output(port) is not None
+        reach = self._reachable(node_id, forward=not from_output)  # nodes that close a cycle
+        cycle = ["this wire would make a cycle"]
+        result: dict[tuple[str, str], Verdict] = {}
+        for other in self._nodes.values():
+            specs = other.type.inputs if from_output else other.type.outputs
+            closes = other.id in reach
+            for spec in specs:
+                if from_output:
+                    args = (node_id, port, other.id, spec.name)
+                else:
+                    args = (other.id, spec.name, node_id, port)
+                result[(other.id, spec.name)] = self._verdict(
+                    *args, lambda c=closes: cycle if c else None)
+        return result
+
+    def _reachable(self, start: str, forward: bool) -> set[str]:
+        """``start`` and every node reachable from it along (or against) the wires."""
+        into, out = self._wires()
+        seen, stack = {start}, [start]
+        while stack:
+            current = stack.pop()
+            for e in (out if forward else into).get(current, []):
+                nxt = e.dst if forward else e.src
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return seen
+
+    def _verdict(self, src: str, src_port: str, dst: str, dst_port: str,
+                 cycle_path: Callable[[], list[str] | None]) -> Verdict:
         if src not in self._nodes or dst not in self._nodes:
             missing = src if src not in self._nodes else dst
             return Verdict(False, f"there is no node {missing!r}")
@@ -462,7 +505,9 @@ class Graph:
                 source = self._nodes[taken[0].src].name
                 return Verdict(False, f"{b.name}.{in_spec.title} already has a wire from "
                                       f"{source}; remove it first")
-        path = self._path(dst, src)
+        path = cycle_path()
+        if path == ["this wire would make a cycle"]:
+            return Verdict(False, path[0])
         if path is not None:
             names = [self._nodes[n].name for n in [src, *path]]
             if len(names) > 12:

@@ -247,3 +247,24 @@ def test_replace_with_copies_and_announces_a_reset(mlp):
     assert [n.id for n in other.nodes] == [n.id for n in g.nodes] and other.edges == g.edges
     other.set_param(ids["dense1"], "units", 99)
     assert g.node(ids["dense1"]).params["units"] == 8  # a copy, not shared
+
+
+def test_connection_targets_agree_with_can_connect(mlp):
+    g, ids = mlp
+    extra = g.add_node("dense")
+    g.connect(ids["relu"], "output", extra.id, "input")
+    for node_id, port in [(ids["relu"], "output"), (ids["dense2"], "input"), (ids["input"], "labels"),
+                          (extra.id, "output"), (ids["loss"], "target"), (ids["dense1"], "input")]:
+        targets = g.connection_targets(node_id, port)
+        assert targets, (node_id, port)
+        for (other, other_port), verdict in targets.items():
+            if g.node(node_id).type.output(port) is not None:
+                expected = g.can_connect(node_id, port, other, other_port)
+            else:
+                expected = g.can_connect(other, other_port, node_id, port)
+            assert verdict.ok == expected.ok, (node_id, port, other, other_port)
+            if not expected.ok and "cycle" not in expected.reason:
+                assert verdict.reason == expected.reason
+    # a wire into ReLU from its own descendant Dense 2 would close a cycle
+    assert g.connection_targets(ids["relu"], "input")[(ids["dense2"], "output")].reason == \
+        "this wire would make a cycle"
