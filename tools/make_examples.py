@@ -1,6 +1,6 @@
 """Write the example graphs in resources/examples/ (run: .venv/bin/python tools/make_examples.py).
 
-Each example is built through the graph API, laid out left to right on a 220-pixel grid
+Each example is built through the graph API, laid out left to right, 280 scene units apart
 (the main chain on one row, the loss at the end), and saved with its dataset and
 training settings, so it trains well as it is.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from nncore.graph import Graph, save_graph
 
 OUT = Path(__file__).resolve().parents[1] / "resources" / "examples"
-STEP = 220.0
+STEP = 280.0
 
 
 def build(layers, dataset, training, loss="cross_entropy", loss_params=None):

@@ -1,0 +1,354 @@
+"""What the canvas draws: node cards, their ports, and the wires between them.
+
+Items are views of the graph model: a :class:`NodeItem` shows one
+:class:`nncore.graph.Node` (its title, main parameters, inferred output shape,
+parameter count, error mark) and owns one :class:`PortItem` per port; an
+:class:`EdgeItem` draws one :class:`nncore.graph.Edge` as a smooth curve in the colour of
+what it carries, labelled with the shape. Items never change the model; the scene turns
+mouse gestures into undoable commands.
+
+Drawing is kept cheap for large graphs: no per-item caches that would have to be redrawn
+on every zoom step, and below a zoom level texts are left out (level of detail).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QPainter, QPainterPath,
+                           QPainterPathStroker, QPen)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
+
+from app.theme import CATEGORY_COLORS, PORT_COLORS, Theme
+from nncore.graph import Edge, Node
+
+if TYPE_CHECKING:  # pragma: no cover
+    from app.editor.scene import GraphScene
+
+__all__ = ["NodeItem", "PortItem", "EdgeItem", "WIDTH", "node_size"]
+
+WIDTH = 190.0
+HEADER = 30.0
+ROW = 22.0
+INFO = 40.0
+RADIUS = 6.0
+TEXT_LOD = 0.45  # below this zoom texts are not drawn
+
+
+def node_size(node: Node) -> tuple[float, float]:
+    """The card's (width, height) in scene units, from its ports."""
+    rows = max(len(node.type.inputs), len(node.type.outputs), 1)
+    return WIDTH, HEADER + rows * ROW + INFO
+
+
+def _font(size: float, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSizeF(size)
+    font.setBold(bold)
+    return font
+
+
+TITLE_FONT, BODY_FONT, SMALL_FONT = _font(9.5, True), _font(8.5), _font(7.5)
+
+
+def main_text(node: Node) -> str:
+    """The parameters shown on the card (``"128 units"``, ``"p = 0.5"``)."""
+    p = node.params
+    kind = node.type_id
+    if kind == "dense":
+        return f"{p['units']} units" + ("" if p["bias"] else ", no bias")
+    if kind == "input":
+        what = f"{p['classes']} classes" if p["task"] == "classification" else f"{p['targets']} targets"
+        return f"{p['features']} features, {what}"
+    if kind == "dropout":
+        return f"p = {p['p']:g}"
+    if kind == "leaky_relu":
+        return f"slope {p['negative_slope']:g}"
+    if kind == "batchnorm":
+        return f"momentum {p['momentum']:g}"
+    if kind == "cross_entropy" and p["label_smoothing"]:
+        return f"smoothing {p['label_smoothing']:g}"
+    return node.type.summary.split(":")[0].rstrip(".") if len(node.type.summary) < 40 else ""
+
+
+class PortItem(QGraphicsItem):
+    """One port of a node: a circle on the card's edge, coloured by kind.
+
+    Attributes:
+        node_id, port, is_output, kind: which port this is.
+        state: ``""``, ``"valid"`` or ``"invalid"`` while a wire is dragged.
+    """
+
+    def __init__(self, parent: "NodeItem", port: str, is_output: bool, kind: str,
+                 label: str, multi: bool) -> None:
+        super().__init__(parent)
+        self.node_id, self.port, self.is_output, self.kind = parent.node_id, port, is_output, kind
+        self.label, self.multi = label, multi
+        self.connected = False
+        self.state = ""
+        self.hovered = False
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CrossCursor)
+        self.setZValue(2)
+
+    def boundingRect(self) -> QRectF:
+        r = RADIUS + 4
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addEllipse(self.boundingRect())
+        return path
+
+    def scene_center(self) -> QPointF:
+        return self.scenePos()
+
+    def set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.update()
+
+    def hoverEnterEvent(self, event: Any) -> None:
+        self.hovered = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: Any) -> None:
+        self.hovered = False
+        self.update()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: Any = None) -> None:
+        theme: Theme = self.scene().theme if self.scene() else None  # type: ignore[union-attr]
+        color = QColor(PORT_COLORS.get(self.kind, "#888888"))
+        r = RADIUS + (2 if self.hovered or self.state == "valid" else 0)
+        if self.state == "invalid":
+            color = QColor(theme.dim) if theme else QColor("#aaaaaa")
+            r = RADIUS - 1.5
+        painter.setRenderHint(QPainter.Antialiasing)
+        if self.state == "valid":
+            glow = QColor(color)
+            glow.setAlpha(70)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(glow)
+            painter.drawEllipse(QPointF(0, 0), r + 4, r + 4)
+        painter.setPen(QPen(color, 2))
+        card = QColor(theme.card) if theme else QColor("white")
+        painter.setBrush(color if self.connected or self.state == "valid" else card)
+        painter.drawEllipse(QPointF(0, 0), r, r)
+
+
+class NodeItem(QGraphicsItem):
+    """The card of one node. Positions come from the model (``node.position`` is the
+    card's top-left corner); the scene turns a drag into one MoveNodes command."""
+
+    def __init__(self, node: Node) -> None:
+        super().__init__()
+        self.node_id = node.id
+        self.node = node
+        self.width, self.height = node_size(node)
+        self.output_text = ""
+        self.param_count: int | None = None
+        self.error = ""
+        self.inputs: dict[str, PortItem] = {}
+        self.outputs: dict[str, PortItem] = {}
+        self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
+                      | QGraphicsItem.ItemSendsScenePositionChanges)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+        self._make_ports()
+        self.setPos(*node.position)
+
+    def _make_ports(self) -> None:
+        for item in [*self.inputs.values(), *self.outputs.values()]:
+            item.setParentItem(None)
+            if item.scene():
+                item.scene().removeItem(item)
+        self.inputs, self.outputs = {}, {}
+        t = self.node.type
+        for i, spec in enumerate(t.inputs):
+            port = PortItem(self, spec.name, False, spec.kind, spec.title, spec.multi)
+            port.setPos(0.0, HEADER + (i + 0.5) * ROW)
+            self.inputs[spec.name] = port
+        for i, spec in enumerate(t.outputs):
+            port = PortItem(self, spec.name, True, spec.kind, spec.title, False)
+            port.setPos(self.width, HEADER + (i + 0.5) * ROW)
+            self.outputs[spec.name] = port
+
+    def port(self, name: str, is_output: bool) -> PortItem | None:
+        return (self.outputs if is_output else self.inputs).get(name)
+
+    def ports(self) -> list[PortItem]:
+        return [*self.inputs.values(), *self.outputs.values()]
+
+    def update_from_model(self, node: Node) -> None:
+        """Show the node's current name and parameters."""
+        self.node = node
+        self.prepareGeometryChange()
+        self.width, self.height = node_size(node)
+        self.update()
+
+    def set_analysis(self, output_text: str, param_count: int | None, error: str) -> None:
+        """Show the inferred output shape, parameter count and error (if any)."""
+        if (output_text, param_count, error) != (self.output_text, self.param_count, self.error):
+            self.output_text, self.param_count, self.error = output_text, param_count, error
+            self.setToolTip(f"<b>{self.node.name}</b>: {error}" if error else
+                            f"<b>{self.node.name}</b> — {self.node.type.summary}")
+            self.update()
+
+    # ------------------------------------------------------------------ painting
+    def boundingRect(self) -> QRectF:
+        return QRectF(-RADIUS - 6, -8, self.width + 2 * RADIUS + 12, self.height + 16)
+
+    def card_rect(self) -> QRectF:
+        return QRectF(0, 0, self.width, self.height)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: Any = None) -> None:
+        theme: Theme = self.scene().theme  # type: ignore[union-attr]
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        rect = self.card_rect()
+        category = QColor(CATEGORY_COLORS.get(self.node.type.category, "#888888"))
+        painter.setRenderHint(QPainter.Antialiasing, lod > 0.3)
+        # card and header
+        border = QColor(theme.error) if self.error else QColor(theme.card_border)
+        width = 1.2
+        if self.isSelected():
+            border, width = QColor(theme.selection), 2.5
+        elif self.error:
+            width = 2.0
+        painter.setPen(QPen(border, width))
+        painter.setBrush(QColor(theme.card))
+        painter.drawRoundedRect(rect, 8, 8)
+        header = QPainterPath()
+        header.setFillRule(Qt.WindingFill)
+        header.addRoundedRect(QRectF(0, 0, self.width, HEADER), 8, 8)
+        header.addRect(QRectF(0, HEADER / 2, self.width, HEADER / 2))
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(category)
+        painter.drawPath(header.simplified())
+        if lod < TEXT_LOD:
+            return
+        # title
+        painter.setPen(QColor("white"))
+        painter.setFont(TITLE_FONT)
+        title_rect = QRectF(10, 0, self.width - 20 - (18 if self.error else 0), HEADER)
+        title = QFontMetricsF(TITLE_FONT).elidedText(
+            f"{self.node.type.glyph}  {self.node.name}", Qt.ElideRight, title_rect.width())
+        painter.drawText(title_rect, Qt.AlignVCenter | Qt.AlignLeft, title)
+        if self.error:  # red mark
+            center = QPointF(self.width - 15, HEADER / 2)
+            painter.setBrush(QColor(theme.error))
+            painter.setPen(QPen(QColor("white"), 1.5))
+            painter.drawEllipse(center, 8, 8)
+            painter.setFont(_font(9, True))
+            painter.drawText(QRectF(center.x() - 8, center.y() - 8, 16, 16), Qt.AlignCenter, "!")
+        # port labels
+        painter.setFont(BODY_FONT)
+        painter.setPen(QColor(theme.text))
+        for port in self.inputs.values():
+            y = port.pos().y()
+            painter.drawText(QRectF(12, y - ROW / 2, self.width / 2 - 12, ROW),
+                             Qt.AlignVCenter | Qt.AlignLeft, port.label)
+        for port in self.outputs.values():
+            y = port.pos().y()
+            painter.drawText(QRectF(self.width / 2, y - ROW / 2, self.width / 2 - 12, ROW),
+                             Qt.AlignVCenter | Qt.AlignRight, port.label)
+        # info: main parameters, output shape, parameter count
+        top = self.height - INFO
+        painter.setPen(QPen(QColor(theme.card_border), 1))
+        painter.drawLine(QPointF(8, top), QPointF(self.width - 8, top))
+        painter.setPen(QColor(theme.text))
+        painter.setFont(BODY_FONT)
+        metrics = QFontMetricsF(BODY_FONT)
+        text = main_text(self.node)
+        painter.drawText(QRectF(10, top + 2, self.width - 20, 18), Qt.AlignVCenter | Qt.AlignLeft,
+                         metrics.elidedText(text, Qt.ElideRight, self.width - 20))
+        painter.setFont(SMALL_FONT)
+        painter.setPen(QColor(theme.error if self.error else theme.text_dim))
+        if self.error:
+            info = "error: " + self.error
+        elif any(p.kind == "loss" for p in self.outputs.values()):
+            info = "the number training minimizes"
+        else:
+            info = self.output_text or "shape unknown"
+            if self.param_count:
+                info += f"  ·  {self.param_count:,} params"
+        painter.drawText(QRectF(10, top + 19, self.width - 20, 18), Qt.AlignVCenter | Qt.AlignLeft,
+                         QFontMetricsF(SMALL_FONT).elidedText(info, Qt.ElideRight, self.width - 20))
+
+    # ------------------------------------------------------------------ moving
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        if change == QGraphicsItem.ItemScenePositionHasChanged and self.scene() is not None:
+            self.scene().node_item_moved(self)  # type: ignore[union-attr]
+        return super().itemChange(change, value)
+
+
+class EdgeItem(QGraphicsPathItem):
+    """One wire: a cubic curve from an output port to an input port, coloured by what it
+    carries and labelled with its shape at the middle."""
+
+    def __init__(self, edge: Edge, kind: str) -> None:
+        super().__init__()
+        self.edge, self.kind = edge, kind
+        self.label = ""
+        self.setFlags(QGraphicsItem.ItemIsSelectable)
+        self.setZValue(0)
+        self._mid = QPointF()
+
+    def update_path(self, start: QPointF, end: QPointF, lane: float | None = None) -> None:
+        """Redraw the curve between two scene points (along a lane below the cards in
+        between, when ``lane`` is given)."""
+        path = wire_path(start, end, lane)
+        self._mid = path.pointAtPercent(0.5)
+        self.setPath(path)
+
+    def set_label(self, text: str) -> None:
+        if text != self.label:
+            self.label = text
+            self.update()
+
+    def shape(self) -> QPainterPath:
+        stroker = QPainterPathStroker()
+        stroker.setWidth(12)
+        return stroker.createStroke(self.path())
+
+    def boundingRect(self) -> QRectF:
+        return super().boundingRect().united(QRectF(self._mid - QPointF(60, 12),
+                                                    self._mid + QPointF(60, 12)))
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: Any = None) -> None:
+        theme: Theme = self.scene().theme  # type: ignore[union-attr]
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        color = QColor(theme.selection) if self.isSelected() else QColor(PORT_COLORS.get(self.kind, "#888"))
+        painter.setRenderHint(QPainter.Antialiasing, lod > 0.3)
+        style = Qt.DashLine if self.kind == "target" and not self.isSelected() else Qt.SolidLine
+        painter.setPen(QPen(color, 3.0 if self.isSelected() else 2.2, style, Qt.RoundCap))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(self.path())
+        if self.label and lod >= TEXT_LOD + 0.15:
+            painter.setFont(SMALL_FONT)
+            metrics = QFontMetricsF(SMALL_FONT)
+            w = metrics.horizontalAdvance(self.label) + 10
+            box = QRectF(self._mid.x() - w / 2, self._mid.y() - 9, w, 18)
+            painter.setPen(QPen(color, 1))
+            painter.setBrush(QColor(theme.wire_label_bg))
+            painter.drawRoundedRect(box, 6, 6)
+            painter.setPen(QColor(theme.text))
+            painter.drawText(box, Qt.AlignCenter, self.label)
+
+
+def wire_path(start: QPointF, end: QPointF, lane: float | None = None) -> QPainterPath:
+    """A smooth S-curve from ``start`` (an output, heading right) to ``end`` (an input,
+    entered from the left); wires going backwards loop around. With ``lane`` (a scene
+    y), the wire dips to that height for its long middle stretch, so it runs below the
+    cards between its ends instead of behind them."""
+    path = QPainterPath(start)
+    if lane is None or end.x() - start.x() < 400:
+        dx = max(abs(end.x() - start.x()) * 0.5, 60.0)
+        path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
+        return path
+    r = 60.0
+    a, b = QPointF(start.x() + 2 * r, lane), QPointF(end.x() - 2 * r, lane)
+    path.cubicTo(QPointF(start.x() + r, start.y()), QPointF(start.x() + r, lane), a)
+    path.lineTo(b)
+    path.cubicTo(QPointF(end.x() - r, lane), QPointF(end.x() - r, end.y()), end)
+    return path

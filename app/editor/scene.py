@@ -1,0 +1,449 @@
+"""The canvas scene: a live view of the graph model, and the gestures that edit it.
+
+:class:`GraphScene` creates one :class:`~app.editor.items.NodeItem` per node and one
+:class:`~app.editor.items.EdgeItem` per wire, and keeps them in step with the model by
+following the graph's events (it never keeps a second copy of positions or parameters).
+Shapes, parameter counts and errors are shown from ``graph.analysis()``, refreshed once
+after a burst of edits.
+
+Gestures become undoable commands on the document: dragging from a port draws a wire
+(valid targets light up, invalid ones dim; dropping on an invalid port says why and adds
+nothing); dragging a wire's end off its input port disconnects it; moving nodes is one
+command per drag; delete, copy, paste, duplicate; a node type dropped from the palette is
+added where it lands.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPen, QTransform
+from PySide6.QtWidgets import (QApplication, QGraphicsPathItem, QGraphicsScene,
+                               QGraphicsSceneDragDropEvent, QGraphicsSceneMouseEvent)
+
+from app.document import Document
+from app.editor import commands
+from app.editor.items import EdgeItem, NodeItem, PortItem, node_size, wire_path
+from app.theme import LIGHT, PORT_COLORS, Theme
+from nncore.graph import Edge, Node, Verdict
+
+__all__ = ["GraphScene", "NODE_MIME", "CLIPBOARD_MIME"]
+
+#: Drag-and-drop mime type of a node type id (the palette's drags).
+NODE_MIME = "application/x-nncanvas-node-type"
+#: Clipboard mime type of copied nodes (JSON: nodes and the wires among them).
+CLIPBOARD_MIME = "application/x-nncanvas-nodes"
+
+
+class GraphScene(QGraphicsScene):
+    """The scene showing ``document.graph``.
+
+    Signals:
+        message(str): a status-bar message (why a wire was refused, what was done).
+        selection_changed_nodes(list): the ids of the selected nodes.
+    """
+
+    message = Signal(str)
+    selection_changed_nodes = Signal(list)
+
+    def __init__(self, document: Document, theme: Theme = LIGHT, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.theme = theme
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[Edge, EdgeItem] = {}
+        self._drag: dict[str, Any] | None = None  # a wire being drawn
+        self._press_positions: dict[str, QPointF] = {}
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
+        self.selectionChanged.connect(self._selection_changed)
+        graph = document.graph
+        graph.node_added.connect(self._on_node_added)
+        graph.node_removed.connect(self._on_node_removed)
+        graph.node_changed.connect(self._on_node_changed)
+        graph.edge_added.connect(self._on_edge_added)
+        graph.edge_removed.connect(self._on_edge_removed)
+        graph.graph_reset.connect(self.rebuild)
+        self.rebuild()
+
+    @property
+    def graph(self):
+        return self.document.graph
+
+    # ------------------------------------------------------------------ model -> items
+    def rebuild(self) -> None:
+        """Recreate every item from the model (after open/new)."""
+        self._drag = None
+        self.clear()
+        self.nodes.clear()
+        self.edges.clear()
+        for node in self.graph.nodes:
+            self._on_node_added(node)
+        for edge in self.graph.edges:
+            self._on_edge_added(edge)
+        self.refresh()
+
+    def _on_node_added(self, node: Node) -> None:
+        item = NodeItem(node)
+        self.nodes[node.id] = item
+        self.addItem(item)
+        self._schedule()
+
+    def _on_node_removed(self, node: Node) -> None:
+        item = self.nodes.pop(node.id, None)
+        if item is not None:
+            self.removeItem(item)
+        self._schedule()
+
+    def _on_node_changed(self, node: Node, what: str) -> None:
+        item = self.nodes.get(node.id)
+        if item is None:
+            return
+        if what == "position":
+            if (item.pos().x(), item.pos().y()) != node.position:
+                item.setPos(*node.position)
+        else:
+            item.update_from_model(node)
+            self._schedule()
+
+    def _on_edge_added(self, edge: Edge) -> None:
+        src = self.graph.node(edge.src)
+        spec = src.type.output(edge.src_port)
+        item = EdgeItem(edge, spec.kind if spec else "tensor")
+        self.edges[edge] = item
+        self.addItem(item)
+        self._place_edge(item)
+        self._schedule()
+
+    def _on_edge_removed(self, edge: Edge) -> None:
+        item = self.edges.pop(edge, None)
+        if item is not None:
+            self.removeItem(item)
+        self._schedule()
+
+    def _place_edge(self, item: EdgeItem) -> None:
+        e = item.edge
+        a, b = self.nodes.get(e.src), self.nodes.get(e.dst)
+        if a is None or b is None:
+            return
+        out, inp = a.port(e.src_port, True), b.port(e.dst_port, False)
+        if out is not None and inp is not None:
+            start, end = out.scenePos(), inp.scenePos()
+            item.update_path(start, end, self._lane(start, end) if item.kind == "target" else None)
+
+    def _lane(self, start: QPointF, end: QPointF) -> float | None:
+        """For a long labels wire: a height just below every card it would pass behind."""
+        lo, hi = min(start.y(), end.y()), max(start.y(), end.y())
+        bottom = None
+        for node in self.nodes.values():
+            r = node.sceneBoundingRect()
+            if r.right() > start.x() + 20 and r.left() < end.x() - 20 and r.bottom() > lo - 5 \
+                    and r.top() < hi + 5:
+                bottom = r.bottom() if bottom is None else max(bottom, r.bottom())
+        return None if bottom is None else bottom + 24
+
+    def node_item_moved(self, item: NodeItem) -> None:
+        """Called by a node item as it moves: its wires follow (and labels wires, which
+        route below the cards they pass)."""
+        mine = set(self.graph.edges_of(item.node_id)) if self.graph.has_node(item.node_id) else set()
+        for edge, wire in self.edges.items():
+            if edge in mine or wire.kind == "target":
+                self._place_edge(wire)
+
+    def _schedule(self) -> None:
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def refresh(self) -> None:
+        """Show the current analysis: output shapes, parameter counts and errors on the
+        cards, shapes on the wires, which ports are connected. Runs once after a burst
+        of edits (and can be called directly)."""
+        self._refresh_timer.stop()
+        analysis = self.graph.analysis()
+        connected_in = {(e.dst, e.dst_port) for e in self.graph.edges}
+        connected_out = {(e.src, e.src_port) for e in self.graph.edges}
+        for nid, item in self.nodes.items():
+            node = self.graph.node(nid)
+            shapes = [str(analysis.shapes[(nid, p.name)]) for p in node.type.outputs
+                      if (nid, p.name) in analysis.shapes and p.kind == "tensor"]
+            item.set_analysis(", ".join(shapes), analysis.params.get(nid),
+                              analysis.errors.get(nid, ""))
+            for port in item.inputs.values():
+                port.connected = (nid, port.port) in connected_in
+            for port in item.outputs.values():
+                port.connected = (nid, port.port) in connected_out
+        for edge, wire in self.edges.items():
+            shape = analysis.shapes.get((edge.src, edge.src_port))
+            wire.set_label("" if shape is None else ("labels" if shape.classes else str(shape)))
+
+    def set_theme(self, theme: Theme) -> None:
+        """Redraw everything in ``theme``."""
+        self.theme = theme
+        self.setBackgroundBrush(QColor(theme.canvas))
+        self.update()
+
+    # ------------------------------------------------------------------ selection
+    def selected_node_ids(self) -> list[str]:
+        """Ids of the selected nodes, in the graph's order."""
+        chosen = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
+        return [n.id for n in self.graph.nodes if n.id in chosen]
+
+    def selected_edges(self) -> list[Edge]:
+        return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def select_nodes(self, node_ids: list[str]) -> None:
+        """Select exactly these nodes."""
+        self.clearSelection()
+        for nid in node_ids:
+            if nid in self.nodes:
+                self.nodes[nid].setSelected(True)
+
+    def _selection_changed(self) -> None:
+        try:
+            self.selection_changed_nodes.emit(self.selected_node_ids())
+        except RuntimeError:  # pragma: no cover - during teardown
+            pass
+
+    # ------------------------------------------------------------------ editing
+    def add_node(self, type_id: str, position: QPointF) -> str:
+        """Add a node of ``type_id`` centred at ``position`` (undoable); returns its id."""
+        w, h = node_size(Node("", type_id, "", {}, (0, 0)))
+        cmd = commands.AddNode(self.graph, type_id,
+                               (round(position.x() - w / 2), round(position.y() - h / 2)))
+        self.document.push(cmd)
+        self.select_nodes([cmd.node_id])
+        return cmd.node_id
+
+    def delete_selection(self) -> None:
+        """Delete the selected nodes and wires as one undoable step."""
+        node_ids = self.selected_node_ids()
+        edges = [e for e in self.selected_edges()
+                 if e.src not in node_ids and e.dst not in node_ids]
+        if not node_ids and not edges:
+            return
+        stack = self.document.undo_stack
+        stack.beginMacro("Delete")
+        if edges:
+            self.document.push(commands.RemoveEdges(self.graph, edges))
+        if node_ids:
+            self.document.push(commands.RemoveNodes(self.graph, node_ids))
+        stack.endMacro()
+
+    def copy_data(self, node_ids: list[str] | None = None) -> dict[str, Any]:
+        """The selected (or given) nodes and the wires among them, as JSON-able data."""
+        ids = self.selected_node_ids() if node_ids is None else node_ids
+        chosen = set(ids)
+        nodes = [{"id": n.id, "type": n.type_id, "name": n.name, "params": dict(n.params),
+                  "position": list(n.position)} for n in self.graph.nodes if n.id in chosen]
+        edges = [[e.src, e.src_port, e.dst, e.dst_port] for e in self.graph.edges
+                 if e.src in chosen and e.dst in chosen]
+        return {"nodes": nodes, "edges": edges}
+
+    def copy(self) -> bool:
+        """Put the selected nodes on the clipboard; False if nothing is selected."""
+        data = self.copy_data()
+        if not data["nodes"]:
+            return False
+        mime = QMimeData()
+        text = json.dumps(data)
+        mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
+        mime.setText(text)
+        QApplication.clipboard().setMimeData(mime)
+        return True
+
+    def paste(self, data: dict[str, Any] | None = None, offset: tuple[float, float] = (40, 40),
+              text: str = "Paste") -> list[str]:
+        """Add copies of clipboard (or given) nodes, shifted by ``offset``; the copies get
+        new ids and names, keep the wires among them, and are selected. Returns their
+        ids."""
+        if data is None:
+            mime = QApplication.clipboard().mimeData()
+            if mime is None or not mime.hasFormat(CLIPBOARD_MIME):
+                self.message.emit("Nothing to paste: copy some nodes first")
+                return []
+            try:
+                data = json.loads(bytes(mime.data(CLIPBOARD_MIME)).decode("utf-8"))
+            except ValueError:
+                self.message.emit("The clipboard does not hold NN Canvas nodes")
+                return []
+        cmd = commands.AddSubgraph(self.graph, data["nodes"], [tuple(e) for e in data["edges"]],
+                                   offset, text)
+        self.document.push(cmd)
+        self.select_nodes(cmd.new_ids)
+        return cmd.new_ids
+
+    def duplicate(self) -> list[str]:
+        """Copy and paste the selection in one step (the clipboard is left alone)."""
+        data = self.copy_data()
+        return self.paste(data, text="Duplicate") if data["nodes"] else []
+
+    # ------------------------------------------------------------------ wires by mouse
+    def port_at(self, pos: QPointF) -> PortItem | None:
+        for item in self.items(pos, Qt.IntersectsItemShape, Qt.DescendingOrder, QTransform()):
+            if isinstance(item, PortItem):
+                return item
+        return None
+
+    def begin_wire(self, port: PortItem) -> None:
+        """Start drawing a wire from ``port`` (from an input with a wire: pick up that
+        wire's end to move or remove it)."""
+        detached: Edge | None = None
+        anchor = port
+        if not port.is_output:
+            wires = self.graph.incoming(port.node_id, port.port)
+            if wires:
+                detached = wires[-1]
+                anchor = self.nodes[detached.src].port(detached.src_port, True)
+        preview = QGraphicsPathItem()
+        preview.setZValue(3)
+        preview.setPen(QPen(QColor(PORT_COLORS.get(anchor.kind, "#888")), 2.2, Qt.DashLine,
+                            Qt.RoundCap))
+        self.addItem(preview)
+        if detached is not None:
+            self.edges[detached].setVisible(False)
+        targets = self.graph.connection_targets(anchor.node_id, anchor.port)
+        if detached is not None:  # the wire's own input is a valid place to drop it back
+            targets[(detached.dst, detached.dst_port)] = Verdict(True)
+        self._drag = {"anchor": anchor, "preview": preview, "detached": detached,
+                      "targets": targets}
+        for nid, item in self.nodes.items():
+            for p in item.ports():
+                if p.is_output == anchor.is_output:
+                    p.set_state("invalid" if p is not anchor else "")
+                else:
+                    verdict = targets.get((nid, p.port))
+                    p.set_state("valid" if verdict and verdict.ok else "invalid")
+
+    def move_wire(self, pos: QPointF) -> None:
+        drag = self._drag
+        if drag is None:
+            return
+        anchor = drag["anchor"]
+        start, end = anchor.scenePos(), pos
+        if not anchor.is_output:
+            start, end = end, start
+        drag["preview"].setPath(wire_path(start, end))
+
+    def end_wire(self, pos: QPointF) -> bool:
+        """Finish the wire at ``pos``: connect to a valid port (undoable), refuse an
+        invalid one with the reason, or (for a picked-up wire) disconnect. Returns True
+        if the model changed."""
+        drag, self._drag = self._drag, None
+        if drag is None:
+            return False
+        self.removeItem(drag["preview"])
+        for item in self.nodes.values():
+            for p in item.ports():
+                p.set_state("")
+        anchor, detached = drag["anchor"], drag["detached"]
+        if detached is not None and detached in self.edges:
+            self.edges[detached].setVisible(True)
+        target = self.port_at(pos)
+        if target is None or target.is_output == anchor.is_output:
+            if detached is not None:  # dropped off any port: remove the wire
+                self.document.push(commands.RemoveEdges(self.graph, [detached]))
+                self.message.emit("Wire removed")
+                return True
+            if target is not None:
+                self.message.emit("A wire goes from an output (right side) to an input "
+                                  "(left side)")
+            return False
+        src, dst = (anchor, target) if anchor.is_output else (target, anchor)
+        new = Edge(src.node_id, src.port, dst.node_id, dst.port)
+        if new == detached:
+            return False  # dropped back where it was
+        stack = self.document.undo_stack
+        if detached is not None:
+            stack.beginMacro("Move wire")
+            self.document.push(commands.RemoveEdges(self.graph, [detached]))
+        verdict = self.graph.can_connect(new.src, new.src_port, new.dst, new.dst_port)
+        if verdict:
+            self.document.push(commands.Connect(self.graph, new.src, new.src_port, new.dst,
+                                                new.dst_port))
+        if detached is not None:
+            stack.endMacro()
+            if not verdict:
+                stack.undo()  # put the picked-up wire back
+        if not verdict:
+            self.message.emit(f"Cannot connect: {verdict.reason}")
+            return False
+        self.message.emit(f"Connected {self.graph.node(new.src).name} → "
+                          f"{self.graph.node(new.dst).name}")
+        return True
+
+    # ------------------------------------------------------------------ Qt events
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.LeftButton:
+            port = self.port_at(event.scenePos())
+            if port is not None:
+                self.begin_wire(port)
+                self.move_wire(event.scenePos())
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        if event.button() == Qt.LeftButton:
+            self._press_positions = {nid: QPointF(item.pos()) for nid, item in self.nodes.items()
+                                     if item.isSelected()}
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._drag is not None:
+            self.move_wire(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._drag is not None and event.button() == Qt.LeftButton:
+            self.end_wire(event.scenePos())
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.LeftButton:
+            self.commit_moves()
+
+    def commit_moves(self) -> None:
+        """Turn the nodes moved by the last drag into one MoveNodes command."""
+        moves = {}
+        for nid, before in self._press_positions.items():
+            item = self.nodes.get(nid)
+            if item is None:
+                continue
+            after = item.pos()
+            if after != before:
+                moves[nid] = ((before.x(), before.y()), (round(after.x(), 1), round(after.y(), 1)))
+        self._press_positions = {}
+        if moves:
+            self.document.push(commands.MoveNodes(self.graph, moves))
+
+    def dragEnterEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        if event.mimeData().hasFormat(NODE_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        if event.mimeData().hasFormat(NODE_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        if event.mimeData().hasFormat(NODE_MIME):
+            type_id = bytes(event.mimeData().data(NODE_MIME)).decode("utf-8")
+            self.add_node(type_id, event.scenePos())
+            event.acceptProposedAction()
+        else:
+            super().dropEvent(event)
+
+    def items_rect(self) -> QRectF:
+        """The bounding rectangle of every node card (empty for an empty graph)."""
+        rect = QRectF()
+        for item in self.nodes.values():
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
