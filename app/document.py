@@ -34,7 +34,10 @@ class Document(QObject):
         self.graph = Graph()
         self.undo_stack = QUndoStack(self)
         self.path: Path | None = None
-        self.undo_stack.cleanChanged.connect(lambda clean: self.modified_changed.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
+
+    def _clean_changed(self, clean: bool) -> None:
+        self.modified_changed.emit(not clean)
 
     @property
     def modified(self) -> bool:

@@ -254,17 +254,24 @@ class QuickAdd(QFrame):
         self.search.setFocus()
 
     def _filter(self, text: str) -> None:
+        """Show the types matching every word; select the best match (a name that
+        starts with the text, then a name that contains it, then the rest)."""
         words = text.lower().split()
-        first = None
+        best, best_score = None, 99
         for i in range(self.list.count()):
             item = self.list.item(i)
             t = CATALOGUE[item.data(Qt.UserRole)]
             hay = f"{t.display_name} {t.type_id} {t.category} {t.summary}".lower()
             hidden = not all(w in hay for w in words)
             item.setHidden(hidden)
-            if not hidden and first is None:
-                first = item
-        self.list.setCurrentItem(first)
+            if hidden:
+                continue
+            name = f"{t.display_name} {t.type_id}".lower()
+            query = " ".join(words)
+            score = 0 if name.startswith(query) else 1 if query in name else 2
+            if score < best_score:
+                best, best_score = item, score
+        self.list.setCurrentItem(best)
 
     def _choose_current(self) -> None:
         item = self.list.currentItem()

@@ -1,0 +1,79 @@
+"""Fixtures for the GUI tests: settings in a temporary folder, a window, helpers to drive
+the canvas with real mouse events."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtTest import QTest
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory):
+    """Keep QSettings (layout, recent files, theme) out of the user's config."""
+    folder = tmp_path_factory.mktemp("settings")
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(folder))
+    yield folder
+
+
+@pytest.fixture
+def window(qtbot):
+    from app.main_window import MainWindow
+
+    w = MainWindow(theme="light")
+    w.ask_save = lambda: __import__("PySide6.QtWidgets", fromlist=["QMessageBox"]).QMessageBox.Discard
+    qtbot.addWidget(w)
+    w.resize(1300, 800)
+    w.show()
+    qtbot.waitExposed(w, timeout=5000)
+    yield w
+    w.document.undo_stack.setClean()
+    w.close()
+
+
+def view_point(view, scene_point) -> QPoint:
+    return view.mapFromScene(scene_point)
+
+
+def drag(view, start, end, steps: int = 6, button=Qt.LeftButton, modifier=Qt.NoModifier) -> None:
+    """Press at ``start``, move in steps, release at ``end`` (scene points), on the view."""
+    vp = view.viewport()
+    a, b = view_point(view, start), view_point(view, end)
+    QTest.mousePress(vp, button, modifier, a)
+    for i in range(1, steps + 1):
+        p = a + (b - a) * (i / steps)
+        QTest.mouseMove(vp, p)
+    QTest.mouseRelease(vp, button, modifier, b)
+
+
+def click(view, scene_point, modifier=Qt.NoModifier) -> None:
+    QTest.mouseClick(view.viewport(), Qt.LeftButton, modifier, view_point(view, scene_point))
+
+
+@pytest.fixture
+def mouse():
+    """``mouse.drag(view, start, end)`` and ``mouse.click(view, point)`` in scene points."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(drag=drag, click=click, view_point=view_point)
+
+
+@pytest.fixture
+def canvas(qtbot):
+    """A document with a scene and a view (no main window)."""
+    from types import SimpleNamespace
+
+    from app.document import Document
+    from app.editor.scene import GraphScene
+    from app.editor.view import GraphView
+
+    doc = Document()
+    scene = GraphScene(doc)
+    view = GraphView(scene)
+    qtbot.addWidget(view)
+    view.resize(1200, 700)
+    view.show()
+    qtbot.waitExposed(view, timeout=5000)
+    view.set_zoom(1.0)
+    view.centerOn(500, 100)
+    return SimpleNamespace(doc=doc, scene=scene, view=view, graph=doc.graph)

@@ -1,0 +1,233 @@
+"""The canvas driven with real mouse events: wires, moves, deletes, copy/paste (R15-R17)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+from nncore.graph import Edge, dumps
+
+
+def build_chain(canvas, *types, x0=0.0, step=280.0):
+    """Add nodes through the scene (undoable commands), wired output -> input."""
+    ids = []
+    for i, t in enumerate(types):
+        nid = canvas.scene.add_node(t, QPointF(x0 + step * i + 95, 60))
+        if ids:
+            prev = canvas.graph.node(ids[-1])
+            canvas.graph.connect(prev.id, prev.type.outputs[0].name, nid, canvas.graph.node(nid).type.inputs[0].name)
+        ids.append(nid)
+    canvas.scene.refresh()
+    return ids
+
+
+def port_pos(canvas, node_id, port, output):
+    return canvas.scene.nodes[node_id].port(port, output).scenePos()
+
+
+def test_items_follow_the_model(canvas):
+    ids = build_chain(canvas, "input", "dense", "relu")
+    assert set(canvas.scene.nodes) == set(ids) and len(canvas.scene.edges) == 2
+    canvas.graph.move_node(ids[1], (500.0, 300.0))
+    assert canvas.scene.nodes[ids[1]].pos() == QPointF(500, 300)
+    canvas.graph.remove_node(ids[2])
+    assert ids[2] not in canvas.scene.nodes and len(canvas.scene.edges) == 1
+    canvas.scene.refresh()
+    item = canvas.scene.nodes[ids[1]]
+    assert item.output_text == "(N, 16)" and item.param_count == 2 * 16 + 16
+
+
+def test_drawing_a_wire_with_the_mouse_connects_and_undoes(canvas, mouse):
+    a = canvas.scene.add_node("relu", QPointF(100, 100))
+    b = canvas.scene.add_node("tanh", QPointF(500, 100))
+    before = canvas.doc.undo_stack.count()
+    mouse.drag(canvas.view, port_pos(canvas, a, "output", True), port_pos(canvas, b, "input", False))
+    assert canvas.graph.edges == [Edge(a, "output", b, "input")]
+    assert canvas.doc.undo_stack.count() == before + 1
+    canvas.doc.undo_stack.undo()
+    assert canvas.graph.edges == []
+    canvas.doc.undo_stack.redo()
+    assert len(canvas.scene.edges) == 1
+
+
+def test_a_refused_wire_changes_nothing_and_says_why(canvas, mouse, qtbot):
+    """R17 through the GUI: a wire closing a cycle is refused with a message."""
+    ids = build_chain(canvas, "relu", "tanh", "sigmoid")
+    before = dumps(canvas.graph)
+    with qtbot.waitSignal(canvas.scene.message, timeout=2000) as blocker:
+        mouse.drag(canvas.view, port_pos(canvas, ids[2], "output", True),
+                   port_pos(canvas, ids[0], "input", False))
+    assert "cycle" in blocker.args[0] and blocker.args[0].startswith("Cannot connect")
+    assert dumps(canvas.graph) == before
+
+
+def test_ports_light_up_while_dragging(canvas):
+    ids = build_chain(canvas, "input", "dense", "relu")
+    loss = canvas.scene.add_node("cross_entropy", QPointF(1200, 60))
+    relu_out = canvas.scene.nodes[ids[2]].port("output", True)
+    canvas.scene.begin_wire(relu_out)
+    states = {(p.node_id, p.port): p.state for item in canvas.scene.nodes.values() for p in item.ports()}
+    assert states[(loss, "input")] == "valid"
+    assert states[(loss, "target")] == "invalid"  # labels only
+    assert states[(ids[1], "input")] == "invalid"  # taken, and a cycle
+    canvas.scene.end_wire(QPointF(-5000, -5000))
+    assert all(p.state == "" for item in canvas.scene.nodes.values() for p in item.ports())
+
+
+def test_dragging_a_wire_end_off_its_port_disconnects(canvas, mouse):
+    ids = build_chain(canvas, "relu", "tanh")
+    start = port_pos(canvas, ids[1], "input", False)
+    mouse.drag(canvas.view, start, start + QPointF(0, 200))
+    assert canvas.graph.edges == []
+    canvas.doc.undo_stack.undo()
+    assert len(canvas.graph.edges) == 1
+
+
+def test_moving_a_wire_end_to_another_port_is_one_step(canvas, mouse):
+    a = canvas.scene.add_node("relu", QPointF(100, 100))
+    b = canvas.scene.add_node("tanh", QPointF(500, 100))
+    c = canvas.scene.add_node("sigmoid", QPointF(500, 400))
+    canvas.graph.connect(a, "output", b, "input")
+    count = canvas.doc.undo_stack.count()
+    mouse.drag(canvas.view, port_pos(canvas, b, "input", False), port_pos(canvas, c, "input", False))
+    assert canvas.graph.edges == [Edge(a, "output", c, "input")]
+    assert canvas.doc.undo_stack.count() == count + 1
+    canvas.doc.undo_stack.undo()
+    assert canvas.graph.edges == [Edge(a, "output", b, "input")]
+
+
+def test_moving_nodes_is_one_command_per_drag(canvas, mouse):
+    a = canvas.scene.add_node("relu", QPointF(100, 100))
+    item = canvas.scene.nodes[a]
+    x0, y0 = canvas.graph.node(a).position
+    start = item.pos() + QPointF(90, 10)  # the header
+    count = canvas.doc.undo_stack.count()
+    mouse.drag(canvas.view, start, start + QPointF(150, 80), steps=12)
+    assert canvas.doc.undo_stack.count() == count + 1
+    x, y = canvas.graph.node(a).position
+    assert (round(x), round(y)) == (round(item.pos().x()), round(item.pos().y()))
+    assert abs(x - (x0 + 150)) < 2 and abs(y - (y0 + 80)) < 2
+    canvas.doc.undo_stack.undo()
+    assert canvas.graph.node(a).position == (x0, y0) and item.pos() == QPointF(x0, y0)
+
+
+def test_r16_select_all_delete_undo_redo_round_trip(canvas):
+    """GafferHQ/gaffer#466: Input->Dense->ReLU->Dense->Loss, select all, delete, undo."""
+    ids = build_chain(canvas, "input", "dense", "relu", "dense", "cross_entropy")
+    canvas.graph.connect(ids[0], "labels", ids[4], "target")
+    original = dumps(canvas.graph)
+    for item in [*canvas.scene.nodes.values(), *canvas.scene.edges.values()]:
+        item.setSelected(True)
+    canvas.scene.delete_selection()
+    assert len(canvas.graph) == 0 and not canvas.scene.nodes and not canvas.scene.edges
+    canvas.doc.undo_stack.undo()
+    assert dumps(canvas.graph) == original and len(canvas.scene.edges) == 5
+    canvas.doc.undo_stack.redo()
+    assert len(canvas.graph) == 0
+    canvas.doc.undo_stack.undo()
+    assert dumps(canvas.graph) == original
+
+
+def test_r15_delete_the_middle_node_through_the_gui(canvas):
+    A, B, C = build_chain(canvas, "relu", "tanh", "sigmoid")
+    D, E = build_chain(canvas, "relu", "tanh", x0=0.0)
+    canvas.graph.move_node(D, (0.0, 400.0))
+    canvas.graph.move_node(E, (280.0, 400.0))
+    canvas.scene.select_nodes([B])
+    canvas.scene.delete_selection()
+    assert {n.id for n in canvas.graph.nodes} == {A, C, D, E}
+    assert canvas.graph.edges == [Edge(D, "output", E, "input")]
+    assert all(B not in (e.src, e.dst) for e in canvas.scene.edges)
+    assert B not in dumps(canvas.graph)
+
+
+def test_delete_a_selected_wire_then_reconnect_and_undo(canvas, mouse):
+    """R16: delete the edge Dense->ReLU, reconnect the same ports, undo twice."""
+    ids = build_chain(canvas, "dense", "relu")
+    canvas.scene.clearSelection()
+    canvas.scene.edges[Edge(ids[0], "output", ids[1], "input")].setSelected(True)
+    canvas.scene.delete_selection()
+    mouse.drag(canvas.view, port_pos(canvas, ids[0], "output", True), port_pos(canvas, ids[1], "input", False))
+    canvas.doc.undo_stack.undo()
+    canvas.doc.undo_stack.undo()
+    assert canvas.graph.edges.count(Edge(ids[0], "output", ids[1], "input")) == 1
+    assert len(canvas.scene.edges) == 1
+
+
+def test_copy_paste_twice_gives_new_ids_and_no_wires_to_the_originals(canvas):
+    ids = build_chain(canvas, "input", "dense", "relu")
+    canvas.scene.select_nodes(ids[1:])
+    assert canvas.scene.copy()
+    first = canvas.scene.paste()
+    second = canvas.scene.paste()
+    all_ids = [n.id for n in canvas.graph.nodes]
+    assert len(all_ids) == len(set(all_ids)) == 7
+    assert len({n.name for n in canvas.graph.nodes}) == 7
+    assert not set(first) & set(ids) and not set(second) & set(ids) and not set(first) & set(second)
+    for copies in (first, second):
+        inside = [e for e in canvas.graph.edges if e.src in copies or e.dst in copies]
+        assert inside == [Edge(copies[0], "output", copies[1], "input")]  # internal wire kept
+    assert canvas.scene.selected_node_ids() == second
+    canvas.doc.undo_stack.undo()
+    assert len(canvas.graph) == 5
+
+
+def test_duplicate_keeps_the_clipboard(canvas):
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.clipboard().setText("untouched")
+    ids = build_chain(canvas, "dense", "relu")
+    canvas.scene.select_nodes(ids)
+    new = canvas.scene.duplicate()
+    assert len(new) == 2 and QApplication.clipboard().text() == "untouched"
+
+
+def test_tab_opens_quick_add_and_enter_adds_the_first_match(canvas, qtbot):
+    canvas.view.setFocus()
+    QTest.keyClick(canvas.view, Qt.Key_Tab)
+    assert canvas.view.quick_add.isVisible()
+    QTest.keyClicks(canvas.view.quick_add.search, "batch")
+    QTest.keyClick(canvas.view.quick_add.search, Qt.Key_Return)
+    assert not canvas.view.quick_add.isVisible()
+    assert [n.type_id for n in canvas.graph.nodes] == ["batchnorm"]
+    assert canvas.doc.undo_stack.count() == 1
+
+
+def test_dropping_a_palette_type_adds_it_where_dropped(canvas):
+    from PySide6.QtCore import QMimeData
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from app.editor.scene import NODE_MIME
+
+    mime = QMimeData()
+    mime.setData(NODE_MIME, b"dense")
+    at = canvas.view.mapFromScene(QPointF(300, 200))
+    vp = canvas.view.viewport()
+    for cls in (QDragEnterEvent, QDragMoveEvent, QDropEvent):
+        QApplication.sendEvent(vp, cls(at, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    node = canvas.graph.nodes[0]
+    item = canvas.scene.nodes[node.id]
+    assert node.type_id == "dense"
+    assert item.sceneBoundingRect().contains(QPointF(300, 200))
+
+
+def test_zoom_pan_and_fit(canvas, qtbot):
+    build_chain(canvas, "input", "dense", "relu", "dense", "cross_entropy")
+    view = canvas.view
+    view.fit()
+    rect = view.visible_scene_rect()
+    assert rect.contains(canvas.scene.items_rect())
+    assert view.zoom() <= 1.0
+    anchor = QPointF(300, 80)
+    on_screen = view.mapFromScene(anchor)
+    view.set_zoom(2.0, anchor)
+    assert abs(view.zoom() - 2.0) < 1e-9
+    assert (view.mapFromScene(anchor) - on_screen).manhattanLength() <= 2  # zoom around the point
+    view.set_zoom(100)
+    assert view.zoom() == 3.0
+    before = view.visible_scene_rect().center()
+    QTest.mousePress(view.viewport(), Qt.MiddleButton, Qt.NoModifier, view.viewport().rect().center())
+    QTest.mouseMove(view.viewport(), view.viewport().rect().center() + view.viewport().rect().topLeft() + __import__("PySide6.QtCore", fromlist=["QPoint"]).QPoint(-100, 0))
+    QTest.mouseRelease(view.viewport(), Qt.MiddleButton, Qt.NoModifier, view.viewport().rect().center())
+    assert view.visible_scene_rect().center() != before
