@@ -184,7 +184,7 @@ def test_tidy_graph_keeps_its_order_and_layout_is_idempotent():
 
 def test_already_laid_out_example_is_unchanged_up_to_spacing():
     g = load_graph(REPO_ROOT / "resources/examples/spiral_relu.json")
-    pos = auto_layout(g, gap=(40.0, 40.0))  # the examples use 220 = 180 + 40 steps
+    pos = auto_layout(g, gap=(100.0, 40.0))  # the examples use 280 = 180 + 100 steps
     assert pos == {n.id: n.position for n in g.nodes}
 
 
