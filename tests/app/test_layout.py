@@ -182,10 +182,20 @@ def test_tidy_graph_keeps_its_order_and_layout_is_idempotent():
     assert auto_layout(g, direction="TB") == pos
 
 
-def test_already_laid_out_example_is_unchanged_up_to_spacing():
-    g = load_graph(REPO_ROOT / "resources/examples/spiral_relu.json")
-    pos = auto_layout(g, gap=(100.0, 40.0))  # the examples use 280 = 180 + 100 steps
-    assert pos == {n.id: n.position for n in g.nodes}
+def test_tidy_chain_with_the_same_spacing_is_unchanged():
+    g = chain(7)
+    for i, n in enumerate(g.nodes):
+        g.move_node(n.id, (i * 280.0, 0.0))
+    before = {n.id: n.position for n in g.nodes}
+    assert auto_layout(g, gap=(280.0 - DEFAULT_SIZE[0], 40.0)) == before
+
+
+def test_examples_lay_out_without_overlaps():
+    for path in sorted((REPO_ROOT / "resources/examples").glob("*.json")):
+        g = load_graph(path)
+        pos = auto_layout(g)
+        assert len(pos) == len(g) and overlaps(pos) == [], path.name
+        assert_forward(g, pos)
 
 
 def test_crossings_are_removed():
