@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (QColor, QDrag, QFont, QFontMetrics, QIcon, QKeyEvent, QPainter,
+from PySide6.QtGui import (QColor, QDrag, QFont, QFontMetrics, QIcon, QKeyEvent, QMouseEvent, QPainter,
                            QPainterPath, QPen, QPixmap)
 from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
@@ -99,8 +99,8 @@ def glyph_icon(type_id: str, size: int = 20) -> QIcon:
 def type_tooltip(ntype: NodeType) -> str:
     """Rich-text tooltip of a node type: summary in bold, then its learner text, wrapped."""
     return (f"<table width='{_TOOLTIP_WIDTH}' cellspacing='0' cellpadding='2'><tr><td>"
-            f"<p style='margin-bottom:6px'><b>{html.escape(ntype.summary)}</b></p>"
-            f"<p style='margin:0'>{html.escape(ntype.learn)}</p>"
+            f"<p style='margin-bottom:6px'><b>{html.escape(ntype.summary, quote=False)}</b></p>"
+            f"<p style='margin:0'>{html.escape(ntype.learn, quote=False)}</p>"
             f"<p style='margin-top:6px; color:#777777'>{html.escape(ntype.category)} · "
             f"<code>{html.escape(ntype.type_id)}</code></p></td></tr></table>")
 
@@ -181,6 +181,16 @@ class _Tree(QTreeWidget):
         drag.setHotSpot(QPoint(12, round(pixmap.height() / pixmap.devicePixelRatio() / 2)))
         drag.exec(Qt.DropAction.CopyAction, Qt.DropAction.CopyAction)
 
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        item = self.itemAt(event.position().toPoint())
+        type_id = item.data(0, _TYPE_ROLE) if item is not None else None
+        if type_id and event.button() == Qt.MouseButton.LeftButton:
+            self.setCurrentItem(item)
+            self.entry_activated.emit(type_id)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             item = self.currentItem()
@@ -243,7 +253,6 @@ class Palette(QWidget):
         self.search.textChanged.connect(self._filter)
         self.search.returnPressed.connect(self._add_first_match)
         self.search.installEventFilter(self)
-        self.tree.itemDoubleClicked.connect(self._on_double_click)
         self.tree.entry_activated.connect(self.add_requested)
 
     # ------------------------------------------------------------------ building
@@ -312,11 +321,6 @@ class Palette(QWidget):
         entry = self._first_entry()
         if entry is not None:
             self.add_requested.emit(entry.data(0, _TYPE_ROLE))
-
-    def _on_double_click(self, item: QTreeWidgetItem, column: int) -> None:
-        type_id = item.data(0, _TYPE_ROLE)
-        if type_id:
-            self.add_requested.emit(type_id)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         if watched is self.search and event.type() == QEvent.Type.KeyPress:
