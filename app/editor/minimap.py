@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 
 from PySide6.QtCore import QEvent, QLineF, QObject, QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import (QColor, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPalette,
-                           QPen, QPixmap)
+                           QPen, QPixmap, QTransform)
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from nncore.graph import Graph, Node
@@ -84,8 +84,10 @@ class Minimap(QWidget):
         self._lines: list[QLineF] = []
         self._bounds = QRectF()                    # all nodes; null when there are none
         self._version = 0                          # counts model rebuilds (pixmap cache key)
+        self._smallest = 0.0                       # the smallest node side, scene units
         # fitted transform scene -> map: (scale, dx, dy); frozen during a drag
         self._fit: tuple[float, float, float] | None = None
+        self._last_fit: tuple[float, float, float, int] | None = None  # with the version
         self._dragging = False
         self._pixmap: QPixmap | None = None
         self._pixmap_key: tuple | None = None
@@ -175,26 +177,38 @@ class Minimap(QWidget):
 
     def _rebuild_model(self) -> None:
         rects: dict[str, list[QRectF]] = {}
-        centres: dict[str, QPointF] = {}
-        bounds = QRectF()
+        centres: dict[str, tuple[float, float]] = {}
+        left = top = float("inf")
+        right = bottom = float("-inf")
+        smallest = float("inf")
         graph = self._graph
         for node in graph.nodes if graph is not None else ():
             w, h = self._size(node)
-            rect = QRectF(node.position[0], node.position[1], w, h)
-            rects.setdefault(node.type.category, []).append(rect)
-            centres[node.id] = rect.center()
-            bounds = rect if bounds.isNull() else bounds.united(rect)
+            x, y = node.position
+            rects.setdefault(node.type.category, []).append(QRectF(x, y, w, h))
+            centres[node.id] = (x + w / 2, y + h / 2)
+            left, top = min(left, x), min(top, y)
+            right, bottom = max(right, x + w), max(bottom, y + h)
+            smallest = min(smallest, w, h)
         lines = []
         for e in graph.edges if graph is not None else ():
             a, b = centres.get(e.src), centres.get(e.dst)
             if a is not None and b is not None:
-                lines.append(QLineF(a, b))
-        self._rects, self._lines, self._bounds = rects, lines, bounds
+                lines.append(QLineF(a[0], a[1], b[0], b[1]))
+        self._rects, self._lines = rects, lines
+        self._bounds = QRectF(left, top, right - left, bottom - top) if centres else QRectF()
+        self._smallest = smallest
         self._model_dirty = False
         self._version += 1
 
     def _transform(self) -> tuple[float, float, float]:
-        """(scale, dx, dy) fitting the nodes and the visible area into the widget."""
+        """(scale, dx, dy) fitting the nodes and the visible area into the widget.
+
+        After a scroll or zoom the previous fit is kept while it still shows everything
+        and is not much smaller than a fresh fit would be (hysteresis), so panning does
+        not rescale the map at every step and the cached drawing can be reused. A change
+        of the graph or of the widget's size always fits afresh.
+        """
         if self._model_dirty:
             self._rebuild_model()
         if self._fit is None:
@@ -206,8 +220,16 @@ class Minimap(QWidget):
                     inner.height() / max(area.height(), 1.0))
             s = s if s > 0 else 1.0
             centre = area.center()
-            self._fit = (s, inner.center().x() - centre.x() * s,
-                         inner.center().y() - centre.y() * s)
+            fresh = (s, inner.center().x() - centre.x() * s, inner.center().y() - centre.y() * s)
+            old = self._last_fit
+            if old is not None and old[3] == self._version and old[0] >= 0.7 * s:
+                ks, kx, ky = old[:3]
+                shown = QRectF(area.x() * ks + kx, area.y() * ks + ky, area.width() * ks,
+                               area.height() * ks)
+                if inner.adjusted(-0.01, -0.01, 0.01, 0.01).contains(shown):
+                    fresh = (ks, kx, ky)
+            self._fit = fresh
+            self._last_fit = (*fresh, self._version)
         return self._fit
 
     # ------------------------------------------------------------------ painting
@@ -258,21 +280,34 @@ class Minimap(QWidget):
         painter.setBrush(background)
         painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 7.0, 7.0)
 
+        # wires and nodes are drawn in scene coordinates through the painter's transform
+        # (no per-item arithmetic in Python: a 5,000-node graph draws in a few ms)
+        painter.setTransform(QTransform(s, 0.0, 0.0, s, dx, dy))
         wire = QColor(200, 206, 220, 120) if dark else QColor(70, 80, 100, 110)
         pen = QPen(wire, 1.0)
         pen.setCosmetic(True)
         painter.setPen(pen)
-        painter.drawLines([QLineF(l.x1() * s + dx, l.y1() * s + dy, l.x2() * s + dx,
-                                  l.y2() * s + dy) for l in self._lines])
+        painter.drawLines(self._lines)
 
-        painter.setPen(Qt.PenStyle.NoPen)
+        specks = self._smallest * s < 5.0  # too small to see rounded corners
+        radius = 3.0 / s
         for category, rects in self._rects.items():
-            painter.setBrush(QColor(CATEGORY_COLORS.get(category, _FALLBACK_COLOR)))
-            for r in rects:
-                w, h = max(r.width() * s, 2.0), max(r.height() * s, 2.0)
-                cx, cy = r.center().x() * s + dx, r.center().y() * s + dy
-                radius = min(3.0, 0.25 * min(w, h))
-                painter.drawRoundedRect(QRectF(cx - w / 2, cy - h / 2, w, h), radius, radius)
+            color = QColor(CATEGORY_COLORS.get(category, _FALLBACK_COLOR))
+            painter.setBrush(color)
+            if specks:
+                if self._smallest * s < 2.0:  # a cosmetic outline keeps nodes visible
+                    outline = QPen(color, 1.5)
+                    outline.setCosmetic(True)
+                    outline.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+                    painter.setPen(outline)
+                else:
+                    painter.setPen(Qt.PenStyle.NoPen)
+                painter.drawRects(rects)
+            else:
+                painter.setPen(Qt.PenStyle.NoPen)
+                for r in rects:
+                    r_ = min(radius, 0.25 * min(r.width(), r.height()))
+                    painter.drawRoundedRect(r, r_, r_)
         painter.end()
         return pixmap
 
@@ -283,7 +318,7 @@ class Minimap(QWidget):
         super().changeEvent(event)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
-        self._fit = None
+        self._fit = self._last_fit = None
         super().resizeEvent(event)
 
     # ------------------------------------------------------------------ view events

@@ -185,6 +185,25 @@ def test_repaints_when_the_view_scrolls_or_zooms(setup, qtbot):
     assert seen.width() * scale_of(minimap) > width_on_map * 1.5
 
 
+def test_small_pans_keep_the_map_still(setup, qtbot):
+    """Panning a little does not rescale the map (the cached drawing is reused); a pan
+    that takes the view outside the fitted area refits it."""
+    g, view, minimap = setup
+    probe = QPointF(1000, 300)
+    before = minimap.scene_to_map(probe)
+    count = minimap.paint_count
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().value() + 60)
+    qtbot.waitUntil(lambda: minimap.paint_count > count)
+    assert minimap.scene_to_map(probe) == before
+    view.centerOn(QPointF(-9000, -6000))
+    count = minimap.paint_count
+    minimap.update_view()
+    qtbot.waitUntil(lambda: minimap.paint_count > count)
+    assert minimap.scene_to_map(probe) != before
+    seen = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert minimap.rect().contains(minimap.scene_to_map(seen.topLeft()).toPoint())
+
+
 def test_set_graph_and_deleted_minimap(qtbot):
     g = build_graph()
     view = make_view(qtbot, g)
