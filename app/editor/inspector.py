@@ -447,9 +447,8 @@ class _NodePage(_Page):
             unchanged = value == current
         if isinstance(editor, QLineEdit):
             editor.setModified(False)
-        if unchanged:
-            self.errors[name].hide()
-            return  # nothing changed (focus left a field, Enter twice...)
+        if unchanged:  # focus left a field, Enter twice, a refused value put back...
+            return
         try:
             node.type.validate_params({**node.params, name: value})
         except ParamError as e:
@@ -466,9 +465,8 @@ class _NodePage(_Page):
             return
         text = self.name_edit.text().strip()
         self.name_edit.setModified(False)
-        if text == node.name:
+        if text == node.name:  # unchanged (or a refused name put back): keep any message
             self.name_edit.setText(node.name)
-            self.name_error.hide()
             return
         graph = self.inspector.document.graph
         other = graph.node_by_name(text)

@@ -1,0 +1,304 @@
+"""The inspector: undoable edits of names and parameters, refused values, shapes, the
+network summary with its problems, and refreshing from the graph's events."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QFocusEvent
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit,
+                               QSpinBox)
+
+from app.document import Document
+from app.editor.inspector import Inspector, uses_line_edit
+from nncore.graph import CATALOGUE
+
+pytestmark = pytest.mark.gui
+
+WAIT = 1000  # ms, for every wait
+
+
+@pytest.fixture
+def document(qtbot):
+    return Document()
+
+
+@pytest.fixture
+def inspector(qtbot, document):
+    widget = Inspector(document)
+    qtbot.addWidget(widget)
+    widget.resize(320, 700)
+    widget.show()
+    qtbot.waitExposed(widget, timeout=2000)
+    return widget
+
+
+def build(graph, *, units: int = 10, loss: bool = True) -> dict[str, str]:
+    """Input(4 features, 10 classes) -> Dense(32) -> ReLU -> Dense(units) -> Cross-Entropy."""
+    ids = {}
+    ids["input"] = graph.add_node("input", params={"features": 4, "classes": 10}).id
+    ids["dense"] = graph.add_node("dense", params={"units": 32}).id
+    ids["relu"] = graph.add_node("relu").id
+    ids["out"] = graph.add_node("dense", params={"units": units}).id
+    graph.connect(ids["input"], "features", ids["dense"], "input")
+    graph.connect(ids["dense"], "output", ids["relu"], "input")
+    graph.connect(ids["relu"], "output", ids["out"], "input")
+    if loss:
+        ids["loss"] = graph.add_node("cross_entropy").id
+        graph.connect(ids["out"], "output", ids["loss"], "input")
+        graph.connect(ids["input"], "labels", ids["loss"], "target")
+    return ids
+
+
+def type_into(qtbot, widget, text: str) -> None:
+    """Select what the field shows, type ``text`` and press Enter, as a user would."""
+    widget.selectAll()
+    qtbot.keyClicks(widget, text)
+    qtbot.keyClick(widget, Qt.Key.Key_Return)
+
+
+def test_float_editor_rule():
+    eps = CATALOGUE["batchnorm"].param_index["eps"]
+    assert uses_line_edit(eps)  # [1e-12, 1]: twelve orders of magnitude
+    for type_id, name in (("batchnorm", "momentum"), ("dropout", "p"),
+                          ("leaky_relu", "negative_slope"), ("cross_entropy", "label_smoothing")):
+        assert not uses_line_edit(CATALOGUE[type_id].param_index[name])
+
+
+def test_one_node_shows_name_type_editors_shapes_and_text(inspector, document):
+    ids = build(document.graph)
+    inspector.show_nodes([ids["dense"]])
+    page = inspector.page
+    assert inspector.mode == "node"
+    assert page.name_edit.text() == "Dense"
+    assert page.type_label.text() == "Dense" and page.category_label.text() == "Layers"
+    assert isinstance(page.editors["units"], QSpinBox)
+    assert page.editors["units"].value() == 32
+    assert (page.editors["units"].minimum(), page.editors["units"].maximum()) == (1, 100_000)
+    assert isinstance(page.editors["bias"], QCheckBox)
+    assert isinstance(page.editors["init"], QComboBox)
+    assert "output features" in page.editors["units"].toolTip()
+    ports = [label.text() for label in page.port_labels]
+    assert "input ←" in ports[0] and "(N, 4)" in ports[0]
+    assert "output →" in ports[1] and "(N, 32)" in ports[1]
+    assert page.count_label.text() == "Trainable parameters: 160"
+    assert page.error_label.isHidden()
+    about = page.about_label.text()
+    assert "<b>Fully connected layer" in about and "weighted sum" in about
+
+
+def test_spin_box_edit_is_one_undoable_command(inspector, document, qtbot):
+    ids = build(document.graph)
+    inspector.show_nodes([ids["dense"]])
+    page = inspector.page
+    spin = page.editors["units"]
+    before = document.undo_stack.count()
+    type_into(qtbot, spin, "64")
+    assert document.undo_stack.count() == before + 1
+    assert document.graph.node(ids["dense"]).params["units"] == 64
+    qtbot.waitUntil(lambda: "64" in page.port_labels[1].text(), timeout=WAIT)
+    assert page.count_label.text() == "Trainable parameters: 320"
+    # updated in place: the same page and editor (the field keeps its focus)
+    assert inspector.page is page and page.editors["units"] is spin
+    # leaving the field again changes nothing
+    spin.editingFinished.emit()
+    assert document.undo_stack.count() == before + 1
+
+    document.undo_stack.undo()
+    assert document.graph.node(ids["dense"]).params["units"] == 32
+    qtbot.waitUntil(lambda: spin.value() == 32, timeout=WAIT)
+    document.undo_stack.redo()
+    qtbot.waitUntil(lambda: spin.value() == 64, timeout=WAIT)
+
+
+def test_refused_value_changes_nothing_and_says_why(inspector, document, qtbot):
+    node = document.graph.add_node("dropout")
+    inspector.show_nodes([node.id])
+    page = inspector.page
+    spin = page.editors["p"]
+    assert isinstance(spin, QDoubleSpinBox)
+    before = document.undo_stack.count()
+    type_into(qtbot, spin, "1")  # p is in [0, 1): the model refuses 1
+    assert document.undo_stack.count() == before
+    assert node.params["p"] == 0.5
+    assert not page.errors["p"].isHidden()
+    assert "[0, 1)" in page.errors["p"].text()
+    assert spin.value() == 0.5
+    # a good value afterwards is taken and clears the message
+    type_into(qtbot, spin, "0.25")
+    assert node.params["p"] == 0.25
+    assert page.errors["p"].isHidden()
+    assert document.undo_stack.count() == before + 1
+
+
+def test_out_of_range_int_cannot_be_committed(inspector, document, qtbot):
+    node = document.graph.add_node("dense")
+    inspector.show_nodes([node.id])
+    spin = inspector.page.editors["units"]
+    before = document.undo_stack.count()
+    type_into(qtbot, spin, "0")  # below the minimum of 1: the spin box puts back 16
+    assert node.params["units"] == 16 and spin.value() == 16
+    assert document.undo_stack.count() == before
+
+
+def test_checkbox_and_combo_box_edits(inspector, document, qtbot):
+    node = document.graph.add_node("dense")
+    inspector.show_nodes([node.id])
+    page = inspector.page
+    box, combo = page.editors["bias"], page.editors["init"]
+    before = document.undo_stack.count()
+    qtbot.keyClick(box, Qt.Key.Key_Space)
+    assert node.params["bias"] is False
+    assert document.undo_stack.count() == before + 1
+    qtbot.keyClick(combo, Qt.Key.Key_Down)
+    assert node.params["init"] == "xavier_uniform"
+    assert document.undo_stack.count() == before + 2
+    document.undo_stack.undo()
+    document.undo_stack.undo()
+    qtbot.waitUntil(lambda: box.isChecked() and combo.currentData() == "pytorch", timeout=WAIT)
+    assert node.params == CATALOGUE["dense"].default_params()
+
+
+def test_eps_is_a_text_field_in_scientific_notation(inspector, document, qtbot):
+    node = document.graph.add_node("batchnorm")
+    inspector.show_nodes([node.id])
+    page = inspector.page
+    edit = page.editors["eps"]
+    assert isinstance(edit, QLineEdit)
+    assert edit.text() == "1e-05"
+    before = document.undo_stack.count()
+
+    type_into(qtbot, edit, "1e-6")
+    assert node.params["eps"] == 1e-6
+    assert document.undo_stack.count() == before + 1
+
+    type_into(qtbot, edit, "abc")  # letters are refused as they are typed
+    assert "a" not in edit.text()
+    assert not page.errors["eps"].isHidden()
+    assert node.params["eps"] == 1e-6
+
+    type_into(qtbot, edit, "0")  # a number, but out of range: the model says so
+    assert node.params["eps"] == 1e-6
+    assert "eps must be in [1e-12, 1]" in page.errors["eps"].text()
+    assert edit.text() == "1e-06"
+    assert document.undo_stack.count() == before + 1
+
+    edit.setText("")  # leaving a field that holds no number puts the value back
+    QApplication.sendEvent(edit, QFocusEvent(QEvent.Type.FocusOut,
+                                             Qt.FocusReason.MouseFocusReason))
+    assert edit.text() == "1e-06"
+    document.undo_stack.undo()
+    qtbot.waitUntil(lambda: edit.text() == "1e-05", timeout=WAIT)
+
+
+def test_rename_and_duplicate_name(inspector, document, qtbot):
+    ids = build(document.graph)
+    inspector.show_nodes([ids["dense"]])
+    page = inspector.page
+    before = document.undo_stack.count()
+    type_into(qtbot, page.name_edit, "Hidden")
+    assert document.graph.node(ids["dense"]).name == "Hidden"
+    assert document.undo_stack.count() == before + 1
+    assert page.name_error.isHidden()
+
+    type_into(qtbot, page.name_edit, "Dense 2")  # the output layer's name
+    assert document.graph.node(ids["dense"]).name == "Hidden"
+    assert not page.name_error.isHidden()
+    assert "already a node called 'Dense 2'" in page.name_error.text()
+    assert page.name_edit.text() == "Hidden"
+
+    page.name_edit.clear()
+    qtbot.keyClick(page.name_edit, Qt.Key.Key_Return)
+    assert document.graph.node(ids["dense"]).name == "Hidden"
+    assert "non-empty" in page.name_error.text()
+    assert page.name_edit.text() == "Hidden"
+    assert document.undo_stack.count() == before + 1
+
+    document.undo_stack.undo()
+    qtbot.waitUntil(lambda: page.name_edit.text() == "Dense", timeout=WAIT)
+
+
+def test_node_error_is_shown(inspector, document, qtbot):
+    ids = build(document.graph, units=16)  # 16 scores for 10 classes
+    inspector.show_nodes([ids["loss"]])
+    page = inspector.page
+    assert not page.error_label.isHidden()
+    assert "10 classes" in page.error_label.text()
+    document.graph.set_param(ids["out"], "units", 10)
+    qtbot.waitUntil(page.error_label.isHidden, timeout=WAIT)
+
+
+def test_summary_lists_problems_and_selects_their_node(inspector, document, qtbot):
+    ids = build(document.graph, units=16)
+    inspector.show_nodes([])
+    page = inspector.page
+    assert inspector.mode == "network"
+    assert page.counts_label.text() == "5 nodes, 5 wires"
+    texts = [row.text() for row in page.problem_labels]
+    assert len(texts) == 1 and "Cross-Entropy" in texts[0]
+    assert "Ready to train" not in page.status_label.text()
+    row = page.problem_labels[0]
+    with qtbot.waitSignal(inspector.node_activated, timeout=WAIT) as blocker:
+        qtbot.mouseClick(row, Qt.MouseButton.LeftButton)
+    assert blocker.args == [ids["loss"]]
+
+    document.graph.set_param(ids["out"], "units", 10)
+    qtbot.waitUntil(lambda: "Ready to train" in inspector.page.status_label.text(),
+                    timeout=WAIT)
+    assert inspector.page.problem_labels == []
+    total = document.graph.analysis().total_params
+    assert inspector.page.params_label.text() == f"Trainable parameters: {total:,}"
+
+
+def test_summary_of_an_unfinished_graph(inspector, document):
+    build(document.graph, loss=False)
+    inspector.show_nodes([])
+    texts = [row.text() for row in inspector.page.problem_labels]
+    assert any("exactly one loss" in t for t in texts)
+    assert "1 problem" in inspector.page.status_label.text()
+
+
+def test_several_nodes(inspector, document):
+    ids = build(document.graph)
+    inspector.show_nodes([ids["dense"], ids["relu"], ids["out"]])
+    assert inspector.mode == "selection"
+    assert inspector.page.title_label.text() == "3 nodes selected"
+    assert inspector.page.params_label.text() == "Trainable parameters: 490"  # 160 + 330
+
+
+def test_removing_the_shown_node_shows_the_summary(inspector, document, qtbot):
+    ids = build(document.graph)
+    inspector.show_nodes([ids["relu"]])
+    document.graph.remove_node(ids["relu"])
+    qtbot.waitUntil(lambda: inspector.mode == "network", timeout=WAIT)
+    assert inspector.shown_node_ids() == []
+    document.new()  # graph_reset
+    qtbot.waitUntil(lambda: inspector.page.counts_label.text() == "1 node, 0 wires",
+                    timeout=WAIT)
+
+
+def test_a_burst_of_events_refreshes_once(inspector, document, qtbot):
+    node = document.graph.add_node("dense")
+    inspector.show_nodes([node.id])
+    page = inspector.page
+    calls = []
+    original = page.refresh
+    page.refresh = lambda *args: (calls.append(1), original(*args))
+    for units in range(2, 12):
+        document.graph.set_param(node.id, "units", units)
+    document.graph.move_node(node.id, (5.0, 5.0))
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=WAIT)
+    qtbot.wait(20)
+    assert len(calls) == 1
+    assert page.editors["units"].value() == 11
+
+
+def test_unknown_ids_are_ignored_and_a_deleted_inspector_lets_go(qtbot, document):
+    widget = Inspector(document)
+    widget.show_nodes(["nope"])
+    assert widget.mode == "network"
+    widget.deleteLater()
+    qtbot.waitUntil(lambda: not any(getattr(cb, "__self__", None) is widget
+                                    for cb in document.graph.node_added._callbacks),
+                    timeout=WAIT)
+    document.graph.add_node("dense")  # no callback into a deleted widget
