@@ -302,3 +302,31 @@ def test_unknown_ids_are_ignored_and_a_deleted_inspector_lets_go(qtbot, document
                                     for cb in document.graph.node_added._callbacks),
                     timeout=WAIT)
     document.graph.add_node("dense")  # no callback into a deleted widget
+
+
+def test_focus_leaving_a_field_commits_it_once(inspector, document, qtbot):
+    node = document.graph.add_node("dense")
+    other = document.graph.add_node("relu")
+    inspector.show_nodes([node.id])
+    page = inspector.page
+    spin = page.editors["units"]
+    inspector.activateWindow()
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=WAIT)
+    before = document.undo_stack.count()
+    spin.selectAll()
+    qtbot.keyClicks(spin, "48")
+    assert node.params["units"] == 16  # typing alone commits nothing
+    page.name_edit.setFocus()
+    qtbot.waitUntil(lambda: node.params["units"] == 48, timeout=WAIT)
+    assert document.undo_stack.count() == before + 1
+
+    # an edit still being typed when the selection changes is kept, on its own node
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=WAIT)
+    spin.selectAll()
+    qtbot.keyClicks(spin, "50")
+    inspector.show_nodes([other.id])
+    assert node.params["units"] == 50
+    assert document.undo_stack.count() == before + 2
+    assert inspector.page.node_id == other.id
