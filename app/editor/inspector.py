@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QDoubleValidator, QFont, QMouseEvent
+from PySide6.QtGui import QColor, QDoubleValidator, QFont, QMouseEvent, QPalette
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox,
                                QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
                                QLineEdit, QScrollArea, QSpinBox, QVBoxLayout,
@@ -39,11 +39,28 @@ from app.editor.commands import RenameNode, SetParams
 from app.editor.palette import CATEGORY_COLORS, glyph_pixmap
 from nncore.graph import Analysis, Graph, GraphError, Node, ParamError, ParamSpec
 
-__all__ = ["Inspector", "uses_line_edit", "format_float"]
+__all__ = ["Inspector", "uses_line_edit", "format_float", "tone", "TONES"]
 
-ERROR_COLOR = "#c62828"
-OK_COLOR = "#2e7d32"
-MUTED_COLOR = "#6b6b6b"
+#: Text colours on a light and on a dark window background.
+TONES = {
+    "light": {"error": "#c62828", "ok": "#2e7d32", "muted": "#6b6b6b"},
+    "dark": {"error": "#ff6b6b", "ok": "#6fcf77", "muted": "#9aa3b5"},
+}
+
+
+def _dark() -> bool:
+    return QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def tone(name: str) -> str:
+    """The colour of ``"error"``, ``"ok"`` or ``"muted"`` text for the current theme."""
+    return TONES["dark" if _dark() else "light"][name]
+
+
+def category_text_color(category: str) -> QColor:
+    """A category's colour made readable as text on the current window background."""
+    color = QColor(CATEGORY_COLORS.get(category, "#7a7a7a"))
+    return color.lighter(125) if _dark() else color.darker(130)
 
 #: A float parameter whose range spans more than this ratio (e.g. eps in [1e-12, 1]) is
 #: edited as text in scientific notation; a spin box cannot step through such a range.
@@ -71,7 +88,7 @@ def format_float(value: float) -> str:
 
 
 def _error_style(label: QLabel) -> None:
-    label.setStyleSheet(f"color: {ERROR_COLOR};")
+    label.setStyleSheet(f"color: {tone('error')};")
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -84,7 +101,7 @@ def _section(text: str) -> QLabel:
     font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.0))
     font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 108)
     label.setFont(font)
-    label.setStyleSheet(f"color: {MUTED_COLOR};")
+    label.setStyleSheet(f"color: {tone('muted')};")
     label.setContentsMargins(0, 10, 0, 0)
     label.setObjectName("inspectorSection")
     return label
@@ -129,11 +146,11 @@ class _ProblemRow(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(5)
         sign = QLabel("⚠")
-        sign.setStyleSheet(f"color: {ERROR_COLOR};")
+        sign.setStyleSheet(f"color: {tone('error')};")
         layout.addWidget(sign, 0, Qt.AlignmentFlag.AlignTop)
         self.text_label = QLabel(text)
         self.text_label.setWordWrap(True)
-        self.text_label.setStyleSheet(f"color: {ERROR_COLOR};")
+        self.text_label.setStyleSheet(f"color: {tone('error')};")
         layout.addWidget(self.text_label, 1)
         if node_id is not None:
             self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -213,8 +230,8 @@ class _NodePage(_Page):
         font.setPointSizeF(font.pointSizeF() * 1.2)
         self.type_label.setFont(font)
         self.category_label = QLabel(ntype.category)
-        color = QColor(CATEGORY_COLORS.get(ntype.category, MUTED_COLOR)).darker(130)
-        self.category_label.setStyleSheet(f"color: {color.name()};")
+        self.category_label.setStyleSheet(
+            f"color: {category_text_color(ntype.category).name()};")
         titles.addWidget(self.type_label)
         titles.addWidget(self.category_label)
         head.addLayout(titles, 1)
@@ -224,6 +241,7 @@ class _NodePage(_Page):
         # --- name
         self.layout_.addWidget(_section("Name"))
         self.name_edit = QLineEdit(node.name)
+        self.name_edit.setCursorPosition(0)  # a long name shows its beginning
         self.name_edit.setObjectName("inspectorName")
         self.name_edit.setToolTip("The node's name on the canvas (unique). Enter to apply.")
         self.name_edit.editingFinished.connect(self._commit_name)
@@ -494,6 +512,8 @@ class _NodePage(_Page):
         if not (self.name_edit.hasFocus() and self.name_edit.isModified()):
             if self.name_edit.text() != node.name:
                 self.name_edit.setText(node.name)
+                if not self.name_edit.hasFocus():
+                    self.name_edit.setCursorPosition(0)
         for name, value in node.params.items():
             if value != self._shown_values.get(name):
                 self.errors[name].hide()
@@ -541,7 +561,7 @@ class _NodePage(_Page):
     @staticmethod
     def _set_port(label: QLabel, head: str, text: str, muted: bool) -> None:
         label.setTextFormat(Qt.TextFormat.RichText)
-        style = f" style='color:{MUTED_COLOR}'" if muted else ""
+        style = " style='color:%s'" % tone("muted") if muted else ""
         label.setText(f"{html.escape(head)} <span{style}>{html.escape(text)}</span>")
 
 
@@ -569,7 +589,7 @@ class _NetworkPage(_Page):
         self.layout_.addLayout(self.problems_box)
         self.problem_labels: list[_ProblemRow] = []
         hint = _wrapped("Select a node on the canvas to see and edit its parameters.")
-        hint.setStyleSheet(f"color: {MUTED_COLOR};")
+        hint.setStyleSheet(f"color: {tone('muted')};")
         hint.setContentsMargins(0, 14, 0, 0)
         self.layout_.addWidget(hint)
         self.finish()
@@ -584,7 +604,7 @@ class _NetworkPage(_Page):
         self.problem_labels = []
         if analysis.ok:
             self.status_label.setText("✓ Ready to train")
-            self.status_label.setStyleSheet(f"color: {OK_COLOR}; font-weight: bold;")
+            self.status_label.setStyleSheet(f"color: {tone('ok')}; font-weight: bold;")
             return
         n = len(analysis.problems)
         self.status_label.setText(f"{_plural(n, 'problem')} to fix before training:")
@@ -615,7 +635,7 @@ class _SelectionPage(_Page):
         self.params_label = _wrapped()
         self.params_label.setObjectName("inspectorTotalParams")
         self.names_label = _wrapped()
-        self.names_label.setStyleSheet(f"color: {MUTED_COLOR};")
+        self.names_label.setStyleSheet(f"color: {tone('muted')};")
         for w in (self.title_label, self.params_label, self.names_label):
             self.layout_.addWidget(w)
         self.finish()
@@ -654,6 +674,7 @@ class Inspector(QWidget):
         self.document = document
         self._shown: list[str] = []
         self._page: _Page | None = None
+        self._restyle = False  # the theme changed: rebuild the page with its colours
         self._scroll = QScrollArea(self)
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -724,7 +745,8 @@ class Inspector(QWidget):
             key = ("selection", tuple(shown))
         else:
             key = ("network",)
-        if self._page is None or self._page.key != key:
+        if self._page is None or self._page.key != key or self._restyle:
+            self._restyle = False
             self._replace_page(key)
         self._page.refresh(graph, graph.analysis())
 
@@ -753,6 +775,13 @@ class Inspector(QWidget):
         self._scroll.setWidget(page)
         if old is not None and old.key[0] == key[0] == "network":
             self._scroll.verticalScrollBar().setValue(scroll_value)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._restyle = True
+            if not self._timer.isActive():
+                self._timer.start()
+        super().changeEvent(event)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(300, 500)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (QColor, QDrag, QFont, QFontMetrics, QIcon, QKeyEvent, QMouseEvent, QPainter,
-                           QPainterPath, QPen, QPixmap)
+from PySide6.QtGui import (QColor, QDrag, QFont, QFontMetrics, QIcon, QKeyEvent, QMouseEvent,
+                           QPainter, QPainterPath, QPalette, QPen, QPixmap)
 from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
@@ -268,8 +268,6 @@ class Palette(QWidget):
             header = QTreeWidgetItem(self.tree, [category])
             header.setFlags(Qt.ItemFlag.ItemIsEnabled)
             header.setFont(0, header_font)
-            header.setForeground(0, QColor(CATEGORY_COLORS.get(category, _FALLBACK_COLOR))
-                                 .darker(135))
             header.setData(0, _TYPE_ROLE, None)
             header.setSizeHint(0, QSize(-1, 26))
             for ntype in types:
@@ -283,6 +281,20 @@ class Palette(QWidget):
                 entry.setStatusTip(0, ntype.summary)
             self._categories.append(header)
         self.tree.expandAll()
+        self._color_headers()
+
+    def _color_headers(self) -> None:
+        """Category names in their colour, darker on a light background, lighter on a
+        dark one, so they stay readable in both themes."""
+        dark = self.palette().color(QPalette.ColorRole.Base).lightness() < 128
+        for header in self._categories:
+            color = QColor(CATEGORY_COLORS.get(header.text(0), _FALLBACK_COLOR))
+            header.setForeground(0, color.lighter(125) if dark else color.darker(135))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._color_headers()
+        super().changeEvent(event)
 
     def _entries(self):
         for header in self._categories:

@@ -330,3 +330,25 @@ def test_focus_leaving_a_field_commits_it_once(inspector, document, qtbot):
     assert node.params["units"] == 50
     assert document.undo_stack.count() == before + 2
     assert inspector.page.node_id == other.id
+
+
+def test_colours_follow_a_dark_theme(inspector, document, qtbot):
+    from PySide6.QtGui import QColor, QPalette
+
+    from app.editor.inspector import TONES
+
+    node = document.graph.add_node("dense")  # unconnected: it shows an error
+    inspector.show_nodes([node.id])
+    assert TONES["light"]["error"] in inspector.page.error_label.styleSheet()
+    app = QApplication.instance()
+    light = app.palette()
+    dark = QPalette(light)
+    dark.setColor(QPalette.ColorRole.Window, QColor("#262a32"))
+    dark.setColor(QPalette.ColorRole.Base, QColor("#1b1e24"))
+    try:
+        app.setPalette(dark)
+        qtbot.waitUntil(lambda: TONES["dark"]["error"] in inspector.page.error_label.styleSheet(),
+                        timeout=WAIT)
+        assert inspector.page.node_id == node.id
+    finally:
+        app.setPalette(light)

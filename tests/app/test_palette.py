@@ -172,3 +172,12 @@ def test_tooltip_has_bold_summary_and_learner_text_with_a_width():
     # text is escaped: "x < 0" in a learner text can never become a tag
     odd = dataclasses.replace(CATALOGUE["relu"], learn="0 for x <b and x>a")
     assert "0 for x &lt;b and x&gt;a" in type_tooltip(odd)
+
+
+def test_down_moves_from_search_to_the_list_and_escape_clears(palette, qtbot):
+    qtbot.keyClicks(palette.search, "norm")
+    qtbot.keyClick(palette.search, Qt.Key.Key_Down)
+    assert palette.tree.currentItem() is entry(palette, "batchnorm")
+    qtbot.keyClick(palette.search, Qt.Key.Key_Escape)
+    assert palette.search.text() == ""
+    assert sorted(palette.type_ids_shown()) == sorted(CATALOGUE)
