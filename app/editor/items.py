@@ -50,6 +50,41 @@ def _font(size: float, bold: bool = False) -> QFont:
 
 
 TITLE_FONT, BODY_FONT, SMALL_FONT = _font(9.5, True), _font(8.5), _font(7.5)
+PORT_LOD = 0.3  # below this ports (a few pixels wide) are not drawn
+
+
+class _Style:
+    """Pens, brushes and colours of one theme, made once (drawing a 500-node canvas is
+    dominated by Python calls, so paint() must not build Qt objects)."""
+
+    def __init__(self, theme: Theme) -> None:
+        self.category = {k: QColor(v) for k, v in CATEGORY_COLORS.items()}
+        self.card = QColor(theme.card)
+        self.border = QPen(QColor(theme.card_border), 1.2)
+        self.border_error = QPen(QColor(theme.error), 2.0)
+        self.border_selected = QPen(QColor(theme.selection), 2.5)
+        self.port_color = {k: QColor(v) for k, v in PORT_COLORS.items()}
+        self.port_pen = {k: QPen(c, 2) for k, c in self.port_color.items()}
+        self.dim = QColor(theme.dim)
+        self.dim_pen = QPen(self.dim, 2)
+        self.wire_pen = {}
+        for kind, color in self.port_color.items():
+            style = Qt.DashLine if kind == "target" else Qt.SolidLine
+            self.wire_pen[(kind, False)] = QPen(color, 2.2, style, Qt.RoundCap)
+        selected = QColor(theme.selection)
+        for kind in self.port_color:
+            self.wire_pen[(kind, True)] = QPen(selected, 3.0, Qt.SolidLine, Qt.RoundCap)
+
+
+_STYLES: dict[str, _Style] = {}
+
+
+def style(theme: Theme) -> _Style:
+    """The cached drawing objects of ``theme``."""
+    found = _STYLES.get(theme.name)
+    if found is None:
+        found = _STYLES[theme.name] = _Style(theme)
+    return found
 
 
 def main_text(node: Node) -> str:
@@ -91,6 +126,9 @@ class PortItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CrossCursor)
         self.setZValue(2)
+        # The node card draws its ports (one paint call per node instead of per port:
+        # the drawing cost of a 500-node canvas is mostly Python calls).
+        self.setFlag(QGraphicsItem.ItemHasNoContents, True)
 
     def boundingRect(self) -> QRectF:
         r = RADIUS + 4
@@ -107,34 +145,36 @@ class PortItem(QGraphicsItem):
     def set_state(self, state: str) -> None:
         if state != self.state:
             self.state = state
-            self.update()
+            self.parentItem().update()
 
     def hoverEnterEvent(self, event: Any) -> None:
         self.hovered = True
-        self.update()
+        self.parentItem().update()
 
     def hoverLeaveEvent(self, event: Any) -> None:
         self.hovered = False
-        self.update()
+        self.parentItem().update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: Any = None) -> None:
-        theme: Theme = self.scene().theme if self.scene() else None  # type: ignore[union-attr]
-        color = QColor(PORT_COLORS.get(self.kind, "#888888"))
+        pass  # drawn by the node card (ItemHasNoContents)
+
+    def draw(self, painter: QPainter, st: _Style, detailed: bool) -> None:
+        """Draw this port in the parent card's coordinates."""
+        color = st.port_color.get(self.kind, st.dim)
+        pen = st.port_pen.get(self.kind, st.dim_pen)
+        center = self.pos()
         r = RADIUS + (2 if self.hovered or self.state == "valid" else 0)
         if self.state == "invalid":
-            color = QColor(theme.dim) if theme else QColor("#aaaaaa")
-            r = RADIUS - 1.5
-        painter.setRenderHint(QPainter.Antialiasing)
-        if self.state == "valid":
+            color, pen, r = st.dim, st.dim_pen, RADIUS - 1.5
+        if self.state == "valid" and detailed:
             glow = QColor(color)
             glow.setAlpha(70)
             painter.setPen(Qt.NoPen)
             painter.setBrush(glow)
-            painter.drawEllipse(QPointF(0, 0), r + 4, r + 4)
-        painter.setPen(QPen(color, 2))
-        card = QColor(theme.card) if theme else QColor("white")
-        painter.setBrush(color if self.connected or self.state == "valid" else card)
-        painter.drawEllipse(QPointF(0, 0), r, r)
+            painter.drawEllipse(center, r + 4, r + 4)
+        painter.setPen(pen)
+        painter.setBrush(color if self.connected or self.state == "valid" else st.card)
+        painter.drawEllipse(center, r, r)
 
 
 class NodeItem(QGraphicsItem):
@@ -151,6 +191,7 @@ class NodeItem(QGraphicsItem):
         self.error = ""
         self.inputs: dict[str, PortItem] = {}
         self.outputs: dict[str, PortItem] = {}
+        self._header: QPainterPath | None = None
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
                       | QGraphicsItem.ItemSendsScenePositionChanges)
         self.setAcceptHoverEvents(True)
@@ -185,7 +226,18 @@ class NodeItem(QGraphicsItem):
         self.node = node
         self.prepareGeometryChange()
         self.width, self.height = node_size(node)
+        self._header = None
         self.update()
+
+    def header_path(self) -> QPainterPath:
+        """The coloured header band (rounded at the top), made once per size."""
+        if self._header is None:
+            header = QPainterPath()
+            header.setFillRule(Qt.WindingFill)
+            header.addRoundedRect(QRectF(0, 0, self.width, HEADER), 8, 8)
+            header.addRect(QRectF(0, HEADER / 2, self.width, HEADER / 2))
+            self._header = header.simplified()
+        return self._header
 
     def set_analysis(self, output_text: str, param_count: int | None, error: str) -> None:
         """Show the inferred output shape, parameter count and error (if any)."""
@@ -204,29 +256,26 @@ class NodeItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: Any = None) -> None:
         theme: Theme = self.scene().theme  # type: ignore[union-attr]
+        st = style(theme)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         rect = self.card_rect()
-        category = QColor(CATEGORY_COLORS.get(self.node.type.category, "#888888"))
-        painter.setRenderHint(QPainter.Antialiasing, lod > 0.3)
-        # card and header
-        border = QColor(theme.error) if self.error else QColor(theme.card_border)
-        width = 1.2
-        if self.isSelected():
-            border, width = QColor(theme.selection), 2.5
-        elif self.error:
-            width = 2.0
-        painter.setPen(QPen(border, width))
-        painter.setBrush(QColor(theme.card))
+        category = st.category.get(self.node.type.category, st.dim)
+        painter.setPen(st.border_selected if self.isSelected() else
+                       st.border_error if self.error else st.border)
+        painter.setBrush(st.card)
+        if lod < TEXT_LOD:  # far away: a plain card with its colour band and ports
+            painter.drawRect(rect)
+            painter.fillRect(QRectF(0, 0, self.width, HEADER), category)
+            if lod >= PORT_LOD:
+                for port in self.ports():
+                    port.draw(painter, st, False)
+            return
         painter.drawRoundedRect(rect, 8, 8)
-        header = QPainterPath()
-        header.setFillRule(Qt.WindingFill)
-        header.addRoundedRect(QRectF(0, 0, self.width, HEADER), 8, 8)
-        header.addRect(QRectF(0, HEADER / 2, self.width, HEADER / 2))
         painter.setPen(Qt.NoPen)
         painter.setBrush(category)
-        painter.drawPath(header.simplified())
-        if lod < TEXT_LOD:
-            return
+        painter.drawPath(self.header_path())
+        for port in self.ports():
+            port.draw(painter, st, True)
         # title
         painter.setPen(QColor("white"))
         painter.setFont(TITLE_FONT)
@@ -293,13 +342,17 @@ class EdgeItem(QGraphicsPathItem):
         self.setFlags(QGraphicsItem.ItemIsSelectable)
         self.setZValue(0)
         self._mid = QPointF()
+        self._bounds = QRectF()
 
     def update_path(self, start: QPointF, end: QPointF, lane: float | None = None) -> None:
         """Redraw the curve between two scene points (along a lane below the cards in
         between, when ``lane`` is given)."""
         path = wire_path(start, end, lane)
+        self.prepareGeometryChange()
         self._mid = path.pointAtPercent(0.5)
         self.setPath(path)
+        self._bounds = path.boundingRect().adjusted(-3, -3, 3, 3).united(
+            QRectF(self._mid - QPointF(60, 12), self._mid + QPointF(60, 12)))
 
     def set_label(self, text: str) -> None:
         if text != self.label:
@@ -312,19 +365,21 @@ class EdgeItem(QGraphicsPathItem):
         return stroker.createStroke(self.path())
 
     def boundingRect(self) -> QRectF:
-        return super().boundingRect().united(QRectF(self._mid - QPointF(60, 12),
-                                                    self._mid + QPointF(60, 12)))
+        return self._bounds
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: Any = None) -> None:
         theme: Theme = self.scene().theme  # type: ignore[union-attr]
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        color = QColor(theme.selection) if self.isSelected() else QColor(PORT_COLORS.get(self.kind, "#888"))
-        painter.setRenderHint(QPainter.Antialiasing, lod > 0.3)
-        style = Qt.DashLine if self.kind == "target" and not self.isSelected() else Qt.SolidLine
-        painter.setPen(QPen(color, 3.0 if self.isSelected() else 2.2, style, Qt.RoundCap))
+        st = style(theme)
+        selected = self.isSelected()
+        pen = st.wire_pen.get((self.kind, selected), st.dim_pen)
+        painter.setPen(pen)
         painter.setBrush(Qt.NoBrush)
         painter.drawPath(self.path())
-        if self.label and lod >= TEXT_LOD + 0.15:
+        if not self.label:
+            return
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod >= TEXT_LOD + 0.15:
+            color = pen.color()
             painter.setFont(SMALL_FONT)
             metrics = QFontMetricsF(SMALL_FONT)
             w = metrics.horizontalAdvance(self.label) + 10

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import (QFrame, QGraphicsView, QLineEdit, QListWidget, QListWidgetItem,
                                QVBoxLayout, QWidget)
@@ -20,7 +20,7 @@ from nncore.graph import CATALOGUE
 
 __all__ = ["GraphView", "QuickAdd", "MIN_ZOOM", "MAX_ZOOM"]
 
-MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
+MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
 STEP = 1.15
 GRID = 20.0
 
@@ -64,7 +64,7 @@ class GraphView(QGraphicsView):
         return self.transform().m11()
 
     def set_zoom(self, factor: float, anchor: QPointF | None = None) -> None:
-        """Zoom to ``factor`` (clamped to [0.1, 3]) keeping ``anchor`` (a scene point,
+        """Zoom to ``factor`` (clamped to [0.05, 3]) keeping ``anchor`` (a scene point,
         default the view's centre) where it is on screen."""
         factor = min(max(factor, MIN_ZOOM), MAX_ZOOM)
         scale = factor / self.zoom()
@@ -184,29 +184,29 @@ class GraphView(QGraphicsView):
 
     # ------------------------------------------------------------------ grid
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        """A grid of 20-unit squares with a stronger line every 5; only the strong lines
+        when zoomed out so far that the fine ones would be a blur."""
         theme = self.graph_scene.theme
+        painter.save()
+        painter.setRenderHint(QPainter.Antialiasing, False)  # crisp, fast hairlines
         painter.fillRect(rect, QColor(theme.canvas))
         zoom = self.zoom()
-        step = GRID if zoom >= 0.5 else GRID * 5
-        left = math.floor(rect.left() / step) * step
-        top = math.floor(rect.top() / step) * step
-        minor, major = QColor(theme.grid_minor), QColor(theme.grid_major)
-        lines_minor, lines_major = [], []
-        x = left
-        while x <= rect.right():
-            (lines_major if round(x / step) % 5 == 0 else lines_minor).append(
-                ((x, rect.top()), (x, rect.bottom())))
-            x += step
-        y = top
-        while y <= rect.bottom():
-            (lines_major if round(y / step) % 5 == 0 else lines_minor).append(
-                ((rect.left(), y), (rect.right(), y)))
-            y += step
-        for color, lines in ((minor, lines_minor), (major, lines_major)):
-            pen = QPen(color, 0)
-            painter.setPen(pen)
-            for (x1, y1), (x2, y2) in lines:
-                painter.drawLine(QPointF(x1, y1), QPointF(x2, y2))
+        step = GRID if zoom * GRID >= 8 else GRID * 5
+        major_every = 5 if step == GRID else 4
+        minor_lines, major_lines = [], []
+        first_x, first_y = math.floor(rect.left() / step), math.floor(rect.top() / step)
+        last_x, last_y = math.ceil(rect.right() / step), math.ceil(rect.bottom() / step)
+        for i in range(first_x, last_x + 1):
+            line = QLineF(i * step, rect.top(), i * step, rect.bottom())
+            (major_lines if i % major_every == 0 else minor_lines).append(line)
+        for j in range(first_y, last_y + 1):
+            line = QLineF(rect.left(), j * step, rect.right(), j * step)
+            (major_lines if j % major_every == 0 else minor_lines).append(line)
+        painter.setPen(QPen(QColor(theme.grid_minor), 0))
+        painter.drawLines(minor_lines)
+        painter.setPen(QPen(QColor(theme.grid_major), 0))
+        painter.drawLines(major_lines)
+        painter.restore()
 
 
 class QuickAdd(QFrame):

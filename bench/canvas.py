@@ -1,0 +1,170 @@
+"""Canvas benchmark: how fast the editor opens and redraws large networks.
+
+Builds a layered network of N nodes through the graph model (Dense/ReLU/BatchNorm blocks
+with skip connections into Add nodes, laid out by the auto-layout), then measures, on the
+offscreen platform:
+
+* ``open_s``: creating the scene's items for the graph and showing its analysis;
+* ``fit_s``: fitting the view to the whole graph and drawing it once;
+* ``zoom_step_ms``: one zoom step (x1.15) plus drawing the viewport, at the fitted zoom
+  (every node visible) — the median over many steps in and out;
+* ``pan_step_ms``: one pan step (a scroll of 40 pixels) plus drawing, at 100% zoom.
+
+For N = 250 and 500. The step ratios at 500 over 250 nodes show how redrawing scales
+(everything is visible when fitted, so about 2 means linear). Goals: 500 nodes open in
+under 1 s; a zoom or pan step under 16 ms (60 frames a second). Results go to
+``bench/results.json`` under ``"canvas"``.
+
+Run: ``python -m bench.canvas [--quick] [--no-json]`` (``make bench`` runs it too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def build_graph(n: int):
+    """A wide network of about ``n`` nodes: parallel branches of Dense -> ReLU blocks
+    from one Input, joined by a Concatenate, then a Dense and a Cross-Entropy. Laid out,
+    it is about as wide as it is tall, so fitting the view shows every node."""
+    from nncore.graph import Graph
+
+    g = Graph()
+    inp = g.add_node("input", params={"features": 32, "classes": 10})
+    branches = max(2, round((n / 2) ** 0.5 * 0.8))
+    depth = max(1, (n - 4) // branches)
+    cat = g.add_node("concatenate")
+    for b in range(branches):
+        prev, port = inp.id, "features"
+        for k in range(depth):
+            node = g.add_node("dense" if k % 2 == 0 else "relu",
+                              params={"units": 16} if k % 2 == 0 else None)
+            g.connect(prev, port, node.id, "input")
+            prev, port = node.id, "output"
+        g.connect(prev, port, cat.id, "inputs")
+    out = g.add_node("dense", params={"units": 10})
+    loss = g.add_node("cross_entropy")
+    g.connect(cat.id, "output", out.id, "input")
+    g.connect(out.id, "output", loss.id, "input")
+    g.connect(inp.id, "labels", loss.id, "target")
+    return g
+
+
+def measure(n: int, zoom_steps: int, pan_steps: int) -> dict:
+    from PySide6.QtWidgets import QApplication
+
+    from app.document import Document
+    from app.editor.items import node_size
+    from app.editor.layout import auto_layout
+    from app.editor.scene import GraphScene
+    from app.editor.view import GraphView
+
+    app = QApplication.instance() or QApplication([])
+    g = build_graph(n)
+    positions = auto_layout(g, {node.id: node_size(node) for node in g.nodes},
+                            gap=(100.0, 40.0))
+    for nid, pos in positions.items():
+        g.move_node(nid, pos)
+    doc = Document()
+    view_holder = []
+
+    start = time.perf_counter()
+    doc.graph.replace_with(g)  # what opening a file does (rebuilds the scene's items)
+    scene = GraphScene(doc)
+    scene.refresh()
+    open_s = time.perf_counter() - start
+
+    view = GraphView(scene)
+    view_holder.append(view)
+    view.resize(1280, 800)
+    view.show()
+    app.processEvents()
+    start = time.perf_counter()
+    view.fit()
+    view.viewport().grab()
+    fit_s = time.perf_counter() - start
+
+    def timed(step) -> float:
+        t = time.perf_counter()
+        step()
+        view.viewport().grab()  # draw what is visible now
+        return (time.perf_counter() - t) * 1000
+
+    fitted = view.zoom()
+    zoom_times = []
+    for i in range(zoom_steps):
+        zoom_times.append(timed(view.zoom_in if (i // 4) % 2 == 0 else view.zoom_out))
+    view.set_zoom(fitted)
+    view.set_zoom(1.0)
+    view.centerOn(scene.items_rect().center())
+    bar = view.horizontalScrollBar()
+    pan_times = []
+    for i in range(pan_steps):
+        delta = 40 if (i // 10) % 2 == 0 else -40
+        pan_times.append(timed(lambda d=delta: bar.setValue(bar.value() + d)))
+    visible = sum(1 for item in scene.nodes.values()
+                  if view.visible_scene_rect().intersects(item.sceneBoundingRect()))
+    view.close()
+    assert fitted > 0.05, "the graph does not fit the view"
+    return {"nodes": len(g), "wires": len(g.edges), "open_s": round(open_s, 4),
+            "fit_s": round(fit_s, 4), "fitted_zoom": round(fitted, 3),
+            "zoom_step_ms": round(statistics.median(zoom_times), 3),
+            "zoom_step_p95_ms": round(sorted(zoom_times)[int(0.95 * len(zoom_times))], 3),
+            "pan_step_ms": round(statistics.median(pan_times), 3),
+            "pan_step_p95_ms": round(sorted(pan_times)[int(0.95 * len(pan_times))], 3),
+            "nodes_visible_at_100pct": visible}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.canvas", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps; no results file")
+    parser.add_argument("--no-json", action="store_true")
+    parser.add_argument("--json", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    steps = (16, 20) if args.quick else (64, 80)
+    sizes = {}
+    for n in (250, 500):
+        measure(n, 4, 4)  # warm up (fonts, caches)
+        sizes[str(n)] = measure(n, *steps)
+    a, b = sizes["250"], sizes["500"]
+    ratios = {"zoom_step_500/250": round(b["zoom_step_ms"] / a["zoom_step_ms"], 2),
+              "pan_step_500/250": round(b["pan_step_ms"] / a["pan_step_ms"], 2),
+              "open_500/250": round(b["open_s"] / a["open_s"], 2)}
+    print("canvas benchmark (offscreen, 1280x800 view)")
+    print(f"{'nodes':>6} {'wires':>6} {'open':>8} {'fit':>8} {'zoom step':>10} {'p95':>7} "
+          f"{'pan step':>9} {'p95':>7}")
+    for r in (a, b):
+        print(f"{r['nodes']:>6} {r['wires']:>6} {r['open_s'] * 1000:>6.0f}ms {r['fit_s'] * 1000:>6.0f}ms "
+              f"{r['zoom_step_ms']:>8.1f}ms {r['zoom_step_p95_ms']:>5.1f}ms {r['pan_step_ms']:>7.1f}ms "
+              f"{r['pan_step_p95_ms']:>5.1f}ms")
+    print(f"ratios 500/250: zoom step {ratios['zoom_step_500/250']}, pan step "
+          f"{ratios['pan_step_500/250']}, open {ratios['open_500/250']}")
+    goals = {"open 500 nodes < 1 s": b["open_s"] < 1.0,
+             "zoom step < 16 ms": b["zoom_step_ms"] < 16.0,
+             "pan step < 16 ms": b["pan_step_ms"] < 16.0}
+    for goal, met in goals.items():
+        print(f"  {goal}: {'MET' if met else 'NOT MET'}")
+    if not (args.quick or args.no_json):
+        data = json.loads(args.json.read_text()) if args.json.exists() else {}
+        data["canvas"] = {"sizes": sizes, "ratios": ratios, "goals": goals,
+                          "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                              timespec="seconds")}
+        tmp = args.json.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
