@@ -1,12 +1,17 @@
 """Entry point of the NN Canvas desktop app: ``nncanvas [FILE.json]`` or ``python -m app``.
 
-Placeholder until the GUI exists: trains the given graph file (default: the digits
-example) with the engine's command line, ``nncore train FILE.json``, passing further
-options on (``nncanvas --epochs 5`` is ``nncore train digits_mlp.json --epochs 5``).
+Opens the main window with FILE (default: the digits example). Options:
+
+* ``--screenshot OUT.png``: open, draw, save a picture of the whole window and exit
+  (offscreen when there is no display) — for the README's pictures and for checks;
+* ``--theme light|dark``;
+* ``--quit-after MS``: close the window after MS milliseconds (for checks).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -15,13 +20,72 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 DEFAULT_GRAPH = EXAMPLES / "digits_mlp.json"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from nncore.cli import main as cli_main
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nncanvas", description="NN Canvas: build neural "
+                                     "networks by wiring nodes, and train them.")
+    parser.add_argument("file", nargs="?", metavar="FILE.json",
+                        help=f"a network to open (default: {DEFAULT_GRAPH.name})")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="save a picture of the window and exit")
+    parser.add_argument("--theme", choices=("light", "dark"))
+    parser.add_argument("--quit-after", type=int, metavar="MS",
+                        help="close the window after MS milliseconds")
+    parser.add_argument("--size", default="1400x860", metavar="WxH",
+                        help="window size for --screenshot (default 1400x860)")
+    return parser
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0].startswith("-"):
-        args.insert(0, str(DEFAULT_GRAPH))
-    return cli_main(["train", *args])
+
+def _headless() -> bool:
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) \
+        and sys.platform.startswith("linux")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if _headless() and not os.environ.get("QT_QPA_PLATFORM"):
+        if not args.screenshot:
+            print("nncanvas: no display found (DISPLAY and WAYLAND_DISPLAY are not set). "
+                  "Run it in a desktop session, under xvfb-run, or with --screenshot "
+                  "OUT.png to save a picture.", file=sys.stderr)
+            return 1
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("NN Canvas")
+    app.setOrganizationName("NNCanvas")
+    window = MainWindow(theme=args.theme)
+    path = Path(args.file) if args.file else DEFAULT_GRAPH
+    if not window.open_file(path):
+        print(f"nncanvas: cannot open {path}", file=sys.stderr)
+        if args.screenshot:
+            return 1
+    if args.screenshot:
+        try:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            print(f"nncanvas: --size must look like 1400x860, got {args.size!r}", file=sys.stderr)
+            return 2
+        window.resize(width, height)
+    window.show()
+    if args.screenshot:
+        def shoot() -> None:
+            window.scene.refresh()
+            window.view.fit(min_zoom=0.8)
+            app.processEvents()
+            ok = window.grab().save(args.screenshot)
+            if not ok:
+                print(f"nncanvas: cannot write {args.screenshot}", file=sys.stderr)
+            window.document.undo_stack.setClean()
+            window.close()
+            app.exit(0 if ok else 1)
+        QTimer.singleShot(300, shoot)
+    elif args.quit_after is not None:
+        QTimer.singleShot(args.quit_after, window.close)
+    return app.exec()
 
 
 if __name__ == "__main__":

@@ -50,8 +50,16 @@ class Document(QObject):
         return self.path.name if self.path else "Untitled"
 
     def push(self, command: QUndoCommand) -> None:
-        """Do ``command`` and record it for undo."""
+        """Do ``command`` and record it for undo.
+
+        Raises:
+            GraphError, ParamError: if the model refuses the edit; then nothing changes
+                and nothing is recorded.
+        """
         self.undo_stack.push(command)
+        error = getattr(command, "error", None)
+        if error is not None:
+            raise error
 
     def new(self) -> None:
         """Start an empty project: an Input node and nothing else."""

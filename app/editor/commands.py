@@ -11,9 +11,28 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from PySide6.QtGui import QUndoCommand
+from PySide6.QtGui import QUndoCommand as _QUndoCommand
 
-from nncore.graph import Edge, Graph, RemovedNode
+from nncore.graph import Edge, Graph, GraphError, ParamError, RemovedNode
+
+
+class QUndoCommand(_QUndoCommand):
+    """A command whose first ``redo`` may be refused by the model (a GraphError or
+    ParamError; the model changes nothing then): the command marks itself obsolete, so
+    the undo stack drops it instead of keeping an entry that did nothing, and keeps the
+    error in :attr:`error` for :meth:`app.document.Document.push` to raise."""
+
+    error: Exception | None = None
+
+    def redo(self) -> None:  # noqa: D102 - see the class docstring
+        try:
+            self._redo()
+        except (GraphError, ParamError) as e:
+            self.error = e
+            self.setObsolete(True)
+
+    def _redo(self) -> None:  # pragma: no cover - every command overrides it
+        raise NotImplementedError
 
 __all__ = ["AddNode", "RemoveNodes", "RemoveEdges", "MoveNodes", "Connect", "SetParams",
            "RenameNode", "AddSubgraph", "SetSettings"]
@@ -31,7 +50,7 @@ class AddNode(QUndoCommand):
         self.name: str | None = None
         self.setText(f"Add {type_id}")
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         node = self.graph.add_node(self.type_id, self.position, self.params, self.name,
                                    self.node_id)
         self.node_id, self.name = node.id, node.name
@@ -53,7 +72,7 @@ class RemoveNodes(QUndoCommand):
         names = [graph.node(n).name for n in self.node_ids]
         self.setText(f"Delete {names[0]}" if len(names) == 1 else f"Delete {len(names)} nodes")
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         self.records = [self.graph.remove_node(n) for n in self.node_ids]
 
     def undo(self) -> None:
@@ -72,7 +91,7 @@ class RemoveEdges(QUndoCommand):
         self.setText(text or ("Disconnect" if len(self.edges) == 1
                               else f"Disconnect {len(self.edges)} wires"))
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         self.indices = [self.graph.disconnect(e) for e in self.edges]
 
     def undo(self) -> None:
@@ -92,7 +111,7 @@ class MoveNodes(QUndoCommand):
         self.setText(text or (f"Move {graph.node(next(iter(moves))).name}" if len(moves) == 1
                               else f"Move {len(moves)} nodes"))
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         for node_id, (_, new) in self.moves.items():
             self.graph.move_node(node_id, new)
 
@@ -111,7 +130,7 @@ class Connect(QUndoCommand):
         self.index: int | None = None
         self.setText(f"Connect {graph.node(src).name} → {graph.node(dst).name}")
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         e = self.edge
         self.graph.connect(e.src, e.src_port, e.dst, e.dst_port, index=self.index)
         self.index = self.graph.edges.index(e)
@@ -132,7 +151,7 @@ class SetParams(QUndoCommand):
         what = ", ".join(f"{k} = {v}" for k, v in params.items())
         self.setText(f"{node.name}: {what}")
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         self.graph.set_params(self.node_id, self.new)
 
     def undo(self) -> None:
@@ -148,7 +167,7 @@ class RenameNode(QUndoCommand):
         self.old = graph.node(node_id).name
         self.setText(f"Rename {self.old} to {name}")
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         self.graph.rename_node(self.node_id, self.name)
 
     def undo(self) -> None:
@@ -177,7 +196,7 @@ class AddSubgraph(QUndoCommand):
         """The ids of the copies, in the order of ``nodes``."""
         return [self.created[n["id"]][0] for n in self.nodes if n["id"] in self.created]
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         dx, dy = self.offset
         for n in self.nodes:
             again = self.created.get(n["id"])
@@ -205,7 +224,7 @@ class SetSettings(QUndoCommand):
         self.graph, self.new, self.old = graph, dict(settings), dict(graph.settings)
         self.setText(text)
 
-    def redo(self) -> None:
+    def _redo(self) -> None:
         self.graph.set_settings(self.new)
 
     def undo(self) -> None:

@@ -22,23 +22,16 @@ from PySide6.QtGui import (QColor, QDrag, QFont, QFontMetrics, QIcon, QKeyEvent,
 from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
+from app.editor.scene import NODE_MIME
+from app.theme import CATEGORY_COLORS  # noqa: F401 - re-exported for the minimap
 from nncore.graph import CATALOGUE, CATEGORIES, NodeType
 
 __all__ = ["Palette", "MIME_TYPE", "CATEGORY_COLORS", "glyph_pixmap", "glyph_icon",
            "mime_data", "type_id_from_mime", "type_tooltip", "matches"]
 
 #: Mime type of a node type dragged from the palette; the data is the type id in UTF-8.
-MIME_TYPE = "application/x-nncanvas-node-type"
+MIME_TYPE = NODE_MIME  # the canvas accepts drops of this type
 
-#: The colour of each category (palette icons, and the canvas's node headers).
-CATEGORY_COLORS: dict[str, str] = {
-    "Data": "#2a9d8f",
-    "Layers": "#3a86ff",
-    "Activations": "#f4a261",
-    "Normalization": "#8e6cdb",
-    "Merge": "#6c8a5b",
-    "Losses": "#e63946",
-}
 
 _FALLBACK_COLOR = "#7a7a7a"
 _TYPE_ROLE = Qt.ItemDataRole.UserRole + 1  # the type id of an entry (None on categories)

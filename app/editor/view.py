@@ -87,8 +87,10 @@ class GraphView(QGraphicsView):
     def zoom_out(self) -> None:
         self.set_zoom(self.zoom() / STEP)
 
-    def fit(self) -> None:
-        """Show the whole network (at most at 100%)."""
+    def fit(self, min_zoom: float = MIN_ZOOM) -> None:
+        """Show the whole network (at most at 100%). With ``min_zoom``, never zoom out
+        further than that: a network too wide to be readable whole is shown from its
+        left end (where the data comes in) instead."""
         rect = self.graph_scene.items_rect()
         if rect.isEmpty():
             self.resetTransform()
@@ -97,7 +99,12 @@ class GraphView(QGraphicsView):
             self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.KeepAspectRatio)
             if self.zoom() > 1.0:
                 self.set_zoom(1.0)
-            self.centerOn(rect.center())
+            if self.zoom() < min_zoom:
+                self.set_zoom(min_zoom)
+                visible = self.visible_scene_rect()
+                self.centerOn(rect.left() - 40 + visible.width() / 2, rect.center().y())
+            else:
+                self.centerOn(rect.center())
         self.zoom_changed.emit(self.zoom())
 
     def visible_scene_rect(self) -> QRectF:

@@ -231,3 +231,18 @@ def test_zoom_pan_and_fit(canvas, qtbot):
     QTest.mouseMove(view.viewport(), view.viewport().rect().center() + view.viewport().rect().topLeft() + __import__("PySide6.QtCore", fromlist=["QPoint"]).QPoint(-100, 0))
     QTest.mouseRelease(view.viewport(), Qt.MiddleButton, Qt.NoModifier, view.viewport().rect().center())
     assert view.visible_scene_rect().center() != before
+
+
+def test_a_refused_command_is_not_recorded(canvas):
+    import pytest
+
+    from app.editor import commands
+    from nncore.graph import GraphError, ParamError
+
+    ids = build_chain(canvas, "dense", "relu")
+    count = canvas.doc.undo_stack.count()
+    with pytest.raises(ParamError, match="units"):
+        canvas.doc.push(commands.SetParams(canvas.graph, ids[0], {"units": 0}))
+    with pytest.raises(GraphError, match="already a node called"):
+        canvas.doc.push(commands.RenameNode(canvas.graph, ids[1], canvas.graph.node(ids[0]).name))
+    assert canvas.doc.undo_stack.count() == count

@@ -1,0 +1,425 @@
+"""The main window: canvas in the centre, palette left, inspector right, history, menus.
+
+Everything the window shows is a view of one :class:`~app.document.Document`; every edit
+goes through its undo stack. The dock layout, window geometry, recent files and theme
+are remembered between runs (``QSettings``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QByteArray, QRectF, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence, QPainter
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QMessageBox, QUndoView, QVBoxLayout, QWidget)
+
+from app.document import Document
+from app.editor import commands
+from app.editor.inspector import Inspector
+from app.editor.items import node_size
+from app.editor.layout import auto_layout
+from app.editor.minimap import Minimap
+from app.editor.palette import Palette
+from app.editor.scene import GraphScene
+from app.editor.view import GraphView
+from app.theme import THEMES, apply_palette
+from nncore.graph import GraphFileError
+
+__all__ = ["MainWindow", "EXAMPLES", "settings"]
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
+MAX_RECENT = 8
+READABLE_ZOOM = 0.8  # a file opens at least this large, so its cards can be read
+FILE_FILTER = "NN Canvas graphs (*.json);;All files (*)"
+
+
+def settings() -> QSettings:
+    """The application's settings store (INI file in the user's config folder)."""
+    return QSettings(QSettings.IniFormat, QSettings.UserScope, "NNCanvas", "NNCanvas")
+
+
+class MainWindow(QMainWindow):
+    """The NN Canvas window.
+
+    Attributes:
+        document, scene, view, palette, inspector, minimap: the parts.
+        ask_save: called when closing or replacing a modified project; returns
+            ``QMessageBox.Save``, ``Discard`` or ``Cancel`` (tests replace it).
+    """
+
+    def __init__(self, theme: str | None = None) -> None:
+        super().__init__()
+        self.store = settings()
+        self.theme_name = theme or str(self.store.value("theme", "light"))
+        if self.theme_name not in THEMES:
+            self.theme_name = "light"
+        self.document = Document(self)
+        self.scene = GraphScene(self.document, THEMES[self.theme_name], self)
+        self.view = GraphView(self.scene, self)
+        self.setCentralWidget(self.view)
+        self.ask_save: Callable[[], int] = self._ask_save
+        self._make_docks()
+        self._make_actions()
+        self._make_menus()
+        self.statusBar().showMessage("Drag a node from the palette, or press Tab on the canvas")
+        self.zoom_label = QLabel("100%")
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        self.view.zoom_changed.connect(self._zoom_changed)
+        self.scene.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.document.path_changed.connect(lambda _: self._update_title())
+        self.document.modified_changed.connect(lambda _: self._update_title())
+        self.set_theme(self.theme_name)
+        self.resize(1400, 860)
+        self._restore_layout()
+        self._update_title()
+
+    # ------------------------------------------------------------------ building
+    def _make_docks(self) -> None:
+        self.palette = Palette()
+        self.palette.add_requested.connect(self.add_at_center)
+        self.palette_dock = self._dock("Palette", "palette", self.palette, Qt.LeftDockWidgetArea)
+        self.inspector = Inspector(self.document)
+        self.inspector.node_activated.connect(self.select_and_show)
+        self.scene.selection_changed_nodes.connect(self.inspector.show_nodes)
+        self.inspector_dock = self._dock("Inspector", "inspector", self.inspector,
+                                         Qt.RightDockWidgetArea)
+        self.history = QUndoView(self.document.undo_stack)
+        self.history.setEmptyLabel("(opened)")
+        self.history_dock = self._dock("History", "history", self.history, Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.inspector_dock, self.history_dock)
+        self.inspector_dock.raise_()
+        training = QWidget()
+        training.setMaximumHeight(90)
+        layout = QVBoxLayout(training)
+        note = QLabel("Training and the live plots (loss, gradient norms, activation "
+                      "histograms) will appear here.\nUntil then, train a saved network from "
+                      "a terminal:  .venv/bin/nncore train FILE.json")
+        note.setAlignment(Qt.AlignCenter)
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        self.training_dock = self._dock("Training", "training", training, Qt.BottomDockWidgetArea)
+        self.minimap = Minimap(self.document.graph, self.view, self.view, sizes=node_size)
+        self.view.zoom_changed.connect(lambda _: self.minimap.update_view())
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{name}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot: Callable, shortcut: str | QKeySequence | list | None = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if isinstance(shortcut, list):
+            action.setShortcuts(shortcut)
+        elif shortcut is not None:
+            action.setShortcut(shortcut)
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _make_actions(self) -> None:
+        K = QKeySequence
+        a = self._action
+        self.act_new = a("&New", self.new_file, K.New, "Start a new network")
+        self.act_open = a("&Open…", self.open_dialog, K.Open, "Open a network file")
+        self.act_save = a("&Save", self.save, K.Save, "Save the network")
+        self.act_save_as = a("Save &As…", self.save_as, K("Ctrl+Shift+S"))
+        self.act_export_png = a("Export Canvas as &PNG…", lambda: self.export_dialog("png"))
+        self.act_export_svg = a("Export Canvas as S&VG…", lambda: self.export_dialog("svg"))
+        self.act_quit = a("&Quit", self.close, K.Quit)
+        self.act_undo = self.document.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcuts([K("Ctrl+Z")])
+        self.act_redo = self.document.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([K("Ctrl+Shift+Z"), K("Ctrl+Y")])
+        self.addActions([self.act_undo, self.act_redo])
+        self.act_cut = a("Cu&t", self.cut, K.Cut)
+        self.act_copy = a("&Copy", self.scene.copy, K.Copy)
+        self.act_paste = a("&Paste", lambda: self.scene.paste(), K.Paste)
+        self.act_duplicate = a("&Duplicate", self.scene.duplicate, K("Ctrl+D"))
+        self.act_delete = a("De&lete", self.scene.delete_selection, [K(Qt.Key_Delete),
+                                                                    K(Qt.Key_Backspace)])
+        self.act_select_all = a("Select &All", self.select_all, K.SelectAll)
+        self.act_fit = a("&Fit View", self.view.fit, K("F"))
+        self.act_zoom_in = a("Zoom &In", self.view.zoom_in, [K("Ctrl+="), K("Ctrl++")])
+        self.act_zoom_out = a("Zoom &Out", self.view.zoom_out, K("Ctrl+-"))
+        self.act_zoom_reset = a("&Actual Size", lambda: self.view.set_zoom(1.0), K("Ctrl+0"))
+        self.act_layout = a("Auto-&layout", lambda: self.auto_layout("LR"), K("Ctrl+L"),
+                            "Arrange the nodes in layers, left to right")
+        self.act_layout_tb = a("Auto-layout Top to &Bottom", lambda: self.auto_layout("TB"))
+        self.act_minimap = a("&Minimap", self._toggle_minimap)
+        self.act_minimap.setCheckable(True)
+        self.act_minimap.setChecked(True)
+        self.theme_actions = QActionGroup(self)
+        for name in THEMES:
+            act = QAction(name.capitalize(), self, checkable=True)
+            act.setChecked(name == self.theme_name)
+            act.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            self.theme_actions.addAction(act)
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.act_new, self.act_open])
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.examples_menu = file_menu.addMenu("Open E&xample")
+        for path in sorted(EXAMPLES.glob("*.json")):
+            act = self.examples_menu.addAction(path.stem.replace("_", " "))
+            act.triggered.connect(lambda _=False, p=path: self.open_file(p))
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_save, self.act_save_as])
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_export_png, self.act_export_svg])
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        edit = bar.addMenu("&Edit")
+        edit.addActions([self.act_undo, self.act_redo])
+        edit.addSeparator()
+        edit.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate,
+                         self.act_delete])
+        edit.addSeparator()
+        edit.addAction(self.act_select_all)
+        view = bar.addMenu("&View")
+        view.addActions([self.act_fit, self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset])
+        view.addSeparator()
+        view.addActions([self.act_layout, self.act_layout_tb])
+        view.addSeparator()
+        view.addAction(self.act_minimap)
+        for dock in (self.palette_dock, self.inspector_dock, self.history_dock,
+                     self.training_dock):
+            view.addAction(dock.toggleViewAction())
+        theme_menu = view.addMenu("&Theme")
+        theme_menu.addActions(self.theme_actions.actions())
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("&About NN Canvas", self.about))
+        self._update_recent_menu()
+
+    # ------------------------------------------------------------------ files
+    def new_file(self) -> bool:
+        if not self.maybe_save():
+            return False
+        self.document.new()
+        self.view.fit()
+        return True
+
+    def open_dialog(self) -> None:
+        start = str(self.document.path.parent if self.document.path else EXAMPLES)
+        path, _ = QFileDialog.getOpenFileName(self, "Open network", start, FILE_FILTER)
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str | Path) -> bool:
+        """Open a graph file; an unreadable file is reported and changes nothing."""
+        if not self.maybe_save():
+            return False
+        try:
+            self.document.open(path)
+        except GraphFileError as e:
+            QMessageBox.warning(self, "Cannot open the file", str(e))
+            self.statusBar().showMessage(f"Cannot open {path}: {e}", 10000)
+            return False
+        self._add_recent(Path(path).resolve())
+        self.scene.refresh()
+        self.view.fit(min_zoom=READABLE_ZOOM)
+        self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
+        return True
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        start = str(self.document.path or Path.home() / "network.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save network", start, FILE_FILTER)
+        if not path:
+            return False
+        if not path.endswith(".json"):
+            path += ".json"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.document.save(path)
+        except (OSError, ValueError) as e:
+            QMessageBox.critical(self, "Cannot save", f"{path}: {e}")
+            return False
+        self._add_recent(path.resolve())
+        self.statusBar().showMessage(f"Saved {path.name}", 5000)
+        return True
+
+    def maybe_save(self) -> bool:
+        """Ask to save unsaved changes; False if the user cancels."""
+        if not self.document.modified:
+            return True
+        answer = self.ask_save()
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def _ask_save(self) -> int:
+        return QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.document.title}?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+
+    def _add_recent(self, path: Path) -> None:
+        recent = [p for p in self.recent_files() if p != str(path)]
+        self.store.setValue("recent", [str(path), *recent][:MAX_RECENT])
+        self._update_recent_menu()
+
+    def recent_files(self) -> list[str]:
+        value = self.store.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = [p for p in self.recent_files() if Path(p).exists()]
+        for path in files:
+            act = self.recent_menu.addAction(Path(path).name)
+            act.setToolTip(path)
+            act.triggered.connect(lambda _=False, p=path: self.open_file(p))
+        self.recent_menu.setEnabled(bool(files))
+
+    def export_dialog(self, kind: str) -> None:
+        name = (self.document.path.stem if self.document.path else "network") + f".{kind}"
+        path, _ = QFileDialog.getSaveFileName(self, f"Export canvas as {kind.upper()}",
+                                              str(Path.home() / name), f"*.{kind}")
+        if path:
+            self.export_canvas(path)
+
+    def export_canvas(self, path: str | Path) -> None:
+        """Draw the whole network into a PNG (2x resolution) or SVG file."""
+        path = Path(path)
+        self.scene.refresh()
+        self.scene.clearSelection()
+        rect = self.scene.items_rect().adjusted(-30, -30, 30, 30)
+        if rect.isEmpty():
+            rect = QRectF(0, 0, 400, 300)
+        if path.suffix.lower() == ".svg":
+            from PySide6.QtSvg import QSvgGenerator
+
+            gen = QSvgGenerator()
+            gen.setFileName(str(path))
+            gen.setSize(QSize(int(rect.width()), int(rect.height())))
+            gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+            gen.setTitle(self.document.title)
+            painter = QPainter(gen)
+            self._render(painter, rect)
+            painter.end()
+        else:
+            image = QImage(int(rect.width() * 2), int(rect.height() * 2), QImage.Format_ARGB32)
+            image.fill(self.scene.theme.color("canvas"))
+            painter = QPainter(image)
+            painter.setRenderHint(QPainter.Antialiasing)
+            self._render(painter, rect, scale=2)
+            painter.end()
+            if not image.save(str(path)):
+                raise OSError(f"cannot write {path}")
+        self.statusBar().showMessage(f"Exported {path.name}", 5000)
+
+    def _render(self, painter: QPainter, rect: QRectF, scale: float = 1.0) -> None:
+        target = QRectF(0, 0, rect.width() * scale, rect.height() * scale)
+        painter.fillRect(target, self.scene.theme.color("canvas"))
+        self.scene.render(painter, target, rect)
+
+    # ------------------------------------------------------------------ editing
+    def add_at_center(self, type_id: str) -> None:
+        center = self.view.mapToScene(self.view.viewport().rect().center())
+        self.scene.add_node(type_id, center)
+
+    def cut(self) -> None:
+        if self.scene.copy():
+            self.scene.delete_selection()
+
+    def select_all(self) -> None:
+        for item in [*self.scene.nodes.values(), *self.scene.edges.values()]:
+            item.setSelected(True)
+
+    def select_and_show(self, node_id: str) -> None:
+        self.scene.select_nodes([node_id])
+        item = self.scene.nodes.get(node_id)
+        if item is not None:
+            self.view.centerOn(item)
+
+    def auto_layout(self, direction: str = "LR") -> None:
+        """Arrange the nodes in layers (one undoable step)."""
+        graph = self.document.graph
+        if not len(graph):
+            return
+        sizes = {n.id: node_size(n) for n in graph.nodes}
+        rect = self.scene.items_rect()
+        positions = auto_layout(graph, sizes, direction, origin=(rect.left(), rect.top()))
+        moves = {nid: (graph.node(nid).position, pos) for nid, pos in positions.items()
+                 if graph.node(nid).position != pos}
+        if moves:
+            self.document.push(commands.MoveNodes(graph, moves, "Auto-layout"))
+        self.view.fit()
+
+    # ------------------------------------------------------------------ appearance
+    def set_theme(self, name: str) -> None:
+        self.theme_name = name
+        theme = THEMES[name]
+        app = QApplication.instance()
+        if app is not None:
+            apply_palette(app, theme)
+        self.scene.set_theme(theme)
+        self.view.viewport().update()
+        self.minimap.update()
+        for act in self.theme_actions.actions():
+            act.setChecked(act.text().lower() == name)
+        self.store.setValue("theme", name)
+
+    def _toggle_minimap(self, on: bool) -> None:
+        self.minimap.setVisible(on)
+
+    def _zoom_changed(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{zoom:.0%}")
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.document.title}[*] — NN Canvas")
+        self.setWindowModified(self.document.modified)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001
+        super().resizeEvent(event)
+        self._place_minimap()
+
+    def _place_minimap(self) -> None:
+        margin = 12
+        vp = self.view.viewport().geometry()
+        self.minimap.move(vp.right() - self.minimap.width() - margin,
+                          vp.bottom() - self.minimap.height() - margin)
+        self.minimap.raise_()
+
+    def showEvent(self, event) -> None:  # noqa: ANN001
+        super().showEvent(event)
+        self._place_minimap()
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About NN Canvas",
+                          "<b>NN Canvas</b><br>Build neural networks by wiring nodes, train "
+                          "them with a NumPy backpropagation engine, and watch them learn.")
+
+    # ------------------------------------------------------------------ layout memory
+    def _restore_layout(self) -> None:
+        geometry = self.store.value("geometry")
+        state = self.store.value("window_state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.store.setValue("geometry", self.saveGeometry())
+        self.store.setValue("window_state", self.saveState())
+        self.store.sync()
+        event.accept()
+

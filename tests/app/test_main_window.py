@@ -1,0 +1,176 @@
+"""The main window: files, close prompt, recent files, examples, export, layout memory,
+and the application's entry point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QMessageBox
+
+from nncore.graph import dumps, load_graph
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+
+def test_every_example_opens_without_problems(window):
+    for path in sorted(EXAMPLES.glob("*.json")):
+        assert window.open_file(path)
+        assert window.document.path == path.resolve()
+        assert len(window.scene.nodes) == len(load_graph(path))
+        assert window.document.graph.analysis().ok
+        assert not window.isWindowModified()
+        assert path.name in window.windowTitle()
+
+
+def test_build_save_close_reopen(window, tmp_path, qtbot):
+    """The done-when path: Input -> Dense -> ReLU -> Dense -> Cross-Entropy from the
+    palette's actions, wired, saved, reopened identical."""
+    window.document.new()
+    scene, graph = window.scene, window.document.graph
+    inp = graph.nodes[0].id
+    ids = [inp]
+    for i, t in enumerate(["dense", "relu", "dense", "cross_entropy"], 1):
+        ids.append(scene.add_node(t, QPointF(280 * i + 95, 60)))
+    for a, b in zip(ids, ids[1:]):
+        na, nb = graph.node(a), graph.node(b)
+        scene.begin_wire(scene.nodes[a].port(na.type.outputs[0].name, True))
+        scene.end_wire(scene.nodes[b].port(nb.type.inputs[0].name, False).scenePos())
+    scene.begin_wire(scene.nodes[inp].port("labels", True))
+    scene.end_wire(scene.nodes[ids[-1]].port("target", False).scenePos())
+    graph.set_params(ids[1], {"units": 32})
+    window.document.push(__import__("app.editor.commands", fromlist=["SetParams"]).SetParams(
+        graph, ids[3], {"units": 2}))
+    assert graph.analysis().ok, graph.analysis().problems
+    assert window.isWindowModified() and "*" in window.windowTitle().replace("[*]", "*")
+    path = tmp_path / "mine.json"
+    assert window._save_to(path)
+    assert not window.isWindowModified()
+    saved = dumps(graph)
+    window.close()
+    from app.main_window import MainWindow
+
+    again = MainWindow(theme="light")
+    qtbot.addWidget(again)
+    assert again.open_file(path)
+    assert dumps(again.document.graph) == saved
+    assert str(path.resolve()) == again.recent_files()[0]
+    # shapes shown on the wires after reopening
+    again.scene.refresh()
+    labels = sorted(w.label for w in again.scene.edges.values())
+    assert "(N, 32)" in labels and "(N, 2)" in labels and "labels" in labels
+
+
+def test_closing_with_unsaved_changes_asks(window):
+    window.scene.add_node("relu", QPointF(0, 0))
+    asked = []
+    window.ask_save = lambda: asked.append(1) or QMessageBox.Cancel
+    assert not window.close()
+    assert asked and window.isVisible()
+    window.ask_save = lambda: QMessageBox.Discard
+    assert window.close()
+
+
+def test_opening_a_bad_file_changes_nothing(window, tmp_path, monkeypatch):
+    window.open_file(EXAMPLES / "iris_sigmoid.json")
+    before = dumps(window.document.graph)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "nncanvas-graph", "version": 1, "nodes": [{"id": "n1", "type": "lstm"}]}')
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: warnings.append(a[2]))
+    assert not window.open_file(bad)
+    assert "unknown node type 'lstm'" in warnings[0]
+    assert dumps(window.document.graph) == before
+
+
+def test_export_png_and_svg(window, tmp_path):
+    window.open_file(EXAMPLES / "spiral_relu.json")
+    window.export_canvas(tmp_path / "net.png")
+    window.export_canvas(tmp_path / "net.svg")
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(tmp_path / "net.png"))
+    assert image.width() > 1000 and image.height() > 200
+    text = (tmp_path / "net.svg").read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text and "Input" in text
+
+
+def test_auto_layout_is_one_undoable_step_without_overlaps(window):
+    from app.editor.items import node_size
+    from app.editor.layout import overlaps
+
+    window.open_file(EXAMPLES / "wine_leaky.json")
+    graph = window.document.graph
+    for i, node in enumerate(graph.nodes):  # scramble
+        graph.move_node(node.id, ((i * 37) % 5 * 50.0, (i * 53) % 7 * 40.0))
+    before = {n.id: n.position for n in graph.nodes}
+    count = window.document.undo_stack.count()
+    window.auto_layout()
+    assert window.document.undo_stack.count() == count + 1
+    positions = {n.id: n.position for n in graph.nodes}
+    assert not overlaps(positions, {n.id: node_size(n) for n in graph.nodes})
+    for e in graph.edges:  # left to right along every wire
+        assert positions[e.src][0] < positions[e.dst][0]
+    window.document.undo_stack.undo()
+    assert {n.id: n.position for n in graph.nodes} == before
+
+
+def test_selection_drives_the_inspector(window):
+    window.open_file(EXAMPLES / "digits_mlp.json")
+    dense = next(n for n in window.document.graph.nodes if n.type_id == "dense")
+    window.scene.select_nodes([dense.id])
+    assert window.inspector.shown_node_ids() == [dense.id]
+    window.scene.clearSelection()
+    assert window.inspector.shown_node_ids() == []
+
+
+def test_layout_and_theme_are_remembered(window, qtbot):
+    window.set_theme("dark")
+    window.palette_dock.hide()
+    window.close()
+    from app.main_window import MainWindow
+
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    assert again.theme_name == "dark"
+    assert not again.palette_dock.isVisible()
+    again.set_theme("light")
+    again.palette_dock.show()
+
+
+def _run_app(*args, env_extra=None, timeout=60):
+    env = dict(os.environ)
+    env.update({"QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": env.get("XDG_CONFIG_HOME", "/tmp/nncanvas-test-config")})
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_screenshot_option_saves_the_window(tmp_path):
+    out = tmp_path / "shot.png"
+    proc = _run_app(str(EXAMPLES / "moons_tanh.json"), "--screenshot", str(out), "--size", "1000x700")
+    assert proc.returncode == 0, proc.stderr
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1000, 700)
+
+
+def test_the_app_starts_offscreen_and_exits_cleanly_when_closed():
+    proc = _run_app("--quit-after", "500")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_without_a_display_it_explains(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "app"], capture_output=True, text=True, timeout=60, env=env)
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        assert proc.returncode == 1 and "no display found" in proc.stderr
+    else:  # pragma: no cover - a developer machine with a screen
+        pytest.skip("a display is available")
