@@ -5,7 +5,8 @@ Opens the main window with FILE (default: the digits example). Options:
 * ``--screenshot OUT.png``: open, draw, save a picture of the whole window and exit
   (offscreen when there is no display) — for the README's pictures and for checks;
 * ``--theme light|dark``;
-* ``--quit-after MS``: close the window after MS milliseconds (for checks).
+* ``--quit-after MS``: close the window after MS milliseconds (for checks);
+* ``--select NODE``: select a node by name (for pictures).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="close the window after MS milliseconds")
     parser.add_argument("--size", default="1400x860", metavar="WxH",
                         help="window size for --screenshot (default 1400x860)")
+    parser.add_argument("--select", metavar="NODE", help="select the node with this name "
+                        "(shows it in the inspector; for pictures)")
     return parser
 
 
@@ -71,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         window.resize(width, height)
     window.show()
+    if args.select:
+        node = window.document.graph.node_by_name(args.select)
+        if node is not None:
+            window.scene.select_nodes([node.id])
     if args.screenshot:
         def shoot() -> None:
             window.scene.refresh()

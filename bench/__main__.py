@@ -1,8 +1,12 @@
-"""``python -m bench``: see :mod:`bench.run`."""
+"""``python -m bench``: the training benchmark (:mod:`bench.run`), then the canvas
+benchmark (:mod:`bench.canvas`). ``--quick`` and ``--no-json`` apply to both."""
 
 import sys
 
-from bench.run import main
+from bench.canvas import main as canvas_main
+from bench.run import main as mlp_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = mlp_main()
+    shared = [a for a in sys.argv[1:] if a in ("--quick", "--no-json")]
+    sys.exit(code or canvas_main(shared))
