@@ -378,6 +378,8 @@ class GraphScene(QGraphicsScene):
 
     # ------------------------------------------------------------------ Qt events
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.modifiers() & Qt.ShiftModifier:  # Shift-click adds to the selection, as Ctrl
+            event.setModifiers(event.modifiers() | Qt.ControlModifier)
         if event.button() == Qt.LeftButton:
             port = self.port_at(event.scenePos())
             if port is not None:
@@ -398,6 +400,8 @@ class GraphScene(QGraphicsScene):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.modifiers() & Qt.ShiftModifier:
+            event.setModifiers(event.modifiers() | Qt.ControlModifier)
         if self._drag is not None and event.button() == Qt.LeftButton:
             self.end_wire(event.scenePos())
             event.accept()

@@ -246,3 +246,31 @@ def test_a_refused_command_is_not_recorded(canvas):
     with pytest.raises(GraphError, match="already a node called"):
         canvas.doc.push(commands.RenameNode(canvas.graph, ids[1], canvas.graph.node(ids[0]).name))
     assert canvas.doc.undo_stack.count() == count
+
+
+def test_click_ctrl_click_and_shift_click_select(canvas, mouse):
+    a = canvas.scene.add_node("relu", QPointF(100, 100))
+    b = canvas.scene.add_node("tanh", QPointF(500, 100))
+    c = canvas.scene.add_node("sigmoid", QPointF(900, 100))
+    header = {n: canvas.scene.nodes[n].pos() + QPointF(90, 12) for n in (a, b, c)}
+    mouse.click(canvas.view, header[a])
+    assert canvas.scene.selected_node_ids() == [a]
+    mouse.click(canvas.view, header[b], Qt.ShiftModifier)
+    mouse.click(canvas.view, header[c], Qt.ControlModifier)
+    assert canvas.scene.selected_node_ids() == [a, b, c]
+    mouse.click(canvas.view, header[b])
+    assert canvas.scene.selected_node_ids() == [b]
+
+
+def test_rubber_band_selects_the_nodes_it_touches(canvas):
+    a = canvas.scene.add_node("relu", QPointF(100, 100))
+    b = canvas.scene.add_node("tanh", QPointF(500, 100))
+    canvas.scene.add_node("sigmoid", QPointF(900, 100))
+    vp = canvas.view.viewport()
+    start = canvas.view.mapFromScene(QPointF(-50, -50))
+    end = canvas.view.mapFromScene(QPointF(600, 250))
+    QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, start)
+    for i in range(1, 7):
+        QTest.mouseMove(vp, start + (end - start) * (i / 6))
+    QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, end)
+    assert canvas.scene.selected_node_ids() == [a, b]
