@@ -62,9 +62,16 @@ class Document(QObject):
             raise error
 
     def new(self) -> None:
-        """Start an empty project: an Input node and nothing else."""
+        """Start a new project: an Input node matching the default dataset (the digits:
+        64 features, 10 classes), and nothing else."""
+        from nncore.graph.run import fit_input_to_data, load_data
+        from nncore.graph.settings import DatasetSettings
+
         fresh = Graph()
         fresh.add_node("input", (0.0, 0.0))
+        dataset = DatasetSettings()
+        fresh.settings = {"dataset": dataset.to_dict()}
+        fit_input_to_data(fresh, load_data(dataset))
         self._replace(fresh, None)
 
     def open(self, path: str | Path) -> None:

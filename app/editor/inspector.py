@@ -579,6 +579,9 @@ class _NetworkPage(_Page):
         self.params_label.setObjectName("inspectorTotalParams")
         self.layout_.addWidget(self.counts_label)
         self.layout_.addWidget(self.params_label)
+        self.dataset_label = _wrapped()
+        self.dataset_label.setObjectName("inspectorDataset")
+        self.layout_.addWidget(self.dataset_label)
         self.layout_.addWidget(_section("Before training"))
         self.status_label = _wrapped()
         self.status_label.setObjectName("inspectorStatus")
@@ -595,6 +598,8 @@ class _NetworkPage(_Page):
         self.finish()
 
     def refresh(self, graph: Graph, analysis: Analysis) -> None:
+        from nncore.graph.run import training_problems
+
         self.counts_label.setText(f"{_plural(len(graph), 'node')}, "
                                   f"{_plural(len(graph.edges), 'wire')}")
         self.params_label.setText(f"Trainable parameters: {_count(analysis.total_params)}")
@@ -602,14 +607,18 @@ class _NetworkPage(_Page):
             self.problems_box.removeWidget(label)
             label.deleteLater()
         self.problem_labels = []
-        if analysis.ok:
+        # Checked against the project's dataset, as training will see the network.
+        path = getattr(self.inspector.document, "path", None)
+        dataset, problems = training_problems(graph, path.parent if path else None)
+        self.dataset_label.setText(f"Dataset: {dataset}" if dataset else "Dataset: —")
+        if not problems:
             self.status_label.setText("✓ Ready to train")
             self.status_label.setStyleSheet(f"color: {tone('ok')}; font-weight: bold;")
             return
-        n = len(analysis.problems)
+        n = len(problems)
         self.status_label.setText(f"{_plural(n, 'problem')} to fix before training:")
         self.status_label.setStyleSheet("font-weight: bold;")
-        for node_id, text in analysis.problems:
+        for node_id, text in problems:
             known = node_id is not None and graph.has_node(node_id)
             row = _ProblemRow(text, node_id if known else None)
             if known:

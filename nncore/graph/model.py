@@ -322,7 +322,7 @@ class Graph:
         if name is None:
             name = self.unique_name(ntype.display_name)
         else:
-            self._check_name(name, None)
+            self.check_name(name, None)
         node = Node(node_id, type_id, name, clean, _position(position))
         self._insert_node(node, index)
         self.node_added.emit(node)
@@ -338,7 +338,9 @@ class Graph:
         self._by_name[node.name] = node.id
         self._changed()
 
-    def _check_name(self, name: Any, node_id: str | None) -> None:
+    def check_name(self, name: Any, node_id: str | None = None) -> None:
+        """Raise GraphError unless ``name`` could be the display name of ``node_id``
+        (a new node when None): non-empty valid text that no other node has."""
         if not isinstance(name, str) or not name.strip():
             raise GraphError("a node name must be a non-empty text", node_id)
         try:
@@ -413,7 +415,7 @@ class Graph:
     def rename_node(self, node_id: str, name: str) -> str:
         """Give a node another unique display name; returns the old one."""
         node = self.node(node_id)
-        self._check_name(name, node_id)
+        self.check_name(name, node_id)
         old, node.name = node.name, name
         del self._by_name[old]
         self._by_name[name] = node_id
@@ -683,6 +685,12 @@ class Graph:
                     shapes[e.dst_port].append(s)
             for port, found in shapes.items():
                 result.input_shapes[(nid, port)] = found
+            unwired = [p.title for p in ntype.inputs if p.name not in
+                       {e.dst_port for e in incoming.get(nid, [])}]
+            if unwired:  # named as the canvas shows them ("logits", not "input")
+                result.errors[nid] = "nothing is connected to " + " and ".join(
+                    repr(t) for t in unwired)
+                continue
             if blocked:
                 continue
             try:

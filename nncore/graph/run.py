@@ -21,7 +21,8 @@ from nncore.graph.compile import CompiledGraph, compile_graph
 from nncore.graph.model import Graph
 from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
 
-__all__ = ["TrainingRun", "load_data", "fit_input_to_data", "dataset_for_graph"]
+__all__ = ["TrainingRun", "load_data", "fit_input_to_data", "dataset_for_graph",
+           "training_problems"]
 
 
 def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = None) -> Dataset:
@@ -68,6 +69,56 @@ def dataset_for_graph(settings: DatasetSettings, graph: Graph) -> DatasetSetting
     if any(n.type_id == "mse" for n in graph.nodes):
         return replace(settings, task="regression")
     return settings
+
+
+_DATA_CACHE: dict[str, Dataset] = {}
+
+
+def _cached_data(settings: DatasetSettings, base_dir: str | os.PathLike | None) -> Dataset:
+    """:func:`load_data`, remembered per settings (and file modification time)."""
+    import json
+
+    stamp = None
+    if settings.source != "builtin":
+        path = Path(settings.path or "")
+        if not path.is_absolute() and base_dir is not None:
+            path = Path(base_dir) / path
+        stamp = (str(path), path.stat().st_mtime if path.is_file() else None)
+    key = json.dumps([settings.to_dict(), stamp], sort_keys=True, default=str)
+    data = _DATA_CACHE.get(key)
+    if data is None:
+        if len(_DATA_CACHE) > 8:
+            _DATA_CACHE.clear()
+        data = _DATA_CACHE[key] = load_data(settings, base_dir)
+    return data
+
+
+def training_problems(graph: Graph, base_dir: str | os.PathLike | None = None
+                      ) -> tuple[str | None, list[tuple[str | None, str]]]:
+    """What would stop training this graph on its project's dataset.
+
+    The graph is checked as training would run it: on a copy whose Input node has been
+    matched to the dataset (features, task, classes), so a "ready" verdict is true for
+    the data (a last Dense with 2 units is a problem for the 10 digit classes).
+
+    Returns:
+        (a one-line description of the dataset, or None if it cannot be loaded; the
+        problems as (node id or None, text)). A dataset that cannot be loaded is itself
+        a problem.
+    """
+    trial = Graph()
+    trial.replace_with(graph)
+    try:
+        ds = dataset_for_graph(DatasetSettings.from_dict(graph.settings.get("dataset")), graph)
+        data = _cached_data(ds, base_dir)
+    except (ValueError, OSError) as e:
+        return None, [*trial.analysis().problems, (None, f"dataset: {e}")]
+    fit_input_to_data(trial, data)
+    what = (f"{data.num_classes} classes" if data.task == "classification"
+            else f"{data.n_outputs} target{'s' if data.n_outputs != 1 else ''} (regression)")
+    description = (f"{data.name}: {data.n_samples} samples, {data.n_features} features, "
+                   f"{what}")
+    return description, list(trial.analysis().problems)
 
 
 def fit_input_to_data(graph: Graph, data: Dataset | Split) -> list[str]:

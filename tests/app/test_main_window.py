@@ -43,8 +43,19 @@ def test_build_save_close_reopen(window, tmp_path, qtbot):
     scene.begin_wire(scene.nodes[inp].port("labels", True))
     scene.end_wire(scene.nodes[ids[-1]].port("target", False).scenePos())
     graph.set_params(ids[1], {"units": 32})
-    window.document.push(__import__("app.editor.commands", fromlist=["SetParams"]).SetParams(
-        graph, ids[3], {"units": 2}))
+    from app.editor.commands import SetParams
+
+    window.document.push(SetParams(graph, ids[3], {"units": 2}))
+    # The new network's Input matches the default dataset (digits: 10 classes), so the
+    # inspector says what training would: the last Dense needs 10 units.
+    window.scene.clearSelection()
+    window.inspector.refresh_now()
+    page = window.inspector.page
+    assert "Dataset: digits: 1797 samples, 64 features, 10 classes" in page.dataset_label.text()
+    assert any("give the last Dense 10 units" in row.text() for row in page.problem_labels)
+    window.document.push(SetParams(graph, ids[3], {"units": 10}))
+    window.inspector.refresh_now()
+    assert "Ready to train" in window.inspector.page.status_label.text()
     assert graph.analysis().ok, graph.analysis().problems
     assert window.isWindowModified() and "*" in window.windowTitle().replace("[*]", "*")
     path = tmp_path / "mine.json"
@@ -62,7 +73,7 @@ def test_build_save_close_reopen(window, tmp_path, qtbot):
     # shapes shown on the wires after reopening
     again.scene.refresh()
     labels = sorted(w.label for w in again.scene.edges.values())
-    assert "(N, 32)" in labels and "(N, 2)" in labels and "labels" in labels
+    assert "(N, 32)" in labels and "(N, 10)" in labels and "labels" in labels
 
 
 def test_closing_with_unsaved_changes_asks(window):

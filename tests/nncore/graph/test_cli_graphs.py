@@ -137,7 +137,7 @@ def test_check_reports_problems_with_exit_1(tmp_path):
                     '{"id": "n2", "type": "dense"}]}')
     proc = run_cli("check", str(path))
     assert proc.returncode == 1
-    assert "problem: Dense: input 'input' is not connected" in proc.stderr
+    assert "problem: Dense: nothing is connected to 'input'" in proc.stderr
     assert "exactly one loss node" in proc.stderr
 
 

@@ -163,9 +163,9 @@ def test_shape_errors_are_pinned_to_the_node_that_causes_them(mlp):
     g.set_param(ids["dense2"], "units", 3)
     g.disconnect(Edge(ids["input"], "features", ids["dense1"], "input"))
     a = g.analysis()
-    assert a.errors == {ids["dense1"]: "input 'input' is not connected"}  # downstream is just unknown
+    assert a.errors == {ids["dense1"]: "nothing is connected to 'input'"}  # downstream is just unknown
     assert (ids["relu"], "output") not in a.shapes
-    assert not a.ok and a.problems[0] == (ids["dense1"], "Dense: input 'input' is not connected")
+    assert not a.ok and a.problems[0] == (ids["dense1"], "Dense: nothing is connected to 'input'")
 
 
 def test_graph_level_problems():
@@ -272,3 +272,12 @@ def test_connection_targets_agree_with_can_connect(mlp):
         "this wire would make a cycle"
     assert small.connection_targets(r.id, "input")[(t.id, "output")].reason == \
         "this wire would make a cycle"
+
+
+def test_unconnected_ports_are_named_as_the_canvas_shows_them():
+    g = Graph()
+    loss = g.add_node("cross_entropy")
+    add = g.add_node("add")
+    a = g.analysis()
+    assert a.errors[loss.id] == "nothing is connected to 'logits' and 'target'"
+    assert a.errors[add.id] == "nothing is connected to 'inputs'"
