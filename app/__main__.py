@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.main_window import MainWindow
+    from app.main_window import READABLE_ZOOM, MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("NN Canvas")
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot:
         def shoot() -> None:
             window.scene.refresh()
-            window.view.fit(min_zoom=0.8)
+            window.view.fit(min_zoom=READABLE_ZOOM)
             app.processEvents()
             ok = window.grab().save(args.screenshot)
             if not ok:

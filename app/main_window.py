@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QByteArray, QRectF, QSettings, QSize, Qt
+from PySide6.QtCore import QByteArray, QRectF, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QUndoView, QVBoxLayout, QWidget)
@@ -31,7 +31,7 @@ __all__ = ["MainWindow", "EXAMPLES", "settings"]
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 MAX_RECENT = 8
-READABLE_ZOOM = 0.8  # a file opens at least this large, so its cards can be read
+READABLE_ZOOM = 0.5  # a file opens at least this large, so its cards can be read
 FILE_FILTER = "NN Canvas graphs (*.json);;All files (*)"
 
 
@@ -67,17 +67,30 @@ class MainWindow(QMainWindow):
         self.zoom_label = QLabel("100%")
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.view.zoom_changed.connect(self._zoom_changed)
+        self.scene.selectionChanged.connect(self._selection_actions)
+        self._selection_actions()
+        self._minimap_timer = QTimer(self)
+        self._minimap_timer.setSingleShot(True)
+        self._minimap_timer.setInterval(0)
+        self._minimap_timer.timeout.connect(self._update_minimap_visibility)
+        self.view.zoom_changed.connect(lambda _: self._minimap_timer.start())
+        self.view.horizontalScrollBar().valueChanged.connect(lambda _: self._minimap_timer.start())
+        self.view.verticalScrollBar().valueChanged.connect(lambda _: self._minimap_timer.start())
+        for event in ("node_added", "node_removed", "node_changed", "graph_reset"):
+            getattr(self.document.graph, event).connect(self._graph_event_for_minimap)
         self.scene.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.document.path_changed.connect(lambda _: self._update_title())
         self.document.modified_changed.connect(lambda _: self._update_title())
         self.set_theme(self.theme_name)
         self.resize(1400, 860)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [190, 300], Qt.Horizontal)
         self._restore_layout()
         self._update_title()
 
     # ------------------------------------------------------------------ building
     def _make_docks(self) -> None:
         self.palette = Palette()
+        self.palette.setMinimumWidth(170)
         self.palette.add_requested.connect(self.add_at_center)
         self.palette_dock = self._dock("Palette", "palette", self.palette, Qt.LeftDockWidgetArea)
         self.inspector = Inspector(self.document)
@@ -246,7 +259,9 @@ class MainWindow(QMainWindow):
         try:
             self.document.save(path)
         except (OSError, ValueError) as e:
-            QMessageBox.critical(self, "Cannot save", f"{path}: {e}")
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            QMessageBox.critical(self, "Cannot save", f"Cannot save {path.name} in "
+                                 f"{path.parent}:\n{reason}")
             return False
         self._add_recent(path.resolve())
         self.statusBar().showMessage(f"Saved {path.name}", 5000)
@@ -330,8 +345,9 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ editing
     def add_at_center(self, type_id: str) -> None:
+        """Add a node near the centre of the view, where it covers no other card."""
         center = self.view.mapToScene(self.view.viewport().rect().center())
-        self.scene.add_node(type_id, center)
+        self.scene.add_node(type_id, self.scene.free_spot(type_id, center))
 
     def cut(self) -> None:
         if self.scene.copy():
@@ -376,7 +392,27 @@ class MainWindow(QMainWindow):
         self.store.setValue("theme", name)
 
     def _toggle_minimap(self, on: bool) -> None:
-        self.minimap.setVisible(on)
+        self._update_minimap_visibility()
+
+    def _graph_event_for_minimap(self, *_: object) -> None:
+        self._minimap_timer.start()
+
+    def _update_minimap_visibility(self) -> None:
+        """Show the minimap (if switched on) only when part of the network is out of view:
+        when everything is visible it would just cover the canvas."""
+        rect = self.scene.items_rect()
+        whole = rect.isEmpty() or self.view.visible_scene_rect().contains(rect)
+        self.minimap.setVisible(self.act_minimap.isChecked() and not whole)
+
+    def _selection_actions(self) -> None:
+        try:
+            any_nodes = bool(self.scene.selected_node_ids())
+            anything = any_nodes or bool(self.scene.selected_edges())
+        except RuntimeError:  # pragma: no cover - during teardown
+            return
+        for act in (self.act_cut, self.act_copy, self.act_duplicate):
+            act.setEnabled(any_nodes)
+        self.act_delete.setEnabled(anything)
 
     def _zoom_changed(self, zoom: float) -> None:
         self.zoom_label.setText(f"{zoom:.0%}")

@@ -309,8 +309,12 @@ class NodeItem(QGraphicsItem):
         painter.setFont(BODY_FONT)
         metrics = QFontMetricsF(BODY_FONT)
         text = main_text(self.node)
-        painter.drawText(QRectF(10, top + 2, self.width - 20, 18), Qt.AlignVCenter | Qt.AlignLeft,
-                         metrics.elidedText(text, Qt.ElideRight, self.width - 20))
+        if text:
+            painter.drawText(QRectF(10, top + 2, self.width - 20, 18),
+                             Qt.AlignVCenter | Qt.AlignLeft,
+                             metrics.elidedText(text, Qt.ElideRight, self.width - 30))
+        else:
+            top -= 8  # no parameter line: the info line moves up
         painter.setFont(SMALL_FONT)
         painter.setPen(QColor(theme.error if self.error else theme.text_dim))
         if self.error:
@@ -321,8 +325,9 @@ class NodeItem(QGraphicsItem):
             info = self.output_text or "shape unknown"
             if self.param_count:
                 info += f"  ·  {self.param_count:,} params"
+        # elided with a margin: at other zoom levels hinting makes text a little wider
         painter.drawText(QRectF(10, top + 19, self.width - 20, 18), Qt.AlignVCenter | Qt.AlignLeft,
-                         QFontMetricsF(SMALL_FONT).elidedText(info, Qt.ElideRight, self.width - 20))
+                         QFontMetricsF(SMALL_FONT).elidedText(info, Qt.ElideRight, self.width - 34))
 
     # ------------------------------------------------------------------ moving
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
@@ -343,10 +348,12 @@ class EdgeItem(QGraphicsPathItem):
         self.setZValue(0)
         self._mid = QPointF()
         self._bounds = QRectF()
+        self.backward = False
 
     def update_path(self, start: QPointF, end: QPointF, lane: float | None = None) -> None:
         """Redraw the curve between two scene points (along a lane below the cards in
         between, when ``lane`` is given)."""
+        self.backward = end.x() < start.x() + 40
         path = wire_path(start, end, lane)
         self.prepareGeometryChange()
         self._mid = path.pointAtPercent(0.5)
@@ -378,7 +385,7 @@ class EdgeItem(QGraphicsPathItem):
         if not self.label:
             return
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod >= TEXT_LOD + 0.15:
+        if lod >= TEXT_LOD:
             color = pen.color()
             painter.setFont(SMALL_FONT)
             metrics = QFontMetricsF(SMALL_FONT)
@@ -397,11 +404,18 @@ def wire_path(start: QPointF, end: QPointF, lane: float | None = None) -> QPaint
     y), the wire dips to that height for its long middle stretch, so it runs below the
     cards between its ends instead of behind them."""
     path = QPainterPath(start)
-    if lane is None or end.x() - start.x() < 400:
+    backward = end.x() < start.x() + 40
+    if lane is None or (not backward and end.x() - start.x() < 400):
         dx = max(abs(end.x() - start.x()) * 0.5, 60.0)
         path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
         return path
     r = 60.0
+    if backward:  # out of the right side, down to the lane, back left, into the left side
+        a, b = QPointF(start.x() + r, lane), QPointF(end.x() - r, lane)
+        path.cubicTo(QPointF(start.x() + r, start.y()), QPointF(start.x() + r, start.y()), a)
+        path.lineTo(b)
+        path.cubicTo(QPointF(end.x() - r, end.y()), QPointF(end.x() - r, end.y()), end)
+        return path
     a, b = QPointF(start.x() + 2 * r, lane), QPointF(end.x() - 2 * r, lane)
     path.cubicTo(QPointF(start.x() + r, start.y()), QPointF(start.x() + r, lane), a)
     path.lineTo(b)

@@ -134,16 +134,22 @@ class GraphScene(QGraphicsScene):
         out, inp = a.port(e.src_port, True), b.port(e.dst_port, False)
         if out is not None and inp is not None:
             start, end = out.scenePos(), inp.scenePos()
-            item.update_path(start, end, self._lane(start, end) if item.kind == "target" else None)
+            backward = end.x() < start.x() + 40
+            lane = None
+            if item.kind == "target" or backward:
+                lane = self._lane(start, end, [a, b] if backward else [])
+            item.update_path(start, end, lane)
 
-    def _lane(self, start: QPointF, end: QPointF) -> float | None:
-        """For a long labels wire: a height just below every card it would pass behind."""
+    def _lane(self, start: QPointF, end: QPointF, also: list[NodeItem]) -> float | None:
+        """For a long labels wire or a wire going backwards: a height just below every
+        card it would pass behind (and the cards in ``also``), so it runs under them."""
+        left, right = min(start.x(), end.x()), max(start.x(), end.x())
         lo, hi = min(start.y(), end.y()), max(start.y(), end.y())
         bottom = None
         for node in self.nodes.values():
             r = node.sceneBoundingRect()
-            if r.right() > start.x() + 20 and r.left() < end.x() - 20 and r.bottom() > lo - 5 \
-                    and r.top() < hi + 5:
+            if node in also or (r.right() > left + 20 and r.left() < right - 20
+                                and r.bottom() > lo - 5 and r.top() < hi + 5):
                 bottom = r.bottom() if bottom is None else max(bottom, r.bottom())
         return None if bottom is None else bottom + 24
 
@@ -152,7 +158,7 @@ class GraphScene(QGraphicsScene):
         route below the cards they pass)."""
         mine = set(self.graph.edges_of(item.node_id)) if self.graph.has_node(item.node_id) else set()
         for edge, wire in self.edges.items():
-            if edge in mine or wire.kind == "target":
+            if edge in mine or wire.kind == "target" or wire.backward:
                 self._place_edge(wire)
 
     def _schedule(self) -> None:
@@ -175,8 +181,14 @@ class GraphScene(QGraphicsScene):
                               analysis.errors.get(nid, ""))
             for port in item.inputs.values():
                 port.connected = (nid, port.port) in connected_in
+                got = analysis.input_shapes.get((nid, port.port)) or []
+                port.setToolTip(f"{port.label} ← {', '.join(map(str, got))}" if got else
+                                f"{port.label}: drag a wire here from an output")
             for port in item.outputs.values():
                 port.connected = (nid, port.port) in connected_out
+                shape = analysis.shapes.get((nid, port.port))
+                port.setToolTip(f"{port.label} → {shape}" if shape else
+                                f"{port.label}: drag from here to an input")
         for edge, wire in self.edges.items():
             shape = analysis.shapes.get((edge.src, edge.src_port))
             wire.set_label("" if shape is None else ("labels" if shape.classes else str(shape)))
@@ -210,6 +222,21 @@ class GraphScene(QGraphicsScene):
             pass
 
     # ------------------------------------------------------------------ editing
+    def free_spot(self, type_id: str, near: QPointF) -> QPointF:
+        """The centre nearest to ``near`` (searched outwards on a 40-unit grid) where a
+        new ``type_id`` card would not cover another card."""
+        w, h = node_size(Node("", type_id, "", {}, (0, 0)))
+        rects = [item.sceneBoundingRect().adjusted(-20, -20, 20, 20) for item in self.nodes.values()]
+        for ring in range(0, 40):
+            candidates = [(dx, dy) for dx in range(-ring, ring + 1) for dy in range(-ring, ring + 1)
+                          if max(abs(dx), abs(dy)) == ring]
+            for dx, dy in sorted(candidates, key=lambda d: (abs(d[1]), abs(d[0]))):
+                center = QPointF(near.x() + dx * 40, near.y() + dy * 40)
+                rect = QRectF(center.x() - w / 2, center.y() - h / 2, w, h)
+                if not any(rect.intersects(r) for r in rects):
+                    return center
+        return near
+
     def add_node(self, type_id: str, position: QPointF) -> str:
         """Add a node of ``type_id`` centred at ``position`` (undoable); returns its id."""
         w, h = node_size(Node("", type_id, "", {}, (0, 0)))
@@ -227,7 +254,10 @@ class GraphScene(QGraphicsScene):
         if not node_ids and not edges:
             return
         stack = self.document.undo_stack
-        stack.beginMacro("Delete")
+        names = [self.graph.node(n).name for n in node_ids]
+        what = (names[0] if len(names) == 1 else f"{len(names)} nodes" if names else
+                f"{len(edges)} wire{'s' if len(edges) != 1 else ''}")
+        stack.beginMacro(f"Delete {what}")
         if edges:
             self.document.push(commands.RemoveEdges(self.graph, edges))
         if node_ids:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QFrame, QGraphicsView, QLineEdit, QListWidget, QL
                                QVBoxLayout, QWidget)
 
 from app.editor.scene import GraphScene
-from nncore.graph import CATALOGUE
+from nncore.graph import CATALOGUE, CATEGORIES
 
 __all__ = ["GraphView", "QuickAdd", "MIN_ZOOM", "MAX_ZOOM"]
 
@@ -243,7 +243,8 @@ class QuickAdd(QFrame):
         self.list.itemActivated.connect(self._choose)
         self.list.itemClicked.connect(self._choose)
         self.search.installEventFilter(self)
-        for t in CATALOGUE.values():
+        ordered = sorted(CATALOGUE.values(), key=lambda t: CATEGORIES.index(t.category))
+        for t in ordered:  # in the palette's order
             item = QListWidgetItem(f"{t.glyph}  {t.display_name}   ({t.category})")
             item.setData(Qt.UserRole, t.type_id)
             item.setToolTip(t.summary)
@@ -265,10 +266,18 @@ class QuickAdd(QFrame):
         starts with the text, then a name that contains it, then the rest)."""
         words = text.lower().split()
         best, best_score = None, 99
+
+        def names(t) -> str:
+            return f"{t.display_name} {t.type_id} {t.category}".lower()
+
+        # Words found in names beat words found only in the descriptions: "tan" shows
+        # Tanh, not BatchNorm (whose description says "standardize").
+        by_name = any(all(w in names(CATALOGUE[self.list.item(i).data(Qt.UserRole)])
+                          for w in words) for i in range(self.list.count()))
         for i in range(self.list.count()):
             item = self.list.item(i)
             t = CATALOGUE[item.data(Qt.UserRole)]
-            hay = f"{t.display_name} {t.type_id} {t.category} {t.summary}".lower()
+            hay = names(t) if by_name else f"{names(t)} {t.summary}".lower()
             hidden = not all(w in hay for w in words)
             item.setHidden(hidden)
             if hidden:

@@ -274,3 +274,35 @@ def test_rubber_band_selects_the_nodes_it_touches(canvas):
         QTest.mouseMove(vp, start + (end - start) * (i / 6))
     QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, end)
     assert canvas.scene.selected_node_ids() == [a, b]
+
+
+def test_quick_add_prefers_names_and_follows_the_palette_order(canvas):
+    qa = canvas.view.quick_add
+    qa.open_at(canvas.view.rect().center())
+    qa.search.setText("tan")
+    shown = [qa.list.item(i).data(Qt.UserRole) for i in range(qa.list.count()) if not qa.list.item(i).isHidden()]
+    assert shown == ["tanh"]
+    qa.search.setText("probabilit")  # only in descriptions
+    shown = [qa.list.item(i).data(Qt.UserRole) for i in range(qa.list.count()) if not qa.list.item(i).isHidden()]
+    assert "softmax" in shown
+    qa.hide()
+
+
+def test_palette_double_click_places_nodes_in_free_space(window):
+    window.document.new()
+    window.add_at_center("dense")
+    window.add_at_center("relu")
+    window.add_at_center("tanh")
+    rects = [item.sceneBoundingRect() for item in window.scene.nodes.values()]
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            assert not a.adjusted(6, 6, -6, -6).intersects(b.adjusted(6, 6, -6, -6))
+
+
+def test_backward_wires_run_below_the_cards(canvas):
+    a = canvas.scene.add_node("relu", QPointF(600, 100))
+    b = canvas.scene.add_node("tanh", QPointF(100, 100))
+    canvas.graph.connect(a, "output", b, "input")  # from the right-hand card to the left one
+    wire = canvas.scene.edges[Edge(a, "output", b, "input")]
+    lowest = max(canvas.scene.nodes[n].sceneBoundingRect().bottom() for n in (a, b))
+    assert wire.backward and wire.path().boundingRect().bottom() > lowest
