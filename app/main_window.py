@@ -208,6 +208,7 @@ class MainWindow(QMainWindow):
         theme_menu = view.addMenu("&Theme")
         theme_menu.addActions(self.theme_actions.actions())
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("&Mouse and Keyboard", self.show_help, K.HelpContents))
         help_menu.addAction(self._action("&About NN Canvas", self.about))
         self._update_recent_menu()
 
@@ -435,6 +436,33 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:  # noqa: ANN001
         super().showEvent(event)
         self._place_minimap()
+
+    HELP = """<h3>Building a network</h3>
+<ul>
+<li><b>Add</b> a node: drag it from the palette, double-click it there, or press
+<b>Tab</b> on the canvas and type its name.</li>
+<li><b>Wire</b>: drag from an output port (a card's right side) to an input port (left
+side). Ports that would take the wire light up; the status bar says why others will not.
+Drag a wire's end off its input to remove it, or onto another input to move it.</li>
+<li>Select a node to edit it in the <b>Inspector</b>; with nothing selected it lists what
+would stop training.</li>
+</ul>
+<h3>Keys</h3>
+<table>
+<tr><td>Ctrl+Z / Ctrl+Shift+Z, Ctrl+Y</td><td>undo / redo</td></tr>
+<tr><td>Ctrl+X, C, V, D</td><td>cut, copy, paste, duplicate</td></tr>
+<tr><td>Delete, Backspace</td><td>delete the selection</td></tr>
+<tr><td>Ctrl+A</td><td>select all</td></tr>
+<tr><td>F</td><td>fit the network in view</td></tr>
+<tr><td>Ctrl+wheel, Ctrl+= / Ctrl+-</td><td>zoom (Ctrl+0: 100%)</td></tr>
+<tr><td>wheel, Shift+wheel</td><td>scroll</td></tr>
+<tr><td>middle button, Space+drag</td><td>pan</td></tr>
+<tr><td>Ctrl+L</td><td>auto-layout</td></tr>
+<tr><td>Ctrl+click, Shift+click, drag on empty canvas</td><td>add to the selection, select an area</td></tr>
+</table>"""
+
+    def show_help(self) -> None:
+        QMessageBox.information(self, "Mouse and keyboard", self.HELP)
 
     def about(self) -> None:
         QMessageBox.about(self, "About NN Canvas",

@@ -358,6 +358,20 @@ class GraphScene(QGraphicsScene):
         if not anchor.is_output:
             start, end = end, start
         drag["preview"].setPath(wire_path(start, end))
+        # Say, while dragging, whether the port under the cursor would take the wire.
+        port = self.port_at(pos)
+        hint = ""
+        if port is not None and port is not anchor:
+            verdict = drag["targets"].get((port.node_id, port.port))
+            if port.is_output == anchor.is_output:
+                hint = "A wire goes from an output (right side) to an input (left side)"
+            elif verdict is not None and not verdict.ok:
+                hint = f"Cannot connect here: {verdict.reason}"
+            elif verdict is not None:
+                hint = "Release to connect"
+        if hint != drag.get("hint"):
+            drag["hint"] = hint
+            self.message.emit(hint)
 
     def end_wire(self, pos: QPointF) -> bool:
         """Finish the wire at ``pos``: connect to a valid port (undoable), refuse an

@@ -306,3 +306,16 @@ def test_backward_wires_run_below_the_cards(canvas):
     wire = canvas.scene.edges[Edge(a, "output", b, "input")]
     lowest = max(canvas.scene.nodes[n].sceneBoundingRect().bottom() for n in (a, b))
     assert wire.backward and wire.path().boundingRect().bottom() > lowest
+
+
+def test_the_status_bar_says_why_while_dragging(canvas, qtbot):
+    ids = build_chain(canvas, "relu", "tanh")
+    loss = canvas.scene.add_node("cross_entropy", QPointF(900, 300))
+    messages = []
+    canvas.scene.message.connect(messages.append)
+    canvas.scene.begin_wire(canvas.scene.nodes[ids[1]].port("output", True))
+    canvas.scene.move_wire(port_pos(canvas, loss, "target", False))
+    assert messages[-1].startswith("Cannot connect here:") and "labels" in messages[-1]
+    canvas.scene.move_wire(port_pos(canvas, loss, "input", False))
+    assert messages[-1] == "Release to connect"
+    canvas.scene.end_wire(QPointF(-9000, -9000))
