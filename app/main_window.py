@@ -208,7 +208,8 @@ class MainWindow(QMainWindow):
         theme_menu = view.addMenu("&Theme")
         theme_menu.addActions(self.theme_actions.actions())
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self._action("&Mouse and Keyboard", self.show_help, K.HelpContents))
+        help_menu.addAction(self._action("&Mouse and Keyboard", self.show_help,
+                                         QKeySequence.HelpContents))
         help_menu.addAction(self._action("&About NN Canvas", self.about))
         self._update_recent_menu()
 
