@@ -1,0 +1,1 @@
+"""Training: the worker thread, the controller, the training panel, the run records."""
