@@ -1,0 +1,240 @@
+"""The training controller: the GUI-thread side of training.
+
+:class:`TrainingController` owns the worker thread, starts, pauses, steps and stops runs,
+and turns the worker's signals into :class:`~app.training.runs.Run` records in the
+:class:`~app.training.runs.RunStore` that the live views draw. Every worker signal is
+connected to a bound method of this object, which lives in the GUI thread, so the slots
+run there (a lambda would run in the worker thread); signals of a run that is no longer
+the active one are ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.training.runs import Run, RunStore
+from app.training.worker import TrainingWorker, training_key
+from nncore.graph import dumps
+from nncore.graph.settings import TrainingSettings
+
+__all__ = ["TrainingController"]
+
+
+class TrainingController(QObject):
+    """Starts and controls training runs of ``document``'s graph.
+
+    Signals:
+        state_changed(str): ``"idle"``, ``"running"``, ``"paused"`` or ``"stopping"``.
+        message(str, bool): a status text, and whether it is an error.
+        node_failed(str): the display name of the node a failed run blames.
+        run_finished(int): a run ended (finished, stopped or failed).
+    """
+
+    state_changed = Signal(str)
+    message = Signal(str, bool)
+    node_failed = Signal(str)
+    run_finished = Signal(int)
+    _start = Signal(int, str, str, int, bool)
+
+    def __init__(self, document: Any, store: RunStore | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.store = store or RunStore(self)
+        self.state = "idle"
+        self.active: int | None = None  # the run the worker is training
+        self._last: tuple[int, str] | None = None  # (run id, training key) of the model
+        self.finished_signals: dict[int, int] = {}  # run id -> finished/failed count
+        self.thread = QThread()
+        self.thread.setObjectName("nncanvas-training")
+        self.worker = TrainingWorker()
+        self.worker.moveToThread(self.thread)
+        self._start.connect(self.worker.train)
+        self.worker.run_started.connect(self._on_run_started)
+        self.worker.batches.connect(self._on_batches)
+        self.worker.epochs.connect(self._on_epochs)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.thread.start()
+
+    # ------------------------------------------------------------------ commands
+    def train(self, epochs: int = 0, start_paused: bool = False) -> int | None:
+        """Train the document's graph in the worker: continue the last model if the
+        network and settings are unchanged (and it was not reset), else a new run from
+        fresh weights. Returns the run id (None if a run is already active)."""
+        if self.state != "idle":
+            return None
+        graph = self.document.graph
+        text = dumps(graph)
+        key = training_key(text)
+        settings = TrainingSettings.from_dict(graph.settings.get("training"))
+        if self._last is not None and self._last[1] == key and self._last[0] in self.store.runs:
+            run_id = self._last[0]
+            run = self.store.runs[run_id]
+            run.status = "running"
+        else:
+            dataset = (graph.settings.get("dataset") or {}).get("name", "data")
+            lr = settings.optimizer_options.get("lr")
+            label = f"{settings.optimizer}" + (f" lr={lr:g}" if lr is not None else "") + \
+                f" · {dataset}"
+            run = self.store.new_run(dict(graph.settings), label)
+            run_id = run.run_id
+            self._last = (run_id, key)
+        self.active = run_id
+        self.store.set_current(run_id)
+        self._set_state("paused" if start_paused else "running")
+        path = getattr(self.document, "path", None)
+        base = str(Path(path).parent) if path else ""
+        self._start.emit(run_id, text, base, int(epochs), bool(start_paused))
+        return run_id
+
+    def pause(self) -> None:
+        if self.state == "running":
+            self.worker.pause()
+            self._set_state("paused")
+
+    def resume(self) -> None:
+        if self.state == "paused":
+            self.worker.resume()
+            self._set_state("running")
+
+    def step(self, kind: str = "batch") -> None:
+        """One batch (or the rest of the epoch) and pause again; from idle, a new run
+        that starts paused and takes that step."""
+        if self.state == "idle":
+            if self.train(start_paused=True) is None:
+                return
+        if self.state == "paused":
+            self.worker.step(kind)
+
+    def stop(self) -> None:
+        if self.state in ("running", "paused"):
+            self._set_state("stopping")
+            self.worker.request_stop()
+            self.worker.resume()
+
+    def reset(self) -> None:
+        """Forget the trained weights: the next Train starts a new run."""
+        if self.state == "idle":
+            self._last = None
+            self.worker.reset()
+            self.message.emit("Weights reset: the next run starts from fresh weights", False)
+
+    def shutdown(self, timeout_s: float = 3.0) -> bool:
+        """Stop any run and end the worker thread (the window is closing). Returns True
+        if the thread ended within ``timeout_s``."""
+        self.worker.request_stop()
+        self.worker.resume()
+        self.thread.quit()
+        ok = self.thread.wait(int(timeout_s * 1000))
+        self._set_state("idle")
+        return bool(ok)
+
+    # ------------------------------------------------------------------ worker signals (GUI thread)
+    def _run(self, run_id: int) -> Run | None:
+        if run_id != self.active:
+            return None  # a stale run's late signal
+        return self.store.get(run_id)
+
+    @Slot(int, object)
+    def _on_run_started(self, run_id: int, info: dict) -> None:
+        run = self._run(run_id)
+        if run is None:
+            return
+        run.task, run.classes = info["task"], info["classes"]
+        run.points = info["points"]
+        run.progress = {"epoch": 0, "batch": 0, "batches": info["batches"],
+                        "epochs": info["epochs"]}
+        for note in info.get("notes", []):
+            self.message.emit(f"note: {note} (from the dataset)", False)
+        self.store.changed(run_id)
+
+    @Slot(int, object)
+    def _on_batches(self, run_id: int, data: dict) -> None:
+        run = self._run(run_id)
+        if run is None:
+            return
+        run.step.extend(data["step"])
+        run.step_loss.extend(data["loss"])
+        run.step_lr.extend(data["lr"])
+        norms = data["grad_norms"]
+        if norms:
+            n = len(next(iter(norms.values())))
+            run.grad_steps.extend(data["step"][-n:])
+            for label, values in norms.items():
+                series = run.grad_norms.get(label)
+                if series is None:
+                    from app.training.runs import Series
+
+                    series = run.grad_norms[label] = Series()
+                    missing = len(run.grad_steps) - n
+                    if missing:
+                        series.extend([float("nan")] * missing)
+                series.extend(values)
+        run.progress = dict(data["progress"])
+        self.store.changed(run_id)
+
+    @Slot(int, object)
+    def _on_epochs(self, run_id: int, payloads: list) -> None:
+        run = self._run(run_id)
+        if run is None:
+            return
+        for p in payloads:
+            run.epochs.append(p["logs"])
+            for store, key in ((run.activation_hist, "activation_hist"),
+                               (run.weight_hist, "weight_hist")):
+                for name, hist in p[key].items():
+                    store.setdefault(name, []).append(hist)
+            for name, stat in p["unit_stats"].items():
+                run.unit_stats.setdefault(name, []).append(stat)
+            if p["confusion"] is not None:
+                run.confusion, run.per_class = p["confusion"], p["per_class"]
+            if p["boundary"] is not None:
+                run.boundary = p["boundary"]
+        self.store.changed(run_id)
+
+    @Slot(int, object)
+    def _on_finished(self, run_id: int, summary: dict) -> None:
+        self.finished_signals[run_id] = self.finished_signals.get(run_id, 0) + 1
+        run = self._run(run_id)
+        if run is None:
+            return
+        run.status = summary["status"]
+        run.best_epoch, run.stopped_epoch = summary["best_epoch"], summary["stopped_epoch"]
+        val = summary.get("val") or {}
+        text = f"{run.name}: {run.status} after {len(run.epochs)} epochs"
+        if "accuracy" in val:
+            text += f", validation accuracy {val['accuracy']:.2%}"
+        elif "r2" in val:
+            text += f", validation R² {val['r2']:.4f}"
+        if summary.get("restored"):
+            text += f" (best epoch {run.best_epoch} restored)"
+        self._end(run_id, text, False)
+
+    @Slot(int, str, str)
+    def _on_failed(self, run_id: int, message: str, node: str) -> None:
+        self.finished_signals[run_id] = self.finished_signals.get(run_id, 0) + 1
+        run = self._run(run_id)
+        if run is None:
+            return
+        run.status, run.message = "failed", message
+        self._last = None  # a failed model is not continued
+        self.worker.reset()
+        if node:
+            self.node_failed.emit(node)
+        self._end(run_id, f"Training stopped: {message}", True)
+
+    def _end(self, run_id: int, text: str, error: bool) -> None:
+        self.active = None
+        self.store.changed(run_id)
+        self._set_state("idle")
+        self.message.emit(text, error)
+        self.run_finished.emit(run_id)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)

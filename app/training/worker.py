@@ -1,0 +1,344 @@
+"""Training in a worker thread.
+
+:class:`TrainingWorker` is a ``QObject`` moved to its own ``QThread`` (Orange3's
+``concurrent.py``, napari's ``thread_worker``): it builds a
+:class:`~nncore.graph.run.TrainingRun` from a copy of the graph (the JSON text, so it
+shares nothing with the GUI), trains it with BLAS limited to one thread (so the GUI keeps
+a core), and reports what happens through signals carrying *copies* of small arrays,
+coalesced to at most ~30 emissions a second. It never touches a widget. Stop, pause,
+resume and step are thread-safe calls from the GUI thread (the Trainer polls them
+between batches); every signal carries the run id, so a stale run's late signals can be
+ignored.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from nncore.graph import GraphError, GraphFileError, loads
+from nncore.graph.settings import SettingsError
+from nncore.tensor import Tensor, no_grad
+from nncore.training import Callback, TrainingError
+
+__all__ = ["TrainingWorker", "EMIT_INTERVAL", "training_key"]
+
+#: At most this many seconds between two emissions' worth of coalesced records.
+EMIT_INTERVAL = 1.0 / 30.0
+#: The decision boundary is recomputed at most this often (seconds).
+BOUNDARY_INTERVAL = 0.5
+GRID = 90
+
+
+def training_key(graph_json: str) -> str:
+    """What decides whether a model can keep training: the nodes (types, parameters),
+    wires and settings of a graph file's text, but not positions or names."""
+    import json
+
+    data = json.loads(graph_json)
+    nodes = [(n.get("id"), n.get("type"), n.get("params")) for n in data.get("nodes", [])]
+    return json.dumps([nodes, data.get("edges"), data.get("settings")], sort_keys=True)
+
+
+class _Recorder(Callback):
+    """Collects step and epoch records in the worker thread and hands them to the worker
+    to emit, coalesced."""
+
+    def __init__(self, worker: "TrainingWorker") -> None:
+        self.worker = worker
+
+    def on_batch_end(self, trainer: Any, record: Any) -> None:
+        self.worker._on_batch(trainer, record)
+
+    def on_epoch_record(self, trainer: Any, record: Any) -> None:
+        self.worker._on_epoch(trainer, record)
+
+
+class TrainingWorker(QObject):
+    """Trains networks in the thread it lives in.
+
+    Signals (all carry the run id first):
+        run_started(int, dict): what the views need up front: ``task``, ``classes``,
+            ``parameters`` (labels), ``node_params`` (label -> node name), ``points``
+            ((X, y) for 2-D data) , ``batches`` per epoch, ``epochs``, ``notes``.
+        batches(int, dict): coalesced per-batch records: ``step``, ``loss``, ``lr``
+            (1-D arrays), ``grad_norms`` (label -> 1-D array), and ``progress`` (epoch,
+            batch, batches, samples_per_s, eta_s, epochs).
+        epochs(int, list): per-epoch payloads (``logs``, ``activation_hist``,
+            ``weight_hist``, ``unit_stats``, ``confusion``, ``per_class``, ``boundary``).
+        finished(int, dict): ``status`` ("finished" or "stopped"), ``best_epoch``,
+            ``stopped_epoch``, ``val`` (final validation metrics), ``seconds``,
+            ``samples_per_s``.
+        failed(int, str, str): the message and the name of the node at fault ("" if
+            none).
+    """
+
+    run_started = Signal(int, object)
+    batches = Signal(int, object)
+    epochs = Signal(int, object)
+    finished = Signal(int, object)
+    failed = Signal(int, str, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._run: Any = None
+        self._key: str | None = None
+        self._run_id = 0
+        self._lock = threading.Lock()
+        self._step_batches = 0
+        self._step_epoch = False
+        self._pending_steps: list[tuple[int, float, float]] = []
+        self._pending_norms: dict[str, list[float]] = {}
+        self._pending_epochs: list[dict[str, Any]] = []
+        self._last_emit = 0.0
+        self._last_boundary = 0.0
+        self._samples = 0
+        self._progress: dict[str, float] = {}
+        self._epochs_total = 0
+        self._stop_requested = threading.Event()
+
+    # ------------------------------------------------------------------ control (any thread)
+    @property
+    def trainer(self) -> Any:
+        run = self._run
+        return run.trainer if run is not None else None
+
+    def request_stop(self) -> None:
+        """Stop at the next batch boundary (thread-safe)."""
+        self._stop_requested.set()
+        trainer = self.trainer
+        if trainer is not None:
+            trainer.request_stop()
+
+    def pause(self) -> None:
+        trainer = self.trainer
+        if trainer is not None:
+            trainer.pause()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._step_batches, self._step_epoch = 0, False
+        trainer = self.trainer
+        if trainer is not None:
+            trainer.resume()
+
+    def step(self, kind: str) -> None:
+        """While paused: run one more batch (``"batch"``) or to the end of the epoch
+        (``"epoch"``), then pause again."""
+        with self._lock:
+            if kind == "epoch":
+                self._step_epoch = True
+            else:
+                self._step_batches = 1
+        trainer = self.trainer
+        if trainer is not None:
+            trainer.resume()
+
+    # ------------------------------------------------------------------ the work (worker thread)
+    @Slot(int, str, str, int, bool)
+    def train(self, run_id: int, graph_json: str, base_dir: str, epochs: int,
+              start_paused: bool) -> None:
+        """Train ``graph_json`` (continuing the previous model if the same network and
+        settings were trained last) for ``epochs`` epochs (0: the settings' number)."""
+        from threadpoolctl import threadpool_limits
+
+        self._stop_requested.clear()
+        self._run_id = run_id
+        try:
+            with threadpool_limits(1), np.errstate(all="ignore"):
+                self._train(run_id, graph_json, base_dir, epochs, start_paused)
+        except TrainingError as e:
+            self._flush(run_id, force=True)
+            self.failed.emit(run_id, str(e), e.node or "")
+        except (GraphError, GraphFileError, SettingsError, ValueError, OSError) as e:
+            self._flush(run_id, force=True)
+            self.failed.emit(run_id, str(e), getattr(e, "node_name", "") or "")
+        except Exception as e:  # noqa: BLE001 - a bug must reach the GUI, not kill the thread
+            self._flush(run_id, force=True)
+            self.failed.emit(run_id, f"unexpected error: {type(e).__name__}: {e}", "")
+
+    def reset(self) -> None:
+        """Forget the trained model: the next run starts from fresh weights."""
+        self._run, self._key = None, None
+
+    def _train(self, run_id: int, graph_json: str, base_dir: str, epochs: int,
+               start_paused: bool) -> None:
+        from nncore.graph.run import TrainingRun
+
+        graph = loads(graph_json, "the network")
+        key = training_key(graph_json)
+        continuing = self._run is not None and self._key == key
+        if not continuing:
+            self._run = None
+            run = TrainingRun(graph, base_dir=base_dir or None, callbacks=[_Recorder(self)],
+                              record_grad_norms=True, record_histograms=True)
+            self._run, self._key = run, key
+        run = self._run
+        trainer = run.trainer
+        epochs = epochs or run.settings.epochs
+        self._epochs_total = len(trainer.history) + epochs
+        sp = run.split
+        n, b = len(sp.y_train), run.settings.batch_size
+        batches = max(1, n // b if n % b == 1 and n > b else -(-n // b))
+        self._batches = batches
+        model = run.model
+        labels = {name: model.describe_parameter(name) for name, _ in model.named_parameters()}
+        self._labels = labels
+        points = None
+        if sp.X_train.shape[1] == 2 and model.task == "classification":
+            X = np.concatenate([sp.X_train, sp.X_val])
+            y = np.concatenate([sp.y_train, sp.y_val])
+            points = (X.astype(np.float32).copy(), y.astype(np.int64).copy())
+        self._points = points
+        self._probe = (sp.X_val if len(sp.y_val) else sp.X_train)[:256]
+        self.run_started.emit(run_id, {
+            "task": model.task, "classes": list(run.data.classes) if run.data.classes else None,
+            "parameters": list(labels.values()),
+            "node_params": {label: label.rsplit(".", 1)[0] for label in labels.values()},
+            "points": points, "batches": batches, "epochs": self._epochs_total,
+            "continuing": continuing, "notes": list(run.input_changes)})
+        self._pending_steps, self._pending_norms, self._pending_epochs = [], {}, []
+        self._last_emit = self._last_boundary = 0.0
+        self._samples, self._t0 = 0, time.perf_counter()
+        self._rate_t, self._rate_samples = self._t0, 0
+        if start_paused:
+            trainer.pause()
+        if self._stop_requested.is_set():
+            trainer.request_stop()
+        start = time.perf_counter()
+        trainer.fit(sp.X_train, sp.y_train, epochs, validation=run.validation)
+        seconds = time.perf_counter() - start
+        self._flush(run_id, force=True)
+        es = run.early_stopping
+        val = run.evaluate("val") if len(sp.y_val) else {}
+        self.finished.emit(run_id, {
+            "status": "stopped" if trainer.stopped_by_request or (es and es.stopped_epoch)
+            else "finished",
+            "best_epoch": es.best_epoch if es else 0,
+            "stopped_epoch": es.stopped_epoch if es else 0,
+            "restored": bool(es and es.restore_best_weights and es.best_epoch),
+            "val": val, "seconds": seconds,
+            "samples_per_s": self._samples / seconds if seconds > 0 else 0.0})
+
+    # ------------------------------------------------------------------ records (worker thread)
+    def _on_batch(self, trainer: Any, record: Any) -> None:
+        self._pending_steps.append((record.step, record.loss, record.lr))
+        for name, value in (record.grad_norms or {}).items():
+            self._pending_norms.setdefault(self._labels.get(name, name), []).append(value)
+        self._samples += record.samples
+        self._progress = {"epoch": record.epoch, "batch": record.batch,
+                          "batches": self._batches, "epochs": self._epochs_total}
+        with self._lock:
+            if self._step_batches > 0:
+                self._step_batches -= 1
+                if self._step_batches == 0:
+                    trainer.pause()
+        # about to wait in a pause: show everything up to here now
+        self._flush(self._run_id, force=trainer.paused)
+
+    def _on_epoch(self, trainer: Any, record: Any) -> None:
+        run = self._run
+        payload: dict[str, Any] = {
+            "logs": dict(record.logs),
+            "activation_hist": dict(record.activation_histograms or {}),
+            "weight_hist": {self._labels.get(k, k): v
+                            for k, v in (record.param_histograms or {}).items()},
+            "confusion": None if record.confusion_matrix is None else record.confusion_matrix.copy(),
+            "per_class": None if record.per_class_accuracy is None else record.per_class_accuracy.copy(),
+            "unit_stats": self._unit_stats(run.model),
+            "boundary": None,
+        }
+        now = time.perf_counter()
+        last = record.epoch >= self._epochs_total
+        if self._points is not None and (now - self._last_boundary >= BOUNDARY_INTERVAL or last):
+            payload["boundary"] = self._boundary(run.model)
+            self._last_boundary = time.perf_counter()
+        self._pending_epochs.append(payload)
+        with self._lock:
+            if self._step_epoch:
+                self._step_epoch = False
+                trainer.pause()
+        self._flush(self._run_id, force=last or trainer.paused)
+
+    def _unit_stats(self, model: Any) -> dict[str, dict[str, float]]:
+        """Dead ReLU units (never positive on the probe batch) and saturated sigmoid/tanh
+        outputs, per node, in evaluation mode."""
+        kinds = {name: model._types.get(nid) for nid, name in model.node_names.items()}
+        wanted = {n for n, k in kinds.items() if k in ("relu", "sigmoid", "tanh", "leaky_relu")}
+        if not wanted:
+            return {}
+        was = model.training
+        model.eval()
+        try:
+            with no_grad():
+                _, acts = model.forward_with_activations(Tensor(self._probe))
+        finally:
+            model.train(was)
+        stats: dict[str, dict[str, float]] = {}
+        for name in wanted:
+            a = np.asarray(acts.get(name))
+            if a.ndim != 2 or not a.size:
+                continue
+            kind = kinds[name]
+            if kind in ("relu", "leaky_relu"):
+                stats[name] = {"dead": float(np.mean(np.all(a <= 0, axis=0)))}
+            elif kind == "sigmoid":
+                stats[name] = {"saturated": float(np.mean((a < 0.02) | (a > 0.98)))}
+            else:
+                stats[name] = {"saturated": float(np.mean(np.abs(a) > 0.96))}
+        return stats
+
+    def _boundary(self, model: Any) -> dict[str, np.ndarray]:
+        """The predicted class (and its probability) on a grid over the 2-D data."""
+        X = self._points[0]
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        pad = (hi - lo) * 0.08 + 1e-6
+        xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], GRID, dtype=np.float32)
+        ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], GRID, dtype=np.float32)
+        gx, gy = np.meshgrid(xs, ys)
+        grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        was = model.training
+        model.eval()
+        try:
+            with no_grad():
+                scores = model(Tensor(grid)).data.astype(np.float64)
+        finally:
+            model.train(was)
+        scores -= scores.max(axis=1, keepdims=True)
+        probs = np.exp(scores)
+        probs /= probs.sum(axis=1, keepdims=True)
+        return {"x": xs, "y": ys, "classes": probs.argmax(axis=1).reshape(GRID, GRID),
+                "confidence": probs.max(axis=1).reshape(GRID, GRID).astype(np.float32)}
+
+    def _flush(self, run_id: int, force: bool = False) -> None:
+        """Emit what was collected, at most every EMIT_INTERVAL (always when forced)."""
+        now = time.perf_counter()
+        if not force and now - self._last_emit < EMIT_INTERVAL:
+            return
+        if self._pending_steps or self._progress:
+            steps = np.array(self._pending_steps, dtype=np.float64).reshape(-1, 3)
+            elapsed = now - self._rate_t
+            rate = (self._samples - self._rate_samples) / elapsed if elapsed > 0.2 else None
+            if rate is not None:
+                self._rate_t, self._rate_samples = now, self._samples
+                self._progress["samples_per_s"] = rate
+            done = (self._progress.get("epoch", 1) - 1) * self._batches + self._progress.get("batch", 0)
+            total = self._epochs_total * self._batches
+            speed = self._progress.get("samples_per_s") or 0.0
+            per_batch = (now - self._t0) / max(done, 1)
+            self._progress["eta_s"] = max(total - done, 0) * per_batch if speed else math.nan
+            self.batches.emit(run_id, {
+                "step": steps[:, 0].copy(), "loss": steps[:, 1].copy(), "lr": steps[:, 2].copy(),
+                "grad_norms": {k: np.array(v) for k, v in self._pending_norms.items()},
+                "progress": dict(self._progress)})
+            self._pending_steps, self._pending_norms = [], {}
+        if self._pending_epochs:
+            self.epochs.emit(run_id, self._pending_epochs)
+            self._pending_epochs = []
+        self._last_emit = now
+

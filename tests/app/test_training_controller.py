@@ -1,0 +1,161 @@
+"""The training worker and controller: runs, pause/step/stop, errors, threads (R19-R21)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QThread, qInstallMessageHandler
+
+from app.document import Document
+from app.training.controller import TrainingController
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+WAIT = 30_000
+
+
+@pytest.fixture
+def controller(qtbot):
+    doc = Document()
+    doc.open(EXAMPLES / "digits_mlp.json")
+    ctl = TrainingController(doc)
+    yield ctl
+    assert ctl.shutdown(5.0)
+
+
+def set_training(ctl, **values):
+    settings = dict(ctl.document.graph.settings)
+    settings["training"] = {**settings.get("training", {}), **values}
+    ctl.document.graph.set_settings(settings)
+
+
+def wait_idle(qtbot, ctl, timeout=WAIT):
+    qtbot.waitUntil(lambda: ctl.state == "idle", timeout=timeout)
+
+
+def test_two_epochs_fill_the_run(controller, qtbot):
+    set_training(controller, epochs=2)
+    with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+        run_id = controller.train()
+    run = controller.store.get(run_id)
+    assert run.status == "finished" and len(run.epochs) == 2
+    assert len(run.step_loss) == run.progress["batches"] * 2
+    assert run.step_loss.values[-1] < run.step_loss.values[0]
+    assert run.activation_hist and all(len(h) == 2 for h in run.activation_hist.values())
+    assert run.weight_hist and run.grad_norms
+    assert run.confusion is not None and run.confusion.shape == (10, 10)
+    assert run.progress["epoch"] == 2 and run.progress["batch"] == run.progress["batches"]
+    assert "dead" in next(iter(run.unit_stats.values()))[-1]
+    assert controller.finished_signals[run_id] == 1
+
+
+def test_pause_step_resume_and_stop(controller, qtbot):
+    set_training(controller, epochs=200)
+    run_id = controller.train(start_paused=True)
+    run = controller.store.get(run_id)
+    qtbot.waitUntil(lambda: run.progress.get("batches"), timeout=WAIT)
+    qtbot.wait(200)
+    assert len(run.step_loss) == 0 and controller.state == "paused"
+    controller.step("batch")
+    qtbot.waitUntil(lambda: len(run.step_loss) == 1, timeout=WAIT)
+    qtbot.wait(200)
+    assert len(run.step_loss) == 1  # one batch, then paused again
+    controller.step("epoch")
+    qtbot.waitUntil(lambda: len(run.epochs) == 1, timeout=WAIT)
+    assert len(run.step_loss) == run.progress["batches"]
+    controller.resume()
+    qtbot.waitUntil(lambda: len(run.epochs) >= 3, timeout=WAIT)
+    import time
+
+    start = time.perf_counter()
+    with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+        controller.stop()
+    assert time.perf_counter() - start < 1.0  # honoured within a batch
+    assert run.status == "stopped" and len(run.epochs) < 200
+    assert controller.finished_signals[run_id] == 1
+
+
+def test_training_again_continues_and_a_change_starts_a_new_run(controller, qtbot):
+    set_training(controller, epochs=1)
+    with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+        first = controller.train()
+    with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+        again = controller.train()
+    assert again == first and len(controller.store.get(first).epochs) == 2
+    set_training(controller, optimizer="sgd", optimizer_options={"lr": 0.1})
+    with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+        other = controller.train()
+    assert other != first and len(controller.store.runs) == 2  # two runs to overlay
+    controller.reset()
+    with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+        fresh = controller.train()
+    assert fresh not in (first, other)
+
+
+def test_a_nan_run_names_the_node(controller, qtbot):
+    set_training(controller, optimizer="sgd", optimizer_options={"lr": 1e6}, epochs=3)
+    blamed = []
+    controller.node_failed.connect(blamed.append)
+    with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+        run_id = controller.train()
+    run = controller.store.get(run_id)
+    assert run.status == "failed" and "loss became" in run.message
+    assert blamed and blamed[0] in {n.name for n in controller.document.graph.nodes}
+
+
+def test_bad_data_fails_before_training(controller, qtbot, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,label\n1,2,0\n3,,1\n5,6,0\n")
+    settings = dict(controller.document.graph.settings)
+    settings["dataset"] = {"source": "csv", "path": str(bad)}
+    controller.document.graph.set_settings(settings)
+    messages = []
+    controller.message.connect(lambda text, error: messages.append((text, error)))
+    with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+        run_id = controller.train()
+    run = controller.store.get(run_id)
+    assert run.status == "failed" and len(run.step_loss) == 0
+    assert "line 3" in run.message and messages[-1][1] is True
+
+
+def test_r20_slots_run_in_the_gui_thread_and_qt_never_warns(controller, qtbot):
+    """pyqtgraph/pyqtgraph#1398: every slot that updates the views runs in the GUI
+    thread; Qt reports no cross-thread use."""
+    from PySide6.QtCore import QObject, Slot
+
+    gui = QThread.currentThread()
+
+    class Recorder(QObject):  # lives in the GUI thread, like the controller
+        def __init__(self):
+            super().__init__()
+            self.threads = []
+
+        @Slot(int, object)
+        def batches(self, run_id, data):
+            self.threads.append(QThread.currentThread())
+
+    recorder = Recorder()
+    controller.worker.batches.connect(recorder.batches)
+    warnings = []
+    previous = qInstallMessageHandler(lambda kind, context, text: warnings.append(text))
+    set_training(controller, epochs=3)
+    try:
+        with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+            controller.train()
+    finally:
+        qInstallMessageHandler(previous)
+    assert recorder.threads and all(t is gui for t in recorder.threads)
+    assert not [w for w in warnings if "thread" in w.lower()], warnings
+    assert controller.worker.thread() is controller.thread and controller.thread is not gui
+    assert controller.thread() is gui
+
+
+def test_r21_fifty_short_runs(controller, qtbot):
+    set_training(controller, epochs=1, batch_size=512)
+    for i in range(50):
+        controller.reset()
+        with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+            controller.train()
+    assert len(controller.store.runs) == 50
+    assert all(r.status == "finished" for r in controller.store.runs.values())
+    assert all(count == 1 for count in controller.finished_signals.values())
