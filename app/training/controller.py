@@ -48,17 +48,17 @@ class TrainingController(QObject):
         self.active: int | None = None  # the run the worker is training
         self._last: tuple[int, str] | None = None  # (run id, training key) of the model
         self.finished_signals: dict[int, int] = {}  # run id -> finished/failed count
-        self.thread = QThread()
-        self.thread.setObjectName("nncanvas-training")
+        self.worker_thread = QThread()
+        self.worker_thread.setObjectName("nncanvas-training")
         self.worker = TrainingWorker()
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self.worker_thread)
         self._start.connect(self.worker.train)
         self.worker.run_started.connect(self._on_run_started)
         self.worker.batches.connect(self._on_batches)
         self.worker.epochs.connect(self._on_epochs)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
-        self.thread.start()
+        self.worker_thread.start()
 
     # ------------------------------------------------------------------ commands
     def train(self, epochs: int = 0, start_paused: bool = False) -> int | None:
@@ -128,8 +128,8 @@ class TrainingController(QObject):
         if the thread ended within ``timeout_s``."""
         self.worker.request_stop()
         self.worker.resume()
-        self.thread.quit()
-        ok = self.thread.wait(int(timeout_s * 1000))
+        self.worker_thread.quit()
+        ok = self.worker_thread.wait(int(timeout_s * 1000))
         self._set_state("idle")
         return bool(ok)
 

@@ -146,8 +146,8 @@ def test_r20_slots_run_in_the_gui_thread_and_qt_never_warns(controller, qtbot):
         qInstallMessageHandler(previous)
     assert recorder.threads and all(t is gui for t in recorder.threads)
     assert not [w for w in warnings if "thread" in w.lower()], warnings
-    assert controller.worker.thread() is controller.thread and controller.thread is not gui
-    assert QObject.thread(controller) is gui  # the controller's slots run in the GUI thread
+    assert controller.worker.thread() is controller.worker_thread and controller.worker_thread is not gui
+    assert controller.thread() is gui  # the controller's slots run in the GUI thread
 
 
 def test_r21_fifty_short_runs(controller, qtbot):
