@@ -8,7 +8,9 @@ files through :mod:`nncore.graph.io` (atomic saves; a failed load changes nothin
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Callable, Iterator
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -34,6 +36,9 @@ class Document(QObject):
         self.graph = Graph()
         self.undo_stack = QUndoStack(self)
         self.path: Path | None = None
+        #: Called before every edit; returning False refuses it (the window asks to
+        #: stop training first). None: always allowed.
+        self.edit_guard: Callable[[], bool] | None = None
         self.undo_stack.cleanChanged.connect(self._clean_changed)
 
     def _clean_changed(self, clean: bool) -> None:
@@ -49,17 +54,40 @@ class Document(QObject):
         """The file's name, or ``"Untitled"``."""
         return self.path.name if self.path else "Untitled"
 
-    def push(self, command: QUndoCommand) -> None:
-        """Do ``command`` and record it for undo.
+    def can_edit(self) -> bool:
+        """Whether edits are allowed now (asks :attr:`edit_guard`)."""
+        return self.edit_guard is None or bool(self.edit_guard())
+
+    @contextlib.contextmanager
+    def macro(self, text: str) -> Iterator[bool]:
+        """Group the pushes inside into one undo step, after asking once whether edits
+        are allowed; yields that answer (push nothing when it is False)."""
+        if not self.can_edit():
+            yield False
+            return
+        guard, self.edit_guard = self.edit_guard, None
+        self.undo_stack.beginMacro(text)
+        try:
+            yield True
+        finally:
+            self.undo_stack.endMacro()
+            self.edit_guard = guard
+
+    def push(self, command: QUndoCommand) -> bool:
+        """Do ``command`` and record it for undo. Returns False (and does nothing) if
+        :attr:`edit_guard` refuses edits right now (e.g. while training runs).
 
         Raises:
             GraphError, ParamError: if the model refuses the edit; then nothing changes
                 and nothing is recorded.
         """
+        if not self.can_edit():
+            return False
         self.undo_stack.push(command)
         error = getattr(command, "error", None)
         if error is not None:
             raise error
+        return True
 
     def new(self) -> None:
         """Start a new project: an Input node matching the default dataset (the digits:

@@ -237,12 +237,14 @@ class GraphScene(QGraphicsScene):
                     return center
         return near
 
-    def add_node(self, type_id: str, position: QPointF) -> str:
-        """Add a node of ``type_id`` centred at ``position`` (undoable); returns its id."""
+    def add_node(self, type_id: str, position: QPointF) -> str | None:
+        """Add a node of ``type_id`` centred at ``position`` (undoable); returns its id
+        (None if edits are refused right now)."""
         w, h = node_size(Node("", type_id, "", {}, (0, 0)))
         cmd = commands.AddNode(self.graph, type_id,
                                (round(position.x() - w / 2), round(position.y() - h / 2)))
-        self.document.push(cmd)
+        if not self.document.push(cmd):
+            return None
         self.select_nodes([cmd.node_id])
         return cmd.node_id
 
@@ -253,16 +255,14 @@ class GraphScene(QGraphicsScene):
                  if e.src not in node_ids and e.dst not in node_ids]
         if not node_ids and not edges:
             return
-        stack = self.document.undo_stack
         names = [self.graph.node(n).name for n in node_ids]
         what = (names[0] if len(names) == 1 else f"{len(names)} nodes" if names else
                 f"{len(edges)} wire{'s' if len(edges) != 1 else ''}")
-        stack.beginMacro(f"Delete {what}")
-        if edges:
-            self.document.push(commands.RemoveEdges(self.graph, edges))
-        if node_ids:
-            self.document.push(commands.RemoveNodes(self.graph, node_ids))
-        stack.endMacro()
+        with self.document.macro(f"Delete {what}") as allowed:
+            if allowed and edges:
+                self.document.push(commands.RemoveEdges(self.graph, edges))
+            if allowed and node_ids:
+                self.document.push(commands.RemoveNodes(self.graph, node_ids))
 
     def copy_data(self, node_ids: list[str] | None = None) -> dict[str, Any]:
         """The selected (or given) nodes and the wires among them, as JSON-able data."""
@@ -303,7 +303,8 @@ class GraphScene(QGraphicsScene):
                 return []
         cmd = commands.AddSubgraph(self.graph, data["nodes"], [tuple(e) for e in data["edges"]],
                                    offset, text)
-        self.document.push(cmd)
+        if not self.document.push(cmd):
+            return []
         self.select_nodes(cmd.new_ids)
         return cmd.new_ids
 
@@ -373,6 +374,16 @@ class GraphScene(QGraphicsScene):
             drag["hint"] = hint
             self.message.emit(hint)
 
+    def _can_move(self, old: Edge, new: Edge):
+        """Whether ``old`` could be replaced by ``new`` (checked on a copy of the graph,
+        with ``old`` removed)."""
+        from nncore.graph import Graph
+
+        trial = Graph()
+        trial.replace_with(self.graph)
+        trial.disconnect(old)
+        return trial.can_connect(new.src, new.src_port, new.dst, new.dst_port)
+
     def end_wire(self, pos: QPointF) -> bool:
         """Finish the wire at ``pos``: connect to a valid port (undoable), refuse an
         invalid one with the reason, or (for a picked-up wire) disconnect. Returns True
@@ -401,21 +412,26 @@ class GraphScene(QGraphicsScene):
         new = Edge(src.node_id, src.port, dst.node_id, dst.port)
         if new == detached:
             return False  # dropped back where it was
-        stack = self.document.undo_stack
-        if detached is not None:
-            stack.beginMacro("Move wire")
-            self.document.push(commands.RemoveEdges(self.graph, [detached]))
-        verdict = self.graph.can_connect(new.src, new.src_port, new.dst, new.dst_port)
-        if verdict:
-            self.document.push(commands.Connect(self.graph, new.src, new.src_port, new.dst,
-                                                new.dst_port))
-        if detached is not None:
-            stack.endMacro()
+        if detached is not None:  # move the picked-up wire: one undo step
+            verdict = self._can_move(detached, new)
             if not verdict:
-                stack.undo()  # put the picked-up wire back
-        if not verdict:
-            self.message.emit(f"Cannot connect: {verdict.reason}")
-            return False
+                self.message.emit(f"Cannot connect: {verdict.reason}")
+                return False
+            with self.document.macro("Move wire") as allowed:
+                if allowed:
+                    self.document.push(commands.RemoveEdges(self.graph, [detached]))
+                    self.document.push(commands.Connect(self.graph, new.src, new.src_port,
+                                                        new.dst, new.dst_port))
+            if not allowed:
+                return False
+        else:
+            verdict = self.graph.can_connect(new.src, new.src_port, new.dst, new.dst_port)
+            if not verdict:
+                self.message.emit(f"Cannot connect: {verdict.reason}")
+                return False
+            if not self.document.push(commands.Connect(self.graph, new.src, new.src_port,
+                                                       new.dst, new.dst_port)):
+                return False
         self.message.emit(f"Connected {self.graph.node(new.src).name} → "
                           f"{self.graph.node(new.dst).name}")
         return True
@@ -465,8 +481,9 @@ class GraphScene(QGraphicsScene):
             if after != before:
                 moves[nid] = ((before.x(), before.y()), (round(after.x(), 1), round(after.y(), 1)))
         self._press_positions = {}
-        if moves:
-            self.document.push(commands.MoveNodes(self.graph, moves))
+        if moves and not self.document.push(commands.MoveNodes(self.graph, moves)):
+            for nid in moves:  # refused (training runs): back where the model has them
+                self.nodes[nid].setPos(*self.graph.node(nid).position)
 
     def dragEnterEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
         if event.mimeData().hasFormat(NODE_MIME):
