@@ -1,0 +1,439 @@
+"""Shared pieces of the live plots: theme colours, plot styling, data filters, smoothing,
+the step -> epoch axis, and export of a run's history.
+
+Every view follows the same rules (DESIGN.md points 12 and 13):
+
+* plot items are created once (per run, per parameter, ...) and later only get new data
+  through ``setData``; nothing is cleared and rebuilt on a redraw;
+* redraws happen from the :class:`~app.plots.panel.PlotsPanel`'s one GUI-side timer,
+  for the runs that changed since the last tick;
+* long curves are clipped to the visible range and peak-downsampled
+  (:func:`live_curve`);
+* non-finite values (and, on a log axis, values <= 0) are left out before drawing
+  (:func:`finite_xy`), so a diverging run never breaks a plot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from app.theme import LIGHT, THEMES, Theme
+
+__all__ = ["CLASS_COLORS", "REDRAW_INTERVAL_MS", "PlotColors", "plot_colors", "as_theme",
+           "finite_xy", "ema", "EmaCache", "batches_per_epoch", "steps_to_epochs",
+           "live_curve", "configure_plot", "style_plot", "new_legend", "style_legend",
+           "history_action", "write_history_csv", "PlotView", "with_alpha"]
+
+#: The panel's redraw period: about 30 redraws a second at most.
+REDRAW_INTERVAL_MS = 33
+
+#: Qualitative palette for classes (decision boundary, scatter points): Tableau 10,
+#: readable on light and dark backgrounds and distinguishable for most colour vision.
+CLASS_COLORS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
+                "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+
+
+@dataclass(frozen=True)
+class PlotColors:
+    """The colours a plot needs for one theme (hex strings)."""
+
+    background: str
+    foreground: str     # titles, axis labels, tick labels
+    axis: str           # axis lines and grid
+    muted: str          # secondary text, style keys in legends
+    legend_bg: str      # legend background (with alpha)
+    legend_border: str
+    accent: str         # histogram fill, heat-map colour
+    outline: str        # scatter-point outlines
+    warning: str        # badges (non-finite values)
+
+
+def as_theme(theme: Theme | str | None) -> Theme:
+    """A :class:`~app.theme.Theme` from itself, its name, or None (light)."""
+    if theme is None:
+        return LIGHT
+    if isinstance(theme, str):
+        return THEMES[theme]
+    return theme
+
+
+def plot_colors(theme: Theme | str | None) -> PlotColors:
+    """Plot colours matching an application theme."""
+    t = as_theme(theme)
+    if t.name == "dark":
+        return PlotColors(background=t.card, foreground=t.text, axis=t.text_dim,
+                          muted=t.text_dim, legend_bg="#232730e0", legend_border=t.card_border,
+                          accent="#5b9dff", outline="#0d0f13", warning="#ffb347")
+    return PlotColors(background="#ffffff", foreground=t.text, axis=t.text_dim,
+                      muted=t.text_dim, legend_bg="#ffffffe0", legend_border=t.card_border,
+                      accent="#2f6fdb", outline="#1f2430", warning="#b45309")
+
+
+def with_alpha(color: str, alpha: float) -> QColor:
+    """``color`` (hex) with an alpha in [0, 1]."""
+    c = QColor(color)
+    c.setAlphaF(max(0.0, min(1.0, alpha)))
+    return c
+
+
+# ---------------------------------------------------------------------------- data
+def finite_xy(x: np.ndarray, y: np.ndarray, positive: bool = False
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` cut to the same length, without points whose x or y is NaN or
+    infinite (and, with ``positive``, whose y is <= 0: what a log axis cannot show).
+
+    Returns the inputs themselves (no copy) when every point is kept.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n = min(len(x), len(y))
+    x, y = x[:n], y[:n]
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(x) & np.isfinite(y)
+        if positive:
+            keep &= y > 0
+    if keep.all():
+        return x, y
+    return x[keep], y[keep]
+
+
+_EMA_BLOCK = 256
+_ema_matrices: dict[float, np.ndarray] = {}
+
+
+def _ema_matrix(weight: float) -> np.ndarray:
+    m = _ema_matrices.get(weight)
+    if m is None:
+        i = np.arange(_EMA_BLOCK)
+        d = i[:, None] - i[None, :]
+        with np.errstate(under="ignore"):
+            m = np.where(d >= 0, (1.0 - weight) * weight ** np.maximum(d, 0), 0.0)
+        if len(_ema_matrices) > 16:
+            _ema_matrices.clear()
+        _ema_matrices[weight] = m
+    return m
+
+
+def _ema_raw(y: np.ndarray, weight: float, state: float) -> tuple[np.ndarray, float]:
+    """The biased EMA ``e_t = w e_{t-1} + (1 - w) y_t`` of ``y`` from ``e_{-1} = state``,
+    in blocks (one small matrix product each, no Python loop per point)."""
+    out = np.empty(len(y), dtype=np.float64)
+    m = _ema_matrix(weight)
+    powers = weight ** np.arange(1, _EMA_BLOCK + 1, dtype=np.float64)
+    for start in range(0, len(y), _EMA_BLOCK):
+        block = y[start: start + _EMA_BLOCK]
+        k = len(block)
+        with np.errstate(under="ignore"):
+            e = m[:k, :k] @ block + powers[:k] * state
+        out[start: start + k] = e
+        state = float(e[-1])
+    return out, state
+
+
+def ema(values: Any, weight: float) -> np.ndarray:
+    """Exponential moving average with bias correction, as TensorBoard's smoothing.
+
+    ``e_t = w e_{t-1} + (1 - w) y_t`` from ``e_{-1} = 0``, reported as
+    ``e_t / (1 - w^(t+1))`` so the first points are not pulled toward 0 (Adam's bias
+    correction, Kingma & Ba 2015). ``weight`` 0 returns the values unchanged.
+
+    Args:
+        values: 1-D finite floats.
+        weight: in [0, 1).
+
+    Raises:
+        ValueError: for a weight outside [0, 1).
+    """
+    y = np.asarray(values, dtype=np.float64).ravel()
+    if not 0.0 <= weight < 1.0:
+        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
+    if weight == 0.0 or len(y) == 0:
+        return y.copy()
+    raw, _ = _ema_raw(y, weight, 0.0)
+    with np.errstate(under="ignore"):
+        return raw / (1.0 - weight ** np.arange(1, len(y) + 1, dtype=np.float64))
+
+
+class EmaCache:
+    """:func:`ema` of a series that only grows, computed for the new points only.
+
+    ``update(y)`` returns ``ema(y, weight)``; when ``y`` extends the values seen last
+    time (same weight), only the new part is smoothed. A shorter ``y`` or another
+    weight starts over.
+    """
+
+    def __init__(self) -> None:
+        self.weight: float | None = None
+        self._state = 0.0
+        self._raw = np.empty(0)
+        self._out = np.empty(0)
+        self._last = np.nan
+
+    def update(self, y: np.ndarray, weight: float) -> np.ndarray:
+        n_done = len(self._out)
+        if (weight != self.weight or len(y) < n_done
+                or (n_done and not (y[n_done - 1] == self._last))):
+            self.weight, self._state, n_done = weight, 0.0, 0
+            self._out = np.empty(0)
+        if weight == 0.0:
+            self._out, self._last = y, (y[-1] if len(y) else np.nan)
+            return y
+        if len(y) > n_done:
+            raw, self._state = _ema_raw(y[n_done:], weight, self._state)
+            with np.errstate(under="ignore"):
+                new = raw / (1.0 - weight ** np.arange(n_done + 1, len(y) + 1, dtype=np.float64))
+            self._out = np.concatenate([self._out, new]) if n_done else new
+            self._last = y[-1]
+        return self._out
+
+
+def batches_per_epoch(run: Any) -> float:
+    """How many optimizer steps one epoch of ``run`` has (for the epoch axis).
+
+    From the latest progress report (``run.progress["batches"]``); else estimated from
+    the steps and epochs recorded so far; else (the first epoch, no report yet) the
+    steps so far, so the first epoch's batches span (0, 1].
+    """
+    batches = run.progress.get("batches") if run.progress else None
+    if batches and np.isfinite(batches) and batches > 0:
+        return float(batches)
+    n_steps = len(run.step)
+    if run.epochs and n_steps:
+        last_epoch = run.epochs[-1].get("epoch") or len(run.epochs)
+        return max(float(run.step.values[-1]) / float(last_epoch), 1.0)
+    if n_steps:
+        return max(float(run.step.values[-1]), 1.0)
+    return 1.0
+
+
+def steps_to_epochs(run: Any, steps: np.ndarray) -> np.ndarray:
+    """Global step numbers (1, 2, ...) as epochs (a float: step ``b`` of epoch ``e``,
+    1-based, is at ``e - 1 + b / batches``): the x axis shared by per-batch and
+    per-epoch curves, on which the end of epoch ``e`` is ``x = e``."""
+    return np.asarray(steps, dtype=np.float64) / batches_per_epoch(run)
+
+
+# ---------------------------------------------------------------------------- plots
+def live_curve(plot: pg.PlotItem, pen: Any = None, name: str | None = None,
+               **options: Any) -> pg.PlotDataItem:
+    """A :class:`pyqtgraph.PlotDataItem` added to ``plot`` for live data: clipped to the
+    view and peak-downsampled (set after adding: ``PlotItem.addItem`` imposes the plot's
+    own modes). ``name`` labels its CSV export columns; legends are managed by the
+    views (:func:`new_legend`), not by the plot."""
+    curve = pg.PlotDataItem(pen=pen, name=name, **options)
+    plot.addItem(curve)
+    curve.setClipToView(True)
+    curve.setDownsampling(auto=True, method="peak")
+    return curve
+
+
+def _plot_meta(plot: pg.PlotItem) -> dict[str, str]:
+    meta = getattr(plot, "_nncanvas_labels", None)
+    if meta is None:
+        meta = {}
+        plot._nncanvas_labels = meta
+    return meta
+
+
+def configure_plot(plot: pg.PlotItem, title: str | None = None, x_label: str | None = None,
+                   y_label: str | None = None, grid: bool = True) -> pg.PlotItem:
+    """Give ``plot`` a title and axis labels (kept for :func:`style_plot`), clip-to-view
+    and peak downsampling as defaults, and a light grid."""
+    meta = _plot_meta(plot)
+    if title is not None:
+        meta["title"] = title
+    if x_label is not None:
+        meta["bottom"] = x_label
+    if y_label is not None:
+        meta["left"] = y_label
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    if grid:
+        plot.showGrid(x=True, y=True, alpha=0.18)
+    plot.setMenuEnabled(True)
+    return plot
+
+
+def set_plot_labels(plot: pg.PlotItem, colors: PlotColors, title: str | None = None,
+                    x_label: str | None = None, y_label: str | None = None) -> None:
+    """Change a plot's title or axis labels (and keep them for the theme)."""
+    configure_plot(plot, title, x_label, y_label, grid=False)
+    style_plot(plot, colors)
+
+
+def style_plot(plot: pg.PlotItem, colors: PlotColors) -> None:
+    """Colour ``plot``'s title, axes, tick labels and grid for a theme."""
+    meta = _plot_meta(plot)
+    plot.setTitle(meta.get("title"), color=colors.foreground, size="10.5pt")
+    axis_pen = pg.mkPen(colors.axis)
+    for side in ("left", "bottom", "right", "top"):
+        axis = plot.getAxis(side)
+        axis.setPen(axis_pen)
+        axis.setTextPen(pg.mkPen(colors.foreground))
+        if side in meta:
+            axis.setLabel(meta[side], color=colors.foreground, **{"font-size": "9.5pt"})
+
+
+def new_legend(plot: pg.PlotItem | None = None, corner: str = "top-right",
+               columns: int = 1) -> pg.LegendItem:
+    """A legend managed by hand (entries added explicitly). With ``plot`` it floats in
+    the plot's ``corner``; without, the caller places it (e.g. in a layout cell beside
+    the plot, where it hides nothing)."""
+    legend = pg.LegendItem(offset=None, verSpacing=-4, horSpacing=6)
+    if plot is not None:
+        legend.setParentItem(plot.vb)
+        anchors = {"top-right": ((1, 0), (1, 0), (-8, 8)),
+                   "top-left": ((0, 0), (0, 0), (8, 8)),
+                   "bottom-right": ((1, 1), (1, 1), (-8, -8)),
+                   "bottom-left": ((0, 1), (0, 1), (8, -8))}
+        item_pos, parent_pos, offset = anchors[corner]
+        legend.anchor(item_pos, parent_pos, offset)
+    legend.setColumnCount(columns)
+    legend.setZValue(100)
+    return legend
+
+
+def style_legend(legend: pg.LegendItem, colors: PlotColors) -> None:
+    legend.setBrush(pg.mkBrush(colors.legend_bg))
+    legend.setPen(pg.mkPen(colors.legend_border))
+    legend.setLabelTextColor(colors.foreground)
+    legend.setLabelTextSize("8.5pt")
+    # setLabelTextColor only restyles existing labels' opts; refresh their text.
+    for _, label in legend.items:
+        label.setText(label.text, color=colors.foreground)
+
+
+def legend_labels(legend: pg.LegendItem) -> list[str]:
+    """The texts of a legend's entries, in order."""
+    return [label.text for _, label in legend.items]
+
+
+# ---------------------------------------------------------------------------- export
+def write_history_csv(run: Any, path: str | Path) -> Path:
+    """Write ``run.history_csv()`` (one row per epoch) to ``path`` (UTF-8)."""
+    path = Path(path)
+    path.write_text(run.history_csv(), encoding="utf-8", newline="")
+    return path
+
+
+def history_action(view: pg.GraphicsView, parent: QWidget,
+                   get_run: Callable[[], Any]) -> QAction:
+    """Add "Export history as CSV…" to a pyqtgraph widget's context menu, next to
+    pyqtgraph's own "Export..." (PNG, SVG, CSV of the plotted curves). It saves the
+    per-epoch history of the run ``get_run()`` returns (the current run)."""
+    action = QAction("Export history as CSV…", parent)
+
+    def export() -> None:
+        run = get_run()
+        if run is None or not run.epochs:
+            QMessageBox.information(parent, "Export history",
+                                    "The current run has no finished epoch yet.")
+            return
+        safe = "".join(c if c.isalnum() or c in "-_ " else "_" for c in run.name).strip()
+        path, _ = QFileDialog.getSaveFileName(parent, "Export history as CSV",
+                                              f"{safe or 'run'}.csv", "CSV files (*.csv)")
+        if path:
+            try:
+                write_history_csv(run, path)
+            except OSError as e:
+                QMessageBox.warning(parent, "Export history", f"Could not write {path}: {e}")
+
+    action.triggered.connect(export)
+    view.scene().contextMenu.append(action)
+    return action
+
+
+# ---------------------------------------------------------------------------- views
+class PlotView(QWidget):
+    """Base of the live views.
+
+    A view reads the :class:`~app.training.runs.RunStore` when the panel's timer calls
+    :meth:`redraw` with what changed since the last tick; it never redraws on its own.
+
+    Attributes:
+        store: the run store.
+        colors: the current :class:`PlotColors`.
+        redraw_count: how many times the view actually redrew (for tests and tuning).
+        history_actions: the "Export history as CSV…" actions of its plot widgets.
+    """
+
+    #: True for views that show only the current run.
+    follows_current = True
+
+    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.theme = LIGHT
+        self.colors = plot_colors(LIGHT)
+        self.redraw_count = 0
+        self.history_actions: list[QAction] = []
+        self._plots: list[pg.PlotItem] = []
+        self._legends: list[pg.LegendItem] = []
+        self._graphics: list[pg.GraphicsView] = []
+
+    # -- set-up helpers
+    def _register(self, widget: pg.GraphicsView, plots: Iterable[pg.PlotItem] = (),
+                  legends: Iterable[pg.LegendItem] = ()) -> None:
+        self._graphics.append(widget)
+        self._plots += list(plots)
+        self._legends += list(legends)
+        self.history_actions.append(history_action(widget, self, self.store.current_run))
+
+    def plot_items(self) -> list[pg.PlotItem]:
+        """Every plot of the view (for export and theming)."""
+        return list(self._plots)
+
+    # -- theme
+    def apply_theme(self, theme: Theme | str) -> None:
+        self.theme = as_theme(theme)
+        self.colors = plot_colors(self.theme)
+        for w in self._graphics:
+            w.setBackground(self.colors.background)
+        for p in self._plots:
+            style_plot(p, self.colors)
+        for legend in self._legends:
+            style_legend(legend, self.colors)
+        self.theme_changed()
+
+    def theme_changed(self) -> None:
+        """Restyle what depends on the theme beyond axes and legends (subclasses)."""
+        self.refresh()
+
+    # -- drawing
+    def redraw(self, dirty: set[int], removed: set[int], current_changed: bool) -> bool:
+        """Bring the view up to date after the changes since the last tick: the ids of
+        runs whose data changed and of runs removed, and whether the current run
+        changed. Returns True if it drew. The default redraws the current run."""
+        current = self.store.current
+        if current_changed or (current is not None and current in dirty) or (
+                removed and current is None):
+            self.draw_current(self.store.current_run())
+            self.redraw_count += 1
+            return True
+        return False
+
+    def refresh(self) -> None:
+        """Redraw everything now."""
+        self.redraw(set(self.store.runs), set(), True)
+
+    def draw_current(self, run: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def message_text(item: pg.TextItem, text: str, colors: PlotColors) -> None:
+    item.setText(text, color=colors.muted)
+
+
+def qcolor_hex(c: QColor) -> str:
+    return c.name(QColor.HexArgb)
+
+
+_ = Qt  # re-exported for subclasses' convenience

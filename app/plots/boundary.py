@@ -1,0 +1,160 @@
+"""The decision boundary of the current run on 2-D classification data: the predicted
+class over a grid, faint where the network is unsure, with the data points on top."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app.plots.base import (CLASS_COLORS, PlotView, configure_plot, new_legend,
+                            set_plot_labels, style_legend)
+
+__all__ = ["BoundaryView", "boundary_rgba"]
+
+#: Opacity of the grid colour for an unsure prediction (confidence 1/K) and a sure one.
+ALPHA_UNSURE, ALPHA_SURE = 0.06, 0.55
+
+
+def class_color(k: int) -> str:
+    return CLASS_COLORS[k % len(CLASS_COLORS)]
+
+
+def boundary_rgba(classes: np.ndarray, confidence: np.ndarray, num_classes: int
+                  ) -> np.ndarray:
+    """RGBA image (uint8, ``classes.shape + (4,)``): each cell in its predicted class's
+    colour, more opaque the more confident (alpha from ``ALPHA_UNSURE`` at confidence
+    ``1/K`` to ``ALPHA_SURE`` at 1). Non-finite confidence counts as unsure."""
+    classes = np.asarray(classes)
+    k = max(int(num_classes), 2)
+    palette = np.array([[QColor(class_color(i)).red(), QColor(class_color(i)).green(),
+                         QColor(class_color(i)).blue()] for i in range(k)], dtype=np.uint8)
+    idx = np.clip(np.nan_to_num(classes, nan=0).astype(np.int64), 0, k - 1)
+    rgba = np.empty(classes.shape + (4,), dtype=np.uint8)
+    rgba[..., :3] = palette[idx]
+    conf = np.nan_to_num(np.asarray(confidence, dtype=np.float64), nan=1.0 / k,
+                         posinf=1.0, neginf=1.0 / k)
+    sure = np.clip((conf - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)
+    rgba[..., 3] = np.round(255 * (ALPHA_UNSURE + (ALPHA_SURE - ALPHA_UNSURE) * sure))
+    return rgba
+
+
+class BoundaryView(PlotView):
+    """Predicted class over ``Run.boundary``'s grid (colour per class, alpha from
+    confidence) and ``Run.points`` as dots coloured by their true class.
+
+    Attributes:
+        widget: the :class:`pyqtgraph.PlotWidget`; ``plot``: its plot item.
+        image: the grid (an :class:`pyqtgraph.ImageItem`, RGBA, row-major).
+        scatters: class index -> its :class:`pyqtgraph.ScatterPlotItem`.
+        legend: one entry per class (floating, top right).
+        message: a text in the plot when there is nothing to draw (regression, more
+            than 2 features, no run).
+    """
+
+    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+        super().__init__(store, parent)
+        self.widget = pg.PlotWidget()
+        self.plot = self.widget.getPlotItem()
+        configure_plot(self.plot, "Decision boundary", "x1", "x2", grid=False)
+        self.plot.setAspectLocked(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.scatters: dict[int, pg.ScatterPlotItem] = {}
+        self.legend = new_legend(self.plot, "top-right")
+        self.message = pg.TextItem("", anchor=(0.5, 0.5))
+        self.message.setParentItem(self.plot.vb)
+        self.plot.vb.sigResized.connect(self._place_message)
+        self._shape: tuple[int, int] | None = None
+        self._run_id: int | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.widget)
+        self._register(self.widget, [self.plot], [self.legend])
+        self.apply_theme(self.theme)
+
+    def _place_message(self) -> None:
+        self.message.setPos(self.plot.vb.boundingRect().center())
+
+    def _show_message(self, text: str) -> None:
+        self.image.clear()
+        for s in self.scatters.values():
+            s.setData([], [])
+            s.setVisible(False)
+        self.legend.setVisible(False)
+        self.message.setText(text, color=self.colors.muted)
+        self._place_message()
+        set_plot_labels(self.plot, self.colors, title="Decision boundary")
+
+    def _scatter(self, k: int, name: str) -> pg.ScatterPlotItem:
+        s = self.scatters.get(k)
+        if s is None:
+            s = self.scatters[k] = pg.ScatterPlotItem(size=7, name=name)
+            self.plot.addItem(s)
+        s.opts["name"] = name
+        s.setBrush(pg.mkBrush(class_color(k)))
+        s.setPen(pg.mkPen(self.colors.outline, width=1))
+        return s
+
+    def draw_current(self, run: Any) -> None:
+        if run is None:
+            self._show_message("No run yet.")
+            return
+        if run.task != "classification":
+            self._show_message("The decision boundary is drawn for 2-D classification "
+                               "only\n(this run is a regression).")
+            return
+        b = run.boundary
+        if b is None:
+            self._show_message("The decision boundary is drawn for 2-D classification "
+                               "only\n(datasets with 2 features: moons, circles, spiral, "
+                               "xor, blobs).\n" + ("" if run.epochs or run.status != "running"
+                                                   else "It appears after the first epoch."))
+            return
+        self.message.setText("")
+        gx = np.asarray(b["x"], dtype=np.float64)
+        gy = np.asarray(b["y"], dtype=np.float64)
+        classes = np.asarray(b["classes"])
+        names = list(run.classes or [])
+        k = max(len(names), int(np.nanmax(classes)) + 1 if classes.size else 0, 2)
+        if run.points is not None and len(run.points[1]):
+            k = max(k, int(np.max(run.points[1])) + 1)
+        names += [str(i) for i in range(len(names), k)]
+        self.image.setImage(boundary_rgba(classes, b["confidence"], k), autoLevels=False)
+        dx = (gx[-1] - gx[0]) / max(len(gx) - 1, 1)
+        dy = (gy[-1] - gy[0]) / max(len(gy) - 1, 1)
+        self.image.setRect(QRectF(gx[0] - dx / 2, gy[0] - dy / 2, gx[-1] - gx[0] + dx,
+                                  gy[-1] - gy[0] + dy))
+        if run.points is not None:
+            X, y = np.asarray(run.points[0]), np.asarray(run.points[1]).astype(np.int64)
+        else:
+            X, y = np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+        for c in list(self.scatters):
+            if c >= k:
+                self.plot.removeItem(self.scatters.pop(c))
+        for c in range(k):
+            s = self._scatter(c, names[c])
+            pts = X[y == c]
+            s.setData(pts[:, 0], pts[:, 1])
+            s.setVisible(True)
+        if self._run_id != run.run_id or self._shape != (k, len(X)):
+            self.legend.clear()
+            for c in range(k):
+                self.legend.addItem(self.scatters[c], names[c])
+            style_legend(self.legend, self.colors)
+            self._run_id, self._shape = run.run_id, (k, len(X))
+            self.plot.vb.autoRange(padding=0.02)
+        self.legend.setVisible(True)
+        epoch = int(run.epochs[-1]["epoch"]) if run.epochs else 0
+        set_plot_labels(self.plot, self.colors,
+                        title=f"Decision boundary after epoch {epoch}: background = predicted "
+                              "class (faint = unsure), dots = data")
+
+    def theme_changed(self) -> None:
+        for s in self.scatters.values():
+            s.setPen(pg.mkPen(self.colors.outline, width=1))
+        self.refresh()

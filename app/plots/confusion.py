@@ -1,0 +1,162 @@
+"""The current run's validation confusion matrix: counts, per-row recall as colour, and
+per-class accuracy beside each row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app.plots.base import PlotView, configure_plot, set_plot_labels
+
+__all__ = ["ConfusionView", "row_recall"]
+
+#: Above this many classes the cells show no numbers (they would not fit).
+MAX_LABELLED_CLASSES = 20
+
+
+def row_recall(cm: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum (0 for an empty row): the colour of the cells; the
+    diagonal is the recall (per-class accuracy)."""
+    cm = np.asarray(cm, dtype=np.float64)
+    sums = cm.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(sums > 0, cm / np.where(sums > 0, sums, 1), 0.0)
+    return frac
+
+
+class ConfusionView(PlotView):
+    """Rows = true class, columns = predicted class (scikit-learn's convention), row 0 at
+    the top. Each cell shows its count and its share of the row; colour = that share.
+    The right axis shows each class's accuracy (recall, from ``Run.per_class`` when
+    given, else from the matrix).
+
+    Attributes:
+        widget: the :class:`pyqtgraph.PlotWidget`; ``plot``: its plot item.
+        image: the :class:`pyqtgraph.ImageItem` of row shares ((K, K), row-major).
+        texts: the cell texts (row-major, K*K :class:`pyqtgraph.TextItem` s).
+        message: a text in the plot when there is no matrix.
+    """
+
+    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+        super().__init__(store, parent)
+        self.widget = pg.PlotWidget()
+        self.plot = self.widget.getPlotItem()
+        configure_plot(self.plot, "Confusion matrix", "predicted class", "true class",
+                       grid=False)
+        self.plot.showAxis("right")
+        self.plot.setLabel("right", "per-class accuracy")
+        self.plot.getAxis("right").setStyle(showValues=True)
+        self.plot.vb.invertY(True)
+        self.plot.vb.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.texts: list[pg.TextItem] = []
+        self.matrix: np.ndarray | None = None
+        self.message = pg.TextItem("", anchor=(0.5, 0.5))
+        self.message.setParentItem(self.plot.vb)
+        self.plot.vb.sigResized.connect(self._place_message)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.widget)
+        self._register(self.widget, [self.plot])
+        self._axis_meta()
+        self.apply_theme(self.theme)
+
+    def _axis_meta(self) -> None:
+        meta = getattr(self.plot, "_nncanvas_labels")
+        meta["right"] = "per-class accuracy (recall)"
+
+    def _place_message(self) -> None:
+        self.message.setPos(self.plot.vb.boundingRect().center())
+
+    def _set_texts(self, k: int) -> None:
+        if len(self.texts) == k * k:
+            return
+        for t in self.texts:
+            self.plot.removeItem(t)
+        self.texts = []
+        if k > MAX_LABELLED_CLASSES:
+            return
+        font = QFont()
+        font.setPointSizeF(10 if k <= 5 else 8.5 if k <= 10 else 7)
+        for i in range(k):
+            for j in range(k):
+                t = pg.TextItem("", anchor=(0.5, 0.5))
+                t.setFont(font)
+                t.setPos(j + 0.5, i + 0.5)
+                self.plot.addItem(t, ignoreBounds=True)
+                self.texts.append(t)
+
+    def draw_current(self, run: Any) -> None:
+        cm = None if run is None else run.confusion
+        if cm is None or np.asarray(cm).ndim != 2 or np.asarray(cm).shape[0] == 0:
+            self.matrix = None
+            self.image.clear()
+            self._set_texts(0)
+            for side in ("left", "bottom", "right"):
+                self.plot.getAxis(side).setTicks(None)
+            msg = ("No run yet." if run is None else
+                   "The confusion matrix is for classification only." if run.task != "classification"
+                   else "No confusion matrix yet: it needs a validation split and appears "
+                        "after the first epoch.")
+            self.message.setText(msg, color=self.colors.muted)
+            self._place_message()
+            set_plot_labels(self.plot, self.colors, title="Confusion matrix")
+            return
+        self.message.setText("")
+        cm = np.asarray(cm)
+        k = cm.shape[0]
+        self.matrix = cm
+        frac = row_recall(cm)
+        self.image.setImage(frac, levels=(0.0, 1.0), autoLevels=False)
+        self.image.setRect(QRectF(0, 0, k, k))
+        names = list(run.classes or [])
+        names += [str(i) for i in range(len(names), k)]
+        names = names[:k]
+        recall = np.diag(frac).copy()
+        if run.per_class is not None and len(run.per_class) == k:
+            recall = np.asarray(run.per_class, dtype=np.float64)
+        sums = cm.sum(axis=1)
+        ticks = [[(i + 0.5, n) for i, n in enumerate(names)]]
+        self.plot.getAxis("bottom").setTicks(ticks)
+        self.plot.getAxis("left").setTicks(ticks)
+        self.plot.getAxis("right").setTicks(
+            [[(i + 0.5, "n/a" if not np.isfinite(r) or sums[i] == 0 else f"{100 * r:.0f}%")
+              for i, r in enumerate(recall)]])
+        self._set_texts(k)
+        if self.texts:
+            dark_text, light_text = QColor("#1f2430"), QColor("#ffffff")
+            for i in range(k):
+                for j in range(k):
+                    share = frac[i, j]
+                    strong = share > 0.5
+                    color = light_text if strong else (
+                        QColor(self.colors.foreground) if share < 0.15 else dark_text)
+                    text = f"{int(cm[i, j])}"
+                    if sums[i] and k <= 10:
+                        text += f"\n{100 * share:.0f}%"
+                    self.texts[i * k + j].setText(text, color=color)
+        self.plot.vb.setRange(xRange=(0, k), yRange=(0, k), padding=0)
+        total = cm.sum()
+        correct = np.trace(cm)
+        epoch = int(run.epochs[-1]["epoch"]) if run.epochs else 0
+        acc = f"{100 * correct / total:.1f}% correct" if total else "no samples"
+        set_plot_labels(self.plot, self.colors,
+                        title=f"Validation confusion matrix after epoch {epoch}: {acc} "
+                              f"({int(correct)} of {int(total)})")
+
+    def theme_changed(self) -> None:
+        c = self.colors
+        dark = self.theme.name == "dark"
+        stops = [c.background, "#3b5f99" if dark else "#c6dbf7", "#2f6fdb" if dark else "#2f6fdb",
+                 "#0b2a5b" if not dark else "#8fb8ff"]
+        self.image.setColorMap(pg.ColorMap([0.0, 0.15, 0.6, 1.0], stops))
+        self.message.setColor(c.muted)
+        self.refresh()

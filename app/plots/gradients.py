@@ -1,0 +1,131 @@
+"""Gradient L2 norm of every parameter tensor of the current run, per step, on a log axis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from app.plots.base import (CLASS_COLORS, PlotView, configure_plot, finite_xy, live_curve,
+                            new_legend, set_plot_labels, steps_to_epochs, style_legend)
+
+__all__ = ["GradientView", "node_of"]
+
+HINT = ("Each curve is one weight or bias tensor (bias dashed), coloured like its node. "
+        "<b>Vanishing</b> gradients: curves sinking toward 1e-6 and below, usually the "
+        "layers nearest the input, which then stop learning (saturated sigmoid/tanh, "
+        "deep stacks). <b>Exploding</b>: curves jumping up by orders of magnitude, often "
+        "just before the loss turns to NaN (lower the learning rate or clip gradients).")
+
+
+def node_of(label: str) -> str:
+    """The node of a parameter label: ``"Dense 2.weight"`` -> ``"Dense 2"``."""
+    node, dot, _ = label.rpartition(".")
+    return node if dot else label
+
+
+class GradientView(PlotView):
+    """Gradient norms per parameter tensor (``Run.grad_norms`` against
+    ``Run.grad_steps``, shown in epochs) of the current run, log-y.
+
+    Attributes:
+        widget: the :class:`pyqtgraph.GraphicsLayoutWidget`; ``plot``: its plot.
+        legend: beside the plot (one entry per parameter).
+        curves: parameter label -> its curve.
+        hint: the explanation under the plot.
+    """
+
+    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+        super().__init__(store, parent)
+        self.node_colors: dict[str, str] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._run_id: int | None = None
+        self.widget = pg.GraphicsLayoutWidget()
+        self.plot = self.widget.addPlot(row=0, col=0)
+        configure_plot(self.plot, "Gradient norm per parameter (log scale)", "epoch",
+                       "‖gradient‖₂")
+        self.plot.setLogMode(y=True)
+        self.plot.getAxis("left").setWidth(62)
+        self.legend = new_legend(None)
+        self.widget.addItem(self.legend, row=0, col=1)
+        self.widget.ci.layout.setColumnStretchFactor(0, 1)
+        self.hint = QLabel(HINT)
+        self.hint.setWordWrap(True)
+        self.hint.setContentsMargins(8, 2, 8, 4)
+        self.empty = pg.TextItem("", anchor=(0.5, 0.5))
+        self.empty.setParentItem(self.plot.vb)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.widget, 1)
+        layout.addWidget(self.hint)
+        self._register(self.widget, [self.plot], [self.legend])
+        self.plot.vb.sigResized.connect(self._place_message)
+        self.apply_theme(self.theme)
+
+    def set_node_colors(self, colors: dict[str, str]) -> None:
+        """Node display name -> colour (hex) for the curves of its parameters."""
+        self.node_colors = dict(colors)
+        for label, curve in self.curves.items():
+            self._style(label, curve)
+
+    def _color(self, label: str) -> str:
+        node = node_of(label)
+        if node in self.node_colors:
+            return self.node_colors[node]
+        nodes: list[str] = []
+        for lbl in self.curves:
+            if node_of(lbl) not in nodes:
+                nodes.append(node_of(lbl))
+        i = nodes.index(node) if node in nodes else len(nodes)
+        return CLASS_COLORS[i % len(CLASS_COLORS)]
+
+    def _style(self, label: str, curve: pg.PlotDataItem) -> None:
+        bias = label.rpartition(".")[2].startswith("bias")
+        curve.setPen(pg.mkPen(self._color(label), width=1.4 if bias else 1.8,
+                              style=Qt.DashLine if bias else Qt.SolidLine))
+
+    def _place_message(self) -> None:
+        r = self.plot.vb.boundingRect()
+        self.empty.setPos(r.center())
+
+    def _clear(self) -> None:
+        for curve in self.curves.values():
+            self.plot.removeItem(curve)
+        self.curves.clear()
+        self.legend.clear()
+
+    def draw_current(self, run: Any) -> None:
+        if run is None or (self._run_id is not None and run.run_id != self._run_id):
+            self._clear()
+        self._run_id = run.run_id if run is not None else None
+        if run is None or not run.grad_norms:
+            self.empty.setText("No run yet." if run is None else
+                               "No gradient norms recorded for this run yet.",
+                               color=self.colors.muted)
+            self._place_message()
+            return
+        self.empty.setText("")
+        steps = run.grad_steps.values
+        x_all = steps_to_epochs(run, steps)
+        new = False
+        for label, series in run.grad_norms.items():
+            curve = self.curves.get(label)
+            if curve is None:
+                curve = self.curves[label] = live_curve(self.plot, None, name=label)
+                new = True
+            n = min(len(series), len(x_all))
+            curve.setData(*finite_xy(x_all[:n], series.values[:n], positive=True))
+        if new:
+            self.legend.clear()
+            for label, curve in self.curves.items():
+                self._style(label, curve)
+                self.legend.addItem(curve, label)
+            style_legend(self.legend, self.colors)
+        set_plot_labels(self.plot, self.colors,
+                        title=f"Gradient norm per parameter (log scale): {run.name}")
+
+    def theme_changed(self) -> None:
+        self.empty.setColor(self.colors.muted)
+        self.refresh()

@@ -1,0 +1,291 @@
+"""Histograms of one node's activations or weights: the latest one, and all epochs as a
+heat map (TensorBoard's "distributions" view), with the node's dead/saturated units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QRadioButton,
+                               QVBoxLayout, QWidget)
+
+from app.plots.base import PlotView, configure_plot, set_plot_labels, with_alpha
+
+__all__ = ["HistogramView", "heat_matrix", "unit_stat_text"]
+
+EXPLANATIONS = {
+    "dead": "A dead ReLU unit outputs 0 for every probe sample: it passes no gradient "
+            "back and stops learning. A few are harmless; many waste the layer (lower the "
+            "learning rate, try Leaky ReLU or He initialization).",
+    "saturated": "A saturated unit sits on the flat ends of its sigmoid or tanh for every "
+                 "probe sample, where the gradient is almost 0: it learns very slowly. "
+                 "Standardized inputs, smaller initial weights or BatchNorm help.",
+}
+
+
+def unit_stat_text(stats: dict[str, float] | None) -> tuple[str, str]:
+    """(headline, explanation) for a node's latest unit statistics, e.g.
+    ``("dead ReLU units: 12%", "A dead ReLU unit ...")``; empty strings for none."""
+    if not stats:
+        return "", ""
+    lines, notes = [], []
+    for key, value in stats.items():
+        pct = f"{100 * value:.0f}%" if np.isfinite(value) else "n/a"
+        if key == "dead":
+            lines.append(f"dead ReLU units: {pct}")
+        elif key == "saturated":
+            lines.append(f"saturated units: {pct}")
+        else:
+            lines.append(f"{key}: {pct}")
+        if key in EXPLANATIONS:
+            notes.append(EXPLANATIONS[key])
+    return ", ".join(lines), " ".join(notes)
+
+
+def heat_matrix(hists: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The histograms of successive epochs as one image.
+
+    Returns ``(image, edges)``: float ``(bins, epochs)``, each column the counts divided
+    by that column's maximum (so every epoch's shape shows, whatever its size), and the
+    edges of the latest histogram. A histogram with other edges (a run resumed with new
+    edges) is re-binned onto the latest edges by its bin centres.
+    """
+    if not hists:
+        return np.zeros((0, 0)), np.zeros(0)
+    edges = np.asarray(hists[-1].edges, dtype=np.float64)
+    image = np.zeros((len(edges) - 1, len(hists)), dtype=np.float64)
+    for j, h in enumerate(hists):
+        counts = np.asarray(h.counts, dtype=np.float64)
+        if len(h.edges) != len(edges) or not np.array_equal(h.edges, edges):
+            centers = (np.asarray(h.edges[:-1]) + np.asarray(h.edges[1:])) / 2
+            counts, _ = np.histogram(np.clip(centers, edges[0], edges[-1]), bins=edges,
+                                     weights=counts)
+        top = counts.max() if counts.size else 0.0
+        if top > 0:
+            image[:, j] = counts / top
+    return image, edges
+
+
+class HistogramView(PlotView):
+    """One node's histograms from the current run.
+
+    Attributes:
+        node_box: the node (activations) or parameter (weights) selector.
+        weights_button, activations_button: the mode toggle; ``mode`` is
+            ``"activations"`` or ``"weights"``.
+        widget: the :class:`pyqtgraph.GraphicsLayoutWidget`; ``hist_plot`` (the latest
+            histogram: ``curve``, one ``stepMode="center"`` curve with fill) and
+            ``heat_plot`` (``image``: x = epoch, y = value, colour = count).
+        badge: counts of non-finite and clipped values (hidden when both are 0).
+        stat_label, stat_help: the node's unit statistic and what it means.
+        shown_key: the histogram name shown (``"Dense 2"`` or ``"Dense 2.weight"``).
+    """
+
+    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+        super().__init__(store, parent)
+        self.mode = "activations"
+        self.selected_node: str | None = None
+        self.shown_key: str | None = None
+        self._names: list[str] = []
+
+        top = QHBoxLayout()
+        top.setContentsMargins(6, 2, 6, 0)
+        self.node_box = QComboBox()
+        self.node_box.setMinimumContentsLength(14)
+        self.node_box.setToolTip("The node whose values are shown (clicking a node on the "
+                                 "canvas selects it too)")
+        self.activations_button = QRadioButton("Activations")
+        self.activations_button.setToolTip("The node's outputs on a fixed batch of "
+                                           "validation samples, after each epoch")
+        self.weights_button = QRadioButton("Weights")
+        self.weights_button.setToolTip("The values of the node's weight and bias tensors "
+                                       "after each epoch")
+        self.activations_button.setChecked(True)
+        self._mode_group = QButtonGroup(self)
+        self._mode_group.addButton(self.activations_button)
+        self._mode_group.addButton(self.weights_button)
+        self.badge = QLabel()
+        self.badge.setVisible(False)
+        top.addWidget(QLabel("Node"))
+        top.addWidget(self.node_box)
+        top.addSpacing(12)
+        top.addWidget(self.activations_button)
+        top.addWidget(self.weights_button)
+        top.addSpacing(12)
+        top.addWidget(self.badge)
+        top.addStretch(1)
+
+        self.widget = pg.GraphicsLayoutWidget()
+        self.hist_plot = self.widget.addPlot(row=0, col=0)
+        self.heat_plot = self.widget.addPlot(row=0, col=1)
+        configure_plot(self.hist_plot, "Latest histogram", "value", "count")
+        configure_plot(self.heat_plot, "Over epochs", "epoch", "value", grid=False)
+        self.widget.ci.layout.setColumnStretchFactor(0, 1)
+        self.widget.ci.layout.setColumnStretchFactor(1, 1)
+        self.curve = pg.PlotDataItem(stepMode="center", fillLevel=0, name="count")
+        self.hist_plot.addItem(self.curve)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.heat_plot.addItem(self.image)
+        self.latest_line = pg.InfiniteLine(angle=90, movable=False)
+        self.heat_plot.addItem(self.latest_line, ignoreBounds=True)
+        self.latest_line.setVisible(False)
+        self.empty = pg.TextItem("", anchor=(0.5, 0.5))
+        self.empty.setParentItem(self.hist_plot.vb)
+        self.hist_plot.vb.sigResized.connect(self._place_message)
+
+        self.stat_label = QLabel()
+        self.stat_help = QLabel()
+        self.stat_help.setWordWrap(True)
+        for w in (self.stat_label, self.stat_help):
+            w.setContentsMargins(8, 0, 8, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 4)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addWidget(self.widget, 1)
+        layout.addWidget(self.stat_label)
+        layout.addWidget(self.stat_help)
+        self._register(self.widget, [self.hist_plot, self.heat_plot])
+
+        self.node_box.currentTextChanged.connect(self._picked)
+        self.weights_button.toggled.connect(self._mode_toggled)
+        self.apply_theme(self.theme)
+
+    # -- selection
+    def select_node(self, name: str) -> None:
+        """Show the node ``name`` (display name; or a parameter label such as
+        ``"Dense 2.weight"``, which also picks that tensor in the Weights mode)."""
+        self.selected_node = name
+        self._redraw()
+
+    def set_mode(self, mode: str) -> None:
+        """``"activations"`` or ``"weights"``."""
+        if mode not in ("activations", "weights"):
+            raise ValueError(f"mode must be 'activations' or 'weights', got {mode!r}")
+        (self.weights_button if mode == "weights" else self.activations_button).setChecked(True)
+
+    def _mode_toggled(self) -> None:
+        self.mode = "weights" if self.weights_button.isChecked() else "activations"
+        self._redraw()
+
+    def _picked(self, text: str) -> None:
+        if text and text != self.shown_key:
+            self.selected_node = text
+            self._redraw()
+
+    def _redraw(self) -> None:
+        self.draw_current(self.store.current_run())
+        self.redraw_count += 1
+
+    def _source(self, run: Any) -> dict[str, list[Any]]:
+        if run is None:
+            return {}
+        return run.weight_hist if self.mode == "weights" else run.activation_hist
+
+    def _resolve(self, names: list[str]) -> str | None:
+        """The histogram to show for the selected node among ``names``."""
+        if not names:
+            return None
+        sel = self.selected_node
+        if sel in names:
+            return sel
+        if sel is not None:
+            node = sel.rpartition(".")[0] if self.mode == "activations" and "." in sel \
+                and sel.rpartition(".")[0] in names else sel
+            if node in names:
+                return node
+            for suffix in (".weight", ".bias"):
+                if node + suffix in names:
+                    return node + suffix
+            for n in names:
+                if n.startswith(node + "."):
+                    return n
+        return names[0]
+
+    def _place_message(self) -> None:
+        self.empty.setPos(self.hist_plot.vb.boundingRect().center())
+
+    # -- drawing
+    def draw_current(self, run: Any) -> None:
+        source = self._source(run)
+        names = list(source)
+        key = self._resolve(names)
+        if names != self._names:
+            self.node_box.blockSignals(True)
+            self.node_box.clear()
+            self.node_box.addItems(names)
+            self.node_box.blockSignals(False)
+            self._names = names
+        if key is not None and self.node_box.currentText() != key:
+            self.node_box.blockSignals(True)
+            self.node_box.setCurrentText(key)
+            self.node_box.blockSignals(False)
+        self.shown_key = key
+        hists = source.get(key, []) if key is not None else []
+        if not hists:
+            self.curve.setData([], [])
+            self.image.clear()
+            self.latest_line.setVisible(False)
+            self.badge.setVisible(False)
+            what = "activation" if self.mode == "activations" else "weight"
+            self.empty.setText("No run yet." if run is None else
+                               f"No {what} histograms recorded for this run yet.",
+                               color=self.colors.muted)
+            self._place_message()
+            self._show_stats(run, None)
+            return
+        self.empty.setText("")
+        latest = hists[-1]
+        self.curve.setData(np.asarray(latest.edges, dtype=np.float64),
+                           np.asarray(latest.counts, dtype=np.float64))
+        last_epoch = int(run.epochs[-1]["epoch"]) if run.epochs else len(hists)
+        first_epoch = last_epoch - len(hists) + 1
+        what = "activations" if self.mode == "activations" else "values"
+        set_plot_labels(self.hist_plot, self.colors,
+                        title=f"{key} {what}, epoch {last_epoch} ({latest.total} values)")
+        image, edges = heat_matrix(hists)
+        self.image.setImage(image, levels=(0.0, 1.0), autoLevels=False)
+        self.image.setRect(QRectF(first_epoch - 0.5, edges[0], len(hists),
+                                  edges[-1] - edges[0]))
+        self.latest_line.setPos(last_epoch)
+        self.latest_line.setVisible(len(hists) > 1)
+        set_plot_labels(self.heat_plot, self.colors,
+                        title=f"{key} over epochs (darker = more values)")
+        problems = []
+        if latest.nonfinite:
+            problems.append(f"{latest.nonfinite} non-finite (NaN/inf)")
+        if latest.clipped:
+            problems.append(f"{latest.clipped} outside the range, counted in the end bins")
+        self.badge.setText("⚠ " + "; ".join(problems))
+        self.badge.setVisible(bool(problems))
+        self._show_stats(run, key)
+
+    def _show_stats(self, run: Any, key: str | None) -> None:
+        stats = None
+        if run is not None and key is not None:
+            node = key if key in run.unit_stats else key.rpartition(".")[0]
+            values = run.unit_stats.get(node)
+            stats = values[-1] if values else None
+            if stats:
+                head, note = unit_stat_text(stats)
+                self.stat_label.setText(f"<b>{node}: {head}</b>")
+                self.stat_help.setText(note)
+                return
+        self.stat_label.setText("")
+        self.stat_help.setText("")
+
+    def theme_changed(self) -> None:
+        c = self.colors
+        self.curve.setPen(pg.mkPen(c.accent, width=1.5))
+        self.curve.setBrush(pg.mkBrush(with_alpha(c.accent, 0.35)))
+        self.latest_line.setPen(pg.mkPen(c.muted, width=1, style=Qt.DotLine))
+        dark = self.theme.name == "dark"
+        stops = [c.background, "#1d4e89" if dark else "#9ec5f4",
+                 "#5b9dff" if dark else "#2f6fdb", "#ffe08a" if dark else "#0b2a5b"]
+        self.image.setColorMap(pg.ColorMap([0.0, 0.02, 0.45, 1.0], stops))
+        self.badge.setStyleSheet(f"color: {c.warning}; font-weight: bold;")
+        self.stat_help.setStyleSheet(f"color: {c.muted};")
+        self.empty.setColor(c.muted)
+        self.refresh()

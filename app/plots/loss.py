@@ -1,0 +1,364 @@
+"""Loss, accuracy (or R²) and learning rate of every visible run, on one epoch axis.
+
+x is the epoch as a float: the end of epoch ``e`` is ``x = e`` (where the per-epoch
+points are), and batch ``b`` of ``B`` in epoch ``e`` is at ``e - 1 + b / B``, so
+per-batch and per-epoch curves share the axis (see :func:`~app.plots.base.steps_to_epochs`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from app.plots.base import (EmaCache, PlotView, configure_plot, finite_xy, legend_labels,
+                            live_curve, new_legend, set_plot_labels, steps_to_epochs,
+                            style_legend, with_alpha)
+
+__all__ = ["LossView"]
+
+#: Epoch curves get a marker at every epoch end up to this many epochs.
+MAX_MARKED_EPOCHS = 80
+
+
+class _RunItems:
+    """The plot items of one run (created once; data replaced with setData)."""
+
+    def __init__(self, view: "LossView", run: Any) -> None:
+        c = run.color
+        name = run.name
+        self.batch = live_curve(view.loss_plot, pg.mkPen(with_alpha(c, 0.45), width=1),
+                                name=f"{name} training loss per batch")
+        self.smooth = live_curve(view.loss_plot, pg.mkPen(with_alpha(c, 0.95), width=1.3),
+                                 name=f"{name} training loss per batch (smoothed)")
+        self.train = live_curve(view.loss_plot,
+                                pg.mkPen(c, width=1.6, style=Qt.DashLine),
+                                name=f"{name} training loss per epoch",
+                                symbol="o", symbolSize=5, symbolPen=None, symbolBrush=c)
+        self.val = live_curve(view.loss_plot, pg.mkPen(c, width=2.4),
+                              name=f"{name} validation loss")
+        self.metric_train = live_curve(view.metric_plot,
+                                       pg.mkPen(c, width=1.6, style=Qt.DashLine),
+                                       name=f"{name} training metric", symbol="o",
+                                       symbolSize=5, symbolPen=None, symbolBrush=c)
+        self.metric_val = live_curve(view.metric_plot, pg.mkPen(c, width=2.4),
+                                     name=f"{name} validation metric")
+        self.lr = live_curve(view.lr_plot, pg.mkPen(c, width=1.5),
+                             name=f"{name} learning rate")
+        label_opts = {"position": 0.92, "color": c, "movable": False,
+                      "fill": None, "anchors": [(0, 0), (0, 0)]}
+        self.best = pg.InfiniteLine(angle=90, pen=pg.mkPen(c, width=1.2, style=Qt.DotLine),
+                                    label="best", labelOpts=dict(label_opts))
+        self.stopped = pg.InfiniteLine(angle=90, pen=pg.mkPen(c, width=1.2, style=Qt.DashLine),
+                                       label="stopped",
+                                       labelOpts=dict(label_opts, position=0.80))
+        for line in (self.best, self.stopped):
+            view.loss_plot.addItem(line, ignoreBounds=True)
+            line.setVisible(False)
+        self.ema = EmaCache()
+        self.shown = True
+        self.in_legend = False
+        self.color = c
+        self.name = name
+
+    def items(self, view: "LossView") -> list[tuple[pg.PlotItem, Any]]:
+        return [(view.loss_plot, self.batch), (view.loss_plot, self.smooth),
+                (view.loss_plot, self.train), (view.loss_plot, self.val),
+                (view.loss_plot, self.best), (view.loss_plot, self.stopped),
+                (view.metric_plot, self.metric_train), (view.metric_plot, self.metric_val),
+                (view.lr_plot, self.lr)]
+
+    def curves(self) -> list[pg.PlotDataItem]:
+        return [self.batch, self.smooth, self.train, self.val, self.metric_train,
+                self.metric_val, self.lr]
+
+
+class LossView(PlotView):
+    """Loss (per batch and per epoch, training and validation), accuracy or R², and
+    learning rate of every visible run.
+
+    Training curves are dashed (per epoch, with markers) or thin (per batch, raw and
+    smoothed), validation curves solid, all in the run's colour; the legend names the
+    runs. Dotted and dashed vertical lines mark early stopping's best epoch and the
+    epoch where it stopped.
+
+    Attributes:
+        widget: the :class:`pyqtgraph.GraphicsLayoutWidget` holding the three plots.
+        loss_plot, metric_plot, lr_plot: the plots (x linked: epochs).
+        legend: the legend of the loss plot (one entry per visible run, then a key).
+        smoothing_slider: 0..99 (the EMA weight in hundredths); ``smoothing_label``.
+        log_y: the log-y checkbox of the loss plot.
+        run_items: run id -> its plot items (``.batch``, ``.smooth``, ``.train``,
+            ``.val``, ``.metric_train``, ``.metric_val``, ``.lr``, ``.best``,
+            ``.stopped``).
+        redrawn: the ids of the runs drawn by the last :meth:`redraw`.
+    """
+
+    follows_current = False
+
+    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+        super().__init__(store, parent)
+        self.run_items: dict[int, _RunItems] = {}
+        self.redrawn: set[int] = set()
+
+        controls = QHBoxLayout()
+        controls.setContentsMargins(6, 2, 6, 0)
+        self.smoothing_label = QLabel()
+        self.smoothing_slider = QSlider(Qt.Horizontal)
+        self.smoothing_slider.setRange(0, 99)
+        self.smoothing_slider.setValue(60)
+        self.smoothing_slider.setMaximumWidth(180)
+        self.smoothing_slider.setToolTip(
+            "Exponential moving average of the per-batch loss (as TensorBoard's): 0 shows "
+            "the raw values; higher values average over more batches.\nThe raw values stay "
+            "visible, faintly.")
+        self.log_y = QCheckBox("Log scale")
+        self.log_y.setToolTip("Show the loss on a logarithmic axis (values <= 0 are left out)")
+        controls.addWidget(QLabel("Smoothing"))
+        controls.addWidget(self.smoothing_slider)
+        controls.addWidget(self.smoothing_label)
+        controls.addSpacing(16)
+        controls.addWidget(self.log_y)
+        controls.addStretch(1)
+
+        self.widget = pg.GraphicsLayoutWidget()
+        self.loss_plot = self.widget.addPlot(row=0, col=0)
+        self.metric_plot = self.widget.addPlot(row=1, col=0)
+        self.lr_plot = self.widget.addPlot(row=2, col=0)
+        layout = self.widget.ci.layout
+        layout.setRowStretchFactor(0, 5)
+        layout.setRowStretchFactor(1, 3)
+        layout.setRowStretchFactor(2, 2)
+        configure_plot(self.loss_plot, "Loss", "epoch", "loss")
+        configure_plot(self.metric_plot, "Accuracy", "epoch", "accuracy")
+        configure_plot(self.lr_plot, "Learning rate", "epoch", "learning rate")
+        for p in (self.metric_plot, self.lr_plot):
+            p.setXLink(self.loss_plot)
+        for p in (self.loss_plot, self.metric_plot, self.lr_plot):
+            p.getAxis("left").setWidth(62)
+        self.loss_plot.ctrl.logYCheck.toggled.connect(self._log_from_menu)
+
+        self.legend = new_legend(self.loss_plot, "top-right")
+        # The style key: neutral samples after the runs' entries.
+        self._key_items = [
+            ("validation", pg.PlotDataItem(pen=pg.mkPen("#888", width=2.4))),
+            ("training, per epoch", pg.PlotDataItem(pen=pg.mkPen("#888", width=1.6,
+                                                                  style=Qt.DashLine),
+                                                    symbol="o", symbolSize=5, symbolPen=None,
+                                                    symbolBrush="#888")),
+            ("training, per batch", pg.PlotDataItem(pen=pg.mkPen("#888", width=1))),
+        ]
+        self._key_shown = False
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        outer.addLayout(controls)
+        outer.addWidget(self.widget, 1)
+        self._register(self.widget, [self.loss_plot, self.metric_plot, self.lr_plot],
+                       [self.legend])
+
+        self.smoothing_slider.valueChanged.connect(self._smoothing_changed)
+        self.log_y.toggled.connect(self._log_toggled)
+        self._update_smoothing_label()
+        self.apply_theme(self.theme)
+
+    # -- settings
+    @property
+    def smoothing(self) -> float:
+        """The EMA weight of the per-batch loss, in [0, 0.99] (0: raw)."""
+        return self.smoothing_slider.value() / 100.0
+
+    def set_smoothing(self, weight: float) -> None:
+        self.smoothing_slider.setValue(int(round(weight * 100)))
+
+    def _update_smoothing_label(self) -> None:
+        w = self.smoothing
+        self.smoothing_label.setText("off (raw)" if w == 0 else f"{w:.2f}")
+
+    def _smoothing_changed(self) -> None:
+        self._update_smoothing_label()
+        self._redraw_all()
+
+    def _log_toggled(self, on: bool) -> None:
+        if self.loss_plot.ctrl.logYCheck.isChecked() != on:
+            self.loss_plot.setLogMode(y=on)
+        set_plot_labels(self.loss_plot, self.colors,
+                        y_label="loss (log scale)" if on else "loss")
+        self._redraw_all()
+
+    def _log_from_menu(self, on: bool) -> None:
+        if self.log_y.isChecked() != on:
+            self.log_y.setChecked(on)
+
+    def _redraw_all(self) -> None:
+        for run_id in list(self.run_items):
+            run = self.store.get(run_id)
+            if run is not None and run.visible:
+                self._draw_run(run)
+        self._update_titles()
+
+    # -- drawing
+    def redraw(self, dirty: set[int], removed: set[int], current_changed: bool) -> bool:
+        """Redraw the runs in ``dirty`` (add, update, hide) and drop those in
+        ``removed``; runs not named are left as they are."""
+        self.redrawn = set()
+        for run_id in removed:
+            self._drop(run_id)
+        for run_id in sorted(dirty):
+            run = self.store.get(run_id)
+            if run is None:
+                self._drop(run_id)
+            elif not run.visible:
+                self._hide(run_id)
+            else:
+                self._draw_run(run)
+                self.redrawn.add(run_id)
+        if current_changed and not (dirty or removed):
+            self._update_titles()
+        if dirty or removed:
+            self._update_titles()
+            self._update_legend()
+            self.redraw_count += 1
+            return True
+        return False
+
+    def _hide(self, run_id: int) -> None:
+        items = self.run_items.get(run_id)
+        if items is None or not items.shown:
+            return
+        for plot, item in items.items(self):
+            plot.removeItem(item)
+        items.shown = False
+
+    def _drop(self, run_id: int) -> None:
+        self._hide(run_id)
+        items = self.run_items.pop(run_id, None)
+        if items is not None and items.in_legend:
+            self.legend.removeItem(items.val)
+            items.in_legend = False
+        if items is not None:
+            self._update_legend()
+
+    def _ensure(self, run: Any) -> _RunItems:
+        items = self.run_items.get(run.run_id)
+        if items is None:
+            items = self.run_items[run.run_id] = _RunItems(self, run)
+        elif not items.shown:
+            for plot, item in items.items(self):
+                plot.addItem(item, ignoreBounds=isinstance(item, pg.InfiniteLine))
+                if isinstance(item, pg.PlotDataItem):
+                    item.setClipToView(True)
+                    item.setDownsampling(auto=True, method="peak")
+            items.shown = True
+        return items
+
+    def _draw_run(self, run: Any) -> None:
+        items = self._ensure(run)
+        log = self.log_y.isChecked()
+        n = min(len(run.step), len(run.step_loss))
+        x_steps = steps_to_epochs(run, run.step.values[:n])
+        x, y = finite_xy(x_steps, run.step_loss.values[:n])
+        w = self.smoothing
+        if w > 0:
+            smooth = items.ema.update(y, w)
+            items.batch.setPen(pg.mkPen(with_alpha(items.color, 0.22), width=1))
+            items.smooth.setData(*finite_xy(x, smooth, positive=log))
+            items.smooth.setVisible(True)
+        else:
+            items.batch.setPen(pg.mkPen(with_alpha(items.color, 0.55), width=1))
+            items.smooth.setData([], [])
+            items.smooth.setVisible(False)
+        items.batch.setData(*finite_xy(x, y, positive=log))
+
+        ex, train = run.epoch_series("loss")
+        _, val = run.epoch_series("val_loss")
+        marked = len(ex) <= MAX_MARKED_EPOCHS
+        items.train.setSymbol("o" if marked else None)
+        items.metric_train.setSymbol("o" if marked else None)
+        items.train.setData(*finite_xy(ex, train, positive=log))
+        items.val.setData(*finite_xy(ex, val, positive=log))
+
+        key = "r2" if run.task == "regression" else "accuracy"
+        _, mt = run.epoch_series(key)
+        _, mv = run.epoch_series(f"val_{key}")
+        if key == "r2":  # R² is unbounded below: keep the interesting part in view
+            mt, mv = np.maximum(mt, -1.0), np.maximum(mv, -1.0)
+        items.metric_train.setData(*finite_xy(ex, mt))
+        items.metric_val.setData(*finite_xy(ex, mv))
+
+        m = min(len(run.step), len(run.step_lr))
+        items.lr.setData(*finite_xy(x_steps[:m], run.step_lr.values[:m]))
+
+        for line, epoch in ((items.best, run.best_epoch), (items.stopped, run.stopped_epoch)):
+            if epoch and epoch > 0:
+                line.setPos(float(epoch))
+                line.setVisible(True)
+            else:
+                line.setVisible(False)
+
+    def _update_legend(self) -> None:
+        """One entry per visible run (its validation curve's style), in run order, then
+        the style key; rebuilt only when the set of visible runs changes."""
+        wanted = [rid for rid in sorted(self.run_items) if self.run_items[rid].shown]
+        current = [rid for rid in sorted(self.run_items) if self.run_items[rid].in_legend]
+        names_ok = all(self.run_items[rid].name == lbl for rid, lbl in
+                       zip(current, legend_labels(self.legend)))
+        if wanted == current and self._key_shown == bool(wanted) and names_ok:
+            return
+        self.legend.clear()
+        for items in self.run_items.values():
+            items.in_legend = False
+        for rid in wanted:
+            items = self.run_items[rid]
+            self.legend.addItem(items.val, items.name)
+            items.in_legend = True
+        self._key_shown = bool(wanted)
+        if wanted:
+            for text, sample in self._key_items:
+                self.legend.addItem(sample, text)
+        style_legend(self.legend, self.colors)
+
+    def _update_titles(self) -> None:
+        tasks = {self.store.get(rid).task for rid, items in self.run_items.items()
+                 if items.shown and self.store.get(rid) is not None}
+        if tasks == {"regression"}:
+            title, label = "R² (1 = perfect fit; below −1 shown at −1)", "R²"
+        elif tasks == {"classification"} or not tasks:
+            title, label = "Accuracy", "accuracy"
+        else:
+            title, label = "Accuracy (classification runs) and R² (regression runs)", \
+                "accuracy / R²"
+        meta = getattr(self.metric_plot, "_nncanvas_labels", {})
+        if meta.get("title") != title:
+            set_plot_labels(self.metric_plot, self.colors, title=title, y_label=label)
+        current = self.store.current_run()
+        loss_title = "Loss"
+        if current is not None and current.epochs:
+            last = current.epochs[-1]
+            parts = [f"epoch {int(last.get('epoch', len(current.epochs)))}"]
+            if np.isfinite(last.get("loss", np.nan)):
+                parts.append(f"training {last['loss']:.4g}")
+            if np.isfinite(last.get("val_loss", np.nan)):
+                parts.append(f"validation {last['val_loss']:.4g}")
+            loss_title = "Loss (current run: " + ", ".join(parts) + ")"
+        if getattr(self.loss_plot, "_nncanvas_labels", {}).get("title") != loss_title:
+            set_plot_labels(self.loss_plot, self.colors, title=loss_title)
+
+    def theme_changed(self) -> None:
+        self._update_titles()
+        for text, sample in self._key_items:
+            sample.setPen(pg.mkPen(self.colors.muted, width=sample.opts["pen"].widthF(),
+                                   style=sample.opts["pen"].style()))
+            if sample.opts.get("symbol"):
+                sample.setSymbolBrush(self.colors.muted)
+        style_legend(self.legend, self.colors)
+        for items in self.run_items.values():
+            for line in (items.best, items.stopped):
+                line.label.setColor(items.color)
+
+    def refresh(self) -> None:
+        self.redraw(set(self.store.runs) | set(self.run_items), set(), True)

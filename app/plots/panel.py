@@ -1,0 +1,151 @@
+"""All live views in one widget, redrawn by one GUI-side timer.
+
+The :class:`~app.training.runs.RunStore` says which runs changed (its signals); the panel
+only notes them, and its timer (about 30 Hz) hands the views what changed since the last
+tick. A tick with nothing new does nothing, and the timer stops until the next change.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from app.plots.base import REDRAW_INTERVAL_MS, as_theme, write_history_csv
+from app.plots.boundary import BoundaryView
+from app.plots.confusion import ConfusionView
+from app.plots.gradients import GradientView
+from app.plots.histograms import HistogramView
+from app.plots.loss import LossView
+from app.plots.runs_table import RunsTable
+from app.theme import Theme
+
+__all__ = ["PlotsPanel"]
+
+
+class PlotsPanel(QWidget):
+    """Tabs with the loss, gradient, histogram, decision-boundary and confusion views
+    above the runs table.
+
+    Args:
+        store: the session's :class:`~app.training.runs.RunStore`.
+
+    Attributes:
+        loss, gradients, histograms, boundary, confusion: the views
+            (:class:`LossView`, :class:`GradientView`, :class:`HistogramView`,
+            :class:`BoundaryView`, :class:`ConfusionView`).
+        runs_table: the :class:`RunsTable`.
+        tabs: the :class:`QTabWidget` of the views.
+        timer: the redraw :class:`QTimer` (``REDRAW_INTERVAL_MS``, started by a change).
+        redraw_count: ticks that redrew something; ``last_redraw_s``: how long the last
+            one took.
+    """
+
+    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.theme: Theme = as_theme(None)
+        self.redraw_count = 0
+        self.last_redraw_s = 0.0
+        self._dirty: set[int] = set(store.runs)
+        self._removed: set[int] = set()
+        self._current_changed = True
+
+        self.loss = LossView(store)
+        self.gradients = GradientView(store)
+        self.histograms = HistogramView(store)
+        self.boundary = BoundaryView(store)
+        self.confusion = ConfusionView(store)
+        self.runs_table = RunsTable(store)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for view, title, tip in [
+                (self.loss, "Loss", "Loss, accuracy or R², learning rate of every shown run"),
+                (self.gradients, "Gradients", "Gradient norm of every parameter tensor"),
+                (self.histograms, "Histograms", "Activations and weights of one node"),
+                (self.boundary, "Decision boundary", "What a 2-D classifier predicts where"),
+                (self.confusion, "Confusion matrix", "Which classes get mistaken for which")]:
+            self.tabs.addTab(view, title)
+            self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(self.tabs)
+        splitter.addWidget(self.runs_table)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_INTERVAL_MS)
+        self.timer.timeout.connect(self._tick)
+        store.run_added.connect(self._mark_dirty)
+        store.run_changed.connect(self._mark_dirty)
+        store.run_removed.connect(self._mark_removed)
+        store.current_changed.connect(self._mark_current)
+        self.timer.start()
+
+    # -- public API
+    @property
+    def views(self) -> list[Any]:
+        return [self.loss, self.gradients, self.histograms, self.boundary, self.confusion]
+
+    def redraw_now(self) -> bool:
+        """Redraw what changed since the last redraw, now (what the timer does)."""
+        return self._tick()
+
+    def set_theme(self, theme: Theme | str) -> None:
+        """Light or dark (a :class:`~app.theme.Theme` or its name) for every plot."""
+        self.theme = as_theme(theme)
+        for view in self.views:
+            view.apply_theme(self.theme)
+
+    def select_node(self, name: str) -> None:
+        """Show node ``name``'s histograms (e.g. when it is clicked on the canvas)."""
+        self.histograms.select_node(name)
+
+    def set_node_colors(self, colors: dict[str, str]) -> None:
+        """Node display name -> colour, for the gradient curves of its parameters."""
+        self.gradients.set_node_colors(colors)
+
+    def export_history_csv(self, path: str | Path) -> Path | None:
+        """Write the current run's per-epoch history to ``path``; None without a run."""
+        run = self.store.current_run()
+        return None if run is None else write_history_csv(run, path)
+
+    # -- store events
+    def _wake(self) -> None:
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def _mark_dirty(self, run_id: int) -> None:
+        self._dirty.add(run_id)
+        self._wake()
+
+    def _mark_removed(self, run_id: int) -> None:
+        self._dirty.discard(run_id)
+        self._removed.add(run_id)
+        self._wake()
+
+    def _mark_current(self, _run_id: int) -> None:
+        self._current_changed = True
+        self._wake()
+
+    def _tick(self) -> bool:
+        if not (self._dirty or self._removed or self._current_changed):
+            self.timer.stop()  # idle until the store reports a change
+            return False
+        dirty, removed, current = self._dirty, self._removed, self._current_changed
+        self._dirty, self._removed, self._current_changed = set(), set(), False
+        start = time.perf_counter()
+        self.runs_table.redraw(dirty, removed, current)
+        for view in self.views:
+            view.redraw(dirty, removed, current)
+        self.last_redraw_s = time.perf_counter() - start
+        self.redraw_count += 1
+        return True
