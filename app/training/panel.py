@@ -1,0 +1,1804 @@
+"""The training panel: the project's dataset and training settings, and the run controls.
+
+A wide, short panel for the window's bottom dock, in columns::
+
+    DATA (source | split | preview) | OPTIMIZER (optimizer | schedule) | TRAINING | RUN
+
+Its settings *are* the project's settings: every editor shows a value of
+``document.graph.settings["dataset"]`` or ``["training"]`` (read through
+:class:`~nncore.graph.settings.DatasetSettings` / :class:`~nncore.graph.settings.TrainingSettings`,
+so what a file leaves out shows its default), and every committed change (Enter, focus
+leaving a field, a click on a check box, a choice in a list) is one undoable
+:class:`~app.editor.commands.SetSettings` command ("Optimizer: Adam → SGD") carrying the
+new settings' ``to_dict()``. A value the settings refuse (a
+:class:`~nncore.graph.settings.SettingsError`) changes nothing: its message is shown in red
+under the group and the editor gets the project's value back.
+
+The panel follows the graph's ``settings_changed`` and ``graph_reset`` events (undo, redo,
+open) and refreshes once per burst of events (a zero-delay timer).
+
+The dataset preview loads the data the settings describe
+(:func:`nncore.graph.run.load_data`, relative paths against the project's folder): a line
+like "1797 samples, 64 features, 10 classes (classification)", the split sizes, and for
+1-D and 2-D data a small scatter plot coloured by class (or by target value). A file that
+cannot be read shows its error (file, line and column) in red, never a traceback.
+
+The run controls only emit signals (:attr:`TrainingPanel.train_requested`, ...); the
+training controller does the work and tells the panel its state (:meth:`set_state`),
+progress (:meth:`set_progress`) and last message (:meth:`set_message`).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import inspect
+import json
+import math
+import os
+import warnings
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyqtgraph as pg
+import shiboken6
+from PySide6.QtCore import QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QDoubleValidator, QFont, QKeySequence, QPalette
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox,
+                               QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QScrollArea,
+                               QSizePolicy, QSpinBox, QStackedWidget, QStyle, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from app.editor.commands import SetSettings
+from app.editor.inspector import tone
+from nncore.data import DATASETS, Dataset, split
+from nncore.graph.run import dataset_for_graph, load_data
+from nncore.graph.settings import (OPTIMIZERS, SCHEDULES, DatasetSettings, SettingsError,
+                                   TrainingSettings, optimizer_defaults)
+
+__all__ = ["TrainingPanel", "OPTIMIZER_TITLES", "OPTION_INFO", "SCHEDULE_TITLES",
+           "CLASS_COLORS", "STATES", "csv_columns", "format_progress"]
+
+#: Optimizer name -> display name.
+OPTIMIZER_TITLES = {"sgd": "SGD", "adagrad": "Adagrad", "rmsprop": "RMSprop",
+                    "adadelta": "Adadelta", "adam": "Adam", "adamw": "AdamW"}
+
+#: Optimizer keyword argument -> (label, tooltip).
+OPTION_INFO: dict[str, tuple[str, str]] = {
+    "lr": ("Learning rate", "Step size of each update (lr)."),
+    "momentum": ("Momentum", "Share of the previous update carried into this one "
+                             "(0: none; 0.9 is common)."),
+    "dampening": ("Dampening", "Scales down the gradient's share in the momentum buffer "
+                               "(usually 0; Nesterov needs 0)."),
+    "nesterov": ("Nesterov", "Nesterov momentum: the gradient is taken a step ahead along the "
+                             "momentum (needs momentum > 0 and dampening 0)."),
+    "betas": ("Betas", "β1, β2: decay rates of the running averages of the gradient and of "
+                       "its square (each in [0, 1))."),
+    "eps": ("Epsilon", "Added to the denominator for numerical stability (eps)."),
+    "weight_decay": ("Weight decay", "Pulls the weights towards 0: an L2 penalty added to "
+                                     "the gradient (AdamW: subtracted from the weights "
+                                     "directly, 'decoupled')."),
+    "amsgrad": ("AMSGrad", "Divide by the largest squared-gradient average seen so far "
+                           "(Reddi et al., 2018)."),
+    "alpha": ("Alpha", "Smoothing constant of the squared-gradient average."),
+    "centered": ("Centered", "Divide by the estimated variance of the gradient instead of "
+                             "its second moment."),
+    "rho": ("Rho", "Decay rate of the running averages of squared gradients and updates."),
+    "lr_decay": ("LR decay", "The step is lr / (1 + (t - 1) · lr_decay) at step t."),
+    "initial_accumulator_value": ("Initial sum", "Starting value of the sum of squared "
+                                                 "gradients (initial_accumulator_value)."),
+    "maximize": ("Maximize", "Climb the objective instead of descending it."),
+    "decoupled_weight_decay": ("Decoupled", "Decay the weights directly instead of through "
+                                            "the gradient (makes Adam into AdamW)."),
+}
+#: Options edited with a spin box in [0, 1] (the others: a number field, or a check box).
+_UNIT_OPTIONS = ("momentum", "dampening", "alpha", "rho")
+
+#: Schedule type (None: constant learning rate) -> display name.
+SCHEDULE_TITLES = {None: "Constant", "step": "Step", "exponential": "Exponential",
+                   "cosine": "Cosine", "plateau": "On plateau"}
+_SCHEDULE_TIPS = {None: "The learning rate stays as set",
+                  "step": "StepLR: multiply the learning rate by gamma every step size epochs",
+                  "exponential": "ExponentialLR: multiply the learning rate by gamma every "
+                                 "epoch",
+                  "cosine": "CosineAnnealingLR: follow half a cosine from the learning rate "
+                            "down to the minimum over the period",
+                  "plateau": "ReduceLROnPlateau: multiply the learning rate by the factor "
+                             "when the validation loss stops improving"}
+#: Schedule argument -> (label, integer?, tooltip).
+_SCHEDULE_ARGS: dict[str, tuple[str, bool, str]] = {
+    "step_size": ("Step size", True, "Epochs between two multiplications by gamma."),
+    "gamma": ("Gamma", False, "Factor the learning rate is multiplied by (step: every "
+                              "step size epochs; exponential: every epoch)."),
+    "T_max": ("Period", True, "T_max: epochs from the initial learning rate down to the "
+                              "minimum along half a cosine."),
+    "eta_min": ("Minimum lr", False, "eta_min: the learning rate at the end of the cosine."),
+    "factor": ("Factor", False, "Multiply the learning rate by this when the loss stops "
+                                "improving."),
+    "patience": ("Patience", True, "Epochs without improvement before the rate is reduced."),
+    "threshold": ("Threshold", False, "Relative improvement that counts as one."),
+    "min_lr": ("Minimum lr", False, "The learning rate is never reduced below this."),
+}
+#: Metrics early stopping can watch.
+_MONITORS = ("val_loss", "val_accuracy", "val_mse", "val_r2", "loss", "accuracy", "mse", "r2")
+
+#: Class colours of the dataset preview (cycled beyond ten classes).
+CLASS_COLORS = ("#3a86ff", "#e63946", "#2a9d8f", "#f4a261", "#8e6cdb", "#6c8a5b", "#ff006e",
+                "#8d99ae", "#ffbe0b", "#5e548e")
+#: The states of :meth:`TrainingPanel.set_state`.
+STATES = ("idle", "running", "paused", "stopping")
+
+_INT_MAX = 2**31 - 1  # QSpinBox holds a C int
+_MAX_POINTS = 3000    # the preview draws at most this many points (a fixed sample)
+_FIELD_WIDTH = 74     # width of number fields
+_DELIMITERS = ((",", "comma  ,"), (";", "semicolon  ;"), ("\t", "tab"), ("|", "bar  |"))
+_TASKS = ((None, "automatic"), ("classification", "classification"),
+          ("regression", "regression"))
+#: What the file dialog offers for each file source.
+_FILE_FILTERS = {"csv": "CSV files (*.csv *.tsv *.txt);;All files (*)",
+                 "npz": "NumPy archives (*.npz);;All files (*)"}
+
+
+def _early_stopping_defaults() -> dict[str, Any]:
+    from nncore.training import EarlyStopping
+
+    return {p.name: p.default for p in inspect.signature(EarlyStopping.__init__).parameters.values()
+            if p.default is not inspect.Parameter.empty}
+
+
+# ============================================================================ helpers
+def _fmt(value: Any) -> str:
+    """A setting's value as text: 0.001, 1e-08, 3, on/off, (0.9, 0.999), none."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_fmt(v) for v in value) + ")"
+    return str(value)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_columns(path: str | os.PathLike, delimiter: str = ",") -> tuple[list[str], bool]:
+    """The columns of a CSV file as :func:`nncore.data.load_csv` reads them: (names,
+    has_header). The first row is a header when some column holds text in it and a number
+    in the second row; without a header the columns are named ``x1, x2, ...``. Reads only
+    the first two non-blank rows. Raises OSError, UnicodeDecodeError or csv.Error."""
+    rows: list[list[str]] = []
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        for row in csv.reader(f, delimiter=delimiter):
+            row = [c.strip() for c in row]
+            if any(row):
+                rows.append(row)
+            if len(rows) == 2:
+                break
+    if not rows:
+        return [], False
+    first = rows[0]
+    second = rows[1] if len(rows) > 1 else []
+    header = any(not _is_number(a) and _is_number(b) for a, b in zip(first, second))
+    if header:
+        return [c or f"x{i + 1}" for i, c in enumerate(first)], True
+    return [f"x{i + 1}" for i in range(len(first))], False
+
+
+def _guess_delimiter(path: str | os.PathLike) -> str:
+    """The separator of a CSV file's first line: the most frequent of , ; tab |
+    (a comma when none appears)."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            line = f.readline()
+    except OSError:
+        return ","
+    counts = {d: line.count(d) for d, _ in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{math.ceil(seconds)} s"
+    if seconds < 3600:
+        m, s = divmod(int(round(seconds)), 60)
+        return f"{m} min {s} s" if s else f"{m} min"
+    h, rest = divmod(int(round(seconds)), 3600)
+    return f"{h} h {rest // 60} min"
+
+
+def _rate(samples_per_s: float) -> str:
+    """41234.5 -> '41,200' (three significant figures above 1000), 512.3 -> '512'."""
+    if samples_per_s >= 1000:
+        digits = int(math.floor(math.log10(samples_per_s))) - 2
+        return f"{int(round(samples_per_s, -digits)):,}"
+    if samples_per_s >= 10:
+        return f"{samples_per_s:.0f}"
+    return f"{samples_per_s:.2g}"
+
+
+def format_progress(epoch: int, epochs: int, batch: int | None = None,
+                    batches: int | None = None, samples_per_s: float | None = None,
+                    eta_s: float | None = None) -> str:
+    """The progress line: ``epoch 3/30 · batch 12/23 · 41,000 samples/s · 4 s left``
+    (parts that are not known, None, are left out)."""
+    parts = [f"epoch {epoch}/{epochs}"]
+    if batch is not None and batches:
+        parts.append(f"batch {batch}/{batches}")
+    if samples_per_s is not None and math.isfinite(samples_per_s) and samples_per_s > 0:
+        parts.append(f"{_rate(samples_per_s)} samples/s")
+    if eta_s is not None and math.isfinite(eta_s):
+        parts.append(f"{_duration(eta_s)} left")
+    return " · ".join(parts)
+
+
+def _section(text: str) -> QLabel:
+    """A small bold header above a group of columns (the inspector's style)."""
+    label = QLabel(text.upper())
+    font = QFont(label.font())
+    font.setBold(True)
+    font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.0))
+    font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 108)
+    label.setFont(font)
+    label.setObjectName("panelSection")
+    return label
+
+
+def _form() -> QFormLayout:
+    form = QFormLayout()
+    form.setContentsMargins(0, 0, 0, 0)
+    form.setHorizontalSpacing(8)
+    form.setVerticalSpacing(3)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    form.setFormAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return form
+
+
+class _Preview(QStackedWidget):
+    """The preview's frame: small by default, growing into the height the panel has."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(150, 96)
+
+
+class _FloatSpin(QDoubleSpinBox):
+    """A spin box that shows ``0.9`` rather than ``0.9000``."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt API
+        text = f"{value:.{self.decimals()}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+
+
+class _NumberEdit(QLineEdit):
+    """A number typed as text (``0.001``, ``1e-8``): any float is accepted here and the
+    settings decide. Emits :attr:`committed` on Enter or focus out when the number
+    differs from the one shown; text that is not a number gets the shown value back."""
+
+    committed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        validator = QDoubleValidator(self)
+        validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
+        locale = QLocale.c()
+        locale.setNumberOptions(QLocale.NumberOption.RejectGroupSeparator)
+        validator.setLocale(locale)
+        self.setValidator(validator)
+        self.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.setFixedWidth(_FIELD_WIDTH)
+        self._value: float = 0.0
+        self.editingFinished.connect(self._finish)
+
+    def value(self) -> float:
+        """The value shown (the project's, not a half-typed one)."""
+        return self._value
+
+    def set_value(self, value: float, force: bool = False) -> None:
+        """Show ``value``; a field being typed in keeps its text unless ``force``."""
+        self._value = value
+        if force or not (self.hasFocus() and self.isModified()):
+            self.setText(_fmt(value))
+            self.setModified(False)
+            self.setCursorPosition(0)
+
+    def _finish(self) -> None:
+        self.setModified(False)
+        try:
+            value = float(self.text())
+        except ValueError:
+            self.setText(_fmt(self._value))
+            return
+        if value == self._value:
+            self.setText(_fmt(value))
+            return
+        self.committed.emit(value)
+
+    def focusOutEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        super().focusOutEvent(event)
+        if not self.hasAcceptableInput():  # "", "1e": no editingFinished; put back
+            self.setText(_fmt(self._value))
+            self.setModified(False)
+
+
+def _spin_common(spin: QAbstractSpinBox) -> None:
+    spin.setKeyboardTracking(False)  # valueChanged on Enter, focus out and arrows only
+    spin.setAccelerated(True)
+    spin.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    spin.setAlignment(Qt.AlignmentFlag.AlignRight)
+    spin.setFixedWidth(_FIELD_WIDTH)
+
+
+def _int_spin(low: int, high: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(max(int(low), -_INT_MAX), min(int(high), _INT_MAX))
+    _spin_common(spin)
+    return spin
+
+
+def _float_spin(low: float, high: float, step: float, decimals: int) -> _FloatSpin:
+    spin = _FloatSpin()
+    spin.setLocale(QLocale.c())
+    spin.setDecimals(decimals)
+    spin.setRange(low, high)
+    spin.setSingleStep(step)
+    _spin_common(spin)
+    return spin
+
+
+def _set_quietly(widget: QWidget, value: Any, force: bool = False) -> None:
+    """Show ``value`` in an editor without it emitting anything."""
+    if isinstance(widget, _NumberEdit):
+        widget.set_value(float(value), force)
+        return
+    blocked = widget.blockSignals(True)
+    try:
+        if isinstance(widget, QCheckBox):
+            widget.setChecked(bool(value))
+        elif isinstance(widget, QComboBox):
+            widget.setCurrentIndex(max(widget.findData(value), 0))
+        elif isinstance(widget, QSpinBox):
+            value = int(value)
+            if value > widget.maximum():
+                widget.setMaximum(min(value, _INT_MAX))
+            widget.setValue(value)
+        elif isinstance(widget, QDoubleSpinBox):
+            value = float(value)
+            if value > widget.maximum():  # a file may hold more than the usual range
+                widget.setMaximum(value)
+            if value < widget.minimum():
+                widget.setMinimum(value)
+            widget.setValue(value)
+    finally:
+        widget.blockSignals(blocked)
+
+
+def _disconnect_all(callbacks: list[tuple[Any, Callable[..., Any]]], *args: Any) -> None:
+    for event, callback in callbacks:
+        event.disconnect(callback)
+
+
+def _default_choose_file(parent: QWidget, kind: str, start: str) -> str | None:
+    """Ask for a CSV (``kind="csv"``) or NPZ file with Qt's file dialog."""
+    title = "Open a CSV data file" if kind == "csv" else "Open an NPZ data file"
+    path, _ = QFileDialog.getOpenFileName(parent, title, start, _FILE_FILTERS[kind])
+    return path or None
+
+
+# ============================================================================ the panel
+class TrainingPanel(QWidget):
+    """The dataset and training settings of the project, and the run controls.
+
+    Args:
+        document: the :class:`~app.document.Document`; the panel shows and edits
+            ``document.graph.settings`` through its undo stack.
+
+    Signals:
+        train_requested(): Train (start a run from the current weights' state).
+        pause_requested(), resume_requested(): the Pause/Resume button or Ctrl+P.
+        step_requested(str): ``"batch"`` or ``"epoch"``: run one more batch or epoch and
+            pause (in the idle state: start a run that way).
+        stop_requested(): Stop.
+        reset_requested(): Reset weights (re-initialize the network).
+
+    Attributes:
+        choose_file: ``choose_file(parent, kind, start_dir) -> path or None`` asks for a
+            data file (``kind``: ``"csv"`` or ``"npz"``); replace it in tests.
+        preview_data: the loaded :class:`~nncore.data.Dataset`, or None.
+        data_error: why the data cannot be loaded (text), or None.
+        act_train, act_pause, act_step_batch, act_step_epoch, act_stop, act_reset:
+            the actions of the controls (see :meth:`actions_for_window`).
+    """
+
+    train_requested = Signal()
+    pause_requested = Signal()
+    resume_requested = Signal()
+    step_requested = Signal(str)
+    stop_requested = Signal()
+    reset_requested = Signal()
+
+    def __init__(self, document: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainingPanel")
+        self.document = document
+        self._graph = document.graph
+        self.choose_file: Callable[[QWidget, str, str], str | None] = _default_choose_file
+        self.preview_data: Dataset | None = None
+        self.data_error: str | None = None
+        self._state = "idle"
+        self._preview_key: str | None = None
+        self._columns_key: tuple | None = None
+        self._columns: tuple[list[str], bool] = ([], False)
+        self._shown: dict[str, Any] = {}
+        self._row_shown: dict[str, bool] = {}  # optimizer option -> its editor is shown
+        self._last_es: dict[str, Any] = {}  # early stopping's last settings, to turn it on
+        self._message_error = False
+        self._clip_value = 1.0
+        self._tone_labels: list[tuple[QLabel, str]] = []  # (label, tone) to restyle
+        self._sections: list[QLabel] = []
+        self._es_defaults = _early_stopping_defaults()
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._refresh)
+
+        self._make_actions()
+        content = QWidget()
+        content.setObjectName("trainingPanelContent")
+        row = QHBoxLayout(content)
+        row.setContentsMargins(8, 2, 8, 4)
+        row.setSpacing(8)
+        self.data_group = self._make_data_group()
+        self.optimizer_group = self._make_optimizer_group()
+        self.training_group = self._make_training_group()
+        self.controls_group = self._make_controls_group()
+        groups = (self.data_group, self.optimizer_group, self.training_group,
+                  self.controls_group)
+        for i, group in enumerate(groups):
+            if i:
+                line = QFrame()
+                line.setFrameShape(QFrame.Shape.VLine)
+                line.setFrameShadow(QFrame.Shadow.Sunken)
+                row.addWidget(line)
+            row.addWidget(group, 0 if group is not self.controls_group else 1)
+        self._scroll = QScrollArea(self)
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._scroll)
+        for w in content.findChildren(QWidget):
+            if isinstance(w, (QAbstractSpinBox, QComboBox)):
+                w.installEventFilter(self)
+        self._apply_tones()
+
+        graph = self._graph
+        self._callbacks = [(graph.settings_changed, self._on_graph_event),
+                           (graph.graph_reset, self._on_graph_event)]
+        for event, callback in self._callbacks:
+            event.connect(callback)
+        # The graph's events hold these callbacks: let go of them with the widget.
+        self.destroyed.connect(partial(_disconnect_all, list(self._callbacks)))
+        if hasattr(document, "path_changed"):
+            document.path_changed.connect(self._on_graph_event)
+        self.set_state("idle")
+        self._refresh()
+
+    # ================================================================ building
+    def _group(self, title: str) -> tuple[QWidget, QHBoxLayout, QLabel]:
+        """A titled group: header, a row of columns, an error line."""
+        group = QWidget()
+        box = QVBoxLayout(group)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(4)
+        header = _section(title)
+        self._sections.append(header)
+        box.addWidget(header)
+        columns = QHBoxLayout()
+        columns.setSpacing(12)
+        box.addLayout(columns, 1)
+        error = QLabel()
+        error.setWordWrap(True)
+        error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        error.setObjectName(f"{title.lower()}Error")
+        error.hide()
+        self._tone_labels.append((error, "error"))
+        box.addWidget(error)
+        return group, columns, error
+
+    @staticmethod
+    def _column(columns: QHBoxLayout) -> QVBoxLayout:
+        col = QVBoxLayout()
+        col.setSpacing(4)
+        columns.addLayout(col)
+        return col
+
+    def _label(self, text: str, tip: str = "") -> QLabel:
+        label = QLabel(text)
+        if tip:
+            label.setToolTip(tip)
+        return label
+
+    def _make_data_group(self) -> QWidget:
+        group, columns, self.data_error_label = self._group("Data")
+
+        # --- source and its options
+        form = self.source_form = _form()
+        self.source_combo = QComboBox()
+        self.source_combo.setObjectName("dataSource")
+        self.source_combo.setToolTip("The data the network is trained on")
+        model = self.source_combo.model()
+        for kind, title in (("real", "Real data"), ("synthetic", "Synthetic")):
+            self.source_combo.addItem(title)
+            item = model.item(self.source_combo.count() - 1)
+            item.setEnabled(False)
+            font = QFont(self.source_combo.font())
+            font.setBold(True)
+            item.setFont(font)
+            for spec in DATASETS.values():
+                if spec.kind == kind:
+                    self.source_combo.addItem(spec.display_name, f"builtin:{spec.name}")
+                    self.source_combo.setItemData(self.source_combo.count() - 1,
+                                                  spec.description, Qt.ItemDataRole.ToolTipRole)
+        self.source_combo.insertSeparator(self.source_combo.count())
+        self.source_combo.addItem("CSV file…", "csv")
+        self.source_combo.setItemData(self.source_combo.count() - 1,
+                                      "Numbers in columns, one of them the target",
+                                      Qt.ItemDataRole.ToolTipRole)
+        self.source_combo.addItem("NPZ file…", "npz")
+        self.source_combo.setItemData(self.source_combo.count() - 1,
+                                      "A NumPy archive with arrays X and y",
+                                      Qt.ItemDataRole.ToolTipRole)
+        self.source_combo.setMinimumContentsLength(14)
+        self.source_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source_combo.activated.connect(self._source_activated)
+        form.addRow(self._label("Source", "The data the network is trained on"),
+                    self.source_combo)
+
+        # built-in options: every option any synthetic set has; rows shown as they apply
+        self.option_editors: dict[str, QWidget] = {}
+        self.option_labels: dict[str, QLabel] = {}
+        names: list[str] = []
+        for spec in DATASETS.values():
+            for opt in spec.options:
+                if opt.name not in names:
+                    names.append(opt.name)
+        for name in names:
+            opt = next(o for s in DATASETS.values() for o in s.options if o.name == name)
+            if opt.type is int:
+                editor: QWidget = _int_spin(opt.minimum, opt.maximum)
+                editor.valueChanged.connect(partial(self._commit_data_option, name))
+            else:
+                editor = _float_spin(opt.minimum, opt.maximum, 0.05, 3)
+                editor.valueChanged.connect(partial(self._commit_data_option, name))
+            editor.setObjectName(f"data_{name}")
+            label = self._label(opt.label)
+            self.option_editors[name] = editor
+            self.option_labels[name] = label
+            form.addRow(label, editor)
+
+        # file rows
+        file_row = QHBoxLayout()
+        file_row.setSpacing(2)
+        self.file_edit = QLineEdit()
+        self.file_edit.setReadOnly(True)
+        self.file_edit.setObjectName("dataFile")
+        self.file_edit.setMinimumWidth(90)
+        self.browse_button = QToolButton()
+        self.browse_button.setText("…")
+        self.browse_button.setToolTip("Choose another file")
+        self.browse_button.clicked.connect(self._browse)
+        self.reload_button = QToolButton()
+        self.reload_button.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_BrowserReload))
+        self.reload_button.setToolTip("Read the file again (after editing it)")
+        self.reload_button.clicked.connect(self.reload_data)
+        file_row.addWidget(self.file_edit, 1)
+        file_row.addWidget(self.browse_button)
+        file_row.addWidget(self.reload_button)
+        self.file_row = QWidget()
+        self.file_row.setLayout(file_row)
+        file_row.setContentsMargins(0, 0, 0, 0)
+        form.addRow(self._label("File"), self.file_row)
+        self.target_combo = QComboBox()
+        self.target_combo.setObjectName("dataTarget")
+        self.target_combo.setToolTip("The column to predict; the others are the features")
+        self.target_combo.setMinimumContentsLength(10)
+        self.target_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.target_combo.activated.connect(self._target_activated)
+        form.addRow(self._label("Target", "The column to predict"), self.target_combo)
+        self.task_combo = QComboBox()
+        self.task_combo.setObjectName("dataTask")
+        for value, text in _TASKS:
+            self.task_combo.addItem(text, value)
+        self.task_combo.setToolTip("Automatic: whole-number or text targets are classes, "
+                                   "numbers with a fraction are values to predict "
+                                   "(a network ending in MSE reads numbers as values)")
+        self.task_combo.activated.connect(self._task_activated)
+        form.addRow(self._label("Task"), self.task_combo)
+        self.delimiter_combo = QComboBox()
+        self.delimiter_combo.setObjectName("dataDelimiter")
+        for value, text in _DELIMITERS:
+            self.delimiter_combo.addItem(text, value)
+        self.delimiter_combo.setToolTip("The character between two fields of a line")
+        self.delimiter_combo.activated.connect(self._delimiter_activated)
+        form.addRow(self._label("Separator"), self.delimiter_combo)
+        col = self._column(columns)
+        col.addLayout(form)
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("dataSummary")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary_label.setMaximumWidth(260)
+        col.addWidget(self.summary_label)
+        self.split_label = QLabel()
+        self.split_label.setObjectName("dataSplit")
+        self.split_label.setWordWrap(True)
+        self.split_label.setMaximumWidth(260)
+        self._tone_labels.append((self.split_label, "muted"))
+        col.addWidget(self.split_label)
+        col.addStretch(1)
+
+        # --- split
+        form = _form()
+        self.val_spin = _float_spin(0.0, 0.9, 0.05, 3)
+        self.val_spin.setObjectName("dataValFraction")
+        self.val_spin.valueChanged.connect(
+            lambda v: self._commit_data_field("val_fraction", float(v), "Validation share"))
+        tip = ("Share of the samples held out to measure the network on data it does not "
+               "train on (stratified by class)")
+        self.val_spin.setToolTip(tip)
+        form.addRow(self._label("Validation", tip), self.val_spin)
+        self.test_spin = _float_spin(0.0, 0.9, 0.05, 3)
+        self.test_spin.setObjectName("dataTestFraction")
+        self.test_spin.valueChanged.connect(
+            lambda v: self._commit_data_field("test_fraction", float(v), "Test share"))
+        tip = "Share of the samples kept aside for a final test, never used in training"
+        self.test_spin.setToolTip(tip)
+        form.addRow(self._label("Test", tip), self.test_spin)
+        self.standardize_check = QCheckBox("Standardize")
+        self.standardize_check.setObjectName("dataStandardize")
+        self.standardize_check.setToolTip(
+            "Scale every feature to mean 0 and deviation 1, with the training part's "
+            "statistics (helps most networks)")
+        self.standardize_check.toggled.connect(
+            lambda on: self._commit_data_field("standardize", bool(on), "Standardize"))
+        form.addRow(self.standardize_check)
+        self.split_seed_spin = _int_spin(0, _INT_MAX)
+        self.split_seed_spin.setObjectName("dataSplitSeed")
+        tip = "Seed of the split: the same seed holds out the same samples"
+        self.split_seed_spin.setToolTip(tip)
+        self.split_seed_spin.valueChanged.connect(
+            lambda v: self._commit_data_field("seed", int(v), "Split seed"))
+        form.addRow(self._label("Split seed", tip), self.split_seed_spin)
+        col = self._column(columns)
+        col.addLayout(form)
+
+        # --- preview, under the split
+        self.preview_stack = _Preview()
+        self.preview_stack.setMinimumSize(150, 96)
+        self.preview_stack.setMaximumHeight(140)
+        self.preview_stack.setSizePolicy(QSizePolicy.Policy.Preferred,
+                                         QSizePolicy.Policy.Expanding)
+        self.preview_plot = pg.PlotWidget()
+        self.preview_plot.setObjectName("dataPreview")
+        self.preview_plot.setMenuEnabled(False)
+        self.preview_plot.setMouseEnabled(False, False)
+        self.preview_plot.hideButtons()
+        item = self.preview_plot.getPlotItem()
+        item.hideAxis("left")
+        item.hideAxis("bottom")
+        item.setContentsMargins(2, 2, 2, 2)
+        self.preview_plot.setFrameShape(QFrame.Shape.StyledPanel)
+        self.scatter = pg.ScatterPlotItem(size=4, pen=None)
+        self.preview_plot.addItem(self.scatter)
+        self.preview_message = QLabel()
+        self.preview_message.setObjectName("dataPreviewMessage")
+        self.preview_message.setWordWrap(True)
+        self.preview_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview_message.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.preview_message.setFrameShape(QFrame.Shape.StyledPanel)
+        self.preview_stack.addWidget(self.preview_plot)
+        self.preview_stack.addWidget(self.preview_message)
+        col.addSpacing(2)
+        col.addWidget(self.preview_stack, 1)
+        return group
+
+    def _make_optimizer_group(self) -> QWidget:
+        group, columns, self.optimizer_error_label = self._group("Optimizer")
+        form = self.optimizer_form = _form()
+        self.optimizer_combo = QComboBox()
+        self.optimizer_combo.setObjectName("optimizer")
+        for name in OPTIMIZERS:
+            self.optimizer_combo.addItem(OPTIMIZER_TITLES[name], name)
+        self.optimizer_combo.setToolTip("How the weights are updated from the gradients "
+                                        "(PyTorch's algorithms, names and defaults)")
+        self.optimizer_combo.activated.connect(self._optimizer_activated)
+        form.addRow(self._label("Optimizer"), self.optimizer_combo)
+
+        # one editor per keyword argument of any optimizer; rows shown as they apply
+        self.opt_editors: dict[str, Any] = {}
+        self.opt_labels: dict[str, QLabel] = {}
+        keys: list[str] = []
+        for name in OPTIMIZERS:
+            keys += [k for k in optimizer_defaults(name) if k not in keys]
+        self._flag_keys = [k for k in keys if isinstance(optimizer_defaults(
+            next(n for n in OPTIMIZERS if k in optimizer_defaults(n)))[k], bool)]
+        order = ["lr", "momentum", "dampening", "betas", "alpha", "rho", "lr_decay",
+                 "initial_accumulator_value", "eps", "weight_decay"]
+        order += [k for k in keys if k not in order and k not in self._flag_keys]
+        for key in order:
+            label_text, tip = OPTION_INFO.get(key, (key, ""))
+            tip = f"{tip}\n({key})" if tip else key
+            if key == "betas":
+                pair = QWidget()
+                pair_layout = QHBoxLayout(pair)
+                pair_layout.setContentsMargins(0, 0, 0, 0)
+                pair_layout.setSpacing(4)
+                b1, b2 = _NumberEdit(), _NumberEdit()
+                for i, edit in enumerate((b1, b2)):
+                    edit.setFixedWidth(_FIELD_WIDTH // 2 + 10)
+                    edit.setObjectName(f"opt_betas_{i}")
+                    edit.setToolTip(tip)
+                    edit.committed.connect(partial(self._commit_beta, i))
+                    pair_layout.addWidget(edit)
+                self.opt_editors["betas"] = (b1, b2)
+                field: QWidget = pair
+            elif key in _UNIT_OPTIONS:
+                field = _float_spin(0.0, 1.0, 0.01, 4)
+                field.valueChanged.connect(partial(self._commit_option, key))
+                self.opt_editors[key] = field
+            else:
+                field = _NumberEdit()
+                field.committed.connect(partial(self._commit_option, key))
+                self.opt_editors[key] = field
+            field.setObjectName(f"opt_{key}")
+            field.setToolTip(tip)
+            label = self._label(label_text, tip)
+            self.opt_labels[key] = label
+            form.addRow(label, field)
+            if key == "weight_decay":
+                self.decay_check = QCheckBox("Decay biases and BatchNorm too")
+                self.decay_check.setObjectName("decayBiasAndNorm")
+                self.decay_check.setToolTip(
+                    "Also apply weight decay to biases and BatchNorm's scale and shift.\n"
+                    "Off by default, as usually recommended: decaying them does not reduce "
+                    "overfitting\n(they hold few values and do not multiply inputs) and "
+                    "can hurt BatchNorm.")
+                self.decay_check.toggled.connect(
+                    lambda on: self._commit_training(
+                        {"decay_bias_and_norm": bool(on)},
+                        f"Decay biases and BatchNorm: {_fmt(not on)} → {_fmt(bool(on))}",
+                        "optimizer"))
+                form.addRow(self.decay_check)
+        flags = QWidget()
+        flags.setObjectName("opt_flags")
+        grid = QGridLayout(flags)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(2)
+        self._flags_grid = grid
+        for key in self._flag_keys:
+            label_text, tip = OPTION_INFO.get(key, (key, ""))
+            box = QCheckBox(label_text)
+            box.setObjectName(f"opt_{key}")
+            box.setToolTip(f"{tip}\n({key})")
+            box.toggled.connect(partial(self._commit_option, key))
+            self.opt_editors[key] = box
+        self.flags_row = flags
+        form.addRow(flags)
+        col = self._column(columns)
+        col.addLayout(form)
+        col.addStretch(1)
+
+        # --- schedule
+        form = self.schedule_form = _form()
+        self.schedule_combo = QComboBox()
+        self.schedule_combo.setObjectName("schedule")
+        for kind, title in SCHEDULE_TITLES.items():
+            self.schedule_combo.addItem(title, kind)
+            self.schedule_combo.setItemData(self.schedule_combo.count() - 1,
+                                            _SCHEDULE_TIPS[kind], Qt.ItemDataRole.ToolTipRole)
+        self.schedule_combo.setToolTip("How the learning rate changes from epoch to epoch")
+        self.schedule_combo.activated.connect(self._schedule_activated)
+        form.addRow(self._label("LR schedule", "How the learning rate changes from epoch "
+                                               "to epoch"), self.schedule_combo)
+        self.schedule_editors: dict[str, QWidget] = {}
+        for key, (text, integer, tip) in _SCHEDULE_ARGS.items():
+            if integer:
+                editor = _int_spin(0 if key == "patience" else 1, 1_000_000)
+                editor.valueChanged.connect(partial(self._commit_schedule_arg, key))
+            else:
+                editor = _NumberEdit()
+                editor.committed.connect(partial(self._commit_schedule_arg, key))
+            editor.setObjectName(f"schedule_{key}")
+            editor.setToolTip(tip)
+            self.schedule_editors[key] = editor
+            form.addRow(self._label(text, tip), editor)
+        col = self._column(columns)
+        col.addLayout(form)
+        col.addStretch(1)
+        return group
+
+    def _make_training_group(self) -> QWidget:
+        group, columns, self.training_error_label = self._group("Training")
+        form = _form()
+        self.batch_spin = _int_spin(1, 1_000_000)
+        self.batch_spin.setObjectName("batchSize")
+        tip = "Samples per gradient step"
+        self.batch_spin.setToolTip(tip)
+        self.batch_spin.valueChanged.connect(
+            lambda v: self._commit_training_field("batch_size", int(v), "Batch size"))
+        form.addRow(self._label("Batch size", tip), self.batch_spin)
+        self.epochs_spin = _int_spin(0, 1_000_000)
+        self.epochs_spin.setObjectName("epochs")
+        tip = "Passes over the training data (early stopping may end sooner)"
+        self.epochs_spin.setToolTip(tip)
+        self.epochs_spin.valueChanged.connect(
+            lambda v: self._commit_training_field("epochs", int(v), "Epochs"))
+        form.addRow(self._label("Epochs", tip), self.epochs_spin)
+        self.seed_spin = _int_spin(0, _INT_MAX)
+        self.seed_spin.setObjectName("trainingSeed")
+        tip = "Seed of the initial weights and of the shuffling: the same seed, the same run"
+        self.seed_spin.setToolTip(tip)
+        self.seed_spin.valueChanged.connect(
+            lambda v: self._commit_training_field("seed", int(v), "Training seed"))
+        form.addRow(self._label("Seed", tip), self.seed_spin)
+        clip = QWidget()
+        clip_layout = QHBoxLayout(clip)
+        clip_layout.setContentsMargins(0, 0, 0, 0)
+        clip_layout.setSpacing(4)
+        self.clip_check = QCheckBox()
+        self.clip_check.setObjectName("clipGradients")
+        tip = ("Clip gradients: scale all gradients down together when their global norm "
+               "exceeds this (tames exploding gradients)")
+        self.clip_check.setToolTip(tip)
+        self.clip_check.toggled.connect(self._clip_toggled)
+        self.clip_edit = _NumberEdit()
+        self.clip_edit.setObjectName("maxGradNorm")
+        self.clip_edit.setToolTip(tip)
+        self.clip_edit.committed.connect(self._clip_committed)
+        clip_layout.addWidget(self.clip_check)
+        clip_layout.addWidget(self.clip_edit)
+        form.addRow(self._label("Clip norm", tip), clip)
+
+        es = QWidget()
+        es_layout = QHBoxLayout(es)
+        es_layout.setContentsMargins(0, 0, 0, 0)
+        es_layout.setSpacing(4)
+        self.es_check = QCheckBox()
+        self.es_check.setObjectName("earlyStopping")
+        tip = ("Stop when the watched metric has not improved for 'patience' epochs "
+               "(and go back to the best weights)")
+        self.es_check.setToolTip(tip)
+        self.es_check.toggled.connect(self._early_stopping_toggled)
+        self.es_monitor = QComboBox()
+        self.es_monitor.setObjectName("esMonitor")
+        for m in _MONITORS:
+            self.es_monitor.addItem(m.replace("_", " "), m)
+        self.es_monitor.setToolTip("The metric watched (val: on the validation part)")
+        self.es_monitor.setMinimumContentsLength(8)
+        self.es_monitor.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.es_monitor.activated.connect(self._monitor_activated)
+        self.es_mode = QComboBox()
+        self.es_mode.setObjectName("esMode")
+        self.es_mode.addItem("min", "min")
+        self.es_mode.addItem("max", "max")
+        self.es_mode.setToolTip("min: lower is better (a loss); max: higher is better (an "
+                                "accuracy, R²). Follows the metric when it is chosen.")
+        self.es_mode.activated.connect(
+            lambda i: self._commit_es("mode", self.es_mode.itemData(i), "mode"))
+        es_layout.addWidget(self.es_check)
+        es_layout.addWidget(self.es_monitor, 1)
+        es_layout.addWidget(self.es_mode)
+        form.addRow(self._label("Stop early", tip), es)
+        self.es_patience = _int_spin(0, 1_000_000)
+        self.es_patience.setObjectName("esPatience")
+        tip = "Epochs without improvement before stopping"
+        self.es_patience.setToolTip(tip)
+        self.es_patience.valueChanged.connect(
+            lambda v: self._commit_es("patience", int(v), "patience"))
+        form.addRow(self._label("Patience", tip), self.es_patience)
+        self.es_min_delta = _NumberEdit()
+        self.es_min_delta.setObjectName("esMinDelta")
+        tip = "The smallest change that counts as an improvement (min_delta)"
+        self.es_min_delta.setToolTip(tip)
+        self.es_min_delta.committed.connect(
+            lambda v: self._commit_es("min_delta", float(v), "min delta"))
+        form.addRow(self._label("Min change", tip), self.es_min_delta)
+        self.es_restore = QCheckBox("Restore best weights")
+        self.es_restore.setObjectName("esRestore")
+        self.es_restore.setToolTip("When training ends, go back to the weights of the best "
+                                   "epoch")
+        self.es_restore.toggled.connect(
+            lambda on: self._commit_es("restore_best_weights", bool(on), "restore best"))
+        form.addRow(self.es_restore)
+        self._es_widgets = (self.es_monitor, self.es_mode, self.es_patience,
+                            self.es_min_delta, self.es_restore)
+        col = self._column(columns)
+        col.addLayout(form)
+        col.addStretch(1)
+        return group
+
+    def _make_actions(self) -> None:
+        style = self.style()
+        icon = style.standardIcon
+        P = QStyle.StandardPixmap
+
+        def make(text: str, icon_text: str, shortcut: list[str], pixmap: Any,
+                 slot: Callable[[], None], tip: str) -> QAction:
+            action = QAction(icon(pixmap), text, self)
+            action.setIconText(icon_text)
+            action.setShortcuts([QKeySequence(s) for s in shortcut])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            keys = QKeySequence(shortcut[0]).toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{tip} ({keys})")
+            action.setStatusTip(tip)
+            action.triggered.connect(slot)
+            self.addAction(action)
+            return action
+
+        self.act_train = make("&Train", "Train", ["Ctrl+Return", "Ctrl+Enter"],
+                              P.SP_MediaPlay, self._train, "Start training")
+        self.act_pause = make("&Pause", "Pause", ["Ctrl+P"], P.SP_MediaPause, self._pause,
+                              "Pause or resume training")
+        self.act_step_batch = make("Step One &Batch", "Step batch", ["Ctrl+B"],
+                                   P.SP_MediaSeekForward, partial(self._step, "batch"),
+                                   "Train one more batch, then pause")
+        self.act_step_epoch = make("Step One &Epoch", "Step epoch", ["Ctrl+E"],
+                                   P.SP_MediaSkipForward, partial(self._step, "epoch"),
+                                   "Train one more epoch, then pause")
+        self.act_stop = make("&Stop", "Stop", ["Ctrl+."], P.SP_MediaStop, self._stop,
+                             "Stop training (the weights stay as they are)")
+        self.act_reset = make("&Reset Weights", "Reset weights", ["Ctrl+Shift+R"],
+                              P.SP_BrowserReload, self._reset,
+                              "Start again from new random weights (the training seed's)")
+
+    def _make_controls_group(self) -> QWidget:
+        group, columns, _ = self._group("Run")
+        col = self._column(columns)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(4)
+        grid.setVerticalSpacing(4)
+        self.buttons: dict[str, QToolButton] = {}
+        layout = (("train", self.act_train, 0, 0), ("pause", self.act_pause, 0, 1),
+                  ("step_batch", self.act_step_batch, 1, 0),
+                  ("step_epoch", self.act_step_epoch, 1, 1),
+                  ("stop", self.act_stop, 2, 0), ("reset", self.act_reset, 2, 1))
+        for key, action, r, c in layout:
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            button.setObjectName(f"{key}Button")
+            grid.addWidget(button, r, c)
+            self.buttons[key] = button
+        self.train_button = self.buttons["train"]
+        self.pause_button = self.buttons["pause"]
+        self.step_batch_button = self.buttons["step_batch"]
+        self.step_epoch_button = self.buttons["step_epoch"]
+        self.stop_button = self.buttons["stop"]
+        self.reset_button = self.buttons["reset"]
+        font = QFont(self.train_button.font())
+        font.setBold(True)
+        self.train_button.setFont(font)
+        col.addLayout(grid)
+        col.addSpacing(4)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setObjectName("trainingProgress")
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setFixedHeight(10)
+        col.addWidget(self.progress_bar)
+        self.progress_label = QLabel("Not trained yet")
+        self.progress_label.setObjectName("progressText")
+        self.progress_label.setWordWrap(True)
+        self._tone_labels.append((self.progress_label, "muted"))
+        col.addWidget(self.progress_label)
+        self.message_label = QLabel()
+        self.message_label.setObjectName("trainingMessage")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        col.addWidget(self.message_label)
+        col.addStretch(1)
+        group.setMinimumWidth(236)
+        group.setMaximumWidth(340)
+        return group
+
+    # ================================================================ public
+    @property
+    def state(self) -> str:
+        """The state last given to :meth:`set_state`."""
+        return self._state
+
+    def actions_for_window(self) -> list[QAction]:
+        """The controls as actions with their shortcuts, for the window's Training menu:
+        Train (Ctrl+Return), Pause/Resume (Ctrl+P), Step One Batch (Ctrl+B), Step One
+        Epoch (Ctrl+E), Stop (Ctrl+.), Reset Weights (Ctrl+Shift+R)."""
+        return [self.act_train, self.act_pause, self.act_step_batch, self.act_step_epoch,
+                self.act_stop, self.act_reset]
+
+    def set_state(self, state: str) -> None:
+        """Show the training state: ``"idle"`` (settings editable; Train, Step and Reset
+        available), ``"running"`` (Pause and Stop), ``"paused"`` (Resume, Step, Stop) or
+        ``"stopping"`` (waiting for the run to end: nothing). The settings are read-only
+        unless idle.
+
+        Raises:
+            ValueError: for another state.
+        """
+        if state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(STATES)}, got {state!r}")
+        if state != "idle":
+            self._commit_pending()
+        self._state = state
+        idle, running, paused = state == "idle", state == "running", state == "paused"
+        self.act_train.setEnabled(idle)
+        self.act_pause.setEnabled(running or paused)
+        resume = paused
+        self.act_pause.setText("&Resume" if resume else "&Pause")
+        self.act_pause.setIconText("Resume" if resume else "Pause")
+        self.act_pause.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_MediaPlay if resume else QStyle.StandardPixmap.SP_MediaPause))
+        self.act_step_batch.setEnabled(idle or paused)
+        self.act_step_epoch.setEnabled(idle or paused)
+        self.act_stop.setEnabled(running or paused)
+        self.act_reset.setEnabled(idle)
+        for group in (self.data_group, self.optimizer_group, self.training_group):
+            group.setEnabled(idle)
+
+    def set_progress(self, epoch: int, epochs: int, batch: int | None = None,
+                     batches: int | None = None, samples_per_s: float | None = None,
+                     eta_s: float | None = None) -> None:
+        """Show where the run is: "epoch 3/30 · batch 12/23 · 41,000 samples/s · 4 s left"
+        (``epoch`` and ``batch`` count from 1; parts given as None are left out) and the
+        bar at the share of all batches done, ``((epoch - 1) · batches + batch) /
+        (epochs · batches)`` (or ``epoch / epochs`` without batches)."""
+        self.progress_label.setText(format_progress(epoch, epochs, batch, batches,
+                                                    samples_per_s, eta_s))
+        if epochs <= 0:
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(0)
+            return
+        if batches:
+            total = epochs * batches
+            done = (max(epoch, 1) - 1) * batches + (batch or 0)
+        else:
+            total, done = epochs, epoch
+        scale = 1.0 if total <= _INT_MAX else _INT_MAX / total
+        self.progress_bar.setRange(0, int(total * scale))
+        self.progress_bar.setValue(int(min(max(done, 0), total) * scale))
+
+    def set_message(self, text: str, error: bool = False) -> None:
+        """Show the last status (e.g. "Stopped early at epoch 12: best val_loss 0.08"),
+        in red when ``error``."""
+        self.message_label.setText(text)
+        self._message_error = error
+        self.message_label.setStyleSheet(f"color: {tone('error')};" if error else "")
+
+    def refresh_now(self) -> None:
+        """Show the project's settings at once instead of at the next event-loop turn."""
+        self._timer.stop()
+        self._refresh()
+
+    def reload_data(self) -> None:
+        """Read the data file again (its header and the preview)."""
+        self._columns_key = None
+        self._preview_key = None
+        self.refresh_now()
+
+    def dataset_settings(self) -> DatasetSettings:
+        """The dataset settings shown (the project's, defaults filled in)."""
+        return self._read_dataset()[0]
+
+    def training_settings(self) -> TrainingSettings:
+        """The training settings shown (the project's, defaults filled in)."""
+        return self._read_training()[0]
+
+    def shown_optimizer_options(self) -> dict[str, Any]:
+        """The optimizer options whose editors are shown, with the values shown
+        (``betas`` as a pair)."""
+        shown: dict[str, Any] = {}
+        for key, editor in self.opt_editors.items():
+            if not self._row_shown.get(key, False):
+                continue
+            if key == "betas":
+                shown[key] = (editor[0].value(), editor[1].value())
+            else:
+                shown[key] = self._editor_value(editor)
+        return shown
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(1400, 260)
+
+    # ================================================================ reading settings
+    def _read_dataset(self) -> tuple[DatasetSettings, str | None]:
+        try:
+            return DatasetSettings.from_dict(
+                copy.deepcopy(self._graph.settings.get("dataset"))), None
+        except SettingsError as e:
+            return DatasetSettings(), str(e)
+
+    def _read_training(self) -> tuple[TrainingSettings, str | None]:
+        try:
+            return TrainingSettings.from_dict(
+                copy.deepcopy(self._graph.settings.get("training"))), None
+        except SettingsError as e:
+            return TrainingSettings(), str(e)
+
+    def _base_dir(self) -> Path | None:
+        path = getattr(self.document, "path", None)
+        return Path(path).parent if path else None
+
+    # ================================================================ committing
+    def _error_label(self, group: str) -> QLabel:
+        return {"data": self.data_error_label, "optimizer": self.optimizer_error_label,
+                "training": self.training_error_label}[group]
+
+    def _show_error(self, group: str, message: str) -> None:
+        label = self._error_label(group)
+        label.setText(f"⚠ {message}")
+        label.setToolTip(message)
+        label.show()
+
+    def _push(self, section: str, new: dict[str, Any], text: str, group: str) -> bool:
+        settings = {**self._graph.settings, section: new}
+        try:
+            self.document.push(SetSettings(self._graph, settings, text))
+        except Exception as e:  # noqa: BLE001 - the model refused: say why, change nothing
+            self._show_error(group, str(e))
+            self._show_all(force=True)
+            return False
+        self._error_label(group).hide()
+        return True
+
+    def _commit_dataset(self, changes: dict[str, Any], text: str) -> bool:
+        """One SetSettings for a change of the dataset settings; False if refused."""
+        current, _ = self._read_dataset()
+        try:
+            new = DatasetSettings.from_dict({**copy.deepcopy(current.to_dict()), **changes})
+        except SettingsError as e:
+            self._show_error("data", str(e))
+            self._show_all(force=True)
+            return False
+        if new.to_dict() == self._graph.settings.get("dataset"):
+            return True
+        return self._push("dataset", new.to_dict(), text, "data")
+
+    def _commit_training(self, changes: dict[str, Any], text: str, group: str) -> bool:
+        """One SetSettings for a change of the training settings; False if refused."""
+        current, _ = self._read_training()
+        try:
+            new = TrainingSettings.from_dict({**copy.deepcopy(current.to_dict()),
+                                              **copy.deepcopy(changes)})
+        except SettingsError as e:
+            self._show_error(group, str(e))
+            self._show_all(force=True)
+            return False
+        if new.to_dict() == self._graph.settings.get("training"):
+            return True
+        return self._push("training", new.to_dict(), text, group)
+
+    # --- data
+    @staticmethod
+    def _data_title(ds: DatasetSettings) -> str:
+        if ds.source == "builtin":
+            spec = DATASETS.get(ds.name)
+            return spec.display_name if spec else ds.name
+        return Path(ds.path or "?").name
+
+    def _source_activated(self, index: int) -> None:
+        key = self.source_combo.itemData(index)
+        current, _ = self._read_dataset()
+        if not isinstance(key, str):
+            self._show_dataset(current)
+            return
+        if key.startswith("builtin:"):
+            name = key.split(":", 1)[1]
+            if current.source == "builtin" and current.name == name:
+                return
+            self._commit_dataset(
+                {"source": "builtin", "name": name, "options": {}, "path": None,
+                 "target": None, "task": None, "classes": None},
+                f"Dataset: {self._data_title(current)} → {DATASETS[name].display_name}")
+        else:
+            self._choose_data_file(key)
+
+    def _browse(self) -> None:
+        current, _ = self._read_dataset()
+        self._choose_data_file(current.source if current.source != "builtin" else "csv")
+
+    def _choose_data_file(self, kind: str) -> None:
+        current, _ = self._read_dataset()
+        start = str(self._base_dir() or Path.home())
+        if current.source != "builtin" and current.path:
+            p = Path(current.path)
+            p = p if p.is_absolute() or self._base_dir() is None else self._base_dir() / p
+            start = str(p.parent)
+        path = self.choose_file(self, kind, start)
+        if not path:
+            self._show_dataset(current)  # the list goes back to the source in use
+            return
+        stored = self._stored_path(Path(path))
+        changes: dict[str, Any] = {"source": kind, "path": stored, "target": None,
+                                   "task": None, "classes": None, "options": {}}
+        if kind == "csv":
+            changes["delimiter"] = _guess_delimiter(path)
+        if not self._commit_dataset(changes, f"Dataset: {self._data_title(current)} → "
+                                             f"{Path(path).name}"):
+            return
+        self.reload_data()
+
+    def _stored_path(self, path: Path) -> str:
+        """The path as saved: relative to the project's folder when the file is inside
+        it, else absolute."""
+        path = path.resolve()
+        base = self._base_dir()
+        if base is not None:
+            try:
+                return path.relative_to(base.resolve()).as_posix()
+            except ValueError:
+                pass
+        return str(path)
+
+    def _commit_data_option(self, name: str, value: Any) -> None:
+        current, _ = self._read_dataset()
+        spec = DATASETS.get(current.name)
+        if current.source != "builtin" or spec is None:
+            return
+        value = int(value) if spec.option(name).type is int else float(value)
+        old = spec.resolve(current.options)[name]
+        if value == old:
+            return
+        self._commit_dataset({"options": {**current.options, name: value}},
+                             f"{spec.display_name} {spec.option(name).label.lower()}: "
+                             f"{_fmt(old)} → {_fmt(value)}")
+
+    def _commit_data_field(self, key: str, value: Any, title: str) -> None:
+        current, _ = self._read_dataset()
+        old = getattr(current, key)
+        if value == old:
+            return
+        self._commit_dataset({key: value}, f"{title}: {_fmt(old)} → {_fmt(value)}")
+
+    def _target_activated(self, index: int) -> None:
+        current, _ = self._read_dataset()
+        value = self.target_combo.itemData(index)
+        shown = self._target_index(current)
+        if index == shown and current.target is not None:
+            return
+        if current.target is None and index == len(self._columns[0]) - 1:
+            return  # the last column is the target already
+        self._commit_dataset({"target": value, "classes": None},
+                             f"Target column: {self.target_combo.itemText(shown) if shown >= 0 else _fmt(current.target)} "
+                             f"→ {self.target_combo.itemText(index)}")
+
+    def _task_activated(self, index: int) -> None:
+        value = self.task_combo.itemData(index)
+        current, _ = self._read_dataset()
+        if value == current.task:
+            return
+        self._commit_dataset({"task": value, "classes": None},
+                             f"Task: {current.task or 'automatic'} → {value or 'automatic'}")
+
+    def _delimiter_activated(self, index: int) -> None:
+        value = self.delimiter_combo.itemData(index)
+        current, _ = self._read_dataset()
+        if value == current.delimiter:
+            return
+        names = dict(_DELIMITERS)
+        self._commit_dataset({"delimiter": value, "target": None, "classes": None},
+                             f"Separator: {names.get(current.delimiter, current.delimiter).split()[0]} "
+                             f"→ {names[value].split()[0]}")
+
+    # --- optimizer
+    def _optimizer_activated(self, index: int) -> None:
+        name = self.optimizer_combo.itemData(index)
+        current, _ = self._read_training()
+        if name == current.optimizer:
+            return
+        keep = optimizer_defaults(name)
+        options = {k: v for k, v in current.optimizer_options.items() if k in keep}
+        self._commit_training({"optimizer": name, "optimizer_options": options},
+                              f"Optimizer: {OPTIMIZER_TITLES[current.optimizer]} → "
+                              f"{OPTIMIZER_TITLES[name]}", "optimizer")
+
+    def _option_value(self, current: TrainingSettings, key: str) -> Any:
+        return {**optimizer_defaults(current.optimizer), **current.optimizer_options}.get(key)
+
+    def _commit_option(self, key: str, value: Any) -> None:
+        current, _ = self._read_training()
+        if key not in optimizer_defaults(current.optimizer):
+            return
+        old = self._option_value(current, key)
+        value = bool(value) if isinstance(old, bool) else float(value)
+        if value == old:
+            return
+        label = OPTION_INFO.get(key, (key, ""))[0]
+        self._commit_training({"optimizer_options": {**current.optimizer_options, key: value}},
+                              f"{label}: {_fmt(old)} → {_fmt(value)}", "optimizer")
+
+    def _commit_beta(self, index: int, value: float) -> None:
+        current, _ = self._read_training()
+        old = tuple(self._option_value(current, "betas"))
+        new = tuple(value if i == index else b for i, b in enumerate(old))
+        if new == old:
+            return
+        self._commit_training({"optimizer_options": {**current.optimizer_options,
+                                                     "betas": list(new)}},
+                              f"Betas: {_fmt(old)} → {_fmt(new)}", "optimizer")
+
+    # --- schedule
+    def _schedule_activated(self, index: int) -> None:
+        kind = self.schedule_combo.itemData(index)
+        current, _ = self._read_training()
+        old = current.schedule["type"] if current.schedule else None
+        if kind == old:
+            return
+        self._commit_training({"schedule": {"type": kind} if kind else None},
+                              f"LR schedule: {SCHEDULE_TITLES[old].lower()} → "
+                              f"{SCHEDULE_TITLES[kind].lower()}", "optimizer")
+
+    def _commit_schedule_arg(self, key: str, value: Any) -> None:
+        current, _ = self._read_training()
+        if not current.schedule:
+            return
+        kind = current.schedule["type"]
+        defaults = SCHEDULES[kind][1]
+        if key not in defaults:
+            return
+        value = int(value) if _SCHEDULE_ARGS[key][1] else float(value)
+        old = {**defaults, **current.schedule}[key]
+        if value == old:
+            return
+        self._commit_training({"schedule": {**current.schedule, key: value}},
+                              f"{SCHEDULE_TITLES[kind]} {_SCHEDULE_ARGS[key][0].lower()}: "
+                              f"{_fmt(old)} → {_fmt(value)}", "optimizer")
+
+    # --- training
+    def _commit_training_field(self, key: str, value: Any, title: str) -> None:
+        current, _ = self._read_training()
+        old = getattr(current, key)
+        if value == old:
+            return
+        self._commit_training({key: value}, f"{title}: {_fmt(old)} → {_fmt(value)}",
+                              "training")
+
+    def _clip_toggled(self, on: bool) -> None:
+        value = self._clip_value if on else None
+        current, _ = self._read_training()
+        self._commit_training({"max_grad_norm": value},
+                              f"Gradient clipping: {_fmt(current.max_grad_norm)} → "
+                              f"{_fmt(value)}", "training")
+
+    def _clip_committed(self, value: float) -> None:
+        current, _ = self._read_training()
+        if current.max_grad_norm is None:  # typed while off: remembered for later
+            self._clip_value = value
+            return
+        if self._commit_training({"max_grad_norm": value},
+                                 f"Gradient clipping: {_fmt(current.max_grad_norm)} → "
+                                 f"{_fmt(value)}", "training"):
+            self._clip_value = value
+
+    def _early_stopping_toggled(self, on: bool) -> None:
+        current, _ = self._read_training()
+        es = {**self._es_defaults, **self._last_es} if on else None
+        self._commit_training({"early_stopping": es},
+                              f"Early stopping: {_fmt(current.early_stopping is not None)} → "
+                              f"{_fmt(on)}", "training")
+
+    def _commit_es(self, key: str, value: Any, title: str, extra: dict | None = None) -> None:
+        current, _ = self._read_training()
+        if current.early_stopping is None:
+            return
+        old = {**self._es_defaults, **current.early_stopping}[key]
+        if value == old and not extra:
+            return
+        self._commit_training({"early_stopping": {**current.early_stopping, key: value,
+                                                  **(extra or {})}},
+                              f"Early stopping {title}: {_fmt(old)} → {_fmt(value)}",
+                              "training")
+
+    def _monitor_activated(self, index: int) -> None:
+        monitor = self.es_monitor.itemData(index)
+        current, _ = self._read_training()
+        if current.early_stopping is None:
+            return
+        es = {**self._es_defaults, **current.early_stopping}
+        if monitor == es["monitor"]:
+            return
+        # a loss goes down, an accuracy or R² up: the mode follows the metric
+        mode = "max" if monitor.split("_")[-1] in ("accuracy", "r2") else "min"
+        self._commit_es("monitor", monitor, "monitor",
+                        {"mode": mode} if mode != es["mode"] else None)
+
+    # --- controls
+    def _commit_pending(self) -> None:
+        """A field being typed in commits its text (before a run reads the settings)."""
+        focused = QApplication.focusWidget()
+        if isinstance(focused, _NumberEdit) and self.isAncestorOf(focused) \
+                and focused.isModified():
+            focused.editingFinished.emit()
+
+    def _train(self) -> None:
+        if self._state == "idle":
+            self._commit_pending()
+            self.train_requested.emit()
+
+    def _pause(self) -> None:
+        if self._state == "running":
+            self.pause_requested.emit()
+        elif self._state == "paused":
+            self.resume_requested.emit()
+
+    def _step(self, unit: str) -> None:
+        if self._state in ("idle", "paused"):
+            self._commit_pending()
+            self.step_requested.emit(unit)
+
+    def _stop(self) -> None:
+        if self._state in ("running", "paused"):
+            self.stop_requested.emit()
+
+    def _reset(self) -> None:
+        if self._state == "idle":
+            self.reset_requested.emit()
+
+    # ================================================================ showing
+    def _on_graph_event(self, *args: Any) -> None:
+        if shiboken6.isValid(self) and not self._timer.isActive():
+            self._timer.start()
+
+    def _refresh(self) -> None:
+        self._show_all()
+        self._update_preview()
+
+    def _show_all(self, force: bool = False) -> None:
+        ds, ds_error = self._read_dataset()
+        tr, tr_error = self._read_training()
+        ds_dict, tr_dict = ds.to_dict(), tr.to_dict()
+        if ds_dict != self._shown.get("dataset"):
+            self.data_error_label.hide()
+        if tr_dict != self._shown.get("training"):
+            self.optimizer_error_label.hide()
+            self.training_error_label.hide()
+        self._shown = {"dataset": ds_dict, "training": tr_dict}
+        self._show_dataset(ds, force)
+        self._show_training(tr, force)
+        if ds_error:
+            self._show_error("data", f"The project's dataset settings are invalid ({ds_error}); "
+                                     "the defaults are shown, a change here replaces them.")
+        if tr_error:
+            self._show_error("training", f"The project's training settings are invalid "
+                                         f"({tr_error}); the defaults are shown, a change "
+                                         "here replaces them.")
+
+    def _show_dataset(self, ds: DatasetSettings, force: bool = False) -> None:
+        key = f"builtin:{ds.name}" if ds.source == "builtin" else ds.source
+        combo = self.source_combo
+        blocked = combo.blockSignals(True)
+        combo.setCurrentIndex(max(combo.findData(key), 0))
+        combo.blockSignals(blocked)
+        builtin = ds.source == "builtin"
+        spec = DATASETS.get(ds.name) if builtin else None
+        combo.setToolTip(spec.description if spec else
+                         "CSV file: numbers in columns" if ds.source == "csv" else
+                         "NPZ file: arrays X and y")
+        values = spec.resolve(ds.options) if spec else {}
+        form = self.source_form
+        for name, editor in self.option_editors.items():
+            shown = spec is not None and name in values
+            form.setRowVisible(editor, shown)
+            if shown:
+                opt = spec.option(name)
+                if isinstance(editor, QSpinBox):
+                    editor.setRange(int(opt.minimum), min(int(opt.maximum), _INT_MAX))
+                else:
+                    editor.setRange(float(opt.minimum), float(opt.maximum))
+                _set_quietly(editor, values[name])
+                tip = f"{opt.help}\nAllowed: {opt.minimum:g} to {opt.maximum:g}; " \
+                      f"default {opt.default:g}"
+                editor.setToolTip(tip)
+                self.option_labels[name].setText(opt.label)
+                self.option_labels[name].setToolTip(tip)
+        form.setRowVisible(self.file_row, not builtin)
+        form.setRowVisible(self.target_combo, ds.source == "csv")
+        form.setRowVisible(self.delimiter_combo, ds.source == "csv")
+        form.setRowVisible(self.task_combo, not builtin)
+        if not builtin:
+            self.file_edit.setText(ds.path or "")
+            self.file_edit.setCursorPosition(0)
+            full = Path(ds.path or "")
+            if not full.is_absolute() and self._base_dir() is not None:
+                full = self._base_dir() / full
+            self.file_edit.setToolTip(str(full))
+            _set_quietly(self.task_combo, ds.task)
+        if ds.source == "csv":
+            _set_quietly(self.delimiter_combo, ds.delimiter)
+            self._fill_targets(ds)
+        _set_quietly(self.val_spin, ds.val_fraction)
+        _set_quietly(self.test_spin, ds.test_fraction)
+        _set_quietly(self.standardize_check, ds.standardize)
+        _set_quietly(self.split_seed_spin, ds.seed)
+
+    def _csv_path(self, ds: DatasetSettings) -> Path:
+        path = Path(ds.path or "")
+        if not path.is_absolute() and self._base_dir() is not None:
+            path = self._base_dir() / path
+        return path
+
+    def _fill_targets(self, ds: DatasetSettings) -> None:
+        path = self._csv_path(ds)
+        try:
+            stamp = path.stat().st_mtime
+        except OSError:
+            stamp = None
+        key = (str(path), ds.delimiter, stamp)
+        if key != self._columns_key:
+            self._columns_key = key
+            try:
+                self._columns = csv_columns(path, ds.delimiter)
+            except (OSError, UnicodeDecodeError, csv.Error):
+                self._columns = ([], False)
+        names, header = self._columns
+        combo = self.target_combo
+        blocked = combo.blockSignals(True)
+        combo.clear()
+        for i, name in enumerate(names):
+            combo.addItem(name, name if header else i)
+        index = self._target_index(ds)
+        if index < 0 and ds.target is not None:
+            combo.addItem(f"{ds.target} (not in the file)", ds.target)
+            index = combo.count() - 1
+        combo.setCurrentIndex(index)
+        combo.blockSignals(blocked)
+
+    def _target_index(self, ds: DatasetSettings) -> int:
+        names, header = self._columns
+        n = len(names)
+        if ds.target is None:
+            return n - 1
+        if isinstance(ds.target, int):
+            t = ds.target + n if ds.target < 0 else ds.target
+            return t if 0 <= t < n else -1
+        if header and ds.target in names:
+            return names.index(ds.target)
+        return -1
+
+    def _show_training(self, tr: TrainingSettings, force: bool = False) -> None:
+        _set_quietly(self.optimizer_combo, tr.optimizer)
+        defaults = optimizer_defaults(tr.optimizer)
+        values = {**defaults, **tr.optimizer_options}
+        self._row_shown = {}
+        for key, editor in self.opt_editors.items():
+            shown = key in defaults
+            self._row_shown[key] = shown
+            if key in self._flag_keys:
+                editor.setVisible(shown)
+            else:
+                field = editor[0].parentWidget() if key == "betas" else editor
+                self.optimizer_form.setRowVisible(field, shown)
+            if not shown:
+                continue
+            if key == "betas":
+                _set_quietly(editor[0], values[key][0], force)
+                _set_quietly(editor[1], values[key][1], force)
+            else:
+                _set_quietly(editor, values[key], force)
+            tip = OPTION_INFO.get(key, (key, ""))[1]
+            default = _fmt(defaults[key])
+            full = f"{tip}\n({key}; {OPTIMIZER_TITLES[tr.optimizer]}'s default: {default})"
+            for w in (editor if key == "betas" else (editor,)):
+                w.setToolTip(full)
+        # the flags: two to a row, in the order of the signature
+        grid = self._flags_grid
+        while grid.count():
+            grid.takeAt(0)
+        flags = [k for k in defaults if k in self._flag_keys]
+        for i, key in enumerate(flags):
+            grid.addWidget(self.opt_editors[key], i // 2, i % 2)
+        self.optimizer_form.setRowVisible(self.flags_row, bool(flags))
+        self.optimizer_form.setRowVisible(self.decay_check, "weight_decay" in defaults)
+        _set_quietly(self.decay_check, tr.decay_bias_and_norm)
+
+        kind = tr.schedule["type"] if tr.schedule else None
+        _set_quietly(self.schedule_combo, kind)
+        args = {**SCHEDULES[kind][1], **tr.schedule} if kind else {}
+        for key, editor in self.schedule_editors.items():
+            shown = key in args
+            self.schedule_form.setRowVisible(editor, shown)
+            if shown:
+                _set_quietly(editor, args[key], force)
+
+        _set_quietly(self.batch_spin, tr.batch_size)
+        _set_quietly(self.epochs_spin, tr.epochs)
+        _set_quietly(self.seed_spin, tr.seed)
+        clip = tr.max_grad_norm is not None
+        if clip:
+            self._clip_value = tr.max_grad_norm
+        _set_quietly(self.clip_check, clip)
+        _set_quietly(self.clip_edit, self._clip_value, force)
+        self.clip_edit.setEnabled(clip)
+        es_on = tr.early_stopping is not None
+        es = {**self._es_defaults, **(tr.early_stopping or self._last_es)}
+        if es_on:
+            self._last_es = dict(tr.early_stopping)
+        _set_quietly(self.es_check, es_on)
+        _set_quietly(self.es_monitor, es["monitor"])
+        _set_quietly(self.es_mode, es["mode"])
+        _set_quietly(self.es_patience, es["patience"])
+        _set_quietly(self.es_min_delta, es["min_delta"], force)
+        _set_quietly(self.es_restore, es["restore_best_weights"])
+        for w in self._es_widgets:
+            w.setEnabled(es_on)
+
+    @staticmethod
+    def _editor_value(editor: QWidget) -> Any:
+        if isinstance(editor, QCheckBox):
+            return editor.isChecked()
+        if isinstance(editor, QComboBox):
+            return editor.currentData()
+        if isinstance(editor, _NumberEdit):
+            return editor.value()
+        return editor.value()
+
+    # ================================================================ preview
+    def _update_preview(self, force: bool = False) -> None:
+        ds, _ = self._read_dataset()
+        resolved = dataset_for_graph(ds, self._graph)
+        base = self._base_dir()
+        stamp = None
+        if ds.source != "builtin":
+            try:
+                stamp = self._csv_path(ds).stat().st_mtime
+            except OSError:
+                stamp = None
+        key = json.dumps([resolved.to_dict(), str(base), stamp], sort_keys=True, default=str)
+        if key == self._preview_key and not force:
+            return
+        self._preview_key = key
+        try:
+            data = load_data(resolved, base)
+        except Exception as e:  # noqa: BLE001 - any failure is shown, never a traceback
+            self.preview_data = None
+            self.data_error = str(e) or type(e).__name__
+            self.summary_label.setText("Cannot load the data:")
+            self.split_label.setText("")
+            self._preview_text(self.data_error, error=True)
+            self.scatter.setData([], [])
+            return
+        self.preview_data = data
+        self.data_error = None
+        self.summary_label.setText(self._describe(data))
+        self.split_label.setText(self._split_text(data, ds))
+        self._plot(data)
+
+    @staticmethod
+    def _describe(data: Dataset) -> str:
+        f = data.n_features
+        features = f"{f} feature{'s' if f != 1 else ''}"
+        if data.task == "classification":
+            what = f"{data.num_classes} classes (classification)"
+        else:
+            t = data.n_outputs
+            what = f"{t} target{'s' if t != 1 else ''} (regression)"
+        return f"{data.n_samples} samples, {features}, {what}"
+
+    @staticmethod
+    def _split_text(data: Dataset, ds: DatasetSettings) -> str:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                parts = split(data, val_fraction=ds.val_fraction,
+                              test_fraction=ds.test_fraction, seed=ds.seed)
+        except ValueError as e:
+            return f"⚠ {e}"
+        text = f"{len(parts.y_train)} train · {len(parts.y_val)} validation"
+        if ds.test_fraction > 0:
+            text += f" · {len(parts.y_test)} test"
+        for w in caught:
+            text += f"\n⚠ {w.message}"
+        return text
+
+    def _preview_text(self, text: str, error: bool = False) -> None:
+        self.preview_message.setText(text)
+        self.preview_message.setStyleSheet(
+            f"color: {tone('error' if error else 'muted')}; padding: 6px;")
+        self.preview_stack.setCurrentWidget(self.preview_message)
+
+    def _plot(self, data: Dataset) -> None:
+        f = data.n_features
+        if f > 2:
+            self.scatter.setData([], [])
+            self._preview_text(f"{f} features: no picture (drawn for 1 or 2 features)")
+            return
+        n = data.n_samples
+        index = np.arange(n)
+        if n > _MAX_POINTS:
+            index = np.sort(np.random.default_rng(0).choice(n, _MAX_POINTS, replace=False))
+        X = data.X[index]
+        if data.task == "classification":
+            y = data.y[index]
+            brushes = [pg.mkBrush(c) for c in CLASS_COLORS]
+            brush = [brushes[int(c) % len(brushes)] for c in y]
+            if f == 2:
+                xs, ys = X[:, 0], X[:, 1]
+            else:  # one feature: the feature against the class
+                xs, ys = X[:, 0], y.astype(np.float64)
+        else:
+            t = data.y[index][:, 0]
+            if f == 1:
+                xs, ys = X[:, 0], t
+                brush = pg.mkBrush(CLASS_COLORS[0])
+            else:  # two features: coloured by the target, blue (low) to red (high)
+                xs, ys = X[:, 0], X[:, 1]
+                lo, hi = float(t.min()), float(t.max())
+                u = (t - lo) / (hi - lo) if hi > lo else np.zeros_like(t)
+                cold, hot = QColor(CLASS_COLORS[0]), QColor(CLASS_COLORS[1])
+                brush = [pg.mkBrush(QColor.fromRgbF(
+                    cold.redF() + (hot.redF() - cold.redF()) * v,
+                    cold.greenF() + (hot.greenF() - cold.greenF()) * v,
+                    cold.blueF() + (hot.blueF() - cold.blueF()) * v)) for v in u]
+        self.scatter.setData(x=np.asarray(xs, np.float64), y=np.asarray(ys, np.float64),
+                             brush=brush, pen=None, size=4)
+        self.preview_plot.getPlotItem().enableAutoRange()
+        self.preview_stack.setCurrentWidget(self.preview_plot)
+
+    # ================================================================ theme
+    def _apply_tones(self) -> None:
+        for label in self._sections:
+            label.setStyleSheet(f"color: {tone('muted')};")
+        for label, name in self._tone_labels:
+            label.setStyleSheet(f"color: {tone(name)};")
+        if self._message_error:
+            self.message_label.setStyleSheet(f"color: {tone('error')};")
+        if self.preview_stack.currentWidget() is self.preview_message:
+            error = self.data_error is not None
+            self.preview_message.setStyleSheet(
+                f"color: {tone('error' if error else 'muted')}; padding: 6px;")
+        palette = QApplication.palette()
+        self.preview_plot.setBackground(palette.color(QPalette.ColorRole.Base))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            if hasattr(self, "preview_plot"):
+                self._apply_tones()
+        super().changeEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        # The wheel over a field that is not being edited scrolls the panel instead of
+        # changing the value (one undo command per wheel step otherwise).
+        if event.type() == QEvent.Type.Wheel and isinstance(
+                watched, (QAbstractSpinBox, QComboBox)) and not watched.hasFocus():
+            bar = self._scroll.horizontalScrollBar()
+            if bar.isVisible():
+                QApplication.sendEvent(bar, event)
+            return True
+        return super().eventFilter(watched, event)
