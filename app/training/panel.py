@@ -213,8 +213,10 @@ def _guess_delimiter(path: str | os.PathLike) -> str:
 
 def _duration(seconds: float) -> str:
     seconds = max(0.0, float(seconds))
-    if seconds < 60:
-        return f"{math.ceil(seconds)} s"
+    if seconds < 0.5:
+        return "<1 s"
+    if seconds < 59.5:
+        return f"{round(seconds)} s"
     if seconds < 3600:
         m, s = divmod(int(round(seconds)), 60)
         return f"{m} min {s} s" if s else f"{m} min"
@@ -584,6 +586,7 @@ class TrainingPanel(QWidget):
             for opt in spec.options:
                 if opt.name not in names:
                     names.append(opt.name)
+        names.sort(key=lambda n: n == "seed")  # as every spec lists them: the seed last
         for name in names:
             opt = next(o for s in DATASETS.values() for o in s.options if o.name == name)
             if opt.type is int:
@@ -803,7 +806,8 @@ class TrainingPanel(QWidget):
         self._flags_grid = grid
         for key in self._flag_keys:
             label_text, tip = OPTION_INFO.get(key, (key, ""))
-            box = QCheckBox(label_text)
+            box = QCheckBox(label_text, flags)
+            box.hide()
             box.setObjectName(f"opt_{key}")
             box.setToolTip(f"{tip}\n({key})")
             box.toggled.connect(partial(self._commit_option, key))
@@ -1080,8 +1084,10 @@ class TrainingPanel(QWidget):
         (``epoch`` and ``batch`` count from 1; parts given as None are left out) and the
         bar at the share of all batches done, ``((epoch - 1) · batches + batch) /
         (epochs · batches)`` (or ``epoch / epochs`` without batches)."""
-        self.progress_label.setText(format_progress(epoch, epochs, batch, batches,
-                                                    samples_per_s, eta_s))
+        text = format_progress(epoch, epochs, batch, batches, samples_per_s, eta_s)
+        # wrapped between the parts only, never inside "41,000 samples/s"
+        self.progress_label.setText(" · ".join(part.replace(" ", "\u00a0")
+                                               for part in text.split(" · ")))
         if epochs <= 0:
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(0)
@@ -1170,9 +1176,12 @@ class TrainingPanel(QWidget):
     def _push(self, section: str, new: dict[str, Any], text: str, group: str) -> bool:
         settings = {**self._graph.settings, section: new}
         try:
-            self.document.push(SetSettings(self._graph, settings, text))
+            done = self.document.push(SetSettings(self._graph, settings, text))
         except Exception as e:  # noqa: BLE001 - the model refused: say why, change nothing
+            self._show_all(force=True)
             self._show_error(group, str(e))
+            return False
+        if done is False:  # the document refuses edits now (e.g. while training runs)
             self._show_all(force=True)
             return False
         self._error_label(group).hide()
@@ -1184,8 +1193,8 @@ class TrainingPanel(QWidget):
         try:
             new = DatasetSettings.from_dict({**copy.deepcopy(current.to_dict()), **changes})
         except SettingsError as e:
-            self._show_error("data", str(e))
             self._show_all(force=True)
+            self._show_error("data", str(e))
             return False
         if new.to_dict() == self._graph.settings.get("dataset"):
             return True
@@ -1198,8 +1207,8 @@ class TrainingPanel(QWidget):
             new = TrainingSettings.from_dict({**copy.deepcopy(current.to_dict()),
                                               **copy.deepcopy(changes)})
         except SettingsError as e:
-            self._show_error(group, str(e))
             self._show_all(force=True)
+            self._show_error(group, str(e))
             return False
         if new.to_dict() == self._graph.settings.get("training"):
             return True
@@ -1409,6 +1418,8 @@ class TrainingPanel(QWidget):
 
     def _early_stopping_toggled(self, on: bool) -> None:
         current, _ = self._read_training()
+        if current.early_stopping is not None:  # turned off: remembered for turning on
+            self._last_es = dict(current.early_stopping)
         es = {**self._es_defaults, **self._last_es} if on else None
         self._commit_training({"early_stopping": es},
                               f"Early stopping: {_fmt(current.early_stopping is not None)} → "
@@ -1534,7 +1545,7 @@ class TrainingPanel(QWidget):
         form.setRowVisible(self.task_combo, not builtin)
         if not builtin:
             self.file_edit.setText(ds.path or "")
-            self.file_edit.setCursorPosition(0)
+            self.file_edit.setCursorPosition(len(ds.path or ""))  # the file name shows
             full = Path(ds.path or "")
             if not full.is_absolute() and self._base_dir() is not None:
                 full = self._base_dir() / full
@@ -1600,9 +1611,7 @@ class TrainingPanel(QWidget):
         for key, editor in self.opt_editors.items():
             shown = key in defaults
             self._row_shown[key] = shown
-            if key in self._flag_keys:
-                editor.setVisible(shown)
-            else:
+            if key not in self._flag_keys:
                 field = editor[0].parentWidget() if key == "betas" else editor
                 self.optimizer_form.setRowVisible(field, shown)
             if not shown:
@@ -1624,6 +1633,8 @@ class TrainingPanel(QWidget):
         flags = [k for k in defaults if k in self._flag_keys]
         for i, key in enumerate(flags):
             grid.addWidget(self.opt_editors[key], i // 2, i % 2)
+        for key in self._flag_keys:
+            self.opt_editors[key].setVisible(key in flags)
         self.optimizer_form.setRowVisible(self.flags_row, bool(flags))
         self.optimizer_form.setRowVisible(self.decay_check, "weight_decay" in defaults)
         _set_quietly(self.decay_check, tr.decay_bias_and_norm)
@@ -1689,13 +1700,15 @@ class TrainingPanel(QWidget):
         except Exception as e:  # noqa: BLE001 - any failure is shown, never a traceback
             self.preview_data = None
             self.data_error = str(e) or type(e).__name__
-            self.summary_label.setText("Cannot load the data:")
+            self.summary_label.setText(f"⚠ {self.data_error}")
+            self.summary_label.setStyleSheet(f"color: {tone('error')};")
             self.split_label.setText("")
-            self._preview_text(self.data_error, error=True)
+            self._preview_text("no data")
             self.scatter.setData([], [])
             return
         self.preview_data = data
         self.data_error = None
+        self.summary_label.setStyleSheet("")
         self.summary_label.setText(self._describe(data))
         self.split_label.setText(self._split_text(data, ds))
         self._plot(data)
@@ -1727,10 +1740,9 @@ class TrainingPanel(QWidget):
             text += f"\n⚠ {w.message}"
         return text
 
-    def _preview_text(self, text: str, error: bool = False) -> None:
+    def _preview_text(self, text: str) -> None:
         self.preview_message.setText(text)
-        self.preview_message.setStyleSheet(
-            f"color: {tone('error' if error else 'muted')}; padding: 6px;")
+        self.preview_message.setStyleSheet(f"color: {tone('muted')}; padding: 6px;")
         self.preview_stack.setCurrentWidget(self.preview_message)
 
     def _plot(self, data: Dataset) -> None:
@@ -1779,10 +1791,9 @@ class TrainingPanel(QWidget):
             label.setStyleSheet(f"color: {tone(name)};")
         if self._message_error:
             self.message_label.setStyleSheet(f"color: {tone('error')};")
-        if self.preview_stack.currentWidget() is self.preview_message:
-            error = self.data_error is not None
-            self.preview_message.setStyleSheet(
-                f"color: {tone('error' if error else 'muted')}; padding: 6px;")
+        self.preview_message.setStyleSheet(f"color: {tone('muted')}; padding: 6px;")
+        if self.data_error is not None:
+            self.summary_label.setStyleSheet(f"color: {tone('error')};")
         palette = QApplication.palette()
         self.preview_plot.setBackground(palette.color(QPalette.ColorRole.Base))
 
