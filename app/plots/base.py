@@ -230,6 +230,9 @@ def live_curve(plot: pg.PlotItem, pen: Any = None, name: str | None = None,
     views (:func:`new_legend`), not by the plot."""
     curve = pg.PlotDataItem(pen=pen, name=name, **options)
     plot.addItem(curve)
+    # One min/max pair per pixel column (pyqtgraph's default is ~5 per pixel): the same
+    # envelope on screen, a fifth of the vertices to rasterize.
+    curve.opts["autoDownsampleFactor"] = 1.0
     curve.setClipToView(True)
     curve.setDownsampling(auto=True, method="peak")
     return curve
@@ -264,9 +267,17 @@ def configure_plot(plot: pg.PlotItem, title: str | None = None, x_label: str | N
 
 def set_plot_labels(plot: pg.PlotItem, colors: PlotColors, title: str | None = None,
                     x_label: str | None = None, y_label: str | None = None) -> None:
-    """Change a plot's title or axis labels (and keep them for the theme)."""
-    configure_plot(plot, title, x_label, y_label, grid=False)
-    style_plot(plot, colors)
+    """Change a plot's title or axis labels (and keep them for the theme); only what
+    differs from the current text is redrawn."""
+    meta = _plot_meta(plot)
+    if title is not None and meta.get("title") != title:
+        meta["title"] = title
+        plot.setTitle(title, color=colors.foreground, size="10.5pt")
+    for side, text in (("bottom", x_label), ("left", y_label)):
+        if text is not None and meta.get(side) != text:
+            meta[side] = text
+            plot.getAxis(side).setLabel(text, color=colors.foreground,
+                                        **{"font-size": "9.5pt"})
 
 
 def style_plot(plot: pg.PlotItem, colors: PlotColors) -> None:
@@ -278,6 +289,7 @@ def style_plot(plot: pg.PlotItem, colors: PlotColors) -> None:
         axis = plot.getAxis(side)
         axis.setPen(axis_pen)
         axis.setTextPen(pg.mkPen(colors.foreground))
+        axis.enableAutoSIPrefix(False)  # "(x0.001)" in a label puzzles more than it helps
         if side in meta:
             axis.setLabel(meta[side], color=colors.foreground, **{"font-size": "9.5pt"})
 
@@ -317,6 +329,54 @@ def legend_labels(legend: pg.LegendItem) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- export
+def _close_paths_explicitly(d: str) -> str:
+    """SVG path data with every close-path command (``Z``/``z``) replaced by a line back
+    to its subpath's start: the same outline, in the ``x,y`` tokens pyqtgraph parses."""
+    out: list[str] = []
+    start: str | None = None
+    for token in d.split():
+        if token in ("Z", "z"):
+            if start is not None:
+                out.append("L" + start)
+            continue
+        if token[0] in "Mm":
+            start = token[1:]
+        out.append(token)
+    return " ".join(out)
+
+
+def _patch_svg_exporter() -> None:
+    """Make pyqtgraph's "Export... → SVG" work with Qt >= 6.10.
+
+    Qt's SVG generator now ends closed paths with ``Z`` (e.g. every plot's frame), and
+    pyqtgraph 0.14's SVGExporter, which re-parses path data as ``x,y`` pairs, fails on
+    it with "not enough values to unpack" for *every* plot (pyqtgraph issue #3495,
+    fixed upstream by PR #3458, not released yet). We rewrite ``Z`` as an explicit line
+    to the subpath's start before pyqtgraph reads the paths. Harmless once fixed.
+    """
+    import sys
+
+    import pyqtgraph.exporters  # noqa: F401  (loads the SVGExporter module)
+
+    module = sys.modules.get("pyqtgraph.exporters.SVGExporter")
+    correct = getattr(module, "correctCoordinates", None)
+    if correct is None or getattr(correct, "_nncanvas_patched", False):
+        return
+
+    def correct_coordinates(node: Any, defs: Any, item: Any, options: Any) -> Any:
+        for path in node.getElementsByTagName("path"):
+            d = path.getAttribute("d")
+            if "Z" in d or "z" in d:
+                path.setAttribute("d", _close_paths_explicitly(d))
+        return correct(node, defs, item, options)
+
+    correct_coordinates._nncanvas_patched = True
+    module.correctCoordinates = correct_coordinates
+
+
+_patch_svg_exporter()
+
+
 def write_history_csv(run: Any, path: str | Path) -> Path:
     """Write ``run.history_csv()`` (one row per epoch) to ``path`` (UTF-8)."""
     path = Path(path)

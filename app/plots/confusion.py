@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.plots.base import PlotView, configure_plot, set_plot_labels
@@ -85,11 +85,12 @@ class ConfusionView(PlotView):
         if k > MAX_LABELLED_CLASSES:
             return
         font = QFont()
-        font.setPointSizeF(10 if k <= 5 else 8.5 if k <= 10 else 7)
+        font.setPointSizeF(12 if k <= 5 else 9.5 if k <= 10 else 7.5)
         for i in range(k):
             for j in range(k):
                 t = pg.TextItem("", anchor=(0.5, 0.5))
                 t.setFont(font)
+                t.setTextWidth(90)  # a fixed width, so the lines centre on each other
                 t.setPos(j + 0.5, i + 0.5)
                 self.plot.addItem(t, ignoreBounds=True)
                 self.texts.append(t)
@@ -132,17 +133,18 @@ class ConfusionView(PlotView):
               for i, r in enumerate(recall)]])
         self._set_texts(k)
         if self.texts:
-            dark_text, light_text = QColor("#1f2430"), QColor("#ffffff")
             for i in range(k):
                 for j in range(k):
                     share = frac[i, j]
-                    strong = share > 0.5
-                    color = light_text if strong else (
-                        QColor(self.colors.foreground) if share < 0.15 else dark_text)
-                    text = f"{int(cm[i, j])}"
-                    if sums[i] and k <= 10:
-                        text += f"\n{100 * share:.0f}%"
-                    self.texts[i * k + j].setText(text, color=color)
+                    count = int(cm[i, j])
+                    # Cells darker than the middle of the colour map get white text.
+                    color = "#ffffff" if share > 0.45 else (
+                        self.colors.muted if count == 0 else self.colors.foreground)
+                    html = f"<b>{count}</b>"
+                    if count and k <= 10:
+                        html += f"<br><span style='font-size:80%'>{100 * share:.0f}%</span>"
+                    self.texts[i * k + j].setHtml(
+                        f"<div style='text-align:center; color:{color}'>{html}</div>")
         self.plot.vb.setRange(xRange=(0, k), yRange=(0, k), padding=0)
         total = cm.sum()
         correct = np.trace(cm)
@@ -155,8 +157,10 @@ class ConfusionView(PlotView):
     def theme_changed(self) -> None:
         c = self.colors
         dark = self.theme.name == "dark"
-        stops = [c.background, "#3b5f99" if dark else "#c6dbf7", "#2f6fdb" if dark else "#2f6fdb",
-                 "#0b2a5b" if not dark else "#8fb8ff"]
-        self.image.setColorMap(pg.ColorMap([0.0, 0.15, 0.6, 1.0], stops))
+        # From the background (0% of the row) to a deep blue (100%): white text stays
+        # readable on the upper half of the map in both themes.
+        stops = ([c.background, "#24324a", "#2f5fb8", "#3a78e8"] if dark else
+                 [c.background, "#cfe0f8", "#2f6fdb", "#0b2a5b"])
+        self.image.setColorMap(pg.ColorMap([0.0, 0.12, 0.55, 1.0], stops))
         self.message.setColor(c.muted)
         self.refresh()

@@ -19,9 +19,10 @@ EXPLANATIONS = {
     "dead": "A dead ReLU unit outputs 0 for every probe sample: it passes no gradient "
             "back and stops learning. A few are harmless; many waste the layer (lower the "
             "learning rate, try Leaky ReLU or He initialization).",
-    "saturated": "A saturated unit sits on the flat ends of its sigmoid or tanh for every "
-                 "probe sample, where the gradient is almost 0: it learns very slowly. "
-                 "Standardized inputs, smaller initial weights or BatchNorm help.",
+    "saturated": "Saturated outputs sit on the flat ends of a sigmoid or tanh (near 0 or "
+                 "1, or near ±1), where its gradient is almost 0, so the weights before it "
+                 "learn very slowly. Standardized inputs, smaller initial weights, a lower "
+                 "learning rate or BatchNorm help.",
 }
 
 
@@ -36,7 +37,7 @@ def unit_stat_text(stats: dict[str, float] | None) -> tuple[str, str]:
         if key == "dead":
             lines.append(f"dead ReLU units: {pct}")
         elif key == "saturated":
-            lines.append(f"saturated units: {pct}")
+            lines.append(f"saturated: {pct}")
         else:
             lines.append(f"{key}: {pct}")
         if key in EXPLANATIONS:
@@ -202,7 +203,14 @@ class HistogramView(PlotView):
             for n in names:
                 if n.startswith(node + "."):
                     return n
-        return names[0]
+        # Nothing chosen (or not in this run): the first node with unit statistics (a
+        # hidden activation), else the first one after the Input.
+        run = self.store.current_run()
+        stats = run.unit_stats if run is not None else {}
+        for n in names:
+            if n in stats or n.rpartition(".")[0] in stats:
+                return n
+        return names[1] if len(names) > 1 and self.mode == "activations" else names[0]
 
     def _place_message(self) -> None:
         self.empty.setPos(self.hist_plot.vb.boundingRect().center())
@@ -251,8 +259,9 @@ class HistogramView(PlotView):
                                   edges[-1] - edges[0]))
         self.latest_line.setPos(last_epoch)
         self.latest_line.setVisible(len(hists) > 1)
+        more = "brighter" if self.theme.name == "dark" else "darker"
         set_plot_labels(self.heat_plot, self.colors,
-                        title=f"{key} over epochs (darker = more values)")
+                        title=f"{key} over epochs ({more} = more values)")
         problems = []
         if latest.nonfinite:
             problems.append(f"{latest.nonfinite} non-finite (NaN/inf)")

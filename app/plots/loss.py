@@ -30,9 +30,9 @@ class _RunItems:
     def __init__(self, view: "LossView", run: Any) -> None:
         c = run.color
         name = run.name
-        self.batch = live_curve(view.loss_plot, pg.mkPen(with_alpha(c, 0.45), width=1),
+        self.batch = live_curve(view.loss_plot, pg.mkPen(with_alpha(c, 0.4), width=1),
                                 name=f"{name} training loss per batch")
-        self.smooth = live_curve(view.loss_plot, pg.mkPen(with_alpha(c, 0.95), width=1.3),
+        self.smooth = live_curve(view.loss_plot, pg.mkPen(with_alpha(c, 0.6), width=1.1),
                                  name=f"{name} training loss per batch (smoothed)")
         self.train = live_curve(view.loss_plot,
                                 pg.mkPen(c, width=1.6, style=Qt.DashLine),
@@ -48,13 +48,15 @@ class _RunItems:
                                      name=f"{name} validation metric")
         self.lr = live_curve(view.lr_plot, pg.mkPen(c, width=1.5),
                              name=f"{name} learning rate")
-        label_opts = {"position": 0.92, "color": c, "movable": False,
-                      "fill": None, "anchors": [(0, 0), (0, 0)]}
-        self.best = pg.InfiniteLine(angle=90, pen=pg.mkPen(c, width=1.2, style=Qt.DotLine),
-                                    label="best", labelOpts=dict(label_opts))
-        self.stopped = pg.InfiniteLine(angle=90, pen=pg.mkPen(c, width=1.2, style=Qt.DashLine),
+        # Labels half-way up, left of the line: the legend sits in the top right, where
+        # a run's last epochs are.
+        label_opts = {"position": 0.62, "color": c, "movable": False,
+                      "fill": view.colors.legend_bg, "anchors": [(1, 0.5), (1, 0.5)]}
+        self.best = pg.InfiniteLine(angle=90, pen=pg.mkPen(c, width=1.3, style=Qt.DotLine),
+                                    label="best epoch", labelOpts=dict(label_opts))
+        self.stopped = pg.InfiniteLine(angle=90, pen=pg.mkPen(c, width=1.3, style=Qt.DashLine),
                                        label="stopped",
-                                       labelOpts=dict(label_opts, position=0.80))
+                                       labelOpts=dict(label_opts, position=0.5))
         for line in (self.best, self.stopped):
             view.loss_plot.addItem(line, ignoreBounds=True)
             line.setVisible(False)
@@ -88,7 +90,8 @@ class LossView(PlotView):
     Attributes:
         widget: the :class:`pyqtgraph.GraphicsLayoutWidget` holding the three plots.
         loss_plot, metric_plot, lr_plot: the plots (x linked: epochs).
-        legend: the legend of the loss plot (one entry per visible run, then a key).
+        legend: the legend of the loss plot (one entry per visible run); ``key_label``
+            says which line style is which curve.
         smoothing_slider: 0..99 (the EMA weight in hundredths); ``smoothing_label``.
         log_y: the log-y checkbox of the loss plot.
         run_items: run id -> its plot items (``.batch``, ``.smooth``, ``.train``,
@@ -123,15 +126,20 @@ class LossView(PlotView):
         controls.addSpacing(16)
         controls.addWidget(self.log_y)
         controls.addStretch(1)
+        self.key_label = QLabel("<b>━━</b> validation &nbsp;&nbsp; <b>╍●╍</b> training per "
+                                "epoch &nbsp;&nbsp; <b>─</b> training per batch (faint: raw)")
+        self.key_label.setToolTip("Every run has its own colour (legend in the plot)")
+        controls.addWidget(self.key_label)
 
         self.widget = pg.GraphicsLayoutWidget()
         self.loss_plot = self.widget.addPlot(row=0, col=0)
         self.metric_plot = self.widget.addPlot(row=1, col=0)
         self.lr_plot = self.widget.addPlot(row=2, col=0)
         layout = self.widget.ci.layout
-        layout.setRowStretchFactor(0, 5)
+        layout.setRowStretchFactor(0, 6)
         layout.setRowStretchFactor(1, 3)
         layout.setRowStretchFactor(2, 2)
+        self.lr_plot.setMaximumHeight(170)
         configure_plot(self.loss_plot, "Loss", "epoch", "loss")
         configure_plot(self.metric_plot, "Accuracy", "epoch", "accuracy")
         configure_plot(self.lr_plot, "Learning rate", "epoch", "learning rate")
@@ -142,16 +150,6 @@ class LossView(PlotView):
         self.loss_plot.ctrl.logYCheck.toggled.connect(self._log_from_menu)
 
         self.legend = new_legend(self.loss_plot, "top-right")
-        # The style key: neutral samples after the runs' entries.
-        self._key_items = [
-            ("validation", pg.PlotDataItem(pen=pg.mkPen("#888", width=2.4))),
-            ("training, per epoch", pg.PlotDataItem(pen=pg.mkPen("#888", width=1.6,
-                                                                  style=Qt.DashLine),
-                                                    symbol="o", symbolSize=5, symbolPen=None,
-                                                    symbolBrush="#888")),
-            ("training, per batch", pg.PlotDataItem(pen=pg.mkPen("#888", width=1))),
-        ]
-        self._key_shown = False
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -222,6 +220,7 @@ class LossView(PlotView):
         if dirty or removed:
             self._update_titles()
             self._update_legend()
+            self._update_lr_range()
             self.redraw_count += 1
             return True
         return False
@@ -249,6 +248,10 @@ class LossView(PlotView):
             items = self.run_items[run.run_id] = _RunItems(self, run)
         elif not items.shown:
             for plot, item in items.items(self):
+                if isinstance(item, pg.PlotDataItem):
+                    # pyqtgraph 0.14 fails re-adding a clipped curve that holds data
+                    # (the scene's view is taken for its ViewBox): clip after adding.
+                    item.setClipToView(False)
                 plot.addItem(item, ignoreBounds=isinstance(item, pg.InfiniteLine))
                 if isinstance(item, pg.PlotDataItem):
                     item.setClipToView(True)
@@ -265,11 +268,11 @@ class LossView(PlotView):
         w = self.smoothing
         if w > 0:
             smooth = items.ema.update(y, w)
-            items.batch.setPen(pg.mkPen(with_alpha(items.color, 0.22), width=1))
+            items.batch.setPen(pg.mkPen(with_alpha(items.color, 0.13), width=1))
             items.smooth.setData(*finite_xy(x, smooth, positive=log))
             items.smooth.setVisible(True)
         else:
-            items.batch.setPen(pg.mkPen(with_alpha(items.color, 0.55), width=1))
+            items.batch.setPen(pg.mkPen(with_alpha(items.color, 0.4), width=1))
             items.smooth.setData([], [])
             items.smooth.setVisible(False)
         items.batch.setData(*finite_xy(x, y, positive=log))
@@ -300,6 +303,20 @@ class LossView(PlotView):
             else:
                 line.setVisible(False)
 
+    def _update_lr_range(self) -> None:
+        """Learning rates from 0 to a little above the largest shown (a constant rate
+        would otherwise fill the plot with a flat line in a meaningless range)."""
+        top = 0.0
+        for items in self.run_items.values():
+            if items.shown:
+                _, y = items.lr.getOriginalDataset()
+                if y is not None and len(y):
+                    top = max(top, float(np.max(y)))
+        if top > 0:
+            self.lr_plot.setYRange(0.0, top * 1.15, padding=0)
+        else:
+            self.lr_plot.enableAutoRange(y=True)
+
     def _update_legend(self) -> None:
         """One entry per visible run (its validation curve's style), in run order, then
         the style key; rebuilt only when the set of visible runs changes."""
@@ -307,7 +324,7 @@ class LossView(PlotView):
         current = [rid for rid in sorted(self.run_items) if self.run_items[rid].in_legend]
         names_ok = all(self.run_items[rid].name == lbl for rid, lbl in
                        zip(current, legend_labels(self.legend)))
-        if wanted == current and self._key_shown == bool(wanted) and names_ok:
+        if wanted == current and names_ok and len(self.legend.items) == len(wanted):
             return
         self.legend.clear()
         for items in self.run_items.values():
@@ -316,10 +333,7 @@ class LossView(PlotView):
             items = self.run_items[rid]
             self.legend.addItem(items.val, items.name)
             items.in_legend = True
-        self._key_shown = bool(wanted)
-        if wanted:
-            for text, sample in self._key_items:
-                self.legend.addItem(sample, text)
+        self.legend.setVisible(bool(wanted))
         style_legend(self.legend, self.colors)
 
     def _update_titles(self) -> None:
@@ -350,15 +364,13 @@ class LossView(PlotView):
 
     def theme_changed(self) -> None:
         self._update_titles()
-        for text, sample in self._key_items:
-            sample.setPen(pg.mkPen(self.colors.muted, width=sample.opts["pen"].widthF(),
-                                   style=sample.opts["pen"].style()))
-            if sample.opts.get("symbol"):
-                sample.setSymbolBrush(self.colors.muted)
+        self.key_label.setStyleSheet(f"color: {self.colors.muted};")
         style_legend(self.legend, self.colors)
         for items in self.run_items.values():
             for line in (items.best, items.stopped):
                 line.label.setColor(items.color)
+                line.label.fill = pg.mkBrush(self.colors.legend_bg)
+                line.label.update()
 
     def refresh(self) -> None:
         self.redraw(set(self.store.runs) | set(self.run_items), set(), True)

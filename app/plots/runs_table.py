@@ -191,6 +191,7 @@ class RunsTable(QTableWidget):
         if row >= 0:
             if self.currentRow() != row or not self.selectionModel().isRowSelected(row):
                 self.selectRow(row)
+            self.scrollToItem(self.item(row, NAME))
         else:
             self.clearSelection()
 
