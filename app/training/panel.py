@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import copy
 import csv
+import html
 import inspect
 import json
 import math
 import os
+import re
 import warnings
 from functools import partial
 from pathlib import Path
@@ -133,7 +135,7 @@ STATES = ("idle", "running", "paused", "stopping")
 
 _INT_MAX = 2**31 - 1  # QSpinBox holds a C int
 _MAX_POINTS = 3000    # the preview draws at most this many points (a fixed sample)
-_FIELD_WIDTH = 74     # width of number fields
+_FIELD_WIDTH = 70     # width of number fields
 _DELIMITERS = ((",", "comma  ,"), (";", "semicolon  ;"), ("\t", "tab"), ("|", "bar  |"))
 _TASKS = ((None, "automatic"), ("classification", "classification"),
           ("regression", "regression"))
@@ -271,6 +273,34 @@ def _form() -> QFormLayout:
     form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     form.setFormAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
     return form
+
+
+class _ElidedLabel(QLabel):
+    """One line of text cut with "…" to the width it gets (the whole text in the
+    tooltip); it never widens its layout."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(0, super().minimumSizeHint().height())
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        from PySide6.QtGui import QPainter
+
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                             self.contentsRect().width())
+        painter.drawText(self.contentsRect(),
+                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
+
+
+def _short(message: str, limit: int = 150) -> str:
+    """A message cut to ``limit`` characters (with "…")."""
+    return message if len(message) <= limit else message[:limit - 1].rstrip() + "…"
 
 
 class _Preview(QStackedWidget):
@@ -513,19 +543,21 @@ class TrainingPanel(QWidget):
         box = QVBoxLayout(group)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(4)
+        head = QHBoxLayout()
+        head.setSpacing(10)
         header = _section(title)
         self._sections.append(header)
-        box.addWidget(header)
-        columns = QHBoxLayout()
-        columns.setSpacing(12)
-        box.addLayout(columns, 1)
-        error = QLabel()
-        error.setWordWrap(True)
-        error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        head.addWidget(header)
+        # a refused value's reason, on the header's line (costs no height)
+        error = _ElidedLabel()
         error.setObjectName(f"{title.lower()}Error")
         error.hide()
         self._tone_labels.append((error, "error"))
-        box.addWidget(error)
+        head.addWidget(error, 1)
+        box.addLayout(head)
+        columns = QHBoxLayout()
+        columns.setSpacing(12)
+        box.addLayout(columns, 1)
         return group, columns, error
 
     @staticmethod
@@ -571,7 +603,7 @@ class TrainingPanel(QWidget):
         self.source_combo.setItemData(self.source_combo.count() - 1,
                                       "A NumPy archive with arrays X and y",
                                       Qt.ItemDataRole.ToolTipRole)
-        self.source_combo.setMinimumContentsLength(14)
+        self.source_combo.setMinimumContentsLength(17)
         self.source_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.source_combo.activated.connect(self._source_activated)
@@ -1031,7 +1063,7 @@ class TrainingPanel(QWidget):
         self.message_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         col.addWidget(self.message_label)
         col.addStretch(1)
-        group.setMinimumWidth(236)
+        group.setMinimumWidth(228)
         group.setMaximumWidth(340)
         return group
 
@@ -1169,8 +1201,10 @@ class TrainingPanel(QWidget):
 
     def _show_error(self, group: str, message: str) -> None:
         label = self._error_label(group)
-        label.setText(f"⚠ {message}")
-        label.setToolTip(message)
+        # "training.optimizer_options: Invalid beta ..." -> the reason (all in the tooltip)
+        match = re.match(r"(?:dataset|training)\.\w+(?: \(\w+\))?: (.+)", message, re.S)
+        label.setText(f"⚠ {match.group(1) if match else message}")
+        label.setToolTip(f"<p>{html.escape(message)}</p>")  # rich text: wrapped
         label.show()
 
     def _push(self, section: str, new: dict[str, Any], text: str, group: str) -> bool:
@@ -1700,7 +1734,8 @@ class TrainingPanel(QWidget):
         except Exception as e:  # noqa: BLE001 - any failure is shown, never a traceback
             self.preview_data = None
             self.data_error = str(e) or type(e).__name__
-            self.summary_label.setText(f"⚠ {self.data_error}")
+            self.summary_label.setText(f"⚠ {_short(self.data_error)}")
+            self.summary_label.setToolTip(f"<p>{html.escape(self.data_error)}</p>")
             self.summary_label.setStyleSheet(f"color: {tone('error')};")
             self.split_label.setText("")
             self._preview_text("no data")
@@ -1710,7 +1745,10 @@ class TrainingPanel(QWidget):
         self.data_error = None
         self.summary_label.setStyleSheet("")
         self.summary_label.setText(self._describe(data))
-        self.split_label.setText(self._split_text(data, ds))
+        self.summary_label.setToolTip("")
+        text, tip = self._split_text(data, ds)
+        self.split_label.setText(text)
+        self.split_label.setToolTip(f"<p>{html.escape(tip)}</p>" if tip else "")
         self._plot(data)
 
     @staticmethod
@@ -1725,20 +1763,22 @@ class TrainingPanel(QWidget):
         return f"{data.n_samples} samples, {features}, {what}"
 
     @staticmethod
-    def _split_text(data: Dataset, ds: DatasetSettings) -> str:
+    def _split_text(data: Dataset, ds: DatasetSettings) -> tuple[str, str]:
+        """The split's sizes (and a short warning), and the whole warning or error."""
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 parts = split(data, val_fraction=ds.val_fraction,
                               test_fraction=ds.test_fraction, seed=ds.seed)
         except ValueError as e:
-            return f"⚠ {e}"
+            return f"⚠ {_short(str(e), 90)}", str(e)
         text = f"{len(parts.y_train)} train · {len(parts.y_val)} validation"
         if ds.test_fraction > 0:
             text += f" · {len(parts.y_test)} test"
-        for w in caught:
-            text += f"\n⚠ {w.message}"
-        return text
+        tip = "\n".join(str(w.message) for w in caught)
+        if tip:
+            text += " · ⚠ not stratified" if "not stratified" in tip else " · ⚠"
+        return text, tip
 
     def _preview_text(self, text: str) -> None:
         self.preview_message.setText(text)
