@@ -1133,6 +1133,13 @@ class TrainingPanel(QWidget):
         self.progress_bar.setRange(0, int(total * scale))
         self.progress_bar.setValue(int(min(max(done, 0), total) * scale))
 
+    def clear_progress(self, text: str = "Not trained yet") -> None:
+        """Empty the bar and show ``text`` instead of the progress (e.g. after Reset
+        weights)."""
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_label.setText(text)
+
     def set_message(self, text: str, error: bool = False) -> None:
         """Show the last status (e.g. "Stopped early at epoch 12: best val_loss 0.08"),
         in red when ``error``."""

@@ -492,6 +492,11 @@ def test_set_progress_text_and_bar(panel):
         "epoch 2/10 · 512 samples/s · 2 min 5 s left"
     panel.set_progress(0, 0)  # nothing to do: an empty bar, no division by zero
     assert bar.value() == 0
+    panel.set_progress(2, 4, 1, 10, 1e6, 3600 * 2 + 61)
+    assert panel.progress_label.text().replace("\u00a0", " ") == \
+        "epoch 2/4 · batch 1/10 · 1,000,000 samples/s · 2 h 1 min left"
+    panel.clear_progress()
+    assert panel.progress_label.text() == "Not trained yet" and bar.value() == 0
 
 
 def test_set_message_in_red_for_an_error(panel):
@@ -514,3 +519,16 @@ def test_panel_fits_a_bottom_dock(panel):
     hint = content.minimumSizeHint()
     assert hint.height() <= 240, hint
     assert hint.width() <= 1400, hint
+
+
+def test_a_closed_panel_lets_go_of_the_graph(qtbot):
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    doc = Document()
+    doc.new()
+    p = TrainingPanel(doc)
+    p.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    g = doc.graph
+    g.set_settings({**g.settings, "training": {"epochs": 3}})  # no error from a dead view
+    doc.new()
