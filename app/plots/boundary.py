@@ -67,6 +67,9 @@ class BoundaryView(PlotView):
         self.scatters: dict[int, pg.ScatterPlotItem] = {}
         self.legend = new_legend(self.plot, "top-right")
         self.message = pg.TextItem("", anchor=(0.5, 0.5))
+        font = self.message.textItem.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.message.setFont(font)
         self.message.setParentItem(self.plot.vb)
         self.plot.vb.sigResized.connect(self._place_message)
         self._shape: tuple[int, int] | None = None
@@ -80,7 +83,12 @@ class BoundaryView(PlotView):
     def _place_message(self) -> None:
         self.message.setPos(self.plot.vb.boundingRect().center())
 
+    def _axes(self, shown: bool) -> None:
+        for side in ("left", "bottom"):
+            (self.plot.showAxis if shown else self.plot.hideAxis)(side)
+
     def _show_message(self, text: str) -> None:
+        self._axes(False)
         self.image.clear()
         for s in self.scatters.values():
             s.setData([], [])
@@ -116,6 +124,7 @@ class BoundaryView(PlotView):
                                                    else "It appears after the first epoch."))
             return
         self.message.setText("")
+        self._axes(True)
         gx = np.asarray(b["x"], dtype=np.float64)
         gy = np.asarray(b["y"], dtype=np.float64)
         classes = np.asarray(b["classes"])

@@ -37,7 +37,10 @@ class ConfusionView(PlotView):
 
     Attributes:
         widget: the :class:`pyqtgraph.PlotWidget`; ``plot``: its plot item.
-        image: the :class:`pyqtgraph.ImageItem` of row shares ((K, K), row-major).
+        matrix: the counts shown (K, K) or None; ``shares``: each count's share of its
+            row (the cell colours).
+        image: the :class:`pyqtgraph.ImageItem` of the shares (row-major; each cell a
+            block of pixels) over the rectangle (0, 0)-(K, K).
         texts: the cell texts (row-major, K*K :class:`pyqtgraph.TextItem` s).
         message: a text in the plot when there is no matrix.
     """
@@ -59,6 +62,7 @@ class ConfusionView(PlotView):
         self.plot.addItem(self.image)
         self.texts: list[pg.TextItem] = []
         self.matrix: np.ndarray | None = None
+        self.shares: np.ndarray | None = None
         self.message = pg.TextItem("", anchor=(0.5, 0.5))
         self.message.setParentItem(self.plot.vb)
         self.plot.vb.sigResized.connect(self._place_message)
@@ -98,7 +102,7 @@ class ConfusionView(PlotView):
     def draw_current(self, run: Any) -> None:
         cm = None if run is None else run.confusion
         if cm is None or np.asarray(cm).ndim != 2 or np.asarray(cm).shape[0] == 0:
-            self.matrix = None
+            self.matrix = self.shares = None
             self.image.clear()
             self._set_texts(0)
             for side in ("left", "bottom", "right"):
@@ -116,7 +120,12 @@ class ConfusionView(PlotView):
         k = cm.shape[0]
         self.matrix = cm
         frac = row_recall(cm)
-        self.image.setImage(frac, levels=(0.0, 1.0), autoLevels=False)
+        self.shares = frac
+        # Each cell as a block of pixels: SVG viewers that smooth images (Qt's own, PDF
+        # converters) then blur only the cell borders, not the whole matrix.
+        rep = max(1, 64 // k)
+        self.image.setImage(np.repeat(np.repeat(frac, rep, axis=0), rep, axis=1),
+                            levels=(0.0, 1.0), autoLevels=False)
         self.image.setRect(QRectF(0, 0, k, k))
         names = list(run.classes or [])
         names += [str(i) for i in range(len(names), k)]

@@ -78,7 +78,8 @@ class HistogramView(PlotView):
             ``"activations"`` or ``"weights"``.
         widget: the :class:`pyqtgraph.GraphicsLayoutWidget`; ``hist_plot`` (the latest
             histogram: ``curve``, one ``stepMode="center"`` curve with fill) and
-            ``heat_plot`` (``image``: x = epoch, y = value, colour = count).
+            ``heat_plot`` (``image``: x = epoch, y = value, colour = the square root of
+            the count relative to the epoch's largest bin).
         badge: counts of non-finite and clipped values (hidden when both are 0).
         stat_label, stat_help: the node's unit statistic and what it means.
         shown_key: the histogram name shown (``"Dense 2"`` or ``"Dense 2.weight"``).
@@ -254,7 +255,8 @@ class HistogramView(PlotView):
         set_plot_labels(self.hist_plot, self.colors,
                         title=f"{key} {what}, epoch {last_epoch} ({latest.total} values)")
         image, edges = heat_matrix(hists)
-        self.image.setImage(image, levels=(0.0, 1.0), autoLevels=False)
+        # Square root: the thin tails of a distribution stay visible beside its peak.
+        self.image.setImage(np.sqrt(image), levels=(0.0, 1.0), autoLevels=False)
         self.image.setRect(QRectF(first_epoch - 0.5, edges[0], len(hists),
                                   edges[-1] - edges[0]))
         self.latest_line.setPos(last_epoch)

@@ -148,6 +148,7 @@ class LossView(PlotView):
         for p in (self.loss_plot, self.metric_plot, self.lr_plot):
             p.getAxis("left").setWidth(62)
         self.loss_plot.ctrl.logYCheck.toggled.connect(self._log_from_menu)
+        self.lr_plot.ctrl.logYCheck.toggled.connect(lambda _on: self._redraw_all())
 
         self.legend = new_legend(self.loss_plot, "top-right")
 
@@ -198,6 +199,7 @@ class LossView(PlotView):
             if run is not None and run.visible:
                 self._draw_run(run)
         self._update_titles()
+        self._update_lr_range()
 
     # -- drawing
     def redraw(self, dirty: set[int], removed: set[int], current_changed: bool) -> bool:
@@ -294,7 +296,8 @@ class LossView(PlotView):
         items.metric_val.setData(*finite_xy(ex, mv))
 
         m = min(len(run.step), len(run.step_lr))
-        items.lr.setData(*finite_xy(x_steps[:m], run.step_lr.values[:m]))
+        items.lr.setData(*finite_xy(x_steps[:m], run.step_lr.values[:m],
+                                    positive=self.lr_plot.ctrl.logYCheck.isChecked()))
 
         for line, epoch in ((items.best, run.best_epoch), (items.stopped, run.stopped_epoch)):
             if epoch and epoch > 0:
@@ -306,6 +309,9 @@ class LossView(PlotView):
     def _update_lr_range(self) -> None:
         """Learning rates from 0 to a little above the largest shown (a constant rate
         would otherwise fill the plot with a flat line in a meaningless range)."""
+        if self.lr_plot.ctrl.logYCheck.isChecked():  # log scale from the plot's menu
+            self.lr_plot.enableAutoRange(y=True)
+            return
         top = 0.0
         for items in self.run_items.values():
             if items.shown:

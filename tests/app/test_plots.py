@@ -232,6 +232,20 @@ def test_log_y_with_zero_nan_inf_does_not_raise(panel, store, qtbot):
     assert len(data(items.batch)[1]) == 5  # linear: 0 and -1e-3 are back, NaN/inf never
 
 
+def test_learning_rate_axis_from_zero_and_log_from_the_menu(panel, store):
+    run = add_run(store)
+    run.step_lr.values[-5:] = 0.0  # a schedule that ends at 0
+    store.changed(run.run_id)
+    panel.redraw_now()
+    lo, hi = panel.loss.lr_plot.vb.viewRange()[1]
+    assert lo == 0 and hi == pytest.approx(0.0115)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        panel.loss.lr_plot.ctrl.logYCheck.setChecked(True)
+        panel.grab()
+    assert len(data(panel.loss.run_items[run.run_id].lr)[1]) == len(run.step) - 5
+
+
 def test_empty_runs_draw_nothing_and_never_raise(panel, store, qtbot):
     run = store.new_run({}, "empty")
     panel.show()
@@ -462,7 +476,7 @@ def test_histogram_heat_map_over_epochs(panel, store):
     hists = run.activation_hist["ReLU"]
     img = h.image.image
     assert img.shape == (len(hists[-1].counts), 7)  # y = bin, x = epoch
-    np.testing.assert_allclose(img[:, -1], hists[-1].counts / hists[-1].counts.max())
+    np.testing.assert_allclose(img[:, -1] ** 2, hists[-1].counts / hists[-1].counts.max())
     rect = h.image.mapRectToParent(h.image.boundingRect())
     assert rect.left() == pytest.approx(0.5) and rect.right() == pytest.approx(7.5)
     assert rect.top() == pytest.approx(hists[-1].edges[0])
@@ -543,7 +557,11 @@ def test_confusion_matrix_counts_recall_and_class_names(panel, store):
     run = add_run(store)
     panel.redraw_now()
     v = panel.confusion
-    np.testing.assert_allclose(v.image.image, row_recall(run.confusion))
+    np.testing.assert_allclose(v.shares, row_recall(run.confusion))
+    rep = v.image.image.shape[0] // 3
+    np.testing.assert_allclose(v.image.image[::rep, ::rep], row_recall(run.confusion))
+    rect = v.image.mapRectToParent(v.image.boundingRect())
+    assert (rect.width(), rect.height()) == (3, 3)
     assert len(v.texts) == 9
     assert ">40<" in v.texts[0].textItem.toHtml() and "95%" in v.texts[0].textItem.toHtml()
     assert ">5<" in v.texts[3].textItem.toHtml()
@@ -557,7 +575,7 @@ def test_confusion_matrix_counts_recall_and_class_names(panel, store):
     run.per_class, run.classes = None, None
     store.changed(run.run_id)
     panel.redraw_now()
-    assert len(v.texts) == 25 and v.image.image.shape == (5, 5)
+    assert len(v.texts) == 25 and v.shares.shape == (5, 5)
 
 
 # ---------------------------------------------------------------------------- runs table
@@ -668,6 +686,14 @@ def test_every_plot_exports_png_svg_csv(panel, store, tmp_path, qtbot):
         assert "<svg" in svg.read_text(encoding="utf-8"), name
         pg.exporters.CSVExporter(plot).export(str(csv))
         assert csv.exists(), name
+    # "Entire scene" in the export dialog: each pyqtgraph widget as one picture.
+    for i, view in enumerate(panel.views):
+        for j, w in enumerate(view._graphics):
+            png, svg = tmp_path / f"scene{i}{j}.png", tmp_path / f"scene{i}{j}.svg"
+            pg.exporters.ImageExporter(w.scene()).export(str(png))
+            assert not QImage(str(png)).isNull()
+            pg.exporters.SVGExporter(w.scene()).export(str(svg))
+            assert "<svg" in svg.read_text(encoding="utf-8")
     loss_csv = tmp_path / "loss.csv"
     pg.exporters.CSVExporter(panel.loss.loss_plot).export(str(loss_csv))
     header = loss_csv.read_text().splitlines()[0]
