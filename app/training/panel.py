@@ -57,7 +57,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
 from app.editor.commands import SetSettings
 from app.editor.inspector import tone
 from nncore.data import DATASETS, Dataset, split
-from nncore.graph.run import dataset_for_graph, load_data
+from nncore.graph.run import dataset_for_graph, load_data_cached
 from nncore.graph.settings import (OPTIMIZERS, SCHEDULES, DatasetSettings, SettingsError,
                                    TrainingSettings, optimizer_defaults)
 
@@ -1737,7 +1737,7 @@ class TrainingPanel(QWidget):
             return
         self._preview_key = key
         try:
-            data = load_data(resolved, base)
+            data = load_data_cached(resolved, base)
         except Exception as e:  # noqa: BLE001 - any failure is shown, never a traceback
             self.preview_data = None
             self.data_error = str(e) or type(e).__name__

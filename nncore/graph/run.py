@@ -21,8 +21,8 @@ from nncore.graph.compile import CompiledGraph, compile_graph
 from nncore.graph.model import Graph
 from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
 
-__all__ = ["TrainingRun", "load_data", "fit_input_to_data", "dataset_for_graph",
-           "training_problems"]
+__all__ = ["TrainingRun", "load_data", "load_data_cached", "fit_input_to_data",
+           "dataset_for_graph", "training_problems"]
 
 
 def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = None) -> Dataset:
@@ -74,8 +74,10 @@ def dataset_for_graph(settings: DatasetSettings, graph: Graph) -> DatasetSetting
 _DATA_CACHE: dict[str, Dataset] = {}
 
 
-def _cached_data(settings: DatasetSettings, base_dir: str | os.PathLike | None) -> Dataset:
-    """:func:`load_data`, remembered per settings (and file modification time)."""
+def load_data_cached(settings: DatasetSettings,
+                     base_dir: str | os.PathLike | None = None) -> Dataset:
+    """:func:`load_data`, remembered per settings (and the file's modification time):
+    the inspector and the training panel ask often. Treat the result as read-only."""
     import json
 
     stamp = None
@@ -110,7 +112,7 @@ def training_problems(graph: Graph, base_dir: str | os.PathLike | None = None
     trial.replace_with(graph)
     try:
         ds = dataset_for_graph(DatasetSettings.from_dict(graph.settings.get("dataset")), graph)
-        data = _cached_data(ds, base_dir)
+        data = load_data_cached(ds, base_dir)
     except (ValueError, OSError) as e:
         return None, [*trial.analysis().problems, (None, f"dataset: {e}")]
     fit_input_to_data(trial, data)

@@ -10,6 +10,7 @@ constructor arguments (PyTorch's names and defaults).
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 from dataclasses import asdict, dataclass, field, fields
@@ -124,7 +125,7 @@ class DatasetSettings:
         """
         if data is not None and not isinstance(data, dict):
             raise SettingsError(f"dataset settings must be an object, got {data!r}")
-        data = dict(data or {})
+        data = copy.deepcopy(data or {})
         _unknown("dataset", data, {f.name for f in fields(cls)})
         s = cls(**data)
         if s.source not in ("builtin", "csv", "npz"):
@@ -208,7 +209,7 @@ class TrainingSettings:
         """
         if data is not None and not isinstance(data, dict):
             raise SettingsError(f"training settings must be an object, got {data!r}")
-        data = dict(data or {})
+        data = copy.deepcopy(data or {})  # never change the caller's nested dicts
         _unknown("training", data, {f.name for f in fields(cls)})
         s = cls(**data)
         if s.optimizer not in OPTIMIZERS:
@@ -284,6 +285,13 @@ class TrainingSettings:
             raise SettingsError(f"training.early_stopping.monitor must be a metric "
                                 f"(val_loss, val_accuracy, val_mse, val_r2, loss, ...), got "
                                 f"{monitor!r}")
+        higher_is_better = monitor.endswith(("accuracy", "r2"))
+        mode = self.early_stopping.get("mode")
+        if mode is None:  # the direction follows the metric
+            self.early_stopping["mode"] = "max" if higher_is_better else "min"
+        elif mode in ("min", "max") and (mode == "max") != higher_is_better:
+            raise SettingsError(f"training.early_stopping.mode {mode!r} would keep the worst "
+                                f"{monitor}: use {'max' if higher_is_better else 'min'}")
         try:
             self.make_early_stopping()
         except (TypeError, ValueError) as e:

@@ -187,3 +187,14 @@ def test_metrics_out_never_writes_nan(tmp_path):
 
     text = json.dumps(_json_safe({"a": [1.0, float("nan")], "b": {"c": float("inf")}}), allow_nan=False)
     assert text == '{"a": [1.0, null], "b": {"c": null}}'
+
+
+def test_training_settings_never_change_the_callers_dicts_and_mode_follows_the_metric():
+    from nncore.graph.settings import SettingsError, TrainingSettings
+
+    raw = {"optimizer_options": {"betas": [0.8, 0.9]}, "early_stopping": {"monitor": "val_accuracy"}}
+    s = TrainingSettings.from_dict(raw)
+    assert raw == {"optimizer_options": {"betas": [0.8, 0.9]}, "early_stopping": {"monitor": "val_accuracy"}}
+    assert s.early_stopping["mode"] == "max" and s.make_early_stopping().mode == "max"
+    with pytest.raises(SettingsError, match="would keep the worst val_accuracy: use max"):
+        TrainingSettings.from_dict({"early_stopping": {"monitor": "val_accuracy", "mode": "min"}})
