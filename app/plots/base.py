@@ -21,7 +21,6 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
@@ -30,7 +29,8 @@ from app.theme import LIGHT, THEMES, Theme
 __all__ = ["CLASS_COLORS", "REDRAW_INTERVAL_MS", "PlotColors", "plot_colors", "as_theme",
            "finite_xy", "ema", "EmaCache", "batches_per_epoch", "steps_to_epochs",
            "live_curve", "configure_plot", "style_plot", "new_legend", "style_legend",
-           "history_action", "write_history_csv", "PlotView", "with_alpha"]
+           "set_plot_labels", "legend_labels", "history_action", "write_history_csv",
+           "PlotView", "with_alpha"]
 
 #: The panel's redraw period: about 30 redraws a second at most.
 REDRAW_INTERVAL_MS = 33
@@ -354,11 +354,12 @@ def _patch_svg_exporter() -> None:
     fixed upstream by PR #3458, not released yet). We rewrite ``Z`` as an explicit line
     to the subpath's start before pyqtgraph reads the paths. Harmless once fixed.
     """
-    import sys
+    import importlib
 
-    import pyqtgraph.exporters  # noqa: F401  (loads the SVGExporter module)
-
-    module = sys.modules.get("pyqtgraph.exporters.SVGExporter")
+    try:
+        module = importlib.import_module("pyqtgraph.exporters.SVGExporter")
+    except ImportError:  # pragma: no cover - pyqtgraph reorganized
+        return
     correct = getattr(module, "correctCoordinates", None)
     if correct is None or getattr(correct, "_nncanvas_patched", False):
         return
@@ -486,14 +487,3 @@ class PlotView(QWidget):
 
     def draw_current(self, run: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
-
-
-def message_text(item: pg.TextItem, text: str, colors: PlotColors) -> None:
-    item.setText(text, color=colors.muted)
-
-
-def qcolor_hex(c: QColor) -> str:
-    return c.name(QColor.HexArgb)
-
-
-_ = Qt  # re-exported for subclasses' convenience

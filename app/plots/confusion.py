@@ -107,10 +107,13 @@ class ConfusionView(PlotView):
             self._set_texts(0)
             for side in ("left", "bottom", "right"):
                 self.plot.getAxis(side).setTicks(None)
-            msg = ("No run yet." if run is None else
-                   "The confusion matrix is for classification only." if run.task != "classification"
-                   else "No confusion matrix yet: it needs a validation split and appears "
-                        "after the first epoch.")
+            if run is None:
+                msg = "No run yet."
+            elif run.task != "classification":
+                msg = "The confusion matrix is for classification only."
+            else:
+                msg = ("No confusion matrix yet: it needs a validation split and appears "
+                       "after the first epoch.")
             self.message.setText(msg, color=self.colors.muted)
             self._place_message()
             set_plot_labels(self.plot, self.colors, title="Confusion matrix")

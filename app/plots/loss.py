@@ -126,8 +126,9 @@ class LossView(PlotView):
         controls.addSpacing(16)
         controls.addWidget(self.log_y)
         controls.addStretch(1)
-        self.key_label = QLabel("<b>━━</b> validation &nbsp;&nbsp; <b>╍●╍</b> training per "
-                                "epoch &nbsp;&nbsp; <b>─</b> training per batch (faint: raw)")
+        self.key_label = QLabel("<b>━━</b> validation &nbsp;&nbsp; <b>╍●╍</b> training "
+                                "per epoch &nbsp;&nbsp; <b>─</b> training per batch "
+                                "(faint: raw)")
         self.key_label.setToolTip("Every run has its own colour (legend in the plot)")
         controls.addWidget(self.key_label)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QTableWidget,
                                QTableWidgetItem, QToolButton, QWidget)
 
@@ -50,8 +50,9 @@ class RunsTable(QTableWidget):
     """One row per run of a :class:`~app.training.runs.RunStore`.
 
     The Show checkbox calls ``RunStore.set_visible``; the row's ✕ button (or the Delete
-    key, or the context menu) calls ``RunStore.remove``, disabled for a run that is
-    running or paused; selecting a row calls ``RunStore.set_current``.
+    key, or the context menu) calls ``RunStore.remove``, refused for a run that is
+    running or paused (its button is disabled); selecting a row calls
+    ``RunStore.set_current``.
 
     Signals:
         run_deleted(int): after the table removed a run from the store.
@@ -83,11 +84,6 @@ class RunsTable(QTableWidget):
             "Highest validation accuracy (classification) or R² (regression), and its epoch")
         self.setContextMenuPolicy(Qt.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)
-        self.delete_action = QAction("Delete run", self)
-        self.delete_action.setShortcut(QKeySequence.Delete)
-        self.delete_action.setShortcutContext(Qt.WidgetShortcut)
-        self.delete_action.triggered.connect(self._delete_selected)
-        self.addAction(self.delete_action)
         self.itemChanged.connect(self._item_changed)
         self.itemSelectionChanged.connect(self._selection_changed)
         self.refresh()
@@ -121,6 +117,22 @@ class RunsTable(QTableWidget):
         run_id = self.run_id_at(self.currentRow())
         if run_id is not None:
             self.delete_run(run_id)
+
+    def event(self, e: QEvent) -> bool:
+        # Delete/Backspace belong to the table while it has focus, not to a window-wide
+        # shortcut (the canvas's Delete).
+        if e.type() == QEvent.ShortcutOverride and e.key() in (Qt.Key_Delete,
+                                                                Qt.Key_Backspace):
+            e.accept()
+            return True
+        return super().event(e)
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        if e.key() in (Qt.Key_Delete, Qt.Key_Backspace) and not e.modifiers():
+            self._delete_selected()
+            e.accept()
+            return
+        super().keyPressEvent(e)
 
     def _context_menu(self, pos) -> None:
         row = self.rowAt(pos.y())

@@ -97,7 +97,9 @@ def panel(qtbot, store):
 
 def data(curve):
     x, y = curve.getOriginalDataset()
-    return (np.zeros(0) if x is None else np.asarray(x)), (np.zeros(0) if y is None else np.asarray(y))
+    if x is None:
+        return np.zeros(0), np.zeros(0)
+    return np.asarray(x), np.asarray(y)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -736,3 +738,20 @@ def test_history_action_without_epochs_says_so(panel, store, monkeypatch):
                         lambda *a, **k: shown.append(a[2]))
     panel.loss.history_actions[0].trigger()
     assert shown and "no finished epoch" in shown[0]
+
+
+def test_delete_key_removes_the_selected_finished_run(panel, store, qtbot):
+    a = add_run(store, label="A")
+    b = add_run(store, label="B")
+    b.status = "running"
+    store.changed(b.run_id)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.redraw_now()
+    t = panel.runs_table
+    t.setFocus()
+    qtbot.keyClick(t, Qt.Key_Delete)  # B, the current one, is training: kept
+    assert b.run_id in store.runs
+    t.selectRow(t.row_of(a.run_id))
+    qtbot.keyClick(t, Qt.Key_Delete)
+    assert a.run_id not in store.runs
