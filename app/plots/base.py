@@ -413,6 +413,24 @@ def history_action(view: pg.GraphicsView, parent: QWidget,
 
 
 # ---------------------------------------------------------------------------- views
+def _same(a: Any, b: Any) -> bool:
+    """Signatures are equal: tuples of plain values (compared with ==) and data objects
+    (arrays, dicts: compared by identity, since the controller replaces them)."""
+    if not isinstance(a, tuple) or not isinstance(b, tuple) or len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x is y:
+            continue
+        if isinstance(x, tuple) or isinstance(y, tuple):
+            if not _same(x, y):
+                return False
+        elif isinstance(x, (np.ndarray, dict, list)) or isinstance(y, (np.ndarray, dict, list)):
+            return False
+        elif x != y:
+            return False
+    return True
+
+
 class PlotView(QWidget):
     """Base of the live views.
 
@@ -435,6 +453,7 @@ class PlotView(QWidget):
         self.theme = LIGHT
         self.colors = plot_colors(LIGHT)
         self.redraw_count = 0
+        self._signature: Any = None
         self.history_actions: list[QAction] = []
         self._plots: list[pg.PlotItem] = []
         self._legends: list[pg.LegendItem] = []
@@ -476,13 +495,25 @@ class PlotView(QWidget):
         current = self.store.current
         if current_changed or (current is not None and current in dirty) or (
                 removed and current is None):
-            self.draw_current(self.store.current_run())
+            run = self.store.current_run()
+            signature = self.signature(run)
+            if signature is not None and _same(signature, self._signature):
+                return False  # what this view shows of the run has not changed
+            self._signature = signature
+            self.draw_current(run)
             self.redraw_count += 1
             return True
         return False
 
+    def signature(self, run: Any) -> Any:
+        """What decides this view's picture of ``run`` (compared between ticks: equal
+        means nothing to redraw), or None to redraw on every change. Views that change
+        per epoch (histograms, boundary, confusion) skip the per-batch ticks with it."""
+        return None
+
     def refresh(self) -> None:
         """Redraw everything now."""
+        self._signature = None
         self.redraw(set(self.store.runs), set(), True)
 
     def draw_current(self, run: Any) -> None:  # pragma: no cover - abstract

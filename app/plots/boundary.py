@@ -108,6 +108,12 @@ class BoundaryView(PlotView):
         s.setPen(pg.mkPen(self.colors.outline, width=1))
         return s
 
+    def signature(self, run: Any) -> Any:
+        if run is None:
+            return None
+        return (run.run_id, run.task, run.boundary, run.points, len(run.epochs),
+                run.status, tuple(run.classes or ()))
+
     def draw_current(self, run: Any) -> None:
         if run is None:
             self._show_message("No run yet.")

@@ -99,6 +99,12 @@ class ConfusionView(PlotView):
                 self.plot.addItem(t, ignoreBounds=True)
                 self.texts.append(t)
 
+    def signature(self, run: Any) -> Any:
+        if run is None:
+            return None
+        return (run.run_id, run.task, run.confusion, run.per_class,
+                len(run.epochs), tuple(run.classes or ()))
+
     def draw_current(self, run: Any) -> None:
         cm = None if run is None else run.confusion
         if cm is None or np.asarray(cm).ndim != 2 or np.asarray(cm).shape[0] == 0:

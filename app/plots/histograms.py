@@ -178,8 +178,18 @@ class HistogramView(PlotView):
             self._redraw()
 
     def _redraw(self) -> None:
-        self.draw_current(self.store.current_run())
+        run = self.store.current_run()
+        self._signature = self.signature(run)
+        self.draw_current(run)
         self.redraw_count += 1
+
+    def signature(self, run: Any) -> Any:
+        if run is None:
+            return None
+        source = self._source(run)
+        return (run.run_id, self.mode, self.selected_node, tuple(source),
+                tuple(len(v) for v in source.values()), len(run.epochs),
+                tuple(len(v) for v in run.unit_stats.values()))
 
     def _source(self, run: Any) -> dict[str, list[Any]]:
         if run is None:

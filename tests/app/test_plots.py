@@ -755,3 +755,49 @@ def test_delete_key_removes_the_selected_finished_run(panel, store, qtbot):
     t.selectRow(t.row_of(a.run_id))
     qtbot.keyClick(t, Qt.Key_Delete)
     assert a.run_id not in store.runs
+
+
+def test_the_context_menus_export_dialog_offers_png_svg_csv(panel, store, qtbot):
+    add_run(store)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.redraw_now()
+    scene = panel.loss.widget.scene()
+    scene.contextMenuItem = panel.loss.loss_plot.vb
+    scene.showExportDialog()
+    dialog = scene.exportDialog
+    try:
+        formats = [dialog.ui.formatList.item(i).text()
+                   for i in range(dialog.ui.formatList.count())]
+        assert any("Image" in f for f in formats) and any("SVG" in f for f in formats)
+        assert any("CSV" in f for f in formats)
+        selected = dialog.ui.itemTree.currentItem().gitem
+        assert selected is panel.loss.loss_plot  # the plot right-clicked, not the scene
+    finally:
+        dialog.close()
+
+
+def test_per_epoch_views_skip_batch_only_ticks(panel, store):
+    run = add_run(store)
+    panel.redraw_now()
+    counts = {v: v.redraw_count for v in (panel.histograms, panel.boundary, panel.confusion)}
+    grads = panel.gradients.redraw_count
+    run.step.append(61)
+    run.step_loss.append(0.1)  # a batch: no new epoch, histogram, matrix or boundary
+    store.changed(run.run_id)
+    panel.redraw_now()
+    assert panel.gradients.redraw_count == grads + 1
+    assert all(v.redraw_count == c for v, c in counts.items())
+    run.confusion = run.confusion.copy()  # replaced by the controller: drawn again
+    store.changed(run.run_id)
+    panel.redraw_now()
+    assert panel.confusion.redraw_count == counts[panel.confusion] + 1
+    assert panel.boundary.redraw_count == counts[panel.boundary]
+    fill_run(run, epochs=1)  # an epoch: all of them
+    store.changed(run.run_id)
+    panel.redraw_now()
+    assert all(v.redraw_count == c + (2 if v is panel.confusion else 1)
+               for v, c in counts.items())
+    panel.set_theme("dark")  # a theme change always redraws
+    assert all(v.redraw_count == c + (3 if v is panel.confusion else 2)
+               for v, c in counts.items())
