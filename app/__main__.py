@@ -6,7 +6,10 @@ Opens the main window with FILE (default: the digits example). Options:
   (offscreen when there is no display) — for the README's pictures and for checks;
 * ``--theme light|dark``;
 * ``--quit-after MS``: close the window after MS milliseconds (for checks);
-* ``--select NODE``: select a node by name (for pictures).
+* ``--select NODE``: select a node by name (for pictures);
+* ``--train EPOCHS``: train for EPOCHS epochs through the same worker the Train button
+  uses (with ``--screenshot``: save the picture when training ends, then exit);
+* ``--tab NAME``: the plots tab to show in that picture.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="window size for --screenshot (default 1400x860)")
     parser.add_argument("--select", metavar="NODE", help="select the node with this name "
                         "(shows it in the inspector; for pictures)")
+    parser.add_argument("--train", type=int, metavar="EPOCHS",
+                        help="train the network for EPOCHS epochs as the Train button does "
+                        "(with --screenshot: then save the picture and exit)")
+    parser.add_argument("--tab", metavar="NAME", help="show this tab of the plots (loss, "
+                        "gradients, histograms, boundary, confusion) in the picture")
     return parser
 
 
@@ -78,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         node = window.document.graph.node_by_name(args.select)
         if node is not None:
             window.scene.select_nodes([node.id])
+    if args.train is not None and args.train < 1:
+        print("nncanvas: --train needs at least 1 epoch", file=sys.stderr)
+        return 2
     if args.screenshot:
         def shoot() -> None:
             window.scene.refresh()
@@ -89,8 +100,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.document.undo_stack.setClean()
             window.close()
             app.exit(0 if ok else 1)
-        QTimer.singleShot(300, shoot)
-    elif args.quit_after is not None:
+        if args.train:
+            def trained(run_id: int) -> None:
+                window.controller.run_finished.disconnect(trained)
+                window.plots.redraw_now()
+                if args.tab:
+                    window.plots.show_tab(args.tab)
+                QTimer.singleShot(300, shoot)
+            window.controller.run_finished.connect(trained)
+            QTimer.singleShot(100, lambda: window.start_training(args.train))
+        else:
+            QTimer.singleShot(300, shoot)
+    elif args.train:
+        QTimer.singleShot(100, lambda: window.start_training(args.train))
+    if args.quit_after is not None:
         QTimer.singleShot(args.quit_after, window.close)
     return app.exec()
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QByteArray, QRectF, QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QDeadlineTimer, QRectF, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QUndoView, QVBoxLayout, QWidget)
+                               QMessageBox, QUndoView, QWidget)
 
 from app.document import Document
 from app.editor import commands
@@ -24,7 +24,11 @@ from app.editor.minimap import Minimap
 from app.editor.palette import Palette
 from app.editor.scene import GraphScene
 from app.editor.view import GraphView
-from app.theme import THEMES, apply_palette
+from app.plots.panel import PlotsPanel
+from app.theme import CATEGORY_COLORS, THEMES, apply_palette
+from app.training.controller import TrainingController
+from app.training.panel import TrainingPanel
+from app.training.runs import RunStore
 from nncore.graph import GraphFileError
 
 __all__ = ["MainWindow", "EXAMPLES", "settings"]
@@ -60,9 +64,13 @@ class MainWindow(QMainWindow):
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
         self.ask_save: Callable[[], int] = self._ask_save
+        self.ask_stop: Callable[[], int] = self._ask_stop
         self._make_docks()
         self._make_actions()
         self._make_menus()
+        for event in ("node_added", "node_changed", "graph_reset"):
+            getattr(self.document.graph, event).connect(self._node_colors)
+        self._node_colors()
         self.statusBar().showMessage("Drag a node from the palette, or press Tab on the canvas")
         self.zoom_label = QLabel("100%")
         self.statusBar().addPermanentWidget(self.zoom_label)
@@ -103,16 +111,29 @@ class MainWindow(QMainWindow):
         self.history_dock = self._dock("History", "history", self.history, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.history_dock)
         self.inspector_dock.raise_()
-        training = QWidget()
-        training.setMaximumHeight(90)
-        layout = QVBoxLayout(training)
-        note = QLabel("Training and the live plots (loss, gradient norms, activation "
-                      "histograms) will appear here.\nUntil then, train a saved network from "
-                      "a terminal:  .venv/bin/nncore train FILE.json")
-        note.setAlignment(Qt.AlignCenter)
-        note.setWordWrap(True)
-        layout.addWidget(note)
-        self.training_dock = self._dock("Training", "training", training, Qt.BottomDockWidgetArea)
+        # training: the runs, the worker, the settings and controls, the live views
+        self.runs = RunStore(self)
+        self.controller = TrainingController(self.document, self.runs, self)
+        self.training_panel = TrainingPanel(self.document)
+        self.training_dock = self._dock("Training", "training", self.training_panel,
+                                        Qt.BottomDockWidgetArea)
+        self.plots = PlotsPanel(self.runs)
+        self.plots_dock = self._dock("Plots", "plots", self.plots, Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.history_dock, self.plots_dock)
+        self.inspector_dock.raise_()
+        panel, ctl = self.training_panel, self.controller
+        panel.train_requested.connect(self.start_training)
+        panel.pause_requested.connect(ctl.pause)
+        panel.resume_requested.connect(ctl.resume)
+        panel.step_requested.connect(self.step_training)
+        panel.stop_requested.connect(ctl.stop)
+        panel.reset_requested.connect(self.reset_training)
+        ctl.state_changed.connect(self._training_state)
+        ctl.message.connect(self._training_message)
+        ctl.node_failed.connect(self._highlight_failed_node)
+        self.runs.run_changed.connect(self._run_progress)
+        self.scene.selection_changed_nodes.connect(self._plots_follow_selection)
+        self.document.edit_guard = self._ask_stop_training
         self.minimap = Minimap(self.document.graph, self.view, self.view, sizes=node_size)
         self.view.zoom_changed.connect(lambda _: self.minimap.update_view())
 
@@ -207,6 +228,11 @@ class MainWindow(QMainWindow):
             view.addAction(dock.toggleViewAction())
         theme_menu = view.addMenu("&Theme")
         theme_menu.addActions(self.theme_actions.actions())
+        view.addAction(self.plots_dock.toggleViewAction())
+        training = bar.addMenu("&Training")
+        training.addActions(self.training_panel.actions_for_window())
+        training.addSeparator()
+        training.addAction(self._action("Export History as &CSV…", self.export_history))
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("&Mouse and Keyboard", self.show_help,
                                          QKeySequence.HelpContents))
@@ -379,6 +405,93 @@ class MainWindow(QMainWindow):
             self.document.push(commands.MoveNodes(graph, moves, "Auto-layout"))
         self.view.fit()
 
+    # ------------------------------------------------------------------ training
+    def start_training(self, epochs: int = 0) -> int | None:
+        """Train the network (the panel's Train button); the plots come to the front."""
+        self.scene.refresh()
+        self._show_plots()
+        return self.controller.train(epochs)
+
+    def step_training(self, kind: str) -> None:
+        self._show_plots()
+        self.controller.step(kind)
+
+    def reset_training(self) -> None:
+        self.controller.reset()
+        self.training_panel.clear_progress("Weights reset: the next run starts fresh")
+
+    def _node_colors(self, *_: object) -> None:
+        """Gradient curves in the colour of their node's category."""
+        self.plots.set_node_colors({n.name: CATEGORY_COLORS.get(n.type.category, "#888888")
+                                    for n in self.document.graph.nodes})
+
+    def _show_plots(self) -> None:
+        if not self.plots_dock.isVisible():
+            self.plots_dock.show()
+        self.plots_dock.raise_()
+        if self.plots_dock.width() < 480:
+            self.resizeDocks([self.plots_dock], [560], Qt.Horizontal)
+
+    def _training_state(self, state: str) -> None:
+        self.training_panel.set_state(state)
+        busy = state != "idle"
+        for item in self.scene.nodes.values():  # read-only while training
+            item.setFlag(item.GraphicsItemFlag.ItemIsMovable, not busy)
+        self.statusBar().showMessage({"running": "Training…", "paused": "Paused",
+                                      "stopping": "Stopping…"}.get(state, "Ready"), 4000)
+
+    def _training_message(self, text: str, error: bool) -> None:
+        self.training_panel.set_message(text, error)
+        self.statusBar().showMessage(text, 15000)
+
+    def _run_progress(self, run_id: int) -> None:
+        if run_id != self.controller.active:
+            return
+        run = self.runs.get(run_id)
+        p = run.progress if run else {}
+        if p.get("epochs"):
+            self.training_panel.set_progress(int(p.get("epoch") or 0), int(p["epochs"]),
+                                             int(p.get("batch") or 0) or None,
+                                             int(p.get("batches") or 0) or None,
+                                             p.get("samples_per_s"), p.get("eta_s"))
+
+    def _highlight_failed_node(self, name: str) -> None:
+        node = self.document.graph.node_by_name(name)
+        if node is not None:
+            self.select_and_show(node.id)
+
+    def _plots_follow_selection(self, node_ids: list) -> None:
+        if len(node_ids) == 1 and self.document.graph.has_node(node_ids[0]):
+            self.plots.select_node(self.document.graph.node(node_ids[0]).name)
+
+    def _ask_stop_training(self) -> bool:
+        """Edits while training runs: offer to stop first (refuse the edit otherwise)."""
+        if self.controller.state == "idle":
+            return True
+        answer = self.ask_stop()
+        if answer != QMessageBox.Yes:
+            return False
+        self.controller.stop()
+        deadline = QDeadlineTimer(5000)
+        while self.controller.state != "idle" and not deadline.hasExpired():
+            QApplication.processEvents()
+        return self.controller.state == "idle"
+
+    def _ask_stop(self) -> int:
+        return QMessageBox.question(self, "Training is running",
+                                    "Stop training to change the network?",
+                                    QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+
+    def export_history(self) -> None:
+        run = self.runs.current_run()
+        if run is None or not run.epochs:
+            self.statusBar().showMessage("No training history yet", 5000)
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export history as CSV",
+                                              str(Path.home() / "history.csv"), "*.csv")
+        if path:
+            self.plots.export_history_csv(path)
+
     # ------------------------------------------------------------------ appearance
     def set_theme(self, name: str) -> None:
         self.theme_name = name
@@ -387,6 +500,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             apply_palette(app, theme)
         self.scene.set_theme(theme)
+        self.plots.set_theme(theme)
         self.view.viewport().update()
         self.minimap.update()
         for act in self.theme_actions.actions():
@@ -483,6 +597,7 @@ would stop training.</li>
         if not self.maybe_save():
             event.ignore()
             return
+        self.controller.shutdown()  # stop training and end the worker thread (R19)
         self.store.setValue("geometry", self.saveGeometry())
         self.store.setValue("window_state", self.saveState())
         self.store.sync()

@@ -96,6 +96,15 @@ class PlotsPanel(QWidget):
     def views(self) -> list[Any]:
         return [self.loss, self.gradients, self.histograms, self.boundary, self.confusion]
 
+    def show_tab(self, name: str) -> bool:
+        """Bring a view to the front by a word of its title ("loss", "gradients",
+        "histograms", "boundary", "confusion"); False if none matches."""
+        for i in range(self.tabs.count()):
+            if name.lower() in self.tabs.tabText(i).lower():
+                self.tabs.setCurrentIndex(i)
+                return True
+        return False
+
     def redraw_now(self) -> bool:
         """Redraw what changed since the last redraw, now (what the timer does)."""
         return self._tick()
