@@ -53,6 +53,14 @@ def _headless() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.train is not None and args.train < 1:
+        print("nncanvas: --train needs at least 1 epoch", file=sys.stderr)
+        return 2
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        print(f"nncanvas: --size must look like 1400x860, got {args.size!r}", file=sys.stderr)
+        return 2
     if _headless() and not os.environ.get("QT_QPA_PLATFORM"):
         if not args.screenshot:
             print("nncanvas: no display found (DISPLAY and WAYLAND_DISPLAY are not set). "
@@ -60,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "OUT.png to save a picture.", file=sys.stderr)
             return 1
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    path = Path(args.file) if args.file else DEFAULT_GRAPH
+    if args.screenshot:  # no one to read a message box: check the file first
+        from nncore.graph import GraphFileError, load_graph
+        try:
+            load_graph(path)
+        except GraphFileError as e:
+            print(f"nncanvas: cannot open {e}", file=sys.stderr)
+            return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -69,26 +85,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("NN Canvas")
     app.setOrganizationName("NNCanvas")
     window = MainWindow(theme=args.theme)
-    path = Path(args.file) if args.file else DEFAULT_GRAPH
     if not window.open_file(path):
         print(f"nncanvas: cannot open {path}", file=sys.stderr)
-        if args.screenshot:
-            return 1
     if args.screenshot:
-        try:
-            width, height = (int(v) for v in args.size.lower().split("x"))
-        except ValueError:
-            print(f"nncanvas: --size must look like 1400x860, got {args.size!r}", file=sys.stderr)
-            return 2
         window.resize(width, height)
     window.show()
     if args.select:
         node = window.document.graph.node_by_name(args.select)
         if node is not None:
             window.scene.select_nodes([node.id])
-    if args.train is not None and args.train < 1:
-        print("nncanvas: --train needs at least 1 epoch", file=sys.stderr)
-        return 2
     if args.screenshot:
         def shoot() -> None:
             window.scene.refresh()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from app.training.runs import Run, RunStore
 from app.training.worker import TrainingWorker, training_key
@@ -59,6 +59,9 @@ class TrainingController(QObject):
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.worker_thread.start()
+        app = QCoreApplication.instance()
+        if app is not None:  # a safety net: the thread never outlives the event loop
+            app.aboutToQuit.connect(self.shutdown)
 
     # ------------------------------------------------------------------ commands
     def train(self, epochs: int = 0, start_paused: bool = False) -> int | None:

@@ -206,7 +206,12 @@ class TrainingWorker(QObject):
         self._last_emit = self._last_boundary = 0.0
         self._samples, self._t0 = 0, time.perf_counter()
         self._rate_t, self._rate_samples = self._t0, 0
-        if start_paused:
+        with self._lock:
+            if not start_paused:  # a Step left over from an earlier pause does not apply
+                self._step_batches, self._step_epoch = 0, False
+            # Step pressed while idle starts a paused run with the step already asked for
+            stepping = self._step_batches > 0 or self._step_epoch
+        if start_paused and not stepping:
             trainer.pause()
         if self._stop_requested.is_set():
             trainer.request_stop()

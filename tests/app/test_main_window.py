@@ -185,3 +185,19 @@ def test_without_a_display_it_explains(tmp_path):
         assert proc.returncode == 1 and "no display found" in proc.stderr
     else:  # pragma: no cover - a developer machine with a screen
         pytest.skip("a display is available")
+
+
+def test_screenshot_of_a_bad_file_says_why_and_exits_without_waiting(tmp_path):
+    """No one can close a message box offscreen: the file is checked first."""
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"nodes": 3')
+    for path, reason in ((bad, "not valid JSON at line 1, column 12"), (tmp_path / "none.json", "no such file")):
+        proc = _run_app(str(path), "--screenshot", str(tmp_path / "x.png"), timeout=60)
+        assert proc.returncode == 1 and reason in proc.stderr, proc.stderr
+        assert not (tmp_path / "x.png").exists()
+
+
+def test_a_bad_size_is_refused_before_the_window_opens(tmp_path):
+    proc = _run_app("--screenshot", str(tmp_path / "x.png"), "--size", "big", timeout=60)
+    assert proc.returncode == 2 and "--size must look like 1400x860" in proc.stderr
+    assert "QThread" not in proc.stderr
