@@ -272,9 +272,10 @@ class TrainingWorker(QObject):
 
     def _unit_stats(self, model: Any) -> dict[str, dict[str, float]]:
         """Dead ReLU units (never positive on the probe batch) and saturated sigmoid/tanh
-        outputs, per node, in evaluation mode."""
+        outputs, per node, in evaluation mode. Leaky ReLU units cannot die (their
+        gradient is ``negative_slope`` below zero), so they get no such figure."""
         kinds = {name: model._types.get(nid) for nid, name in model.node_names.items()}
-        wanted = {n for n, k in kinds.items() if k in ("relu", "sigmoid", "tanh", "leaky_relu")}
+        wanted = {n for n, k in kinds.items() if k in ("relu", "sigmoid", "tanh")}
         if not wanted:
             return {}
         was = model.training
@@ -290,7 +291,7 @@ class TrainingWorker(QObject):
             if a.ndim != 2 or not a.size:
                 continue
             kind = kinds[name]
-            if kind in ("relu", "leaky_relu"):
+            if kind == "relu":
                 stats[name] = {"dead": float(np.mean(np.all(a <= 0, axis=0)))}
             elif kind == "sigmoid":
                 stats[name] = {"saturated": float(np.mean((a < 0.02) | (a > 0.98)))}

@@ -159,3 +159,28 @@ def test_r21_fifty_short_runs(controller, qtbot):
     assert len(controller.store.runs) == 50
     assert all(r.status == "finished" for r in controller.store.runs.values())
     assert all(count == 1 for count in controller.finished_signals.values())
+
+
+def test_unit_stats_count_dead_relu_and_saturated_tanh_units():
+    """Dead: a ReLU unit never positive on the probe batch; saturated: |tanh| > 0.96.
+    Leaky ReLU units cannot die and get no figure."""
+    from app.training.worker import TrainingWorker
+    from nncore.graph import load_graph
+    from nncore.graph.run import TrainingRun
+
+    worker = TrainingWorker()
+    for example, node, key in (("spiral_relu.json", "ReLU", "dead"),
+                               ("moons_tanh.json", "Tanh", "saturated")):
+        run = TrainingRun(load_graph(EXAMPLES / example))
+        worker._probe = run.split.X_train[:256]
+        model = run.model
+        dense = dict(model.named_parameters())
+        bias = next(p for name, p in dense.items() if name.endswith("bias"))
+        n = bias.data.shape[0]
+        bias.data[:3] = -1e3 if key == "dead" else 1e3  # three units pinned
+        stats = worker._unit_stats(model)
+        # the first activation after that Dense: exactly those three units
+        assert stats[node][key] == pytest.approx(3 / n, abs=1 / n) and stats[node][key] >= 3 / n
+    run = TrainingRun(load_graph(EXAMPLES / "wine_leaky.json"))
+    worker._probe = run.split.X_train[:64]
+    assert worker._unit_stats(run.model) == {}
