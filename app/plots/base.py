@@ -15,14 +15,16 @@ Every view follows the same rules (DESIGN.md points 12 and 13):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QAction, QColor
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QMessageBox, QWidget
 
 from app.theme import LIGHT, THEMES, Theme
 
@@ -30,7 +32,7 @@ __all__ = ["CLASS_COLORS", "REDRAW_INTERVAL_MS", "PlotColors", "plot_colors", "a
            "finite_xy", "ema", "EmaCache", "batches_per_epoch", "steps_to_epochs",
            "live_curve", "configure_plot", "style_plot", "new_legend", "style_legend",
            "set_plot_labels", "legend_labels", "history_action", "write_history_csv",
-           "PlotView", "with_alpha"]
+           "PlotView", "with_alpha", "SteadyRange", "steady_span", "cache_axes"]
 
 #: The panel's redraw period: about 30 redraws a second at most.
 REDRAW_INTERVAL_MS = 33
@@ -223,19 +225,107 @@ def steps_to_epochs(run: Any, steps: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- plots
 def live_curve(plot: pg.PlotItem, pen: Any = None, name: str | None = None,
-               **options: Any) -> pg.PlotDataItem:
+               ignore_bounds: bool = False, **options: Any) -> pg.PlotDataItem:
     """A :class:`pyqtgraph.PlotDataItem` added to ``plot`` for live data: clipped to the
     view and peak-downsampled (set after adding: ``PlotItem.addItem`` imposes the plot's
     own modes). ``name`` labels its CSV export columns; legends are managed by the
-    views (:func:`new_legend`), not by the plot."""
+    views (:func:`new_legend`), not by the plot. ``ignore_bounds``: left out of the
+    auto-range (a :class:`SteadyRange` decides it)."""
     curve = pg.PlotDataItem(pen=pen, name=name, **options)
-    plot.addItem(curve)
+    plot.addItem(curve, ignoreBounds=ignore_bounds)
     # One min/max pair per pixel column (pyqtgraph's default is ~5 per pixel): the same
     # envelope on screen, a fifth of the vertices to rasterize.
     curve.opts["autoDownsampleFactor"] = 1.0
     curve.setClipToView(True)
     curve.setDownsampling(auto=True, method="peak")
     return curve
+
+
+def steady_span(lo: float, hi: float, current: tuple[float, float] | None,
+                headroom: float = 0.1) -> tuple[float, float]:
+    """The range to show for data spanning ``[lo, hi]``, given the range shown now.
+
+    The range is kept while the data stay inside it and fill at least half of it;
+    otherwise it becomes the data's span with ``headroom`` (a fraction of the span) on
+    each side, so a falling loss moves the axis every so often rather than at every
+    redraw (each change re-lays out the axis and its grid: most of a redraw's cost)."""
+    if current is not None:
+        a, b = current
+        if a <= lo and hi <= b and (hi - lo) >= 0.5 * (b - a):
+            return current
+    span = hi - lo
+    if span <= 0:
+        span = abs(hi) * 0.1 or 1.0
+    return (lo - headroom * span, hi + headroom * span)
+
+
+class SteadyRange(pg.GraphicsObject):
+    """An invisible item that decides what its plot's auto-range shows.
+
+    The plot's curves are added with ``ignoreBounds=True``; :meth:`set_data_span` gives
+    the data's extent, and the item reports a steadier range (:func:`steady_span`) as
+    its bounds, so the axes (and their grids) are laid out again only when that range
+    moves. The plot keeps pyqtgraph's behaviour: auto-range until the user zooms or
+    pans, and the "A" button goes back to it.
+
+    Args:
+        plot: the :class:`pyqtgraph.PlotItem` (the item adds itself to it).
+        log_y: a callable telling whether the y axis is logarithmic (bounds are then
+            given in log10, as pyqtgraph plots them).
+    """
+
+    def __init__(self, plot: pg.PlotItem, log_y: Callable[[], bool] = lambda: False) -> None:
+        super().__init__()
+        self.setFlag(self.GraphicsItemFlag.ItemHasNoContents)
+        self._log_y = log_y
+        self.x: tuple[float, float] | None = None
+        self.y: tuple[float, float] | None = None
+        self.changes = 0
+        plot.addItem(self)
+
+    def set_data_span(self, ys: Iterable[np.ndarray], x_max: float | None,
+                      x_min: float = 0.0) -> None:
+        """The y values drawn (arrays, non-finite values ignored; on a log axis only
+        positive ones) and the x extent to show (e.g. the epochs the runs will reach)."""
+        log = self._log_y()
+        lo, hi = math.inf, -math.inf
+        for y in ys:
+            y = np.asarray(y, dtype=np.float64)
+            y = y[np.isfinite(y) & (y > 0)] if log else y[np.isfinite(y)]
+            if y.size:
+                lo, hi = min(lo, float(y.min())), max(hi, float(y.max()))
+        if lo > hi:
+            new_y = None
+        else:
+            if log:
+                lo, hi = math.log10(lo), math.log10(hi)
+            new_y = steady_span(lo, hi, self.y if self._y_log == log else None, 0.1)
+        self._y_log = log
+        new_x = None if x_max is None or not math.isfinite(x_max) or x_max <= x_min \
+            else (x_min, float(x_max))
+        if new_x != self.x or new_y != self.y:
+            self.x, self.y = new_x, new_y
+            self.changes += 1
+            self.informViewBoundsChanged()
+
+    _y_log = False
+
+    def dataBounds(self, axis: int, frac: float = 1.0, orthoRange: Any = None  # noqa: N802
+                   ) -> tuple[float, float] | None:
+        return self.x if axis == 0 else self.y
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt)
+        return QRectF()
+
+    def paint(self, *_args: Any) -> None:
+        pass
+
+
+def cache_axes(plot: pg.PlotItem) -> None:
+    """Paint each axis (its ticks, labels and grid lines) from a cached pixmap until its
+    range or style changes: a redraw that only moves curves then repaints no axis."""
+    for side in ("left", "bottom", "right", "top"):
+        plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 def _plot_meta(plot: pg.PlotItem) -> dict[str, str]:
@@ -259,6 +349,7 @@ def configure_plot(plot: pg.PlotItem, title: str | None = None, x_label: str | N
         meta["left"] = y_label
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
+    cache_axes(plot)
     if grid:
         plot.showGrid(x=True, y=True, alpha=0.18)
     plot.setMenuEnabled(True)

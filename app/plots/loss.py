@@ -14,9 +14,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from app.plots.base import (EmaCache, PlotView, configure_plot, finite_xy, legend_labels,
-                            live_curve, new_legend, set_plot_labels, steps_to_epochs,
-                            style_legend, with_alpha)
+from app.plots.base import (EmaCache, PlotView, SteadyRange, configure_plot, finite_xy,
+                            legend_labels, live_curve, new_legend, set_plot_labels,
+                            steps_to_epochs, style_legend, with_alpha)
 
 __all__ = ["LossView"]
 
@@ -31,21 +31,23 @@ class _RunItems:
         c = run.color
         name = run.name
         self.batch = live_curve(view.loss_plot, pg.mkPen(with_alpha(c, 0.4), width=1),
-                                name=f"{name} training loss per batch")
+                                name=f"{name} training loss per batch", ignore_bounds=True)
         self.smooth = live_curve(view.loss_plot, pg.mkPen(with_alpha(c, 0.6), width=1.1),
-                                 name=f"{name} training loss per batch (smoothed)")
+                                 name=f"{name} training loss per batch (smoothed)",
+                                 ignore_bounds=True)
         self.train = live_curve(view.loss_plot,
                                 pg.mkPen(c, width=1.6, style=Qt.DashLine),
-                                name=f"{name} training loss per epoch",
+                                name=f"{name} training loss per epoch", ignore_bounds=True,
                                 symbol="o", symbolSize=5, symbolPen=None, symbolBrush=c)
         self.val = live_curve(view.loss_plot, pg.mkPen(c, width=2.4),
-                              name=f"{name} validation loss")
+                              name=f"{name} validation loss", ignore_bounds=True)
         self.metric_train = live_curve(view.metric_plot,
                                        pg.mkPen(c, width=1.6, style=Qt.DashLine),
-                                       name=f"{name} training metric", symbol="o",
-                                       symbolSize=5, symbolPen=None, symbolBrush=c)
+                                       name=f"{name} training metric", ignore_bounds=True,
+                                       symbol="o", symbolSize=5, symbolPen=None,
+                                       symbolBrush=c)
         self.metric_val = live_curve(view.metric_plot, pg.mkPen(c, width=2.4),
-                                     name=f"{name} validation metric")
+                                     name=f"{name} validation metric", ignore_bounds=True)
         self.lr = live_curve(view.lr_plot, pg.mkPen(c, width=1.5),
                              name=f"{name} learning rate")
         # Labels half-way up, left of the line: the legend sits in the top right, where
@@ -61,6 +63,9 @@ class _RunItems:
             view.loss_plot.addItem(line, ignoreBounds=True)
             line.setVisible(False)
         self.ema = EmaCache()
+        self.smoothed: bool | None = None  # the pens follow the smoothing on/off
+        self.epoch_state: tuple | None = None  # (epochs, log y, task) last drawn
+        self.marked = True  # epoch markers shown
         self.shown = True
         self.in_legend = False
         self.color = c
@@ -152,6 +157,8 @@ class LossView(PlotView):
         self.lr_plot.ctrl.logYCheck.toggled.connect(lambda _on: self._redraw_all())
 
         self.legend = new_legend(self.loss_plot, "top-right")
+        self.loss_range = SteadyRange(self.loss_plot, self.log_y_on)
+        self.metric_range = SteadyRange(self.metric_plot)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -167,6 +174,10 @@ class LossView(PlotView):
         self.apply_theme(self.theme)
 
     # -- settings
+    def log_y_on(self) -> bool:
+        """The loss axis is logarithmic."""
+        return self.loss_plot.ctrl.logYCheck.isChecked()
+
     @property
     def smoothing(self) -> float:
         """The EMA weight of the per-batch loss, in [0, 0.99] (0: raw)."""
@@ -201,6 +212,7 @@ class LossView(PlotView):
                 self._draw_run(run)
         self._update_titles()
         self._update_lr_range()
+        self._update_ranges()
 
     # -- drawing
     def redraw(self, dirty: set[int], removed: set[int], current_changed: bool) -> bool:
@@ -224,6 +236,7 @@ class LossView(PlotView):
             self._update_titles()
             self._update_legend()
             self._update_lr_range()
+            self._update_ranges()
             self.redraw_count += 1
             return True
         return False
@@ -255,7 +268,8 @@ class LossView(PlotView):
                     # pyqtgraph 0.14 fails re-adding a clipped curve that holds data
                     # (the scene's view is taken for its ViewBox): clip after adding.
                     item.setClipToView(False)
-                plot.addItem(item, ignoreBounds=isinstance(item, pg.InfiniteLine))
+                # a SteadyRange decides the loss and metric plots' ranges
+                plot.addItem(item, ignoreBounds=item is not items.lr)
                 if isinstance(item, pg.PlotDataItem):
                     item.setClipToView(True)
                     item.setDownsampling(auto=True, method="peak")
@@ -269,32 +283,23 @@ class LossView(PlotView):
         x_steps = steps_to_epochs(run, run.step.values[:n])
         x, y = finite_xy(x_steps, run.step_loss.values[:n])
         w = self.smoothing
+        if items.smoothed != (w > 0):  # the raw curve fades behind a smoothed one
+            items.smoothed = w > 0
+            items.batch.setPen(pg.mkPen(with_alpha(items.color, 0.13 if w > 0 else 0.4),
+                                        width=1))
+            items.smooth.setVisible(w > 0)
+            if w == 0:
+                items.smooth.setData([], [])
         if w > 0:
             smooth = items.ema.update(y, w)
-            items.batch.setPen(pg.mkPen(with_alpha(items.color, 0.13), width=1))
             items.smooth.setData(*finite_xy(x, smooth, positive=log))
-            items.smooth.setVisible(True)
-        else:
-            items.batch.setPen(pg.mkPen(with_alpha(items.color, 0.4), width=1))
-            items.smooth.setData([], [])
-            items.smooth.setVisible(False)
         items.batch.setData(*finite_xy(x, y, positive=log))
 
-        ex, train = run.epoch_series("loss")
-        _, val = run.epoch_series("val_loss")
-        marked = len(ex) <= MAX_MARKED_EPOCHS
-        items.train.setSymbol("o" if marked else None)
-        items.metric_train.setSymbol("o" if marked else None)
-        items.train.setData(*finite_xy(ex, train, positive=log))
-        items.val.setData(*finite_xy(ex, val, positive=log))
-
-        key = "r2" if run.task == "regression" else "accuracy"
-        _, mt = run.epoch_series(key)
-        _, mv = run.epoch_series(f"val_{key}")
-        if key == "r2":  # R² is unbounded below: keep the interesting part in view
-            mt, mv = np.maximum(mt, -1.0), np.maximum(mv, -1.0)
-        items.metric_train.setData(*finite_xy(ex, mt))
-        items.metric_val.setData(*finite_xy(ex, mv))
+        # per-epoch curves: only when an epoch was added (most ticks bring only batches)
+        epoch_state = (len(run.epochs), log, run.task)
+        if items.epoch_state != epoch_state:
+            items.epoch_state = epoch_state
+            self._draw_epochs(run, items, log)
 
         m = min(len(run.step), len(run.step_lr))
         items.lr.setData(*finite_xy(x_steps[:m], run.step_lr.values[:m],
@@ -306,6 +311,42 @@ class LossView(PlotView):
                 line.setVisible(True)
             else:
                 line.setVisible(False)
+
+    def _draw_epochs(self, run: Any, items: _RunItems, log: bool) -> None:
+        ex, train = run.epoch_series("loss")
+        _, val = run.epoch_series("val_loss")
+        marked = len(ex) <= MAX_MARKED_EPOCHS
+        if items.marked != marked:
+            items.marked = marked
+            items.train.setSymbol("o" if marked else None)
+            items.metric_train.setSymbol("o" if marked else None)
+        items.train.setData(*finite_xy(ex, train, positive=log))
+        items.val.setData(*finite_xy(ex, val, positive=log))
+        key = "r2" if run.task == "regression" else "accuracy"
+        _, mt = run.epoch_series(key)
+        _, mv = run.epoch_series(f"val_{key}")
+        if key == "r2":  # R² is unbounded below: keep the interesting part in view
+            mt, mv = np.maximum(mt, -1.0), np.maximum(mv, -1.0)
+        items.metric_train.setData(*finite_xy(ex, mt))
+        items.metric_val.setData(*finite_xy(ex, mv))
+
+    def _update_ranges(self) -> None:
+        """x from 0 to the last epoch the shown runs will reach (so it stays put while
+        they train); y steady around the data (:class:`SteadyRange`)."""
+        shown = [(rid, items) for rid, items in self.run_items.items() if items.shown]
+        x_max = 0.0
+        for rid, items in shown:
+            run = self.store.get(rid)
+            planned = float((run.progress or {}).get("epochs") or 0) if run is not None else 0.0
+            x, _ = items.batch.getOriginalDataset()
+            x_max = max(x_max, planned, float(x[-1]) if x is not None and len(x) else 0.0,
+                        float(len(run.epochs)) if run is not None else 0.0)
+        ys = lambda curves: [c.getOriginalDataset()[1] for _, items in shown  # noqa: E731
+                             for c in curves(items) if c.isVisible()
+                             and c.getOriginalDataset()[1] is not None]
+        self.loss_range.set_data_span(ys(lambda i: (i.batch, i.smooth, i.train, i.val)),
+                                      x_max or None)
+        self.metric_range.set_data_span(ys(lambda i: (i.metric_train, i.metric_val)), None)
 
     def _update_lr_range(self) -> None:
         """Learning rates from 0 to a little above the largest shown (a constant rate

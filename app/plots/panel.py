@@ -3,6 +3,8 @@
 The :class:`~app.training.runs.RunStore` says which runs changed (its signals); the panel
 only notes them, and its timer (about 30 Hz) hands the views what changed since the last
 tick. A tick with nothing new does nothing, and the timer stops until the next change.
+Views out of sight (another tab, a hidden dock) keep their changes until they are shown:
+drawing and painting in the GUI thread holds Python's GIL, which the training worker needs.
 """
 
 from __future__ import annotations
@@ -24,6 +26,20 @@ from app.plots.runs_table import RunsTable
 from app.theme import Theme
 
 __all__ = ["PlotsPanel"]
+
+
+class _Pending:
+    """What changed for one view since it last drew."""
+
+    __slots__ = ("dirty", "removed", "current")
+
+    def __init__(self, dirty: set[int] | None = None) -> None:
+        self.dirty: set[int] = dirty if dirty is not None else set()
+        self.removed: set[int] = set()
+        self.current = dirty is not None  # a new panel draws the current run once
+
+    def __bool__(self) -> bool:
+        return bool(self.dirty or self.removed or self.current)
 
 
 class PlotsPanel(QWidget):
@@ -50,9 +66,6 @@ class PlotsPanel(QWidget):
         self.theme: Theme = as_theme(None)
         self.redraw_count = 0
         self.last_redraw_s = 0.0
-        self._dirty: set[int] = set(store.runs)
-        self._removed: set[int] = set()
-        self._current_changed = True
 
         self.loss = LossView(store)
         self.gradients = GradientView(store)
@@ -82,9 +95,13 @@ class PlotsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
 
+        # per view: (dirty run ids, removed run ids, current run changed) since it drew
+        self._pending: dict[Any, _Pending] = {
+            view: _Pending(set(store.runs)) for view in (self.runs_table, *self.views)}
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
+        self.tabs.currentChanged.connect(lambda _: self._wake())
         store.run_added.connect(self._mark_dirty)
         store.run_changed.connect(self._mark_dirty)
         store.run_removed.connect(self._mark_removed)
@@ -106,8 +123,9 @@ class PlotsPanel(QWidget):
         return False
 
     def redraw_now(self) -> bool:
-        """Redraw what changed since the last redraw, now (what the timer does)."""
-        return self._tick()
+        """Redraw what changed since the last redraw, now, in every view (the timer
+        redraws only the views in sight)."""
+        return self._tick(everything=True)
 
     def set_theme(self, theme: Theme | str) -> None:
         """Light or dark (a :class:`~app.theme.Theme` or its name) for every plot."""
@@ -134,28 +152,40 @@ class PlotsPanel(QWidget):
             self.timer.start()
 
     def _mark_dirty(self, run_id: int) -> None:
-        self._dirty.add(run_id)
+        for p in self._pending.values():
+            p.dirty.add(run_id)
         self._wake()
 
     def _mark_removed(self, run_id: int) -> None:
-        self._dirty.discard(run_id)
-        self._removed.add(run_id)
+        for p in self._pending.values():
+            p.dirty.discard(run_id)
+            p.removed.add(run_id)
         self._wake()
 
     def _mark_current(self, _run_id: int) -> None:
-        self._current_changed = True
+        for p in self._pending.values():
+            p.current = True
         self._wake()
 
-    def _tick(self) -> bool:
-        if not (self._dirty or self._removed or self._current_changed):
-            self.timer.stop()  # idle until the store reports a change
-            return False
-        dirty, removed, current = self._dirty, self._removed, self._current_changed
-        self._dirty, self._removed, self._current_changed = set(), set(), False
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
+        super().showEvent(event)
+        self._wake()  # views kept their changes while hidden
+
+    def _tick(self, everything: bool = False) -> bool:
+        """Hand each view in sight (or every view) its changes; stop the timer when no
+        view in sight has any."""
         start = time.perf_counter()
-        self.runs_table.redraw(dirty, removed, current)
-        for view in self.views:
+        drew = False
+        for view, p in self._pending.items():
+            if not p or not (everything or view.isVisible()):
+                continue
+            dirty, removed, current = p.dirty, p.removed, p.current
+            self._pending[view] = _Pending()
             view.redraw(dirty, removed, current)
+            drew = True
+        if not drew:
+            self.timer.stop()  # idle until a change, a tab change or the panel is shown
+            return False
         self.last_redraw_s = time.perf_counter() - start
         self.redraw_count += 1
         return True

@@ -65,6 +65,7 @@ class RunsTable(QTableWidget):
         self.store = store
         self.redraw_count = 0
         self._rows: list[int] = []  # run ids in row order
+        self._shown: dict[int, tuple] = {}  # run id -> what its row shows (skip if same)
         self._updating = False
         self.setHorizontalHeaderLabels(list(COLUMNS))
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -195,6 +196,7 @@ class RunsTable(QTableWidget):
         return True
 
     def refresh(self) -> None:
+        self._shown.clear()
         gone = set(self._rows) - set(self.store.runs)
         self.redraw(set(self.store.runs), gone, True)
 
@@ -209,6 +211,11 @@ class RunsTable(QTableWidget):
 
     def _fill(self, run: Any) -> None:
         row = self.row_of(run.run_id)
+        shown = (run.visible, run.color, run.name, run.message, run.status, len(run.epochs),
+                 run.task)
+        if row >= 0 and self._shown.get(run.run_id) == shown:
+            return  # a tick that only brought batches: the row says the same
+        self._shown[run.run_id] = shown
         if row < 0:
             row = self.rowCount()
             self.insertRow(row)

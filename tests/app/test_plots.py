@@ -377,12 +377,42 @@ def test_timer_redraws_only_dirty_runs(panel, store, qtbot):
     assert panel.loss.redrawn == {b.run_id}
     assert panel.gradients.redraw_count == grads + 1
     # The timer itself: a change wakes it, a tick redraws, an idle tick stops it.
+    panel.show()
+    qtbot.waitExposed(panel, timeout=5000)
     count = panel.redraw_count
     store.changed(a.run_id)
     assert panel.timer.isActive() and panel.timer.interval() <= 40
     qtbot.waitUntil(lambda: panel.redraw_count == count + 1, timeout=2000)
     qtbot.waitUntil(lambda: not panel.timer.isActive(), timeout=2000)
     assert panel.loss.redrawn == {a.run_id}
+
+
+def test_views_out_of_sight_keep_their_changes_until_shown(panel, store, qtbot):
+    """The timer draws only what can be seen (drawing holds the GIL the worker needs);
+    a tab brought to the front catches up at once."""
+    panel.show()
+    qtbot.waitExposed(panel, timeout=5000)
+    run = add_run(store, epochs=2)
+    panel.show_tab("loss")
+    qtbot.waitUntil(lambda: not panel.timer.isActive(), timeout=3000)
+    hist_before, loss_before = panel.histograms.redraw_count, panel.loss.redraw_count
+    assert loss_before >= 1
+    fill_run(run, epochs=4)
+    store.changed(run.run_id)
+    qtbot.waitUntil(lambda: panel.loss.redraw_count == loss_before + 1, timeout=3000)
+    qtbot.waitUntil(lambda: not panel.timer.isActive(), timeout=3000)
+    assert panel.histograms.redraw_count == hist_before  # out of sight: not drawn
+    panel.show_tab("histograms")
+    qtbot.waitUntil(lambda: panel.histograms.redraw_count == hist_before + 1, timeout=3000)
+    assert panel.histograms.image.image.shape[1] == 6  # caught up with all six epochs
+    # hidden altogether: nothing is drawn, and showing it again catches up
+    panel.hide()
+    fill_run(run, epochs=5)
+    store.changed(run.run_id)
+    qtbot.wait(150)
+    assert panel.histograms.redraw_count == hist_before + 1 and not panel.timer.isActive()
+    panel.show()
+    qtbot.waitUntil(lambda: panel.histograms.redraw_count == hist_before + 2, timeout=3000)
 
 
 def test_many_changes_between_ticks_draw_once(panel, store):

@@ -124,6 +124,27 @@ def test_histogram_counts_finite_values_as_numpy_and_clips_the_rest():
     np.testing.assert_allclose(h.centers, (edges[:-1] + edges[1:]) / 2)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_histogram_fast_path_equals_numpy_even_on_the_edges(seed):
+    """Evenly spaced edges take an O(n) path; it must count exactly as np.histogram,
+    values lying exactly on an edge included (bins [a, b), the last one closed)."""
+    rng = np.random.default_rng(seed)
+    dtype = (np.float32, np.float64)[seed % 2]
+    scale = 10.0 ** rng.integers(-4, 4)
+    v = (rng.standard_normal(5000) * scale).astype(dtype)
+    edges = nice_edges(v, int(rng.integers(3, 60)))
+    on_edges = rng.choice(edges, 500).astype(dtype)  # on an edge (as close as dtype can)
+    v = np.concatenate([v, on_edges, edges.astype(dtype)])
+    h = histogram(v, edges)
+    inside = np.clip(v.astype(np.float64), edges[0], edges[-1])
+    np.testing.assert_array_equal(h.counts, np.histogram(inside, edges)[0])
+    # uneven edges go the sorting way, with the same result
+    uneven = np.sort(np.concatenate([edges[:1], rng.uniform(edges[0], edges[-1], 9), edges[-1:]]))
+    np.testing.assert_array_equal(histogram(v, uneven).counts,
+                                  np.histogram(np.clip(v.astype(np.float64), uneven[0], uneven[-1]),
+                                               uneven)[0])
+
+
 def test_histogram_empty_and_all_nan_never_raise():
     edges = np.array([0.0, 1.0, 2.0])
     for values in (np.zeros(0), np.full((3, 4), np.nan), np.array([np.inf, -np.inf])):

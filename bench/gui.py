@@ -1,0 +1,202 @@
+"""GUI benchmark: is the window smooth while it trains, and how much does the GUI cost?
+
+In one process, on the offscreen platform:
+
+* the main window opens the digits example and trains it at full speed through the
+  Train button's path (worker thread); meanwhile a 5 ms QTimer in the GUI thread
+  records how late each tick fires (lateness = interval - 5 ms), and the plots' redraw
+  timer is counted (redraws per second);
+* the loss view's redraw time with 1,000 and with 100,000 loss points;
+* the same training run by the command-line path (:class:`nncore.graph.run.TrainingRun`,
+  one BLAS thread, as ``nncore train``) in this process, for the samples-per-second
+  ratio app / command line.
+
+Goals: timer lateness p99 <= 10 ms while training; plots redrawn at >= 25 Hz; redraw
+time at 100k points <= 2x that at 1k; training samples per second in the app >= 80% of
+the command line's. Results go to ``bench/results.json`` under ``"gui"``.
+
+Run: ``python -m bench.gui [--quick] [--no-json]`` (``make bench`` runs it too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+EXAMPLE = Path(__file__).resolve().parents[1] / "resources" / "examples" / "digits_mlp.json"
+
+
+def cli_rate(epochs: int) -> float:
+    """Samples per second of the command-line path on the digits example."""
+    from threadpoolctl import threadpool_limits
+
+    from nncore.graph import load_graph
+    from nncore.graph.run import TrainingRun
+
+    run = TrainingRun(load_graph(EXAMPLE))
+    n = len(run.split.y_train)
+    with threadpool_limits(1):
+        start = time.perf_counter()
+        run.fit(epochs)
+        seconds = time.perf_counter() - start
+    return n * epochs / seconds
+
+
+def app_run(epochs: int) -> dict:
+    """Train in the window (the Train button's path) under the real event loop; measure
+    the 5 ms timer's lateness, the plots' redraws and the run's speed."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(theme="light")
+    window.resize(1400, 900)
+    window.show()
+    window.open_file(EXAMPLE)
+    app.processEvents()
+    settings = dict(window.document.graph.settings)
+    settings["training"] = {**settings["training"], "epochs": epochs}
+    window.document.graph.set_settings(settings)
+
+    lateness: list[float] = []
+    clock = QElapsedTimer()
+    timer = QTimer()
+    timer.setTimerType(Qt.PreciseTimer)
+    timer.setInterval(5)
+    last: list[float | None] = [None]
+
+    def tick() -> None:
+        now = clock.nsecsElapsed() / 1e6
+        if last[0] is not None:
+            lateness.append(now - last[0] - 5.0)
+        last[0] = now
+
+    timer.timeout.connect(tick)
+    plots = window.plots
+    redraw_ms: list[float] = []
+    seen = [plots.redraw_count]
+
+    def after_plot_tick() -> None:  # connected after the panel's own slot: runs after it
+        if plots.redraw_count != seen[0]:
+            seen[0] = plots.redraw_count
+            redraw_ms.append(plots.last_redraw_s * 1000)
+
+    plots.timer.timeout.connect(after_plot_tick)
+    summary: dict = {}
+    window.controller.worker.finished.connect(lambda run_id, s: summary.update(s))
+    loop = QEventLoop()
+    window.controller.run_finished.connect(lambda run_id: loop.quit())
+    QTimer.singleShot(600_000, loop.quit)
+    clock.start()
+    timer.start()
+    start = time.perf_counter()
+    run_id = window.start_training()
+    loop.exec()
+    seconds = time.perf_counter() - start
+    timer.stop()
+    run = window.runs.get(run_id)
+    window.document.undo_stack.setClean()
+    window.close()
+    lateness.sort()
+    redraw_ms.sort()
+
+    def pct(values: list[float], q: float) -> float:
+        return round(values[min(len(values) - 1, int(q * len(values)))], 3) if values else 0.0
+
+    return {"epochs": len(run.epochs), "seconds": round(seconds, 3),
+            "samples_per_s": round(summary.get("samples_per_s", 0.0), 1),
+            "timer_ticks": len(lateness),
+            "lateness_p50_ms": pct(lateness, 0.5), "lateness_p95_ms": pct(lateness, 0.95),
+            "lateness_p99_ms": pct(lateness, 0.99), "lateness_max_ms": pct(lateness, 1.0),
+            "redraws": len(redraw_ms),
+            "redraws_per_s": round(len(redraw_ms) / seconds, 1),
+            "redraw_ms_p50": pct(redraw_ms, 0.5), "redraw_ms_p95": pct(redraw_ms, 0.95),
+            "final_val_accuracy": run.epochs[-1].get("val_accuracy")}
+
+
+def redraw_times(points: int, repeats: int = 20) -> float:
+    """Median milliseconds to redraw the loss view with ``points`` loss values."""
+    import numpy as np
+    from PySide6.QtWidgets import QApplication
+
+    from app.plots.panel import PlotsPanel
+    from app.training.runs import RunStore
+
+    app = QApplication.instance() or QApplication([])
+    store = RunStore()
+    panel = PlotsPanel(store)
+    panel.resize(900, 600)
+    panel.show()
+    run = store.new_run({}, "bench")
+    steps = np.arange(points, dtype=np.float64)
+    run.step.extend(steps)
+    run.step_loss.extend(2.0 * np.exp(-steps / max(points / 5, 1)) + 0.05 * np.random.default_rng(0).random(points))
+    run.step_lr.extend(np.full(points, 1e-3))
+    run.progress = {"epoch": 1, "batch": points, "batches": points, "epochs": 1}
+    times = []
+    for i in range(repeats):
+        run.step_loss.values[-1] = float(i)  # a change to draw
+        store.changed(run.run_id)
+        t = time.perf_counter()
+        panel.redraw_now()
+        panel.grab()  # paint what changed
+        times.append((time.perf_counter() - t) * 1000)
+        app.processEvents()
+    panel.close()
+    return statistics.median(times)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.gui", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short run; no results file")
+    parser.add_argument("--no-json", action="store_true")
+    parser.add_argument("--json", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    epochs = 10 if args.quick else 40
+    cli = cli_rate(epochs)
+    app = app_run(epochs)
+    r1k, r100k = redraw_times(1_000), redraw_times(100_000)
+    result = {"training": app, "cli_samples_per_s": round(cli, 1),
+              "app_over_cli": round(app["samples_per_s"] / cli, 3) if cli else None,
+              "redraw_ms_1k": round(r1k, 3), "redraw_ms_100k": round(r100k, 3),
+              "redraw_100k_over_1k": round(r100k / r1k, 2) if r1k else None}
+    goals = {"timer lateness p99 <= 10 ms": app["lateness_p99_ms"] <= 10.0,
+             "plots redrawn >= 25 Hz": app["redraws_per_s"] >= 25.0,
+             "redraw 100k <= 2x 1k": (result["redraw_100k_over_1k"] or 99) <= 2.0,
+             "app >= 80% of command line": (result["app_over_cli"] or 0) >= 0.8}
+    result["goals"] = goals
+    print("GUI benchmark (offscreen; digits example, %d epochs)" % epochs)
+    print(f"  training in the app: {app['samples_per_s']:,.0f} samples/s; command line "
+          f"{cli:,.0f} samples/s; ratio {result['app_over_cli']}")
+    print(f"  5 ms timer lateness: p50 {app['lateness_p50_ms']:.2f} ms, p95 "
+          f"{app['lateness_p95_ms']:.2f} ms, p99 {app['lateness_p99_ms']:.2f} ms "
+          f"({app['timer_ticks']} ticks)")
+    print(f"  plot redraws: {app['redraws_per_s']:.1f} per second")
+    print(f"  loss view redraw: {r1k:.2f} ms at 1k points, {r100k:.2f} ms at 100k "
+          f"(ratio {result['redraw_100k_over_1k']})")
+    print(f"  validation accuracy after training: {app['final_val_accuracy']}")
+    for goal, met in goals.items():
+        print(f"  {goal}: {'MET' if met else 'NOT MET'}")
+    if not (args.quick or args.no_json):
+        data = json.loads(args.json.read_text()) if args.json.exists() else {}
+        result["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        data["gui"] = result
+        tmp = args.json.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
