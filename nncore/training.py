@@ -123,7 +123,8 @@ class EpochRecord:
             predicted; see :func:`nncore.metrics.confusion_matrix`); else None.
         per_class_accuracy: float64 ``(K,)`` recall per class from it (NaN for a class
             absent from the validation split); else None.
-        param_histograms: with ``record_histograms=True``: parameter name ->
+        param_histograms: with ``record_histograms=True`` (in the epochs
+            ``histogram_freq`` picks): parameter name ->
             :class:`~nncore.metrics.Histogram` of its values; else empty.
         activation_histograms: with ``record_histograms=True`` and a model that has
             ``forward_with_activations``: node name -> histogram of its output on the
@@ -388,6 +389,11 @@ class Trainer:
             :class:`StepRecord` s (default False: costs a pass over the gradients).
         record_histograms: histograms of parameters and activations in each
             :class:`EpochRecord` (default False).
+        histogram_freq: with ``record_histograms``, record them every this many epochs
+            (default 1: every epoch), and always in the first and the last epoch of a
+            :meth:`fit` (Keras' TensorBoard callback has the same option). An attribute
+            that may be changed between epochs, e.g. to keep the cost of histograms a
+            small share of very short epochs.
         histogram_bins: bins per histogram (default 40). Edges are chosen per tensor by
             :func:`nncore.metrics.nice_edges` at its first histogram and kept for the
             trainer's life (and its checkpoints), so histograms over epochs line up.
@@ -418,7 +424,7 @@ class Trainer:
                  generator: np.random.Generator | None = None, *,
                  record_grad_norms: bool = False, record_histograms: bool = False,
                  histogram_bins: int = 40, probe_size: int = 256,
-                 num_classes: int | None = None) -> None:
+                 num_classes: int | None = None, histogram_freq: int = 1) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
         if batch_size < 1:
@@ -426,6 +432,7 @@ class Trainer:
         if max_grad_norm is not None and not max_grad_norm > 0:
             raise ValueError(f"max_grad_norm must be > 0 (or None), got {max_grad_norm!r}")
         for name, value in (("histogram_bins", histogram_bins), ("probe_size", probe_size),
+                            ("histogram_freq", histogram_freq),
                             ("num_classes", 1 if num_classes is None else num_classes)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
                     or value < 1:
@@ -439,6 +446,7 @@ class Trainer:
         self.record_grad_norms = bool(record_grad_norms)
         self.record_histograms = bool(record_histograms)
         self.histogram_bins = int(histogram_bins)
+        self.histogram_freq = int(histogram_freq)
         self.probe_size = int(probe_size)
         self.num_classes = None if num_classes is None else int(num_classes)
         self.history: list[dict[str, float]] = []
@@ -739,7 +747,10 @@ class Trainer:
                 logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
                 logs["time"] = time.perf_counter() - start
                 self.history.append(logs)
-                record = self._epoch_record(epoch, logs, batches, validation, val_out, probe)
+                due = probe is not None and (epoch in (first, first + epochs - 1)
+                                             or epoch % max(1, self.histogram_freq) == 0)
+                record = self._epoch_record(epoch, logs, batches, validation, val_out,
+                                            probe if due else None)
                 self.epoch_records.append(record)
                 self._step_scheduler(logs)
                 for cb in self.callbacks:

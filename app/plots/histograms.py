@@ -69,6 +69,16 @@ def heat_matrix(hists: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     return image, edges
 
 
+def hist_epochs(run: Any, count: int) -> np.ndarray:
+    """The epochs of a run's last ``count`` histograms: ``run.hist_epochs`` when it has
+    them all, else consecutive epochs ending at the run's last one."""
+    recorded = list(getattr(run, "hist_epochs", []) or [])
+    if len(recorded) >= count > 0:
+        return np.asarray(recorded[-count:], dtype=np.int64)
+    last = int(run.epochs[-1]["epoch"]) if run.epochs else count
+    return np.arange(last - count + 1, last + 1, dtype=np.int64)
+
+
 class HistogramView(PlotView):
     """One node's histograms from the current run.
 
@@ -188,7 +198,7 @@ class HistogramView(PlotView):
             return None
         source = self._source(run)
         return (run.run_id, self.mode, self.selected_node, tuple(source),
-                tuple(len(v) for v in source.values()), len(run.epochs),
+                tuple(len(v) for v in source.values()),
                 tuple(len(v) for v in run.unit_stats.values()))
 
     def _source(self, run: Any) -> dict[str, list[Any]]:
@@ -259,15 +269,19 @@ class HistogramView(PlotView):
         latest = hists[-1]
         self.curve.setData(np.asarray(latest.edges, dtype=np.float64),
                            np.asarray(latest.counts, dtype=np.float64))
-        last_epoch = int(run.epochs[-1]["epoch"]) if run.epochs else len(hists)
-        first_epoch = last_epoch - len(hists) + 1
+        epochs = hist_epochs(run, len(hists))
+        first_epoch, last_epoch = epochs[0], epochs[-1]
         what = "activations" if self.mode == "activations" else "values"
         set_plot_labels(self.hist_plot, self.colors,
                         title=f"{key} {what}, epoch {last_epoch} ({latest.total} values)")
         image, edges = heat_matrix(hists)
+        # one column per epoch: an epoch without a histogram shows the one before it
+        columns = np.searchsorted(epochs, np.arange(first_epoch, last_epoch + 1), "right") - 1
+        if len(columns) != image.shape[1]:
+            image = image[:, columns]
         # Square root: the thin tails of a distribution stay visible beside its peak.
         self.image.setImage(np.sqrt(image), levels=(0.0, 1.0), autoLevels=False)
-        self.image.setRect(QRectF(first_epoch - 0.5, edges[0], len(hists),
+        self.image.setRect(QRectF(first_epoch - 0.5, edges[0], image.shape[1],
                                   edges[-1] - edges[0]))
         self.latest_line.setPos(last_epoch)
         self.latest_line.setVisible(len(hists) > 1)

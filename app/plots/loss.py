@@ -7,6 +7,7 @@ per-batch and per-epoch curves share the axis (see :func:`~app.plots.base.steps_
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from app.plots.base import (EmaCache, PlotView, SteadyRange, configure_plot, finite_xy,
+from app.plots.base import (EPOCH_REDRAW_S, EmaCache, PlotView, SteadyRange, configure_plot, finite_xy,
                             legend_labels, live_curve, new_legend, set_plot_labels,
                             steps_to_epochs, style_legend, with_alpha)
 
@@ -65,6 +66,7 @@ class _RunItems:
         self.ema = EmaCache()
         self.smoothed: bool | None = None  # the pens follow the smoothing on/off
         self.epoch_state: tuple | None = None  # (epochs, log y, task) last drawn
+        self.epochs_drawn_at = 0.0  # time.monotonic() of that drawing
         self.marked = True  # epoch markers shown
         self.shown = True
         self.in_legend = False
@@ -111,6 +113,7 @@ class LossView(PlotView):
         super().__init__(store, parent)
         self.run_items: dict[int, _RunItems] = {}
         self.redrawn: set[int] = set()
+        self.deferred: set[int] = set()  # runs with epochs left for a later tick
 
         controls = QHBoxLayout()
         controls.setContentsMargins(6, 2, 6, 0)
@@ -219,6 +222,7 @@ class LossView(PlotView):
         """Redraw the runs in ``dirty`` (add, update, hide) and drop those in
         ``removed``; runs not named are left as they are."""
         self.redrawn = set()
+        epochs_drawn = False
         for run_id in removed:
             self._drop(run_id)
         for run_id in sorted(dirty):
@@ -228,12 +232,11 @@ class LossView(PlotView):
             elif not run.visible:
                 self._hide(run_id)
             else:
-                self._draw_run(run)
+                epochs_drawn = self._draw_run(run) or epochs_drawn
                 self.redrawn.add(run_id)
-        if current_changed and not (dirty or removed):
+        if current_changed or epochs_drawn or removed:
             self._update_titles()
         if dirty or removed:
-            self._update_titles()
             self._update_legend()
             self._update_lr_range()
             self._update_ranges()
@@ -276,7 +279,8 @@ class LossView(PlotView):
             items.shown = True
         return items
 
-    def _draw_run(self, run: Any) -> None:
+    def _draw_run(self, run: Any) -> bool:
+        """Draw ``run``; True if its per-epoch curves were redrawn."""
         items = self._ensure(run)
         log = self.log_y.isChecked()
         n = min(len(run.step), len(run.step_loss))
@@ -295,11 +299,20 @@ class LossView(PlotView):
             items.smooth.setData(*finite_xy(x, smooth, positive=log))
         items.batch.setData(*finite_xy(x, y, positive=log))
 
-        # per-epoch curves: only when an epoch was added (most ticks bring only batches)
+        # per-epoch curves: when an epoch was added (most ticks bring only batches), at
+        # most every EPOCH_REDRAW_S while they arrive (the panel calls back for the rest)
         epoch_state = (len(run.epochs), log, run.task)
+        epochs_drawn = False
         if items.epoch_state != epoch_state:
-            items.epoch_state = epoch_state
-            self._draw_epochs(run, items, log)
+            now = time.monotonic()
+            if self.immediate or items.epoch_state is None \
+                    or items.epoch_state[1:] != epoch_state[1:] \
+                    or now - items.epochs_drawn_at >= EPOCH_REDRAW_S:
+                items.epoch_state, items.epochs_drawn_at = epoch_state, now
+                self._draw_epochs(run, items, log)
+                epochs_drawn = True
+            else:
+                self.deferred.add(run.run_id)
 
         m = min(len(run.step), len(run.step_lr))
         items.lr.setData(*finite_xy(x_steps[:m], run.step_lr.values[:m],
@@ -311,6 +324,7 @@ class LossView(PlotView):
                 line.setVisible(True)
             else:
                 line.setVisible(False)
+        return epochs_drawn
 
     def _draw_epochs(self, run: Any, items: _RunItems, log: bool) -> None:
         ex, train = run.epoch_series("loss")
@@ -361,7 +375,9 @@ class LossView(PlotView):
                 if y is not None and len(y):
                     top = max(top, float(np.max(y)))
         if top > 0:
-            self.lr_plot.setYRange(0.0, top * 1.15, padding=0)
+            if self.lr_plot.vb.state["autoRange"][1] or \
+                    tuple(self.lr_plot.vb.state["viewRange"][1]) != (0.0, top * 1.15):
+                self.lr_plot.setYRange(0.0, top * 1.15, padding=0)
         else:
             self.lr_plot.enableAutoRange(y=True)
 

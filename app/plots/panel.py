@@ -181,7 +181,15 @@ class PlotsPanel(QWidget):
                 continue
             dirty, removed, current = p.dirty, p.removed, p.current
             self._pending[view] = _Pending()
-            view.redraw(dirty, removed, current)
+            view.immediate = everything
+            try:
+                view.redraw(dirty, removed, current)
+            finally:
+                view.immediate = False
+            later = getattr(view, "deferred", None)
+            if later:  # left for a later tick (epochs arriving very fast)
+                self._pending[view].dirty |= later
+                later.clear()
             drew = True
         if not drew:
             self.timer.stop()  # idle until a change, a tab change or the panel is shown

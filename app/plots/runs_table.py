@@ -3,6 +3,7 @@ delete. Selecting a row makes that run the current one (the views follow it)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,8 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QTableWidget,
                                QTableWidgetItem, QToolButton, QWidget)
+
+from app.plots.base import EPOCH_REDRAW_S
 
 __all__ = ["RunsTable", "COLUMNS", "format_duration"]
 
@@ -66,6 +69,9 @@ class RunsTable(QTableWidget):
         self.redraw_count = 0
         self._rows: list[int] = []  # run ids in row order
         self._shown: dict[int, tuple] = {}  # run id -> what its row shows (skip if same)
+        self._filled_at = 0.0  # time.monotonic() of the last row update
+        self.immediate = False  # set by the panel's redraw_now: defer nothing
+        self.deferred: set[int] = set()  # runs whose new epochs wait for a later tick
         self._updating = False
         self.setHorizontalHeaderLabels(list(COLUMNS))
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -211,11 +217,18 @@ class RunsTable(QTableWidget):
 
     def _fill(self, run: Any) -> None:
         row = self.row_of(run.run_id)
-        shown = (run.visible, run.color, run.name, run.message, run.status, len(run.epochs),
-                 run.task)
-        if row >= 0 and self._shown.get(run.run_id) == shown:
+        shown = (run.visible, run.color, run.name, run.message, run.status, run.task,
+                 len(run.epochs))
+        before = self._shown.get(run.run_id)
+        if row >= 0 and before == shown:
             return  # a tick that only brought batches: the row says the same
+        now = time.monotonic()
+        if row >= 0 and not self.immediate and before is not None \
+                and before[:-1] == shown[:-1] and now - self._filled_at < EPOCH_REDRAW_S:
+            self.deferred.add(run.run_id)  # only new epochs, arriving fast: later
+            return
         self._shown[run.run_id] = shown
+        self._filled_at = now
         if row < 0:
             row = self.rowCount()
             self.insertRow(row)

@@ -187,6 +187,8 @@ class TrainingController(QObject):
             return
         for p in payloads:
             run.epochs.append(p["logs"])
+            if p.get("hist_epoch") is not None:
+                run.hist_epochs.append(int(p["hist_epoch"]))
             for store, key in ((run.activation_hist, "activation_hist"),
                                (run.weight_hist, "weight_hist")):
                 for name, hist in p[key].items():

@@ -80,10 +80,12 @@ class Run:
             (with ``grad_steps`` the steps they were recorded at).
         epochs: one dict of metrics per epoch (``epoch``, ``loss``, ``accuracy`` or
             ``r2``, ``val_loss``, ``val_accuracy``..., ``lr``, ``time``).
-        activation_hist, weight_hist: name -> list over epochs of
-            :class:`nncore.metrics.Histogram` (fixed edges per name, for heat maps).
-        unit_stats: node name -> list over epochs of ``{"dead": fraction}`` (ReLU) or
-            ``{"saturated": fraction}`` (sigmoid, tanh).
+        activation_hist, weight_hist: name -> list of :class:`nncore.metrics.Histogram`
+            (fixed edges per name, for heat maps), one per epoch in ``hist_epochs``.
+        hist_epochs: the epochs that have histograms (every epoch, or every few when
+            epochs are very short: see ``HISTOGRAM_INTERVAL`` in the worker).
+        unit_stats: node name -> list over ``hist_epochs`` of ``{"dead": fraction}``
+            (ReLU) or ``{"saturated": fraction}`` (sigmoid, tanh).
         confusion: the latest validation confusion matrix (K x K) or None;
             per_class: per-class accuracy (K,) or None.
         boundary: the latest decision-boundary grid for 2-D data, a dict with ``x``,
@@ -110,6 +112,7 @@ class Run:
     epochs: list[dict[str, float]] = field(default_factory=list)
     activation_hist: dict[str, list[Any]] = field(default_factory=dict)
     weight_hist: dict[str, list[Any]] = field(default_factory=dict)
+    hist_epochs: list[int] = field(default_factory=list)
     unit_stats: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     confusion: np.ndarray | None = None
     per_class: np.ndarray | None = None

@@ -32,6 +32,10 @@ __all__ = ["TrainingWorker", "EMIT_INTERVAL", "training_key"]
 EMIT_INTERVAL = 1.0 / 30.0
 #: The decision boundary is recomputed at most this often (seconds).
 BOUNDARY_INTERVAL = 0.5
+#: Histograms (and unit statistics) are recorded every epoch unless epochs are shorter
+#: than this (seconds); then every few epochs, about this often, so that they stay a
+#: small share of the training time (the heat map shows each one until the next).
+HISTOGRAM_INTERVAL = 0.05
 GRID = 90
 
 
@@ -248,16 +252,22 @@ class TrainingWorker(QObject):
 
     def _on_epoch(self, trainer: Any, record: Any) -> None:
         run = self._run
+        has_hist = bool(record.activation_histograms or record.param_histograms)
         payload: dict[str, Any] = {
             "logs": dict(record.logs),
+            "hist_epoch": record.epoch if has_hist else None,
             "activation_hist": dict(record.activation_histograms or {}),
             "weight_hist": {self._labels.get(k, k): v
                             for k, v in (record.param_histograms or {}).items()},
             "confusion": None if record.confusion_matrix is None else record.confusion_matrix.copy(),
             "per_class": None if record.per_class_accuracy is None else record.per_class_accuracy.copy(),
-            "unit_stats": self._unit_stats(run.model),
+            "unit_stats": self._unit_stats(run.model) if has_hist else {},
             "boundary": None,
         }
+        # short epochs: histograms every few epochs, about every HISTOGRAM_INTERVAL
+        seconds = float(record.logs.get("time") or 0.0)
+        trainer.histogram_freq = 1 if seconds >= HISTOGRAM_INTERVAL else \
+            max(1, int(np.ceil(HISTOGRAM_INTERVAL / max(seconds, 1e-6))))
         now = time.perf_counter()
         last = record.epoch >= self._epochs_total
         if self._points is not None and (now - self._last_boundary >= BOUNDARY_INTERVAL or last):

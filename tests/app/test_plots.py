@@ -517,6 +517,27 @@ def test_histogram_heat_map_over_epochs(panel, store):
     assert "dead ReLU unit" in h.stat_help.text()
 
 
+def test_heat_map_with_histograms_every_few_epochs_repeats_each_until_the_next(panel, store):
+    """Very short epochs get histograms every few epochs (run.hist_epochs); the heat map
+    still has one column per epoch, each showing the latest histogram so far."""
+    run = add_run(store, epochs=6)
+    for name in ("Dense", "ReLU"):  # keep the histograms of epochs 1, 3 and 6
+        run.activation_hist[name] = [run.activation_hist[name][i] for i in (0, 2, 5)]
+    run.hist_epochs = [1, 3, 6]
+    store.changed(run.run_id)
+    panel.select_node("ReLU")
+    panel.redraw_now()
+    h = panel.histograms
+    img = h.image.image
+    assert img.shape[1] == 6
+    hists = run.activation_hist["ReLU"]
+    for col, k in enumerate([0, 0, 1, 1, 1, 2]):  # epochs 1..6 -> histogram shown
+        np.testing.assert_allclose(img[:, col] ** 2, hists[k].counts / hists[k].counts.max())
+    rect = h.image.mapRectToParent(h.image.boundingRect())
+    assert rect.left() == pytest.approx(0.5) and rect.right() == pytest.approx(6.5)
+    assert "epoch 6" in h.hist_plot.titleLabel.text
+
+
 def test_heat_matrix_rebins_other_edges():
     a = histogram([0.5, 1.5, 1.6], [0, 1, 2])
     b = histogram([0.1, 0.2, 0.6, 1.2], [0, 0.5, 1.0, 1.5, 2.0])

@@ -184,3 +184,31 @@ def test_unit_stats_count_dead_relu_and_saturated_tanh_units():
     run = TrainingRun(load_graph(EXAMPLES / "wine_leaky.json"))
     worker._probe = run.split.X_train[:64]
     assert worker._unit_stats(run.model) == {}
+
+
+def test_histograms_of_short_epochs_come_every_few_epochs_with_their_epoch(controller, qtbot):
+    import app.training.worker as worker_module
+
+    set_training(controller, epochs=12)
+    old = worker_module.HISTOGRAM_INTERVAL
+    worker_module.HISTOGRAM_INTERVAL = 1e6  # every epoch is "short": first and last only
+    try:
+        with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+            run_id = controller.train()
+    finally:
+        worker_module.HISTOGRAM_INTERVAL = old
+    run = controller.store.get(run_id)
+    assert len(run.epochs) == 12
+    assert run.hist_epochs == [1, 12]
+    assert all(len(h) == 2 for h in run.activation_hist.values())
+    assert all(len(h) == 2 for h in run.weight_hist.values())
+    assert all(len(s) == 2 for s in run.unit_stats.values())
+    # long epochs (the interval 0): every epoch
+    worker_module.HISTOGRAM_INTERVAL = 0.0
+    try:
+        controller.reset()
+        with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+            run_id = controller.train(epochs=3)
+    finally:
+        worker_module.HISTOGRAM_INTERVAL = old
+    assert controller.store.get(run_id).hist_epochs == [1, 2, 3]

@@ -342,6 +342,26 @@ def test_histograms_of_parameters_and_activations_with_fixed_edges():
     assert not np.shares_memory(e1, e3)
 
 
+def test_histogram_freq_records_every_kth_epoch_and_the_first_and_last():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    t = Trainer(m, F.cross_entropy, optim.SGD(m.parameters(), lr=0.1), batch_size=50,
+                record_histograms=True, histogram_freq=3)
+    t.fit(X, y, epochs=8)
+    with_hist = [r.epoch for r in t.epoch_records if r.param_histograms]
+    assert with_hist == [1, 3, 6, 8]  # first, multiples of 3, last
+    assert all(bool(r.activation_histograms) == bool(r.param_histograms)
+               for r in t.epoch_records)
+    t.histogram_freq = 1  # may change between fits (or epochs)
+    t.fit(X, y, epochs=2)
+    assert [r.epoch for r in t.epoch_records[8:] if r.param_histograms] == [9, 10]
+    with pytest.raises(ValueError, match="histogram_freq"):
+        Trainer(m, F.cross_entropy, optim.SGD(m.parameters(), lr=0.1), histogram_freq=0)
+
+
 def test_models_without_forward_with_activations_get_parameter_histograms_only():
     class Wrapped(nn.Module):
         def __init__(self):
