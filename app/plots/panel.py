@@ -102,7 +102,7 @@ class PlotsPanel(QWidget):
         self.timer.setInterval(REDRAW_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
         self.tabs.currentChanged.connect(lambda _: self._wake())
-        store.run_added.connect(self._mark_dirty)
+        store.run_added.connect(self._run_added)
         store.run_changed.connect(self._mark_dirty)
         store.run_removed.connect(self._mark_removed)
         store.current_changed.connect(self._mark_current)
@@ -155,6 +155,13 @@ class PlotsPanel(QWidget):
         for p in self._pending.values():
             p.dirty.add(run_id)
         self._wake()
+
+    def _run_added(self, run_id: int) -> None:
+        """A new run (Train was pressed): create its plot items now, in the click's
+        event, rather than in the middle of the live updates that follow."""
+        self._mark_dirty(run_id)
+        if self.isVisible():
+            self._tick()
 
     def _mark_removed(self, run_id: int) -> None:
         for p in self._pending.values():
