@@ -429,8 +429,9 @@ class MainWindow(QMainWindow):
         if not self.plots_dock.isVisible():
             self.plots_dock.show()
         self.plots_dock.raise_()
-        if self.plots_dock.width() < 480:
-            self.resizeDocks([self.plots_dock], [560], Qt.Horizontal)
+        if self.plots_dock.width() < 480:  # about 45% of the window, the canvas keeps the rest
+            self.resizeDocks([self.plots_dock], [max(560, int(0.45 * self.width()))],
+                             Qt.Horizontal)
 
     def _training_state(self, state: str) -> None:
         self.training_panel.set_state(state)

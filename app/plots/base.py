@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QMessageBox, QWidget
 
@@ -364,6 +364,33 @@ def configure_plot(plot: pg.PlotItem, title: str | None = None, x_label: str | N
     return plot
 
 
+def _title_update_min(label: pg.LabelItem) -> None:
+    """:meth:`pyqtgraph.LabelItem.updateMin` without the width: pyqtgraph makes a title's
+    width its plot's minimum width (on every text change and resize), so a long title in
+    a narrow dock would push the plot, and everything beside it, past the dock's edge.
+    A title wider than its plot starts at the left and is clipped on the right."""
+    height = label.itemRect().height()
+    label.setMinimumWidth(0)
+    label.setMinimumHeight(height)
+    label._sizeHint = {Qt.SizeHint.MinimumSize: (0, height),
+                       Qt.SizeHint.PreferredSize: (0, height),
+                       Qt.SizeHint.MaximumSize: (-1, -1),
+                       Qt.SizeHint.MinimumDescent: (0, 0)}
+    label.updateGeometry()
+    if label.item.boundingRect().width() > label.rect().width():  # clipped on the right only
+        label.item.setPos(0, label.item.pos().y())
+
+
+def _set_title(plot: pg.PlotItem, title: str | None, colors: PlotColors) -> None:
+    """Set ``plot``'s title; a title too long for the plot is clipped, never widens it."""
+    label = plot.titleLabel
+    if "updateMin" not in vars(label):
+        label.updateMin = lambda: _title_update_min(label)
+        label.setFlag(label.GraphicsItemFlag.ItemClipsChildrenToShape, True)
+    plot.setTitle(title, color=colors.foreground, size="10.5pt")
+    _title_update_min(label)
+
+
 def set_plot_labels(plot: pg.PlotItem, colors: PlotColors, title: str | None = None,
                     x_label: str | None = None, y_label: str | None = None) -> None:
     """Change a plot's title or axis labels (and keep them for the theme); only what
@@ -371,7 +398,7 @@ def set_plot_labels(plot: pg.PlotItem, colors: PlotColors, title: str | None = N
     meta = _plot_meta(plot)
     if title is not None and meta.get("title") != title:
         meta["title"] = title
-        plot.setTitle(title, color=colors.foreground, size="10.5pt")
+        _set_title(plot, title, colors)
     for side, text in (("bottom", x_label), ("left", y_label)):
         if text is not None and meta.get(side) != text:
             meta[side] = text
@@ -382,7 +409,7 @@ def set_plot_labels(plot: pg.PlotItem, colors: PlotColors, title: str | None = N
 def style_plot(plot: pg.PlotItem, colors: PlotColors) -> None:
     """Colour ``plot``'s title, axes, tick labels and grid for a theme."""
     meta = _plot_meta(plot)
-    plot.setTitle(meta.get("title"), color=colors.foreground, size="10.5pt")
+    _set_title(plot, meta.get("title"), colors)
     axis_pen = pg.mkPen(colors.axis)
     for side in ("left", "bottom", "right", "top"):
         axis = plot.getAxis(side)

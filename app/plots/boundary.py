@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.plots.base import (CLASS_COLORS, PlotView, configure_plot, new_legend,
                             set_plot_labels, style_legend)
@@ -61,7 +61,6 @@ class BoundaryView(PlotView):
         self.widget = pg.PlotWidget()
         self.plot = self.widget.getPlotItem()
         configure_plot(self.plot, "Decision boundary", "x1", "x2", grid=False)
-        self.plot.setAspectLocked(True)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.scatters: dict[int, pg.ScatterPlotItem] = {}
@@ -77,6 +76,12 @@ class BoundaryView(PlotView):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.widget)
+        self.caption = QLabel("Background: the class the network predicts at each point, "
+                              "faint where it is unsure. Dots: the data, in the colour of "
+                              "their true class.")
+        self.caption.setWordWrap(True)
+        self.caption.setContentsMargins(8, 2, 8, 4)
+        layout.addWidget(self.caption)
         self._register(self.widget, [self.plot], [self.legend])
         self.apply_theme(self.theme)
 
@@ -162,14 +167,16 @@ class BoundaryView(PlotView):
                 self.legend.addItem(self.scatters[c], names[c])
             style_legend(self.legend, self.colors)
             self._run_id, self._shape = run.run_id, (k, len(X))
-            self.plot.vb.autoRange(padding=0.02)
+            # The grid covers the data with a margin: show exactly the grid.
+            self.plot.vb.setRange(rect=self.image.mapRectToParent(self.image.boundingRect()),
+                                  padding=0)
         self.legend.setVisible(True)
-        epoch = int(run.epochs[-1]["epoch"]) if run.epochs else 0
+        epoch = b.get("epoch", run.epochs[-1]["epoch"] if run.epochs else 0)
         set_plot_labels(self.plot, self.colors,
-                        title=f"Decision boundary after epoch {epoch}: background = predicted "
-                              "class (faint = unsure), dots = data")
+                        title=f"Decision boundary after epoch {int(epoch)}")
 
     def theme_changed(self) -> None:
+        self.caption.setStyleSheet(f"color: {self.colors.muted};")
         for s in self.scatters.values():
             s.setPen(pg.mkPen(self.colors.outline, width=1))
         self.refresh()

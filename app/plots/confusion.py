@@ -169,7 +169,7 @@ class ConfusionView(PlotView):
         epoch = int(run.epochs[-1]["epoch"]) if run.epochs else 0
         acc = f"{100 * correct / total:.1f}% correct" if total else "no samples"
         set_plot_labels(self.plot, self.colors,
-                        title=f"Validation confusion matrix after epoch {epoch}: {acc} "
+                        title=f"Validation, epoch {epoch}: {acc} "
                               f"({int(correct)} of {int(total)})")
 
     def theme_changed(self) -> None:

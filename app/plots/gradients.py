@@ -192,7 +192,7 @@ class GradientView(PlotView):
             style_legend(self.legend, self.colors)
             self.legend.updateGeometry()
         set_plot_labels(self.plot, self.colors,
-                        title=f"Gradient norm per parameter (log scale): {run.name}")
+                        title=f"Gradient norms, {run.name.split(':')[0]} (log scale)")
 
     def theme_changed(self) -> None:
         self.empty.setColor(self.colors.muted)

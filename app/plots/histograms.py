@@ -286,8 +286,8 @@ class HistogramView(PlotView):
         self.latest_line.setPos(last_epoch)
         self.latest_line.setVisible(len(hists) > 1)
         more = "brighter" if self.theme.name == "dark" else "darker"
-        set_plot_labels(self.heat_plot, self.colors,
-                        title=f"{key} over epochs ({more} = more values)")
+        set_plot_labels(self.heat_plot, self.colors, title=f"{key} over epochs",
+                        x_label=f"epoch ({more} = more values)")
         problems = []
         if latest.nonfinite:
             problems.append(f"{latest.nonfinite} non-finite (NaN/inf)")

@@ -121,6 +121,7 @@ class LossView(PlotView):
         self.smoothing_slider = QSlider(Qt.Horizontal)
         self.smoothing_slider.setRange(0, 99)
         self.smoothing_slider.setValue(60)
+        self.smoothing_slider.setMinimumWidth(90)
         self.smoothing_slider.setMaximumWidth(180)
         self.smoothing_slider.setToolTip(
             "Exponential moving average of the per-batch loss (as TensorBoard's): 0 shows "
@@ -134,11 +135,14 @@ class LossView(PlotView):
         controls.addSpacing(16)
         controls.addWidget(self.log_y)
         controls.addStretch(1)
-        self.key_label = QLabel("<b>━━</b> validation &nbsp;&nbsp; <b>╍●╍</b> training "
-                                "per epoch &nbsp;&nbsp; <b>─</b> training per batch "
-                                "(faint: raw)")
-        self.key_label.setToolTip("Every run has its own colour (legend in the plot)")
-        controls.addWidget(self.key_label)
+        self.key_label = QLabel("Lines: <b>━━</b> validation &nbsp; <b>╍●╍</b> training "
+                                "per epoch &nbsp; <b>─</b> training per batch (faint: raw)")
+        self.key_label.setToolTip("Line styles: validation (solid), training per epoch "
+                                  "(dashed, dots), training per batch (thin; faint: the raw "
+                                  "values, strong: smoothed).\nEvery run has its own colour "
+                                  "(legend in the plot).")
+        self.key_label.setWordWrap(True)  # two lines in a narrow dock, never wider than it
+        self.key_label.setContentsMargins(6, 0, 6, 0)
 
         self.widget = pg.GraphicsLayoutWidget()
         self.loss_plot = self.widget.addPlot(row=0, col=0)
@@ -167,6 +171,7 @@ class LossView(PlotView):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(2)
         outer.addLayout(controls)
+        outer.addWidget(self.key_label)
         outer.addWidget(self.widget, 1)
         self._register(self.widget, [self.loss_plot, self.metric_plot, self.lr_plot],
                        [self.legend])

@@ -90,7 +90,8 @@ class Run:
             per_class: per-class accuracy (K,) or None.
         boundary: the latest decision-boundary grid for 2-D data, a dict with ``x``,
             ``y`` (1-D grid coordinates), ``classes`` (int, (ny, nx)) and ``confidence``
-            ((ny, nx) in [0, 1]); ``points``: (X, y) of the data shown under it.
+            ((ny, nx) in [0, 1]) and ``epoch`` (the epoch after which it was computed);
+            ``points``: (X, y) of the data shown under it.
         best_epoch, stopped_epoch: from early stopping (0 if none).
         message: the error of a failed run.
         progress: the latest progress dict (epoch, batch, batches, samples_per_s, eta_s).

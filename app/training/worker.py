@@ -30,8 +30,11 @@ __all__ = ["TrainingWorker", "EMIT_INTERVAL", "training_key"]
 
 #: At most this many seconds between two emissions' worth of coalesced records.
 EMIT_INTERVAL = 1.0 / 30.0
-#: The decision boundary is recomputed at most this often (seconds).
-BOUNDARY_INTERVAL = 0.5
+#: The decision boundary is recomputed at most this often (seconds), and at most about
+#: once per BOUNDARY_COST_RATIO times the time its last computation took (so that it
+#: stays a small share of the training time on a large network).
+BOUNDARY_INTERVAL = 0.1
+BOUNDARY_COST_RATIO = 20.0
 #: Histograms (and unit statistics) are recorded every epoch unless epochs are shorter
 #: than this (seconds); then every few epochs, about this often, so that they stay a
 #: small share of the training time (the heat map shows each one until the next).
@@ -101,6 +104,7 @@ class TrainingWorker(QObject):
         self._pending_epochs: list[dict[str, Any]] = []
         self._last_emit = 0.0
         self._last_boundary = 0.0
+        self._boundary_cost = 0.0
         self._samples = 0
         self._progress: dict[str, float] = {}
         self._epochs_total = 0
@@ -207,7 +211,7 @@ class TrainingWorker(QObject):
             "points": points, "batches": batches, "epochs": self._epochs_total,
             "continuing": continuing, "notes": list(run.input_changes)})
         self._pending_steps, self._pending_norms, self._pending_epochs = [], {}, []
-        self._last_emit = self._last_boundary = 0.0
+        self._last_emit = self._last_boundary = self._boundary_cost = 0.0
         self._samples, self._t0 = 0, time.perf_counter()
         self._rate_t, self._rate_samples = self._t0, 0
         with self._lock:
@@ -270,9 +274,12 @@ class TrainingWorker(QObject):
             max(1, int(np.ceil(HISTOGRAM_INTERVAL / max(seconds, 1e-6))))
         now = time.perf_counter()
         last = record.epoch >= self._epochs_total
-        if self._points is not None and (now - self._last_boundary >= BOUNDARY_INTERVAL or last):
+        wait = max(BOUNDARY_INTERVAL, BOUNDARY_COST_RATIO * self._boundary_cost)
+        if self._points is not None and (now - self._last_boundary >= wait or last):
             payload["boundary"] = self._boundary(run.model)
+            payload["boundary"]["epoch"] = record.epoch
             self._last_boundary = time.perf_counter()
+            self._boundary_cost = self._last_boundary - now
         self._pending_epochs.append(payload)
         with self._lock:
             if self._step_epoch:

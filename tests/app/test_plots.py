@@ -399,20 +399,22 @@ def test_views_out_of_sight_keep_their_changes_until_shown(panel, store, qtbot):
     assert loss_before >= 1
     fill_run(run, epochs=4)
     store.changed(run.run_id)
-    qtbot.waitUntil(lambda: panel.loss.redraw_count == loss_before + 1, timeout=3000)
+    qtbot.waitUntil(lambda: panel.loss.redraw_count > loss_before, timeout=3000)
     qtbot.waitUntil(lambda: not panel.timer.isActive(), timeout=3000)
     assert panel.histograms.redraw_count == hist_before  # out of sight: not drawn
     panel.show_tab("histograms")
-    qtbot.waitUntil(lambda: panel.histograms.redraw_count == hist_before + 1, timeout=3000)
+    qtbot.waitUntil(lambda: panel.histograms.redraw_count > hist_before, timeout=3000)
+    qtbot.waitUntil(lambda: not panel.timer.isActive(), timeout=3000)
+    shown = panel.histograms.redraw_count
     assert panel.histograms.image.image.shape[1] == 6  # caught up with all six epochs
     # hidden altogether: nothing is drawn, and showing it again catches up
     panel.hide()
     fill_run(run, epochs=5)
     store.changed(run.run_id)
     qtbot.wait(150)
-    assert panel.histograms.redraw_count == hist_before + 1 and not panel.timer.isActive()
+    assert panel.histograms.redraw_count == shown and not panel.timer.isActive()
     panel.show()
-    qtbot.waitUntil(lambda: panel.histograms.redraw_count == hist_before + 2, timeout=3000)
+    qtbot.waitUntil(lambda: panel.histograms.redraw_count > shown, timeout=3000)
 
 
 def test_many_changes_between_ticks_draw_once(panel, store):
@@ -585,6 +587,35 @@ def test_boundary_image_and_points(panel, store):
     dx = 4 / 29
     assert rect.left() == pytest.approx(-2 - dx / 2) and rect.right() == pytest.approx(2 + dx / 2)
     assert v.message.toPlainText() == ""
+
+
+def test_boundary_fills_the_plot_and_names_the_epoch_it_was_computed_after(panel, store):
+    run = add_run(store)  # 6 epochs; its boundary was computed after epoch 4
+    run.boundary["epoch"] = 4
+    panel.redraw_now()
+    v = panel.boundary
+    (x0, x1), (y0, y1) = v.plot.vb.viewRange()
+    rect = v.image.mapRectToParent(v.image.boundingRect())
+    assert (x0, x1) == pytest.approx((rect.left(), rect.right()), abs=1e-6)
+    assert (y0, y1) == pytest.approx((rect.top(), rect.bottom()), abs=1e-6)
+    assert v.plot.titleLabel.text == "Decision boundary after epoch 4"
+
+
+def test_a_long_title_does_not_widen_its_plot(panel, store, qtbot):
+    """pyqtgraph makes a title's width its plot's minimum width: a long title in a
+    narrow dock pushed the plots past the dock's edge. Titles are clipped instead."""
+    from app.plots.base import set_plot_labels
+
+    v = panel.boundary
+    before = v.widget.minimumSizeHint().width()
+    set_plot_labels(v.plot, v.colors, title="A very long title " * 20)
+    assert v.plot.titleLabel.minimumWidth() == 0
+    v.widget.resize(320, 300)  # pyqtgraph resets a title's minimum width on resize too
+    v.plot.titleLabel.resizeEvent(None)
+    assert v.plot.titleLabel.minimumWidth() == 0
+    assert v.plot.titleLabel.item.pos().x() == 0  # its start is shown, its end clipped
+    assert v.plot.minimumWidth() < 300
+    assert v.widget.minimumSizeHint().width() == before
 
 
 def test_boundary_rgba_alpha_follows_confidence():

@@ -212,3 +212,32 @@ def test_histograms_of_short_epochs_come_every_few_epochs_with_their_epoch(contr
     finally:
         worker_module.HISTOGRAM_INTERVAL = old
     assert controller.store.get(run_id).hist_epochs == [1, 2, 3]
+
+
+def test_the_boundary_is_recomputed_often_unless_costly_and_names_its_epoch(qtbot, monkeypatch):
+    import app.training.worker as worker_module
+
+    doc = Document()
+    doc.open(EXAMPLES / "moons_tanh.json")
+    ctl = TrainingController(doc)
+    try:
+        calls: list[int] = []
+        original = ctl.worker._boundary
+        ctl.worker._boundary = lambda model: (calls.append(1), original(model))[1]
+        monkeypatch.setattr(worker_module, "BOUNDARY_INTERVAL", 0.0)
+        monkeypatch.setattr(worker_module, "BOUNDARY_COST_RATIO", 0.0)
+        set_training(ctl, epochs=5)
+        with qtbot.waitSignal(ctl.run_finished, timeout=WAIT):
+            run_id = ctl.train()
+        run = ctl.store.get(run_id)
+        assert len(calls) == 5 and run.boundary["epoch"] == 5
+        assert run.boundary["classes"].shape == (worker_module.GRID, worker_module.GRID)
+        # a boundary that costs far more than the training: the first and the last only
+        monkeypatch.setattr(worker_module, "BOUNDARY_COST_RATIO", 1e9)
+        calls.clear()
+        ctl.reset()
+        with qtbot.waitSignal(ctl.run_finished, timeout=WAIT):
+            run_id = ctl.train()
+        assert len(calls) == 2 and ctl.store.get(run_id).boundary["epoch"] == 5
+    finally:
+        assert ctl.shutdown(5.0)

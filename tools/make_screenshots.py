@@ -1,0 +1,162 @@
+"""Make the README's pictures and a set of pictures of every example training.
+
+    .venv/bin/python tools/make_screenshots.py            # README pictures only
+    .venv/bin/python tools/make_screenshots.py --all DIR  # and each example, during and after
+
+Everything goes through the real window, offscreen: the Train button's path
+(:meth:`app.main_window.MainWindow.start_training`), the plots' own redraws.
+
+* ``resources/screenshots/canvas.png``: the digits example, a Dense node selected;
+* ``resources/screenshots/training.png``: the digits example trained twice, with Adam and
+  with plain SGD (learning rate 0.01), the two runs overlaid in the loss plot;
+* with ``--all DIR``: for each example, ``NAME-during.png`` (half way through its epochs,
+  taken while the worker trains) and ``NAME-after.png``, on the tab that teaches most for
+  it (decision boundary for 2-D sets, confusion matrix for digits and breast cancer, the
+  histograms heat map of the first activation for iris, loss for the others), plus
+  ``digits-gradients.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+EXAMPLES = ROOT / "resources" / "examples"
+SCREENSHOTS = ROOT / "resources" / "screenshots"
+SIZE = (1500, 950)
+WAIT_MS = 300_000
+
+#: example -> (epochs, tab, node whose histograms to show or None)
+EXAMPLE_VIEWS = {
+    "digits_mlp": (30, "confusion", None),
+    "moons_tanh": (200, "boundary", None),
+    "spiral_relu": (300, "boundary", None),
+    "iris_sigmoid": (100, "histograms", "Sigmoid"),
+    "wine_leaky": (100, "loss", None),
+    "breast_cancer_bce": (50, "confusion", None),
+    "sine_regression": (200, "loss", None),
+}
+
+
+def _window(example: str):
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(theme="light")
+    window.resize(*SIZE)
+    window.show()
+    if not window.open_file(EXAMPLES / f"{example}.json"):
+        raise SystemExit(f"cannot open the example {example}")
+    app.processEvents()
+    return app, window
+
+
+def _set_training(window, **values) -> None:
+    from app.editor.commands import SetSettings
+
+    graph = window.document.graph
+    training = {**graph.settings.get("training", {}), **values}
+    window.document.push(SetSettings(graph, {**graph.settings, "training": training}))
+    window.training_panel.refresh_now()
+
+
+def _train(window, epochs: int, during=None) -> None:
+    """Train ``epochs`` epochs and wait; ``during(window)`` is called once, in the GUI
+    thread, when the run has reached half its epochs (the worker still training)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    window.controller.run_finished.connect(loop.quit)
+    state = {"done": during is None}
+
+    def changed(run_id: int) -> None:
+        run = window.runs.get(run_id)
+        if not state["done"] and run is not None and len(run.epochs) >= epochs // 2:
+            state["done"] = True
+            during(window)
+
+    window.runs.run_changed.connect(changed)
+    QTimer.singleShot(WAIT_MS, loop.quit)
+    window.start_training(epochs)
+    loop.exec()
+    window.runs.run_changed.disconnect(changed)
+    window.controller.run_finished.disconnect(loop.quit)
+
+
+def _grab(window, tab: str | None, out: Path, node: str | None = None) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import READABLE_ZOOM
+
+    if node:
+        found = window.document.graph.node_by_name(node)
+        if found is not None:
+            window.scene.select_nodes([found.id])
+    window.plots.redraw_now()
+    if tab:
+        window.plots.show_tab(tab)
+    window.view.fit(min_zoom=READABLE_ZOOM)
+    QApplication.processEvents()
+    if not window.grab().save(str(out)):
+        raise SystemExit(f"cannot write {out}")
+    print(f"wrote {out}")
+
+
+def _close(window) -> None:
+    window.document.undo_stack.setClean()
+    window.close()
+
+
+def readme_pictures() -> None:
+    from app.main_window import READABLE_ZOOM
+
+    app, window = _window("digits_mlp")
+    node = window.document.graph.node_by_name("Dense")
+    if node is not None:
+        window.scene.select_nodes([node.id])
+    window.view.fit(min_zoom=READABLE_ZOOM)
+    app.processEvents()
+    window.grab().save(str(SCREENSHOTS / "canvas.png"))
+    print(f"wrote {SCREENSHOTS / 'canvas.png'}")
+    _train(window, 30)  # the example's own settings: Adam
+    _set_training(window, optimizer="sgd", optimizer_options={"lr": 0.01})
+    _train(window, 30)
+    _grab(window, "loss", SCREENSHOTS / "training.png")
+    _close(window)
+
+
+def example_pictures(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for example, (epochs, tab, node) in EXAMPLE_VIEWS.items():
+        _, window = _window(example)
+        _train(window, epochs,
+               during=lambda w, e=example, t=tab, n=node: _grab(w, t, out / f"{e}-during.png", n))
+        _grab(window, tab, out / f"{example}-after.png", node)
+        if example == "digits_mlp":
+            _grab(window, "gradients", out / "digits-gradients.png")
+        _close(window)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--all", metavar="DIR", type=Path,
+                        help="also picture every example during and after training, in DIR")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # The window as a new user first sees it: not the dock sizes remembered here.
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="nncanvas-shots-")
+    readme_pictures()
+    if args.all:
+        example_pictures(args.all)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
