@@ -3,13 +3,20 @@
 Opens the main window with FILE (default: the digits example). Options:
 
 * ``--screenshot OUT.png``: open, draw, save a picture of the whole window and exit
-  (offscreen when there is no display) — for the README's pictures and for checks;
+  (offscreen when there is no display) — for the README's pictures and for checks. The
+  window then neither reads nor writes the saved layout, theme and recent files, so a
+  picture does not depend on earlier sessions;
 * ``--theme light|dark``;
 * ``--quit-after MS``: close the window after MS milliseconds (for checks);
 * ``--select NODE``: select a node by name (for pictures);
 * ``--train EPOCHS``: train for EPOCHS epochs through the same worker the Train button
-  uses (with ``--screenshot``: save the picture when training ends, then exit);
-* ``--tab NAME``: the plots tab to show in that picture.
+  uses (with ``--screenshot``: save the picture when training ends, then exit with 1 and
+  the run's error on stderr if training failed, e.g. a NaN loss or unreadable data);
+* ``--tab NAME``: the plots tab to show (loss, gradients, histograms, boundary,
+  confusion), with or without ``--train``.
+
+Exit codes: 0 done, 1 a file or picture that cannot be read or written or (with
+``--train`` and ``--screenshot``) failed training, 2 bad options.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from typing import Sequence
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 DEFAULT_GRAPH = EXAMPLES / "digits_mlp.json"
+#: The plots tabs ``--tab`` can show (a word of each tab's title).
+TABS = ("loss", "gradients", "histograms", "boundary", "confusion")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train", type=int, metavar="EPOCHS",
                         help="train the network for EPOCHS epochs as the Train button does "
                         "(with --screenshot: then save the picture and exit)")
-    parser.add_argument("--tab", metavar="NAME", help="show this tab of the plots (loss, "
-                        "gradients, histograms, boundary, confusion) in the picture")
+    parser.add_argument("--tab", choices=TABS, help="show this tab of the plots (in the "
+                        "picture)")
     return parser
 
 
@@ -84,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("NN Canvas")
     app.setOrganizationName("NNCanvas")
-    window = MainWindow(theme=args.theme)
+    window = MainWindow(theme=args.theme, persist=not args.screenshot)
     if not window.open_file(path):
         print(f"nncanvas: cannot open {path}", file=sys.stderr)
     if args.screenshot:
@@ -94,7 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         node = window.document.graph.node_by_name(args.select)
         if node is not None:
             window.scene.select_nodes([node.id])
+
+    def show_tab() -> None:
+        if args.tab:
+            window._show_plots()
+            window.plots.show_tab(args.tab)
+
+    show_tab()
     if args.screenshot:
+        failure: list[str] = []  # the error that ended training, if any
+
         def shoot() -> None:
             window.scene.refresh()
             window.view.fit(min_zoom=READABLE_ZOOM)
@@ -102,18 +120,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             ok = window.grab().save(args.screenshot)
             if not ok:
                 print(f"nncanvas: cannot write {args.screenshot}", file=sys.stderr)
+            if failure:
+                print(f"nncanvas: {failure[0]}", file=sys.stderr)
             window.document.undo_stack.setClean()
             window.close()
-            app.exit(0 if ok else 1)
+            app.exit(0 if ok and not failure else 1)
         if args.train:
             def trained(run_id: int) -> None:
                 window.controller.run_finished.disconnect(trained)
+                run = window.runs.get(run_id)
+                if run is not None and run.status == "failed":
+                    failure.append(f"training failed: {run.message or 'unknown error'}")
                 window.plots.redraw_now()
-                if args.tab:
-                    window.plots.show_tab(args.tab)
+                show_tab()
                 QTimer.singleShot(300, shoot)
+
+            def refused(text: str, error: bool) -> None:
+                if error:
+                    failure[:] = [text[:1].lower() + text[1:]]
+
+            def start() -> None:
+                window.controller.message.connect(refused)
+                run_id = window.start_training(args.train)
+                window.controller.message.disconnect(refused)
+                if run_id is None:  # nothing to wait for: the data cannot be read
+                    window.controller.run_finished.disconnect(trained)
+                    failure[:] = failure or ["training did not start"]
+                    QTimer.singleShot(300, shoot)
             window.controller.run_finished.connect(trained)
-            QTimer.singleShot(100, lambda: window.start_training(args.train))
+            QTimer.singleShot(100, start)
         else:
             QTimer.singleShot(300, shoot)
     elif args.train:

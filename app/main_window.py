@@ -7,6 +7,8 @@ are remembered between runs (``QSettings``).
 
 from __future__ import annotations
 
+import html
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +26,7 @@ from app.editor.minimap import Minimap
 from app.editor.palette import Palette
 from app.editor.scene import GraphScene
 from app.editor.view import GraphView
+from app.plots.base import write_runs_history_csv
 from app.plots.panel import PlotsPanel
 from app.theme import CATEGORY_COLORS, THEMES, apply_palette
 from app.training.controller import TrainingController
@@ -44,6 +47,22 @@ def settings() -> QSettings:
     return QSettings(QSettings.IniFormat, QSettings.UserScope, "NNCanvas", "NNCanvas")
 
 
+class _MemoryStore:
+    """The part of ``QSettings`` the window uses, kept in memory (``persist=False``)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, object] = {}
+
+    def value(self, key: str, default: object = None) -> object:
+        return self._values.get(key, default)
+
+    def setValue(self, key: str, value: object) -> None:  # noqa: N802 - QSettings API
+        self._values[key] = value
+
+    def sync(self) -> None:
+        pass
+
+
 class MainWindow(QMainWindow):
     """The NN Canvas window.
 
@@ -51,11 +70,16 @@ class MainWindow(QMainWindow):
         document, scene, view, palette, inspector, minimap: the parts.
         ask_save: called when closing or replacing a modified project; returns
             ``QMessageBox.Save``, ``Discard`` or ``Cancel`` (tests replace it).
+
+    With ``persist=False`` (``--screenshot``) the window neither reads nor writes the
+    saved layout, theme and recent files: it starts from the defaults and what it
+    would remember is kept in memory only.
     """
 
-    def __init__(self, theme: str | None = None) -> None:
+    def __init__(self, theme: str | None = None, persist: bool = True) -> None:
         super().__init__()
-        self.store = settings()
+        self.persist = persist
+        self.store: QSettings | _MemoryStore = settings() if persist else _MemoryStore()
         self.theme_name = theme or str(self.store.value("theme", "light"))
         if self.theme_name not in THEMES:
             self.theme_name = "light"
@@ -122,6 +146,9 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.history_dock, self.plots_dock)
         self.inspector_dock.raise_()
         panel, ctl = self.training_panel, self.controller
+        # while the plots draw, the worker waits between batches (see TrainingWorker.gui_free)
+        free = ctl.worker.gui_free
+        self.plots.gui_busy = lambda busy: free.clear() if busy else free.set()
         panel.train_requested.connect(self.start_training)
         panel.pause_requested.connect(ctl.pause)
         panel.resume_requested.connect(ctl.resume)
@@ -171,6 +198,11 @@ class MainWindow(QMainWindow):
         self.act_redo = self.document.undo_stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcuts([K("Ctrl+Shift+Z"), K("Ctrl+Y")])
         self.addActions([self.act_undo, self.act_redo])
+        # undo and redo change the network too: while training they ask to stop first
+        for action, step in ((self.act_undo, self.document.undo_stack.undo),
+                             (self.act_redo, self.document.undo_stack.redo)):
+            action.triggered.disconnect()
+            action.triggered.connect(partial(self._guarded, step))
         self.act_cut = a("Cu&t", self.cut, K.Cut)
         self.act_copy = a("&Copy", self.scene.copy, K.Copy)
         self.act_paste = a("&Paste", lambda: self.scene.paste(), K.Paste)
@@ -240,8 +272,13 @@ class MainWindow(QMainWindow):
         self._update_recent_menu()
 
     # ------------------------------------------------------------------ files
+    def _guarded(self, step: Callable[[], None], *_: object) -> None:
+        """Undo or redo, once edits are allowed (training stopped, or not running)."""
+        if self.document.can_edit():
+            step()
+
     def new_file(self) -> bool:
-        if not self.maybe_save():
+        if not self.document.can_edit() or not self.maybe_save():  # stop training first
             return False
         self.document.new()
         self.view.fit()
@@ -254,8 +291,9 @@ class MainWindow(QMainWindow):
             self.open_file(path)
 
     def open_file(self, path: str | Path) -> bool:
-        """Open a graph file; an unreadable file is reported and changes nothing."""
-        if not self.maybe_save():
+        """Open a graph file; an unreadable file is reported and changes nothing.
+        While training runs, asks to stop it first."""
+        if not self.document.can_edit() or not self.maybe_save():
             return False
         try:
             self.document.open(path)
@@ -407,14 +445,26 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ training
     def start_training(self, epochs: int = 0) -> int | None:
-        """Train the network (the panel's Train button); the plots come to the front."""
+        """Train the network (the panel's Train button); the plots come to the front.
+        A node marked by a failed run is unmarked. Data that cannot be read starts no
+        run (the controller says why) and empties the progress bar; returns None then."""
         self.scene.refresh()
+        self.scene.clear_failed_node()
         self._show_plots()
-        return self.controller.train(epochs)
+        run_id = self.controller.train(epochs)
+        self._refused(run_id is None)
+        return run_id
 
     def step_training(self, kind: str) -> None:
+        self.scene.clear_failed_node()
         self._show_plots()
+        idle = self.controller.state == "idle"
         self.controller.step(kind)
+        self._refused(idle and self.controller.state == "idle")
+
+    def _refused(self, refused: bool) -> None:
+        if refused and self.controller.state == "idle":
+            self.training_panel.clear_progress("Not trained: see the message below")
 
     def reset_training(self) -> None:
         self.controller.reset()
@@ -438,6 +488,7 @@ class MainWindow(QMainWindow):
         busy = state != "idle"
         for item in self.scene.nodes.values():  # read-only while training
             item.setFlag(item.GraphicsItemFlag.ItemIsMovable, not busy)
+        self.history.setEnabled(not busy)  # a click there would jump in the history
         self.statusBar().showMessage({"running": "Training…", "paused": "Paused",
                                       "stopping": "Stopping…"}.get(state, "Ready"), 4000)
 
@@ -457,8 +508,13 @@ class MainWindow(QMainWindow):
                                              p.get("samples_per_s"), p.get("eta_s"))
 
     def _highlight_failed_node(self, name: str) -> None:
+        """A run failed at node ``name``: select it and outline it in red, with the
+        failure as its error text, until training starts again or the graph changes."""
         node = self.document.graph.node_by_name(name)
         if node is not None:
+            run = self.runs.get(self.controller.active)  # the failed run, still active here
+            message = run.message if run is not None and run.message else "training failed here"
+            self.scene.set_failed_node(node.id, message)
             self.select_and_show(node.id)
 
     def _plots_follow_selection(self, node_ids: list) -> None:
@@ -484,14 +540,26 @@ class MainWindow(QMainWindow):
                                     QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
 
     def export_history(self) -> None:
-        run = self.runs.current_run()
-        if run is None or not run.epochs:
+        """Training → Export History as CSV: the epochs of every run in one CSV file
+        (a first column ``run`` names the run; runs without epochs are left out). A
+        file that cannot be written is reported, never raised."""
+        runs = [r for r in self.runs.runs.values() if r.epochs]
+        if not runs:
             self.statusBar().showMessage("No training history yet", 5000)
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export history as CSV",
                                               str(Path.home() / "history.csv"), "*.csv")
-        if path:
-            self.plots.export_history_csv(path)
+        if not path:
+            return
+        try:
+            write_runs_history_csv(runs, path)
+        except OSError as e:
+            QMessageBox.warning(self, "Export history",
+                                f"Could not write {path}: {e.strerror or e}")
+            return
+        n = len(runs)
+        self.statusBar().showMessage(
+            f"Saved the history of {n} run{'s' if n != 1 else ''} to {path}", 5000)
 
     # ------------------------------------------------------------------ appearance
     def set_theme(self, name: str) -> None:
@@ -577,8 +645,20 @@ would stop training.</li>
 <tr><td>Ctrl+click, Shift+click, drag on empty canvas</td><td>add to the selection, select an area</td></tr>
 </table>"""
 
+    def help_text(self) -> str:
+        """Help → Mouse and Keyboard: :attr:`HELP` and the training controls' shortcuts,
+        read from the training panel's actions (so they cannot drift)."""
+        rows = []
+        for action in self.training_panel.actions_for_window():
+            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
+                             for k in action.shortcuts())
+            what = action.statusTip() or action.text().replace("&", "")
+            rows.append(f"<tr><td>{html.escape(keys)}</td>"
+                        f"<td>{html.escape(what[:1].lower() + what[1:])}</td></tr>")
+        return f"{self.HELP}\n<h3>Training</h3>\n<table>\n" + "\n".join(rows) + "\n</table>"
+
     def show_help(self) -> None:
-        QMessageBox.information(self, "Mouse and keyboard", self.HELP)
+        QMessageBox.information(self, "Mouse and keyboard", self.help_text())
 
     def about(self) -> None:
         QMessageBox.about(self, "About NN Canvas",

@@ -72,6 +72,11 @@ def apply_palette(app: QApplication, theme: Theme) -> None:
                         (QPalette.HighlightedText, QColor("#ffffff")),
                         (QPalette.PlaceholderText, QColor(theme.text_dim))]:
         p.setColor(role, color)
-    p.setColor(QPalette.Disabled, QPalette.Text, QColor(theme.text_dim))
-    p.setColor(QPalette.Disabled, QPalette.ButtonText, QColor(theme.text_dim))
+    # disabled fields (settings locked while training, unchecked options) must look it:
+    # dim text on the window colour instead of the fields' dark base
+    disabled_text = QColor(theme.text_dim).darker(140)
+    for role in (QPalette.Text, QPalette.ButtonText, QPalette.WindowText):
+        p.setColor(QPalette.Disabled, role, disabled_text)
+    p.setColor(QPalette.Disabled, QPalette.Base, window)
+    p.setColor(QPalette.Disabled, QPalette.Button, QColor("#2c3038"))
     app.setPalette(p)

@@ -2,10 +2,11 @@
 
 In one process, on the offscreen platform:
 
-* the main window opens the digits example and trains it at full speed through the
-  Train button's path (worker thread); meanwhile a 5 ms QTimer in the GUI thread
-  records how late each tick fires (lateness = interval - 5 ms), and the plots' redraw
-  timer is counted (redraws per second);
+* the main window opens the digits example and trains it for 300 epochs (about 3 s) at
+  full speed through the Train button's path (worker thread); meanwhile a 5 ms QTimer
+  in the GUI thread records how late each tick fires (lateness = interval - 5 ms) from
+  the worker's first report on (before it, pressing Train builds the run's plot items:
+  about 15 ms, once), and the plots' redraw timer is counted (redraws per second);
 * the loss view's redraw time with 1,000 and with 100,000 loss points;
 * the same training run by the command-line path (:class:`nncore.graph.run.TrainingRun`,
   one BLAS thread, as ``nncore train``) in this process, for the samples-per-second
@@ -74,11 +75,17 @@ def app_run(epochs: int) -> dict:
     timer.setInterval(5)
     last: list[float | None] = [None]
 
+    training = [False]  # lateness counts from the worker's first report (the run changes):
+    # pressing Train first builds the run's plot items (about 15 ms, once, before training)
+
     def tick() -> None:
         now = clock.nsecsElapsed() / 1e6
-        if last[0] is not None:
+        if last[0] is not None and training[0]:
             lateness.append(now - last[0] - 5.0)
         last[0] = now
+
+    def started(*_: object) -> None:
+        training[0] = True
 
     timer.timeout.connect(tick)
     plots = window.plots
@@ -95,6 +102,7 @@ def app_run(epochs: int) -> dict:
     window.controller.worker.finished.connect(lambda run_id, s: summary.update(s))
     loop = QEventLoop()
     window.controller.run_finished.connect(lambda run_id: loop.quit())
+    window.runs.run_changed.connect(started)  # in the GUI thread, once the worker reports
     QTimer.singleShot(600_000, loop.quit)
     clock.start()
     timer.start()
@@ -179,7 +187,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    epochs = 10 if args.quick else 150
+    epochs = 10 if args.quick else 300
     cli = cli_rate(epochs)
     app_run(3)  # warm-up: first window, fonts, caches
     app = app_run(epochs)

@@ -129,6 +129,8 @@ class EpochRecord:
         activation_histograms: with ``record_histograms=True`` and a model that has
             ``forward_with_activations``: node name -> histogram of its output on the
             probe batch (eval mode, no gradients), in the model's order; else empty.
+        histogram_seconds: how long recording those histograms took (seconds; 0.0 in
+            an epoch without them), for a caller that spaces them out by their cost.
     """
 
     epoch: int
@@ -139,6 +141,7 @@ class EpochRecord:
     per_class_accuracy: np.ndarray | None = None
     param_histograms: dict[str, Histogram] = field(default_factory=dict)
     activation_histograms: dict[str, Histogram] = field(default_factory=dict)
+    histogram_seconds: float = 0.0
 
 
 # ---------------------------------------------------------------------------- callbacks
@@ -159,6 +162,11 @@ class Callback:
 
     def on_batch_end(self, trainer: "Trainer", record: StepRecord) -> None:
         """Called after each optimizer step with a :class:`StepRecord`."""
+
+    def on_pause(self, trainer: "Trainer") -> None:
+        """Called in the training thread when :meth:`Trainer.pause` takes hold, just
+        before ``fit`` waits for :meth:`Trainer.resume` (e.g. to hand over what was
+        collected so far)."""
 
     def on_epoch_end(self, trainer: "Trainer", epoch: int, logs: dict[str, float]) -> None:
         """Called after each epoch with its metrics (``trainer.epoch_records[-1]`` is
@@ -626,6 +634,8 @@ class Trainer:
         total, correct, seen, batches = 0.0, 0, 0, 0
         for b, idx in enumerate(minibatches(len(X), self.batch_size, self.generator), 1):
             if not wake.is_set():
+                for cb in self.callbacks:
+                    cb.on_pause(self)
                 wake.wait()  # paused: blocks until resume() or request_stop()
             if stop.is_set():
                 self.stopped_by_request = True
@@ -787,10 +797,12 @@ class Trainer:
             record.confusion_matrix = cm.copy()
             record.per_class_accuracy = self.per_class_accuracy.copy()
         if probe is not None:
+            start = time.perf_counter()
             record.param_histograms = {
                 name: self._histogram("param", name, p.data)
                 for name, p in self.model.named_parameters()}
             record.activation_histograms = self._activation_histograms(probe)
+            record.histogram_seconds = time.perf_counter() - start
         return record
 
     def _histogram(self, kind: str, name: str, values: np.ndarray) -> Histogram:
@@ -1162,18 +1174,25 @@ def checkpoint_info(path: str | os.PathLike) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- helpers
 def _grad_norms(named: list[tuple[str, Any]]) -> tuple[dict[str, float], float]:
-    """Per-parameter L2 gradient norms (float64) and their combined norm."""
+    """Per-parameter L2 gradient norms and their combined norm (Python floats).
+
+    A dot product in the gradient's own dtype (BLAS, no copy: this runs after every
+    batch), redone in float64 only when float32 overflows (a norm above ~1.8e19)."""
     norms: dict[str, float] = {}
     total = 0.0
-    for name, p in named:
-        g = p.grad
-        if g is None:
-            norms[name] = 0.0
-            continue
-        r = np.asarray(g, dtype=np.float64).reshape(-1)
-        sq = float(np.dot(r, r))
-        norms[name] = math.sqrt(sq)
-        total += sq
+    with np.errstate(over="ignore", invalid="ignore"):
+        for name, p in named:
+            g = p.grad
+            if g is None:
+                norms[name] = 0.0
+                continue
+            r = g.reshape(-1)
+            sq = float(np.dot(r, r))
+            if not math.isfinite(sq) and np.all(np.isfinite(r)):
+                r = r.astype(np.float64)
+                sq = float(np.dot(r, r))
+            norms[name] = math.sqrt(sq)
+            total += sq
     return norms, math.sqrt(total)
 
 

@@ -13,6 +13,7 @@ on every zoom step, and below a zoom level texts are left out (level of detail).
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -188,7 +189,9 @@ class NodeItem(QGraphicsItem):
         self.width, self.height = node_size(node)
         self.output_text = ""
         self.param_count: int | None = None
-        self.error = ""
+        self.analysis_error = ""  # from shape inference (set_analysis)
+        self.failure = ""  # why a training run failed at this node (set_failure)
+        self.error = ""  # the error shown: the analysis error, else the failure
         self.inputs: dict[str, PortItem] = {}
         self.outputs: dict[str, PortItem] = {}
         self._header: QPainterPath | None = None
@@ -241,11 +244,26 @@ class NodeItem(QGraphicsItem):
 
     def set_analysis(self, output_text: str, param_count: int | None, error: str) -> None:
         """Show the inferred output shape, parameter count and error (if any)."""
-        if (output_text, param_count, error) != (self.output_text, self.param_count, self.error):
-            self.output_text, self.param_count, self.error = output_text, param_count, error
-            self.setToolTip(f"<b>{self.node.name}</b>: {error}" if error else
-                            f"<b>{self.node.name}</b> — {self.node.type.summary}")
-            self.update()
+        if (output_text, param_count, error) != (self.output_text, self.param_count,
+                                                  self.analysis_error):
+            self.output_text, self.param_count, self.analysis_error = \
+                output_text, param_count, error
+            self._show_error()
+
+    def set_failure(self, message: str) -> None:
+        """Mark the card as the node a training run failed at (a NaN loss): the red
+        outline and error text of a shape error, with ``message`` as the error text and
+        tooltip. ``""`` removes the mark."""
+        if message != self.failure:
+            self.failure = message
+            self._show_error()
+
+    def _show_error(self) -> None:
+        self.error = self.analysis_error or self.failure
+        name = html.escape(self.node.name, False)
+        self.setToolTip(f"<b>{name}</b>: {html.escape(self.error, False)}" if self.error else
+                        f"<b>{name}</b> — {self.node.type.summary}")
+        self.update()
 
     # ------------------------------------------------------------------ painting
     def boundingRect(self) -> QRectF:

@@ -69,6 +69,11 @@ class GraphScene(QGraphicsScene):
         graph.edge_added.connect(self._on_edge_added)
         graph.edge_removed.connect(self._on_edge_removed)
         graph.graph_reset.connect(self.rebuild)
+        self.failed_node: str | None = None  # the node a training run failed at
+        for event in ("node_added", "node_removed", "edge_added", "edge_removed",
+                      "settings_changed", "graph_reset"):
+            getattr(graph, event).connect(self.clear_failed_node)
+        graph.node_changed.connect(self._node_edited)
         self.rebuild()
 
     @property
@@ -192,6 +197,27 @@ class GraphScene(QGraphicsScene):
         for edge, wire in self.edges.items():
             shape = analysis.shapes.get((edge.src, edge.src_port))
             wire.set_label("" if shape is None else ("labels" if shape.classes else str(shape)))
+
+    def set_failed_node(self, node_id: str, message: str) -> None:
+        """Outline ``node_id``'s card in red with ``message`` as its error text (a
+        training run failed there) until :meth:`clear_failed_node`, which any change of
+        the network or its settings calls (moving cards does not)."""
+        self.clear_failed_node()
+        item = self.nodes.get(node_id)
+        if item is not None:
+            item.set_failure(message)
+            self.failed_node = node_id
+
+    def clear_failed_node(self, *_: Any) -> None:
+        """Remove the mark of :meth:`set_failed_node`."""
+        node_id, self.failed_node = self.failed_node, None
+        item = self.nodes.get(node_id) if node_id is not None else None
+        if item is not None:
+            item.set_failure("")
+
+    def _node_edited(self, node: Node, what: str) -> None:
+        if what != "position":
+            self.clear_failed_node()
 
     def set_theme(self, theme: Theme) -> None:
         """Redraw everything in ``theme``."""

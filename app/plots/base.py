@@ -15,6 +15,8 @@ Every view follows the same rules (DESIGN.md points 12 and 13):
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ __all__ = ["CLASS_COLORS", "REDRAW_INTERVAL_MS", "PlotColors", "plot_colors", "a
            "finite_xy", "ema", "EmaCache", "batches_per_epoch", "steps_to_epochs",
            "live_curve", "configure_plot", "style_plot", "new_legend", "style_legend",
            "set_plot_labels", "legend_labels", "history_action", "write_history_csv",
+           "runs_history_csv", "write_runs_history_csv", "save_csv_dialog", "safe_file_name",
            "PlotView", "with_alpha", "SteadyRange", "steady_span", "cache_axes",
            "EPOCH_REDRAW_S"]
 
@@ -365,11 +368,32 @@ def configure_plot(plot: pg.PlotItem, title: str | None = None, x_label: str | N
 
 
 def _title_update_min(label: pg.LabelItem) -> None:
-    """:meth:`pyqtgraph.LabelItem.updateMin` without the width: pyqtgraph makes a title's
-    width its plot's minimum width (on every text change and resize), so a long title in
-    a narrow dock would push the plot, and everything beside it, past the dock's edge.
-    A title wider than its plot starts at the left and is clipped on the right."""
-    height = label.itemRect().height()
+    """:meth:`pyqtgraph.LabelItem.updateMin` without the width, and with elision.
+
+    pyqtgraph makes a title's width its plot's minimum width (on every text change and
+    resize), so a long title in a narrow dock pushed the plot, and everything beside it,
+    past the dock's edge. Here a title wider than its plot is cut at the end with "…"
+    (never in the middle of a number without the mark), and centred in what is left."""
+    item = label.item
+    text = str(getattr(label, "text", "") or "")
+    color = pg.mkColor(label.opts.get("color") or "#000000").name(QColor.NameFormat.HexArgb)
+    style = f"color: {color}; font-size: {label.opts.get('size', '10.5pt')}"
+
+    def show(t: str) -> float:
+        item.setHtml(f"<span style='{style}'>{t}</span>")
+        return item.boundingRect().width()
+
+    avail = label.rect().width()
+    if text and show(text) > avail > 24:
+        lo, hi = 0, len(text)  # the longest prefix that fits with the mark
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if show(text[:mid].rstrip() + "…") <= avail:
+                lo = mid
+            else:
+                hi = mid - 1
+        show(text[:lo].rstrip() + "…")
+    height = item.boundingRect().height()
     label.setMinimumWidth(0)
     label.setMinimumHeight(height)
     label._sizeHint = {Qt.SizeHint.MinimumSize: (0, height),
@@ -377,12 +401,12 @@ def _title_update_min(label: pg.LabelItem) -> None:
                        Qt.SizeHint.MaximumSize: (-1, -1),
                        Qt.SizeHint.MinimumDescent: (0, 0)}
     label.updateGeometry()
-    if label.item.boundingRect().width() > label.rect().width():  # clipped on the right only
-        label.item.setPos(0, label.item.pos().y())
+    item.setPos(max(0.0, (avail - item.boundingRect().width()) / 2), item.pos().y())
 
 
 def _set_title(plot: pg.PlotItem, title: str | None, colors: PlotColors) -> None:
-    """Set ``plot``'s title; a title too long for the plot is clipped, never widens it."""
+    """Set ``plot``'s title; a title too long for the plot is cut with "…", never widens
+    it."""
     label = plot.titleLabel
     if "updateMin" not in vars(label):
         label.updateMin = lambda: _title_update_min(label)
@@ -509,6 +533,86 @@ def write_history_csv(run: Any, path: str | Path) -> Path:
     path = Path(path)
     path.write_text(run.history_csv(), encoding="utf-8", newline="")
     return path
+
+
+def _csv_cell(value: Any) -> str:
+    """One metric value as :meth:`Run.history_csv` writes it: ``%.10g``, empty for None."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return f"{value:.10g}"
+    return str(value)
+
+
+def runs_history_csv(runs: Iterable[Any]) -> str:
+    """The per-epoch history of several runs as one CSV text.
+
+    Columns: ``run`` (the run's name), then ``epoch``, then every other metric any run
+    recorded (``loss``, ``accuracy``, ``val_loss``, ...), in the order they first
+    appear. Rows: each run's epochs in order, runs in the order given (a
+    :class:`~app.training.runs.RunStore`'s ``runs.values()`` is creation order). A run
+    without epochs is skipped; a metric a run lacks is an empty cell. Numbers are
+    written as :meth:`~app.training.runs.Run.history_csv` does (``%.10g``, so NaN is
+    ``nan``); a name with a comma or quote is quoted (RFC 4180). Lines end with
+    ``\\n``. With no epochs at all the text is the header line ``run,epoch``.
+
+    Args:
+        runs: objects with ``name`` (str) and ``epochs`` (list of dicts of metrics).
+    """
+    runs = [r for r in runs if r.epochs]
+    keys = ["epoch"]
+    for run in runs:
+        for e in run.epochs:
+            keys += [k for k in e if k not in keys]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["run", *keys])
+    for run in runs:
+        for e in run.epochs:
+            writer.writerow([run.name, *(_csv_cell(e.get(k)) for k in keys)])
+    return out.getvalue()
+
+
+def write_runs_history_csv(runs: Iterable[Any], path: str | Path) -> Path:
+    """Write :func:`runs_history_csv` of ``runs`` (one row per epoch of every run that
+    has epochs, a first column ``run`` naming it) to ``path`` (UTF-8).
+
+    Returns:
+        the path written.
+
+    Raises:
+        OSError: when the file cannot be written (a missing folder, no permission).
+    """
+    path = Path(path)
+    path.write_text(runs_history_csv(runs), encoding="utf-8", newline="")
+    return path
+
+
+def save_csv_dialog(parent: QWidget, title: str, suggested: str, text: str) -> Path | None:
+    """Ask where to save ``text`` (a CSV file, UTF-8) and write it there.
+
+    A write that fails (:class:`OSError`: a missing folder, no permission) is reported
+    with a warning naming the path and the reason, and nothing is raised.
+
+    Returns:
+        the path written, or None (dialog cancelled or the write failed).
+    """
+    path, _ = QFileDialog.getSaveFileName(parent, title, suggested, "CSV files (*.csv)")
+    if not path:
+        return None
+    try:
+        Path(path).write_text(text, encoding="utf-8", newline="")
+    except OSError as e:
+        QMessageBox.warning(parent, title, f"Could not write {path}: {e.strerror or e}")
+        return None
+    return Path(path)
+
+
+def safe_file_name(text: str, default: str = "export") -> str:
+    """``text`` with every character but letters, digits, ``-``, ``_`` and spaces
+    replaced by ``_`` (a file name safe on every system), or ``default`` if empty."""
+    safe = "".join(c if c.isalnum() or c in "-_ " else "_" for c in text).strip()
+    return safe or default
 
 
 def history_action(view: pg.GraphicsView, parent: QWidget,

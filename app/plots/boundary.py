@@ -94,6 +94,7 @@ class BoundaryView(PlotView):
 
     def _show_message(self, text: str) -> None:
         self._axes(False)
+        self.caption.setVisible(False)
         self.image.clear()
         for s in self.scatters.values():
             s.setData([], [])
@@ -136,6 +137,7 @@ class BoundaryView(PlotView):
             return
         self.message.setText("")
         self._axes(True)
+        self.caption.setVisible(True)
         gx = np.asarray(b["x"], dtype=np.float64)
         gy = np.asarray(b["y"], dtype=np.float64)
         classes = np.asarray(b["classes"])

@@ -3,17 +3,20 @@ per-class accuracy beside each row."""
 
 from __future__ import annotations
 
-from typing import Any
+import csv
+import io
+from typing import Any, Sequence
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QFont
+from PySide6.QtWidgets import QMessageBox, QVBoxLayout, QWidget
 
-from app.plots.base import PlotView, configure_plot, set_plot_labels
+from app.plots.base import (PlotView, configure_plot, safe_file_name, save_csv_dialog,
+                            set_plot_labels)
 
-__all__ = ["ConfusionView", "row_recall"]
+__all__ = ["ConfusionView", "row_recall", "confusion_csv", "class_names"]
 
 #: Above this many classes the cells show no numbers (they would not fit).
 MAX_LABELLED_CLASSES = 20
@@ -27,6 +30,41 @@ def row_recall(cm: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(sums > 0, cm / np.where(sums > 0, sums, 1), 0.0)
     return frac
+
+
+def class_names(classes: Sequence[str] | None, k: int) -> list[str]:
+    """``k`` class names: ``classes`` cut or completed with ``"2"``, ``"3"``, ... (the
+    class index) where names are missing."""
+    names = [str(c) for c in (classes or [])][:k]
+    return names + [str(i) for i in range(len(names), k)]
+
+
+def confusion_csv(matrix: Any, classes: Sequence[str] | None = None) -> str:
+    """A confusion matrix as CSV text.
+
+    Rows = true class, columns = predicted class (the view's and scikit-learn's
+    convention). The header row is ``true \\ predicted`` followed by the class names;
+    each following row starts with its true class's name, then the counts as integers.
+    Names that contain a comma or quote are quoted (RFC 4180); lines end with ``\\n``.
+
+    Args:
+        matrix: counts, shape ``(K, K)`` (integers, or floats holding whole numbers:
+            they are rounded).
+        classes: the class names; missing ones are the class index (:func:`class_names`).
+
+    Raises:
+        ValueError: for a matrix that is not square and 2-D.
+    """
+    cm = np.asarray(matrix)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"a confusion matrix is square (K, K), got shape {cm.shape}")
+    names = class_names(classes, cm.shape[0])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["true \\ predicted", *names])
+    for name, row in zip(names, cm):
+        writer.writerow([name, *(int(round(float(v))) for v in row)])
+    return out.getvalue()
 
 
 class ConfusionView(PlotView):
@@ -43,6 +81,9 @@ class ConfusionView(PlotView):
             block of pixels) over the rectangle (0, 0)-(K, K).
         texts: the cell texts (row-major, K*K :class:`pyqtgraph.TextItem` s).
         message: a text in the plot when there is no matrix.
+        class_names: the names of the classes shown (K).
+        matrix_action: "Export matrix as CSV…" in the plot's context menu (the counts
+            shown, :func:`confusion_csv`); pyqtgraph's own CSV export only writes curves.
     """
 
     def __init__(self, store: Any, parent: QWidget | None = None) -> None:
@@ -63,6 +104,7 @@ class ConfusionView(PlotView):
         self.texts: list[pg.TextItem] = []
         self.matrix: np.ndarray | None = None
         self.shares: np.ndarray | None = None
+        self.class_names: list[str] = []
         self.message = pg.TextItem("", anchor=(0.5, 0.5))
         self.message.setParentItem(self.plot.vb)
         self.plot.vb.sigResized.connect(self._place_message)
@@ -70,8 +112,24 @@ class ConfusionView(PlotView):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.widget)
         self._register(self.widget, [self.plot])
+        self.matrix_action = QAction("Export matrix as CSV…", self)
+        self.matrix_action.triggered.connect(self.export_matrix_csv)
+        self.widget.scene().contextMenu.append(self.matrix_action)
         self._axis_meta()
         self.apply_theme(self.theme)
+
+    def export_matrix_csv(self) -> None:
+        """Ask for a file and save the matrix shown (:func:`confusion_csv`); without one,
+        say so. A file that cannot be written is reported with a warning."""
+        if self.matrix is None:
+            QMessageBox.information(self, "Export matrix",
+                                    "No confusion matrix is shown yet: it needs a "
+                                    "classification run with a validation split.")
+            return
+        run = self.store.current_run()
+        name = safe_file_name(run.name if run is not None else "", "run")
+        save_csv_dialog(self, "Export confusion matrix as CSV", f"{name} confusion.csv",
+                        confusion_csv(self.matrix, self.class_names))
 
     def _axis_meta(self) -> None:
         meta = getattr(self.plot, "_nncanvas_labels")
@@ -105,10 +163,15 @@ class ConfusionView(PlotView):
         return (run.run_id, run.task, run.confusion, run.per_class,
                 len(run.epochs), tuple(run.classes or ()))
 
+    def _axes(self, shown: bool) -> None:
+        for side in ("left", "bottom", "right"):
+            (self.plot.showAxis if shown else self.plot.hideAxis)(side)
+
     def draw_current(self, run: Any) -> None:
         cm = None if run is None else run.confusion
         if cm is None or np.asarray(cm).ndim != 2 or np.asarray(cm).shape[0] == 0:
             self.matrix = self.shares = None
+            self.class_names = []
             self.image.clear()
             self._set_texts(0)
             for side in ("left", "bottom", "right"):
@@ -123,7 +186,9 @@ class ConfusionView(PlotView):
             self.message.setText(msg, color=self.colors.muted)
             self._place_message()
             set_plot_labels(self.plot, self.colors, title="Confusion matrix")
+            self._axes(False)  # no empty axes around the message
             return
+        self._axes(True)
         self.message.setText("")
         cm = np.asarray(cm)
         k = cm.shape[0]
@@ -136,9 +201,8 @@ class ConfusionView(PlotView):
         self.image.setImage(np.repeat(np.repeat(frac, rep, axis=0), rep, axis=1),
                             levels=(0.0, 1.0), autoLevels=False)
         self.image.setRect(QRectF(0, 0, k, k))
-        names = list(run.classes or [])
-        names += [str(i) for i in range(len(names), k)]
-        names = names[:k]
+        names = class_names(run.classes, k)
+        self.class_names = names
         recall = np.diag(frac).copy()
         if run.per_class is not None and len(run.per_class) == k:
             recall = np.asarray(run.per_class, dtype=np.float64)

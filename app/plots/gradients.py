@@ -7,19 +7,33 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from app.plots.base import (CLASS_COLORS, EmaCache, PlotView, configure_plot, finite_xy,
                             live_curve, new_legend, set_plot_labels, steps_to_epochs,
                             style_legend, with_alpha)
 
-__all__ = ["GradientView", "node_of"]
+__all__ = ["GradientView", "layer_shade", "node_of"]
 
-HINT = ("Each curve is one weight or bias tensor (bias dashed), coloured like its node. "
+HINT = ("Each curve is one weight or bias tensor (bias dashed), coloured like its node "
+        "(layers of one kind in shades, darkest nearest the input). "
         "<b>Vanishing</b> gradients: curves sinking toward 1e-6 and below, usually the "
         "layers nearest the input, which then stop learning (saturated sigmoid/tanh, "
         "deep stacks). <b>Exploding</b>: curves jumping up by orders of magnitude, often "
-        "just before the loss turns to NaN (lower the learning rate or clip gradients).")
+        "just before the loss turns to NaN (lower the learning rate or clip gradients). "
+        "A bias just before BatchNorm has a gradient near 0 by design: BatchNorm subtracts "
+        "the mean, so that bias changes nothing (and could be left out).")
+
+
+def layer_shade(color: str, k: int, n: int, dark: bool = False) -> str:
+    """Shade ``k`` of ``n`` (0 = darkest) of ``color`` (hex): the colour's hue and
+    saturation, with a lightness from 0.28 to 0.68 (0.40 to 0.80 on a dark theme)."""
+    c = QColor(color)
+    h, s, _, a = c.getHslF()
+    lo, hi = (0.40, 0.80) if dark else (0.28, 0.68)
+    t = k / max(n - 1, 1)
+    return QColor.fromHslF(max(h, 0.0), s, lo + t * (hi - lo), a).name()
 
 
 def node_of(label: str) -> str:
@@ -116,15 +130,21 @@ class GradientView(PlotView):
             self._style(label, curve)
 
     def _color(self, label: str) -> str:
+        """The colour of ``label``'s node; nodes of one colour (three Dense layers) get
+        shades of it, darkest nearest the input, so that layers can be told apart."""
         node = node_of(label)
-        if node in self.node_colors:
-            return self.node_colors[node]
         nodes: list[str] = []
         for lbl in self.curves:
             if node_of(lbl) not in nodes:
                 nodes.append(node_of(lbl))
-        i = nodes.index(node) if node in nodes else len(nodes)
-        return CLASS_COLORS[i % len(CLASS_COLORS)]
+        if node not in self.node_colors:
+            i = nodes.index(node) if node in nodes else len(nodes)
+            return CLASS_COLORS[i % len(CLASS_COLORS)]
+        base = self.node_colors[node]
+        same = [n for n in nodes if self.node_colors.get(n) == base]
+        if len(same) < 2 or node not in same:
+            return base
+        return layer_shade(base, same.index(node), len(same), self.theme.name == "dark")
 
     def _style(self, label: str, curve: pg.PlotDataItem) -> None:
         bias = label.rpartition(".")[2].startswith("bias")

@@ -3,17 +3,21 @@ heat map (TensorBoard's "distributions" view), with the node's dead/saturated un
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QRadioButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QMessageBox,
+                               QRadioButton, QVBoxLayout, QWidget)
 
-from app.plots.base import PlotView, configure_plot, set_plot_labels, with_alpha
+from app.plots.base import (PlotView, configure_plot, safe_file_name, save_csv_dialog,
+                            set_plot_labels, with_alpha)
 
-__all__ = ["HistogramView", "heat_matrix", "unit_stat_text"]
+__all__ = ["HistogramView", "heat_matrix", "heat_map_csv", "bin_label", "unit_stat_text"]
 
 EXPLANATIONS = {
     "dead": "A dead ReLU unit outputs 0 for every probe sample: it passes no gradient "
@@ -69,6 +73,61 @@ def heat_matrix(hists: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     return image, edges
 
 
+def _edge_text(x: float) -> str:
+    """A bin edge as short text: 10 significant digits, then Python's shortest form
+    (``-0.9000000000000001`` -> ``-0.9``, ``-1`` -> ``-1.0``)."""
+    return repr(float(f"{x:.10g}"))
+
+
+def bin_label(lo: float, hi: float, last: bool = False) -> str:
+    """A bin's range as text, e.g. ``"[-1.0, -0.9)"``; the last bin includes its right
+    edge (``np.histogram``'s convention, as :class:`nncore.metrics.Histogram`):
+    ``"[0.9, 1.0]"``."""
+    return f"[{_edge_text(lo)}, {_edge_text(hi)}{']' if last else ')'}"
+
+
+def heat_map_csv(hists: list[Any], epochs: Any) -> str:
+    """The histograms behind the heat map as CSV text: one row per recorded epoch.
+
+    The header is ``epoch`` then one column per bin of the latest histogram, named by
+    its range (:func:`bin_label`: ``"[-1.0, -0.9)"``, ..., the last one closed). Each
+    row is an epoch number, then that epoch's counts (integers: how many finite values
+    fell in each bin, values outside the edges counted in the end bins, NaN and
+    infinities left out). A histogram with other edges (a run resumed with new edges)
+    is re-binned onto the latest edges by its bin centres, as :func:`heat_matrix` does.
+    Unlike the picture, the counts are not normalized and epochs without a histogram
+    have no row. Lines end with ``\\n``.
+
+    Args:
+        hists: :class:`nncore.metrics.Histogram` s, oldest first (may be empty: then
+            only the header ``epoch``).
+        epochs: the epoch of each histogram (same length, e.g. from ``hist_epochs``).
+
+    Raises:
+        ValueError: when ``epochs`` and ``hists`` differ in length.
+    """
+    epochs = [int(e) for e in np.asarray(epochs).ravel()]
+    if len(epochs) != len(hists):
+        raise ValueError(f"{len(hists)} histograms but {len(epochs)} epochs")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if not hists:
+        writer.writerow(["epoch"])
+        return out.getvalue()
+    edges = np.asarray(hists[-1].edges, dtype=np.float64)
+    n = len(edges) - 1
+    writer.writerow(["epoch", *(bin_label(edges[i], edges[i + 1], last=i == n - 1)
+                                for i in range(n))])
+    for epoch, h in zip(epochs, hists):
+        counts = np.asarray(h.counts, dtype=np.float64)
+        if len(h.edges) != len(edges) or not np.array_equal(h.edges, edges):
+            centers = (np.asarray(h.edges[:-1]) + np.asarray(h.edges[1:])) / 2
+            counts, _ = np.histogram(np.clip(centers, edges[0], edges[-1]), bins=edges,
+                                     weights=counts)
+        writer.writerow([epoch, *(int(round(float(c))) for c in counts)])
+    return out.getvalue()
+
+
 def hist_epochs(run: Any, count: int) -> np.ndarray:
     """The epochs of a run's last ``count`` histograms: ``run.hist_epochs`` when it has
     them all, else consecutive epochs ending at the run's last one."""
@@ -93,6 +152,9 @@ class HistogramView(PlotView):
         badge: counts of non-finite and clipped values (hidden when both are 0).
         stat_label, stat_help: the node's unit statistic and what it means.
         shown_key: the histogram name shown (``"Dense 2"`` or ``"Dense 2.weight"``).
+        heat_map_action: "Export heat map as CSV…" in the context menu (the counts of
+            the histograms shown, :func:`heat_map_csv`); pyqtgraph's own CSV export only
+            writes curves, not the heat map's image.
     """
 
     def __init__(self, store: Any, parent: QWidget | None = None) -> None:
@@ -160,10 +222,38 @@ class HistogramView(PlotView):
         layout.addWidget(self.stat_label)
         layout.addWidget(self.stat_help)
         self._register(self.widget, [self.hist_plot, self.heat_plot])
+        self.heat_map_action = QAction("Export heat map as CSV…", self)
+        self.heat_map_action.triggered.connect(self.export_heat_map_csv)
+        self.widget.scene().contextMenu.append(self.heat_map_action)
 
         self.node_box.currentTextChanged.connect(self._picked)
         self.weights_button.toggled.connect(self._mode_toggled)
         self.apply_theme(self.theme)
+
+    # -- export
+    def shown_histograms(self) -> tuple[str | None, list[Any], np.ndarray]:
+        """``(name, histograms, epochs)`` of the node shown for the current run (an
+        empty list when there is none)."""
+        run = self.store.current_run()
+        key = self.shown_key
+        hists = list(self._source(run).get(key, [])) if run is not None and key else []
+        epochs = hist_epochs(run, len(hists)) if hists else np.zeros(0, dtype=np.int64)
+        return key, hists, epochs
+
+    def export_heat_map_csv(self) -> None:
+        """Ask for a file and save the shown node's histograms, one row per recorded
+        epoch (:func:`heat_map_csv`); without any, say so. A file that cannot be
+        written is reported with a warning."""
+        key, hists, epochs = self.shown_histograms()
+        if not hists:
+            QMessageBox.information(self, "Export heat map",
+                                    "No histograms are shown yet: they are recorded after "
+                                    "each epoch of a run.")
+            return
+        what = "activations" if self.mode == "activations" else "values"
+        save_csv_dialog(self, "Export heat map as CSV",
+                        f"{safe_file_name(f'{key} {what}', 'histograms')}.csv",
+                        heat_map_csv(hists, epochs))
 
     # -- selection
     def select_node(self, name: str) -> None:

@@ -67,6 +67,7 @@ class _RunItems:
         self.smoothed: bool | None = None  # the pens follow the smoothing on/off
         self.epoch_state: tuple | None = None  # (epochs, log y, task) last drawn
         self.epochs_drawn_at = 0.0  # time.monotonic() of that drawing
+        self.lr_points = 0  # learning-rate values drawn
         self.marked = True  # epoch markers shown
         self.shown = True
         self.in_legend = False
@@ -319,9 +320,13 @@ class LossView(PlotView):
             else:
                 self.deferred.add(run.run_id)
 
+        # the learning rate changes between epochs (schedules step per epoch): drawn with
+        # the epoch curves, so that a tick of batches leaves the lr plot unpainted
         m = min(len(run.step), len(run.step_lr))
-        items.lr.setData(*finite_xy(x_steps[:m], run.step_lr.values[:m],
-                                    positive=self.lr_plot.ctrl.logYCheck.isChecked()))
+        if epochs_drawn or items.lr_points == 0 or run.status != "running":
+            items.lr.setData(*finite_xy(x_steps[:m], run.step_lr.values[:m],
+                                        positive=self.lr_plot.ctrl.logYCheck.isChecked()))
+            items.lr_points = m
 
         for line, epoch in ((items.best, run.best_epoch), (items.stopped, run.stopped_epoch)):
             if epoch and epoch > 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
@@ -66,6 +66,9 @@ class PlotsPanel(QWidget):
         self.theme: Theme = as_theme(None)
         self.redraw_count = 0
         self.last_redraw_s = 0.0
+        #: Called with True when a redraw starts and False when its painting is done (the
+        #: training worker pauses between batches meanwhile); None: nobody to tell.
+        self.gui_busy: Callable[[bool], None] | None = None
 
         self.loss = LossView(store)
         self.gradients = GradientView(store)
@@ -181,6 +184,20 @@ class PlotsPanel(QWidget):
     def _tick(self, everything: bool = False) -> bool:
         """Hand each view in sight (or every view) its changes; stop the timer when no
         view in sight has any."""
+        self._busy(True)
+        try:
+            return self._redraw_views(everything)
+        finally:
+            QTimer.singleShot(0, self._after_paint)  # after the paint events it caused
+
+    def _busy(self, busy: bool) -> None:
+        if self.gui_busy is not None:
+            self.gui_busy(busy)
+
+    def _after_paint(self) -> None:
+        self._busy(False)
+
+    def _redraw_views(self, everything: bool) -> bool:
         start = time.perf_counter()
         drew = False
         for view, p in self._pending.items():

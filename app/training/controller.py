@@ -16,10 +16,12 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
+from app.training.collector import collect_in_gui_thread
 from app.training.runs import Run, RunStore
 from app.training.worker import TrainingWorker, training_key
 from nncore.graph import dumps
-from nncore.graph.settings import TrainingSettings
+from nncore.graph.run import dataset_for_graph, load_data_cached
+from nncore.graph.settings import DatasetSettings, TrainingSettings
 
 __all__ = ["TrainingController", "GIL_SWITCH_INTERVAL"]
 
@@ -67,6 +69,7 @@ class TrainingController(QObject):
         self.worker.failed.connect(self._on_failed)
         if sys.getswitchinterval() > GIL_SWITCH_INTERVAL:
             sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+        collect_in_gui_thread()  # never in the worker: see app.training.collector
         self.worker_thread.start()
         app = QCoreApplication.instance()
         if app is not None:  # a safety net: the thread never outlives the event loop
@@ -76,19 +79,34 @@ class TrainingController(QObject):
     def train(self, epochs: int = 0, start_paused: bool = False) -> int | None:
         """Train the document's graph in the worker: continue the last model if the
         network and settings are unchanged (and it was not reset), else a new run from
-        fresh weights. Returns the run id (None if a run is already active)."""
+        fresh weights. Returns the run id.
+
+        The settings and the data are checked here first, in the GUI thread (with the
+        cached loader the training panel's preview uses, relative paths against the
+        document's folder): if they cannot be read, no run is made, :attr:`message`
+        carries the reason (file, line and column) as an error, and None is returned.
+        None is also returned while a run is active."""
         if self.state != "idle":
             return None
         graph = self.document.graph
-        text = dumps(graph)
+        path = getattr(self.document, "path", None)
+        base = str(Path(path).parent) if path else ""
+        try:
+            settings = TrainingSettings.from_dict(graph.settings.get("training"))
+            data_settings = DatasetSettings.from_dict(graph.settings.get("dataset"))
+            load_data_cached(dataset_for_graph(data_settings, graph), base or None)
+            text = dumps(graph)  # checks every setting (values pushed from code too)
+        except Exception as e:  # noqa: BLE001 - DataFileError, SettingsError, ...: all shown
+            self.message.emit(f"Cannot train: {str(e) or type(e).__name__}", True)
+            return None
         key = training_key(text)
-        settings = TrainingSettings.from_dict(graph.settings.get("training"))
         if self._last is not None and self._last[1] == key and self._last[0] in self.store.runs:
             run_id = self._last[0]
             run = self.store.runs[run_id]
             run.status = "running"
         else:
-            dataset = (graph.settings.get("dataset") or {}).get("name", "data")
+            dataset = data_settings.name if data_settings.source == "builtin" else \
+                Path(data_settings.path or "data").name
             lr = settings.optimizer_options.get("lr")
             label = f"{settings.optimizer}" + (f" lr={lr:g}" if lr is not None else "") + \
                 f" · {dataset}"
@@ -98,8 +116,6 @@ class TrainingController(QObject):
         self.active = run_id
         self.store.set_current(run_id)
         self._set_state("paused" if start_paused else "running")
-        path = getattr(self.document, "path", None)
-        base = str(Path(path).parent) if path else ""
         self._start.emit(run_id, text, base, int(epochs), bool(start_paused))
         return run_id
 
@@ -125,7 +141,7 @@ class TrainingController(QObject):
     def stop(self) -> None:
         if self.state in ("running", "paused"):
             self._set_state("stopping")
-            self.worker.request_stop()
+            self.worker.request_stop(self.active)
             self.worker.resume()
 
     def reset(self) -> None:

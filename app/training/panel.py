@@ -889,7 +889,7 @@ class TrainingPanel(QWidget):
         self.batch_spin.valueChanged.connect(
             lambda v: self._commit_training_field("batch_size", int(v), "Batch size"))
         form.addRow(self._label("Batch size", tip), self.batch_spin)
-        self.epochs_spin = _int_spin(0, 1_000_000)
+        self.epochs_spin = _int_spin(1, 1_000_000)
         self.epochs_spin.setObjectName("epochs")
         tip = "Passes over the training data (early stopping may end sooner)"
         self.epochs_spin.setToolTip(tip)
@@ -1005,9 +1005,10 @@ class TrainingPanel(QWidget):
         self.act_step_batch = make("Step One &Batch", "Step batch", ["Ctrl+B"],
                                    P.SP_MediaSeekForward, partial(self._step, "batch"),
                                    "Train one more batch, then pause")
-        self.act_step_epoch = make("Step One &Epoch", "Step epoch", ["Ctrl+E"],
+        self.act_step_epoch = make("Step to End of &Epoch", "Step epoch", ["Ctrl+E"],
                                    P.SP_MediaSkipForward, partial(self._step, "epoch"),
-                                   "Train one more epoch, then pause")
+                                   "Train to the end of the current epoch, then pause "
+                                   "(paused mid-epoch: only the rest of that epoch)")
         self.act_stop = make("&Stop", "Stop", ["Ctrl+."], P.SP_MediaStop, self._stop,
                              "Stop training (the weights stay as they are)")
         self.act_reset = make("&Reset Weights", "Reset weights", ["Ctrl+Shift+R"],
@@ -1075,8 +1076,8 @@ class TrainingPanel(QWidget):
 
     def actions_for_window(self) -> list[QAction]:
         """The controls as actions with their shortcuts, for the window's Training menu:
-        Train (Ctrl+Return), Pause/Resume (Ctrl+P), Step One Batch (Ctrl+B), Step One
-        Epoch (Ctrl+E), Stop (Ctrl+.), Reset Weights (Ctrl+Shift+R)."""
+        Train (Ctrl+Return), Pause/Resume (Ctrl+P), Step One Batch (Ctrl+B), Step to End
+        of Epoch (Ctrl+E), Stop (Ctrl+.), Reset Weights (Ctrl+Shift+R)."""
         return [self.act_train, self.act_pause, self.act_step_batch, self.act_step_epoch,
                 self.act_stop, self.act_reset]
 

@@ -35,11 +35,17 @@ EMIT_INTERVAL = 1.0 / 30.0
 #: stays a small share of the training time on a large network).
 BOUNDARY_INTERVAL = 0.1
 BOUNDARY_COST_RATIO = 20.0
-#: Histograms (and unit statistics) are recorded every epoch unless epochs are shorter
-#: than this (seconds); then every few epochs, about this often, so that they stay a
-#: small share of the training time (the heat map shows each one until the next).
-HISTOGRAM_INTERVAL = 0.05
+#: Histograms (and unit statistics) are recorded every epoch unless that would cost more
+#: than HISTOGRAM_SHARE of the training time (their cost is measured) or come more often
+#: than every HISTOGRAM_INTERVAL seconds; then every few epochs (the heat map shows each
+#: one until the next).
+HISTOGRAM_SHARE = 0.06
+HISTOGRAM_INTERVAL = 0.01
 GRID = 90
+#: While the GUI thread draws (it clears :attr:`TrainingWorker.gui_free`), the worker
+#: waits between batches, at most this long (seconds), instead of sharing Python's GIL
+#: with it: the drawing then takes its own time, not twice that.
+GUI_WAIT_MAX = 0.02
 
 
 def training_key(graph_json: str) -> str:
@@ -52,6 +58,20 @@ def training_key(graph_json: str) -> str:
     return json.dumps([nodes, data.get("edges"), data.get("settings")], sort_keys=True)
 
 
+def _node_name(graph_json: str, error: Exception) -> str:
+    """The display name of the node an error is about (``node_name``, or ``node_id``
+    looked up in the graph), or ""."""
+    name = getattr(error, "node_name", "") or ""
+    node_id = getattr(error, "node_id", None)
+    if name or not node_id:
+        return name
+    try:
+        node = loads(graph_json, "the network").node(node_id)
+    except Exception:  # noqa: BLE001 - a graph that cannot be read names no node
+        return ""
+    return getattr(node, "name", "") or ""
+
+
 class _Recorder(Callback):
     """Collects step and epoch records in the worker thread and hands them to the worker
     to emit, coalesced."""
@@ -61,9 +81,15 @@ class _Recorder(Callback):
 
     def on_batch_end(self, trainer: Any, record: Any) -> None:
         self.worker._on_batch(trainer, record)
+        if not self.worker.gui_free.is_set():  # the GUI is drawing: let it have the GIL
+            self.worker.gui_free.wait(GUI_WAIT_MAX)
 
     def on_epoch_record(self, trainer: Any, record: Any) -> None:
         self.worker._on_epoch(trainer, record)
+
+    def on_pause(self, trainer: Any) -> None:
+        # a pause that came after the last batch's (coalesced) emission: show it all now
+        self.worker._flush(self.worker._run_id, force=True)
 
 
 class TrainingWorker(QObject):
@@ -95,6 +121,7 @@ class TrainingWorker(QObject):
         super().__init__()
         self._run: Any = None
         self._key: str | None = None
+        self._model_run = 0  # the run id the model was trained under
         self._run_id = 0
         self._lock = threading.Lock()
         self._step_batches = 0
@@ -105,10 +132,14 @@ class TrainingWorker(QObject):
         self._last_emit = 0.0
         self._last_boundary = 0.0
         self._boundary_cost = 0.0
+        self._hist_cost = 0.0
+        self.gui_free = threading.Event()
+        self.gui_free.set()
         self._samples = 0
         self._progress: dict[str, float] = {}
         self._epochs_total = 0
-        self._stop_requested = threading.Event()
+        #: The run to stop (even if its work has not begun yet), -1 for any (closing).
+        self._stop_run: int | None = None
 
     # ------------------------------------------------------------------ control (any thread)
     @property
@@ -116,12 +147,20 @@ class TrainingWorker(QObject):
         run = self._run
         return run.trainer if run is not None else None
 
-    def request_stop(self) -> None:
-        """Stop at the next batch boundary (thread-safe)."""
-        self._stop_requested.set()
+    def request_stop(self, run_id: int | None = None) -> None:
+        """Stop run ``run_id`` at its next batch boundary, also when the worker has not
+        started it yet (a Stop right after Train); None: whatever runs and anything
+        queued (the window is closing). Thread-safe."""
+        with self._lock:
+            self._stop_run = -1 if run_id is None else run_id
+            current = self._run_id
         trainer = self.trainer
-        if trainer is not None:
+        if trainer is not None and (run_id is None or run_id == current):
             trainer.request_stop()
+
+    def _stop_wanted(self, run_id: int) -> bool:
+        with self._lock:
+            return self._stop_run in (-1, run_id)
 
     def pause(self) -> None:
         trainer = self.trainer
@@ -155,8 +194,10 @@ class TrainingWorker(QObject):
         settings were trained last) for ``epochs`` epochs (0: the settings' number)."""
         from threadpoolctl import threadpool_limits
 
-        self._stop_requested.clear()
-        self._run_id = run_id
+        with self._lock:
+            self._run_id = run_id
+        self._progress = {}  # a run that fails before its first batch shows no old progress
+        self._pending_steps, self._pending_norms, self._pending_epochs = [], {}, []
         try:
             with threadpool_limits(1), np.errstate(all="ignore"):
                 self._train(run_id, graph_json, base_dir, epochs, start_paused)
@@ -165,10 +206,14 @@ class TrainingWorker(QObject):
             self.failed.emit(run_id, str(e), e.node or "")
         except (GraphError, GraphFileError, SettingsError, ValueError, OSError) as e:
             self._flush(run_id, force=True)
-            self.failed.emit(run_id, str(e), getattr(e, "node_name", "") or "")
+            self.failed.emit(run_id, str(e), _node_name(graph_json, e))
         except Exception as e:  # noqa: BLE001 - a bug must reach the GUI, not kill the thread
             self._flush(run_id, force=True)
             self.failed.emit(run_id, f"unexpected error: {type(e).__name__}: {e}", "")
+        finally:
+            with self._lock:  # a Stop for this run is spent (one for all is kept)
+                if self._stop_run == run_id:
+                    self._stop_run = None
 
     def reset(self) -> None:
         """Forget the trained model: the next run starts from fresh weights."""
@@ -180,12 +225,14 @@ class TrainingWorker(QObject):
 
         graph = loads(graph_json, "the network")
         key = training_key(graph_json)
-        continuing = self._run is not None and self._key == key
+        # the same network and settings under the same run id (the controller gives a new
+        # id to a new run: after a change, a Reset, or the last run deleted)
+        continuing = self._run is not None and self._key == key and self._model_run == run_id
         if not continuing:
             self._run = None
             run = TrainingRun(graph, base_dir=base_dir or None, callbacks=[_Recorder(self)],
                               record_grad_norms=True, record_histograms=True)
-            self._run, self._key = run, key
+            self._run, self._key, self._model_run = run, key, run_id
         run = self._run
         trainer = run.trainer
         epochs = epochs or run.settings.epochs
@@ -211,7 +258,7 @@ class TrainingWorker(QObject):
             "points": points, "batches": batches, "epochs": self._epochs_total,
             "continuing": continuing, "notes": list(run.input_changes)})
         self._pending_steps, self._pending_norms, self._pending_epochs = [], {}, []
-        self._last_emit = self._last_boundary = self._boundary_cost = 0.0
+        self._last_emit = self._last_boundary = self._boundary_cost = self._hist_cost = 0.0
         self._samples, self._t0 = 0, time.perf_counter()
         self._rate_t, self._rate_samples = self._t0, 0
         with self._lock:
@@ -221,7 +268,7 @@ class TrainingWorker(QObject):
             stepping = self._step_batches > 0 or self._step_epoch
         if start_paused and not stepping:
             trainer.pause()
-        if self._stop_requested.is_set():
+        if self._stop_wanted(run_id):
             trainer.request_stop()
         start = time.perf_counter()
         trainer.fit(sp.X_train, sp.y_train, epochs, validation=run.validation)
@@ -268,10 +315,12 @@ class TrainingWorker(QObject):
             "unit_stats": self._unit_stats(run.model) if has_hist else {},
             "boundary": None,
         }
-        # short epochs: histograms every few epochs, about every HISTOGRAM_INTERVAL
-        seconds = float(record.logs.get("time") or 0.0)
-        trainer.histogram_freq = 1 if seconds >= HISTOGRAM_INTERVAL else \
-            max(1, int(np.ceil(HISTOGRAM_INTERVAL / max(seconds, 1e-6))))
+        # short epochs: histograms every few epochs, by their cost and at most so often
+        seconds = max(float(record.logs.get("time") or 0.0), 1e-6)
+        if has_hist:
+            self._hist_cost = record.histogram_seconds
+        trainer.histogram_freq = max(1, int(np.ceil(HISTOGRAM_INTERVAL / seconds)),
+                                     int(np.ceil(self._hist_cost / (HISTOGRAM_SHARE * seconds))))
         now = time.perf_counter()
         last = record.epoch >= self._epochs_total
         wait = max(BOUNDARY_INTERVAL, BOUNDARY_COST_RATIO * self._boundary_cost)

@@ -16,7 +16,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["DatasetSettings", "TrainingSettings", "SettingsError", "OPTIMIZERS", "SCHEDULES"]
+__all__ = ["DatasetSettings", "TrainingSettings", "SettingsError", "OPTIMIZERS", "SCHEDULES",
+           "MAX_SEED"]
 
 
 class SettingsError(ValueError):
@@ -30,6 +31,10 @@ def _optimizers() -> dict[str, type]:
 
 
 #: Optimizer names accepted in settings (the engine's classes, lower case).
+#: The largest seed: 2**31 - 1 (NumPy takes any, but a seed must also fit the GUI's
+#: integer fields, which are 32-bit signed).
+MAX_SEED = 2**31 - 1
+
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw")
 #: Learning-rate schedules: name -> (scheduler class name, its arguments' defaults).
 SCHEDULES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -162,7 +167,7 @@ class DatasetSettings:
             raise SettingsError("dataset.val_fraction + dataset.test_fraction must be < 1")
         if not isinstance(s.standardize, bool):
             raise SettingsError(f"dataset.standardize must be true or false, got {s.standardize!r}")
-        s.seed = _number("dataset", "seed", s.seed, 0, None, integer=True)
+        s.seed = _number("dataset", "seed", s.seed, 0, MAX_SEED, integer=True)
         return s
 
     def to_dict(self) -> dict[str, Any]:
@@ -225,10 +230,10 @@ class TrainingSettings:
         if not isinstance(s.decay_bias_and_norm, bool):
             raise SettingsError("training.decay_bias_and_norm must be true or false")
         s.batch_size = _number("training", "batch_size", s.batch_size, 1, None, integer=True)
-        s.epochs = _number("training", "epochs", s.epochs, 0, None, integer=True)
+        s.epochs = _number("training", "epochs", s.epochs, 1, None, integer=True)
         s.max_grad_norm = _number("training", "max_grad_norm", s.max_grad_norm, positive=True,
                                   allow_none=True)
-        s.seed = _number("training", "seed", s.seed, 0, None, integer=True)
+        s.seed = _number("training", "seed", s.seed, 0, MAX_SEED, integer=True)
         if s.schedule is not None:
             s._check_schedule()
         if s.early_stopping is not None:

@@ -352,3 +352,21 @@ def test_colours_follow_a_dark_theme(inspector, document, qtbot):
         assert inspector.page.node_id == node.id
     finally:
         app.setPalette(light)
+
+
+def test_disabled_fields_look_disabled_in_the_dark_theme(qapp):
+    """A user found the locked settings (while training) looking editable in the dark
+    theme: disabled fields get the window colour and dimmer text than enabled ones."""
+    from PySide6.QtGui import QPalette
+
+    from app.theme import DARK, LIGHT, apply_palette
+
+    try:
+        apply_palette(qapp, DARK)
+        p = qapp.palette()
+        assert p.color(QPalette.Disabled, QPalette.Base) != p.color(QPalette.Active, QPalette.Base)
+        for role in (QPalette.Text, QPalette.WindowText, QPalette.ButtonText):
+            assert p.color(QPalette.Disabled, role).lightnessF() < \
+                p.color(QPalette.Active, role).lightnessF() - 0.2
+    finally:
+        apply_palette(qapp, LIGHT)

@@ -201,3 +201,122 @@ def test_a_bad_size_is_refused_before_the_window_opens(tmp_path):
     proc = _run_app("--screenshot", str(tmp_path / "x.png"), "--size", "big", timeout=60)
     assert proc.returncode == 2 and "--size must look like 1400x860" in proc.stderr
     assert "QThread" not in proc.stderr
+
+
+def test_help_lists_the_training_shortcuts_from_the_panels_actions(window, monkeypatch):
+    shown = []
+    monkeypatch.setattr("app.main_window.QMessageBox.information",
+                        lambda parent, title, text: shown.append(text))
+    window.show_help()
+    (text,) = shown
+    for keys, what in (("Ctrl+Return", "start training"), ("Ctrl+P", "pause or resume"),
+                       ("Ctrl+B", "one more batch"), ("Ctrl+E", "end of the current epoch"),
+                       ("Ctrl+.", "stop training"), ("Ctrl+Shift+R", "new random weights")):
+        assert f"<td>{keys}" in text and what in text, (keys, what)
+    assert "Ctrl+Enter" in text and text.startswith(window.HELP)
+    # read from the actions: a changed shortcut shows in the help
+    window.training_panel.act_step_batch.setShortcut("Ctrl+Alt+B")
+    assert "Ctrl+Alt+B" in window.help_text() and "<td>Ctrl+B<" not in window.help_text()
+
+
+def test_step_epoch_says_it_trains_to_the_end_of_the_current_epoch(window):
+    action = window.training_panel.act_step_epoch
+    assert "end of the current epoch, then pause" in action.toolTip()
+    assert "only the rest of that epoch" in action.toolTip()
+    assert action.text().replace("&", "") == "Step to End of Epoch"
+    assert action.iconText() == "Step epoch"
+
+
+def test_a_window_that_does_not_persist_neither_reads_nor_writes_the_settings(
+        qtbot, isolated_settings):
+    from app.main_window import MainWindow, settings
+
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.set_theme("dark")
+    assert first.open_file(EXAMPLES / "moons_tanh.json")
+    first.palette_dock.hide()
+    first.close()
+    ini = Path(settings().fileName())
+    assert ini.is_file() and str(isolated_settings) in str(ini)
+    saved = ini.read_bytes()
+    recent = [str((EXAMPLES / "moons_tanh.json").resolve())]
+
+    picture = MainWindow(persist=False)
+    qtbot.addWidget(picture)
+    picture.show()
+    assert picture.theme_name == "light" and picture.recent_files() == []
+    assert picture.palette_dock.isVisible()  # the saved layout is not restored
+    assert not picture.recent_menu.isEnabled()
+    assert picture.open_file(EXAMPLES / "digits_mlp.json")
+    picture.set_theme("light")
+    assert picture.recent_files() == [str((EXAMPLES / "digits_mlp.json").resolve())]
+    picture.close()
+    assert ini.read_bytes() == saved  # nothing written
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.theme_name == "dark" and again.recent_files() == recent
+    again.set_theme("light")
+
+
+def test_tab_takes_only_the_plots_tabs():
+    proc = _run_app("--tab", "bogus", "--quit-after", "100")
+    assert proc.returncode == 2 and "invalid choice: 'bogus'" in proc.stderr, proc.stderr
+    assert "QThread" not in proc.stderr
+
+
+def test_tab_without_train_shows_that_tab_in_the_picture(tmp_path):
+    """``--screenshot --tab confusion`` without ``--train``: the plots dock is in the
+    picture, on that tab (the entry point run in its own process, with the window's
+    state printed as the picture is taken)."""
+    import textwrap
+
+    script = textwrap.dedent("""
+        import sys
+        import app.main_window as main_window
+        grab = main_window.MainWindow.grab
+        def watched(self, *args):
+            tabs = self.plots.tabs
+            print("tab:", tabs.tabText(tabs.currentIndex()))
+            print("plots shown:", not self.plots.visibleRegion().isEmpty())
+            print("persist:", self.persist, flush=True)
+            return grab(self, *args)
+        main_window.MainWindow.grab = watched
+        from app.__main__ import main
+        sys.exit(main(sys.argv[1:]))
+    """)
+    out = tmp_path / "tab.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"))
+    proc = subprocess.run([sys.executable, "-c", script, str(EXAMPLES / "moons_tanh.json"),
+                           "--screenshot", str(out), "--tab", "confusion", "--size", "1000x700"],
+                          capture_output=True, text=True, timeout=60, env=env,
+                          cwd=str(EXAMPLES.parents[1]))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "plots shown: True" in lines and "persist: False" in lines, proc.stdout
+    tab = next(line for line in lines if line.startswith("tab:"))
+    assert "confusion" in tab.lower() and out.is_file()
+
+
+def test_screenshot_neither_reads_nor_writes_the_saved_settings(tmp_path):
+    """A picture does not depend on earlier sessions (theme, layout) and adds nothing to
+    Open Recent; a normal session does remember."""
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    ini = tmp_path / "config" / "NNCanvas" / "NNCanvas.ini"
+    proc = _run_app(str(EXAMPLES / "moons_tanh.json"), "--theme", "dark", "--quit-after", "500",
+                    env_extra=config)
+    assert proc.returncode == 0, proc.stderr
+    saved = ini.read_bytes()  # a normal session wrote its theme, layout and recent file
+    assert b"theme=dark" in saved and b"moons_tanh.json" in saved
+    out = tmp_path / "shot.png"
+    proc = _run_app(str(EXAMPLES / "digits_mlp.json"), "--screenshot", str(out),
+                    "--size", "900x600", env_extra=config)
+    assert proc.returncode == 0, proc.stderr
+    assert ini.read_bytes() == saved  # not even the recent file
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(out)).convertToFormat(QImage.Format_RGB32)
+    import numpy as np
+
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1, 4)
+    assert pixels[:, :image.width(), :3].mean() > 150  # the default light theme, not dark

@@ -17,7 +17,7 @@ from app.plots.base import (EmaCache, batches_per_epoch, ema, finite_xy, legend_
                             plot_colors, steps_to_epochs)
 from app.plots.boundary import ALPHA_SURE, ALPHA_UNSURE, boundary_rgba
 from app.plots.confusion import row_recall
-from app.plots.gradients import node_of
+from app.plots.gradients import layer_shade, node_of
 from app.plots.histograms import heat_matrix, unit_stat_text
 from app.plots.panel import PlotsPanel
 from app.plots.runs_table import BEST_LOSS, BEST_METRIC, EPOCHS, NAME, SHOW, STATUS
@@ -429,6 +429,24 @@ def test_many_changes_between_ticks_draw_once(panel, store):
 
 
 # ---------------------------------------------------------------------------- gradients
+def test_layers_of_one_colour_get_shades_darkest_first(panel, store):
+    """Three Dense layers share the card colour; their gradient curves must still be
+    told apart: shades of it, darkest nearest the input, weight and bias alike."""
+    from PySide6.QtGui import QColor
+
+    add_run(store)
+    panel.set_node_colors({"Dense": "#3b82f6", "Dense 2": "#3b82f6"})
+    panel.redraw_now()
+    g = panel.gradients
+    first = g.smoothed["Dense.weight"].opts["pen"].color()
+    second = g.smoothed["Dense 2.weight"].opts["pen"].color()
+    assert first.name() != second.name()
+    assert first.lightnessF() < second.lightnessF()
+    assert abs(first.hslHueF() - QColor("#3b82f6").hslHueF()) < 0.02
+    assert g.smoothed["Dense.bias"].opts["pen"].color().name() == first.name()
+    assert layer_shade("#3b82f6", 0, 3) != layer_shade("#3b82f6", 2, 3)
+
+
 def test_gradient_view_curves_colours_and_legend(panel, store):
     run = add_run(store)
     panel.set_node_colors({"Dense": "#112233", "Dense 2": "#445566"})
@@ -603,19 +621,47 @@ def test_boundary_fills_the_plot_and_names_the_epoch_it_was_computed_after(panel
 
 def test_a_long_title_does_not_widen_its_plot(panel, store, qtbot):
     """pyqtgraph makes a title's width its plot's minimum width: a long title in a
-    narrow dock pushed the plots past the dock's edge. Titles are clipped instead."""
+    narrow dock pushed the plots past the dock's edge. Titles are cut with "…" instead
+    (a cut without the mark once read "epoch 3" for "epoch 30")."""
     from app.plots.base import set_plot_labels
 
     v = panel.boundary
     before = v.widget.minimumSizeHint().width()
-    set_plot_labels(v.plot, v.colors, title="A very long title " * 20)
-    assert v.plot.titleLabel.minimumWidth() == 0
-    v.widget.resize(320, 300)  # pyqtgraph resets a title's minimum width on resize too
-    v.plot.titleLabel.resizeEvent(None)
-    assert v.plot.titleLabel.minimumWidth() == 0
-    assert v.plot.titleLabel.item.pos().x() == 0  # its start is shown, its end clipped
+    title = "Decision boundary after epoch 30, " + "and a very long explanation " * 10 + "end"
+    set_plot_labels(v.plot, v.colors, title=title)
+    label = v.plot.titleLabel
+    assert label.minimumWidth() == 0
     assert v.plot.minimumWidth() < 300
     assert v.widget.minimumSizeHint().width() == before
+    label.resize(300, 25)  # pyqtgraph resets a title's minimum width on resize too
+    assert label.minimumWidth() == 0
+    shown = label.item.toPlainText()
+    assert shown.endswith("…") and title.startswith(shown[:-1].rstrip())
+    assert label.item.boundingRect().width() <= label.rect().width()
+    assert label.item.pos().x() >= 0
+    label.resize(4000, 25)  # room again: the whole title
+    assert label.item.toPlainText() == title and label.text == title
+
+
+def test_titles_fit_a_narrow_plots_dock_at_the_smallest_window(qtbot):
+    """Every view's title and layout fit the plots dock's narrowest width (480 px)."""
+    store = RunStore()
+    panel = PlotsPanel(store)
+    qtbot.addWidget(panel)
+    run = add_run(store)
+    run.name = "Run 12: adamw lr=0.000123 · breast_cancer"
+    panel.resize(480, 700)
+    panel.show()
+    qtbot.waitExposed(panel, timeout=5000)
+    for name in ("loss", "gradients", "histograms", "boundary", "confusion"):
+        panel.show_tab(name)
+        panel.redraw_now()
+        view = panel.tabs.currentWidget()
+        assert view.width() <= 480, name
+        for plot in view.plot_items():
+            label = plot.titleLabel
+            if label.isVisible() and label.text:
+                assert label.item.boundingRect().width() <= label.rect().width() + 1, name
 
 
 def test_boundary_rgba_alpha_follows_confidence():
@@ -634,6 +680,16 @@ def test_boundary_says_when_it_cannot_draw(panel, store):
     assert "2-D classification only" in panel.boundary.message.toPlainText()
     assert panel.boundary.image.image is None
     assert "classification only" in panel.confusion.message.toPlainText()
+    # a message alone: no empty axes, no caption explaining colours that are not there
+    panel.show()
+    assert panel.boundary.caption.isHidden()
+    assert not any(panel.confusion.plot.getAxis(s).isVisible() for s in ("left", "bottom"))
+    assert not any(panel.boundary.plot.getAxis(s).isVisible() for s in ("left", "bottom"))
+    run = add_run(store)  # a classification run brings them back
+    store.set_current(run.run_id)
+    panel.redraw_now()
+    assert not panel.boundary.caption.isHidden()
+    assert panel.confusion.plot.getAxis("left").isVisible()
 
 
 # ---------------------------------------------------------------------------- confusion
@@ -883,3 +939,150 @@ def test_per_epoch_views_skip_batch_only_ticks(panel, store):
     panel.set_theme("dark")  # a theme change always redraws
     assert all(v.redraw_count == c + (3 if v is panel.confusion else 2)
                for v, c in counts.items())
+
+
+# ---------------------------------------------------------------------------- CSV exports
+def test_runs_history_csv_has_a_run_column_and_every_metric():
+    import csv
+    import io
+
+    from app.plots.base import runs_history_csv
+
+    store = RunStore()
+    a = add_run(store, label="Adam", epochs=2)
+    store.new_run({}, "empty")  # no epochs: no rows
+    b = store.new_run({}, "SGD, momentum")
+    b.epochs = [{"epoch": 1, "loss": 0.5, "r2": 0.25, "val_loss": np.nan}]
+    rows = list(csv.reader(io.StringIO(runs_history_csv(store.runs.values()))))
+    header = rows[0]
+    assert header[:2] == ["run", "epoch"]
+    assert header[2:] == ["loss", "accuracy", "val_loss", "val_accuracy", "lr", "time", "r2"]
+    assert [r[0] for r in rows[1:]] == [a.name, a.name, b.name]  # quoted: it has a comma
+    col = header.index
+    assert [r[col("epoch")] for r in rows[1:]] == ["1", "2", "1"]
+    assert float(rows[2][col("loss")]) == 0.5 and rows[2][col("r2")] == ""
+    assert rows[3][col("accuracy")] == "" and rows[3][col("r2")] == "0.25"
+    assert rows[3][col("val_loss")] == "nan"
+    assert runs_history_csv([]) == "run,epoch\n"
+
+
+def test_confusion_csv_rows_are_true_classes_columns_predicted():
+    from app.plots.confusion import confusion_csv
+
+    cm = np.array([[40, 2, 0], [5, 30, 5], [0, 0, 18]])
+    assert confusion_csv(cm, ["left", "middle", "right"]) == (
+        "true \\ predicted,left,middle,right\n"
+        "left,40,2,0\n"
+        "middle,5,30,5\n"
+        "right,0,0,18\n")
+    # float counts are written as integers; missing names are the class index
+    assert confusion_csv(np.array([[3.0, 1.0], [0.0, 2.0]]), ["a, b"]) == (
+        'true \\ predicted,"a, b",1\n"a, b",3,1\n1,0,2\n')
+    with pytest.raises(ValueError, match="square"):
+        confusion_csv(np.zeros((2, 3)))
+
+
+def test_confusion_export_matrix_action(panel, store, tmp_path, monkeypatch):
+    from app.plots.confusion import confusion_csv
+
+    v = panel.confusion
+    assert v.matrix_action in v.widget.scene().contextMenu
+    assert v.matrix_action.text() == "Export matrix as CSV…"
+    shown, warned, asked = [], [], []
+    monkeypatch.setattr("app.plots.confusion.QMessageBox.information",
+                        lambda *a, **k: shown.append(a[2]))
+    monkeypatch.setattr("app.plots.base.QMessageBox.warning",
+                        lambda *a, **k: warned.append(a[2]))
+    target = tmp_path / "cm.csv"
+    monkeypatch.setattr("app.plots.base.QFileDialog.getSaveFileName",
+                        lambda *a, **k: asked.append(a[2]) or (str(target), "CSV files (*.csv)"))
+    store.new_run({}, "empty")
+    panel.redraw_now()
+    v.matrix_action.trigger()  # nothing shown: said so, no dialog, no file
+    assert shown and "No confusion matrix" in shown[0] and not asked
+    assert not target.exists()
+    run = add_run(store)
+    panel.redraw_now()
+    v.matrix_action.trigger()
+    assert asked and asked[0].endswith("confusion.csv")
+    text = target.read_text(encoding="utf-8")
+    assert text == confusion_csv(run.confusion, run.classes)
+    assert text.splitlines()[2] == "middle,5,30,5"
+    bad = tmp_path / "missing" / "cm.csv"
+    target = bad
+    v.matrix_action.trigger()  # unwritable: a warning naming the path, no exception
+    assert len(warned) == 1 and str(bad) in warned[0]
+    assert "No such file or directory" in warned[0] and not bad.exists()
+
+
+def test_heat_map_csv_counts_per_recorded_epoch():
+    from app.plots.histograms import bin_label, heat_map_csv
+
+    edges = [-1.0, -0.9, 0.0, 1.0]
+    h1 = histogram([-0.95, 0.5, 0.7, 1.0], edges)
+    h2 = histogram([-0.95, -0.91, 0.1, 5.0, np.nan], edges)  # 5.0 clipped into the last bin
+    text = heat_map_csv([h1, h2], [2, 5])
+    assert text == ("epoch,\"[-1.0, -0.9)\",\"[-0.9, 0.0)\",\"[0.0, 1.0]\"\n"
+                    "2,1,0,3\n"
+                    "5,2,0,2\n")
+    assert bin_label(-0.9000000000000001, -0.8) == "[-0.9, -0.8)"
+    # a histogram with other edges is re-binned onto the latest ones, by bin centres
+    old = histogram([0.1, 0.2, 0.6, 1.2], [0, 0.5, 1.0, 1.5, 2.0])
+    new = histogram([0.5, 1.5, 1.6], [0, 1, 2])
+    assert heat_map_csv([old, new], [1, 2]).splitlines()[1:] == ["1,3,1", "2,1,2"]
+    assert heat_map_csv([], []) == "epoch\n"
+    with pytest.raises(ValueError):
+        heat_map_csv([h1], [1, 2])
+
+
+def test_histogram_export_heat_map_action(panel, store, tmp_path, monkeypatch):
+    import csv
+
+    h = panel.histograms
+    assert h.heat_map_action in h.widget.scene().contextMenu
+    assert h.heat_map_action.text() == "Export heat map as CSV…"
+    shown, warned = [], []
+    monkeypatch.setattr("app.plots.histograms.QMessageBox.information",
+                        lambda *a, **k: shown.append(a[2]))
+    monkeypatch.setattr("app.plots.base.QMessageBox.warning",
+                        lambda *a, **k: warned.append(a[2]))
+    target = tmp_path / "heat.csv"
+    monkeypatch.setattr("app.plots.base.QFileDialog.getSaveFileName",
+                        lambda *a, **k: (str(target), "CSV files (*.csv)"))
+    panel.redraw_now()
+    h.heat_map_action.trigger()  # no run: said so, nothing written
+    assert shown and "No histograms" in shown[0] and not target.exists()
+    run = add_run(store, epochs=6)
+    for name in ("Dense", "ReLU"):  # histograms of epochs 1, 3 and 6 only
+        run.activation_hist[name] = [run.activation_hist[name][i] for i in (0, 2, 5)]
+    run.hist_epochs = [1, 3, 6]
+    store.changed(run.run_id)
+    panel.select_node("ReLU")
+    panel.redraw_now()
+    h.heat_map_action.trigger()
+    with target.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    hists = run.activation_hist["ReLU"]
+    edges = hists[-1].edges
+    assert rows[0][0] == "epoch" and len(rows[0]) == 1 + len(edges) - 1
+    assert rows[0][1] == f"[{float(f'{edges[0]:.10g}')!r}, {float(f'{edges[1]:.10g}')!r})"
+    assert rows[0][-1].endswith("]")
+    assert [int(r[0]) for r in rows[1:]] == [1, 3, 6]  # one row per recorded epoch
+    for row, hist in zip(rows[1:], hists):
+        assert [int(c) for c in row[1:]] == hist.counts.tolist()
+    # the weights of a parameter, to a folder that does not exist: a warning
+    h.set_mode("weights")
+    panel.select_node("Dense.weight")
+    target = tmp_path / "missing" / "heat.csv"
+    h.heat_map_action.trigger()
+    assert len(warned) == 1 and str(target) in warned[0] and not target.exists()
+
+
+def test_the_panel_says_when_it_draws_and_when_the_painting_is_done(panel, store, qtbot):
+    calls: list[bool] = []
+    panel.gui_busy = calls.append
+    panel.show()
+    qtbot.waitExposed(panel, timeout=5000)
+    add_run(store)
+    qtbot.waitUntil(lambda: calls[-2:] == [True, False], timeout=3000)
+    assert calls[0] is True and calls.count(True) == calls.count(False)

@@ -4,6 +4,7 @@ closing the window while training exits cleanly (R19)."""
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -87,7 +88,9 @@ def test_pause_resume_step_and_stop_buttons(digits, qtbot):
     assert not item.flags() & item.GraphicsItemFlag.ItemIsMovable  # read-only while training
     click(panel.pause_button)
     qtbot.waitUntil(lambda: w.controller.state == "paused", timeout=5000)
-    qtbot.wait(150)  # a batch under way when Pause came may still arrive
+    # the batches trained before the pause took hold may still be on their way
+    trainer = w.controller.worker.trainer
+    qtbot.waitUntil(lambda: len(run.step_loss) == trainer.global_step, timeout=5000)
     paused_at = len(run.step_loss)
     qtbot.wait(300)
     assert len(run.step_loss) == paused_at
@@ -152,19 +155,40 @@ def test_a_nan_run_says_so_and_highlights_the_node(digits, qtbot):
 
 
 def test_a_csv_with_a_bad_value_shows_an_error_and_does_not_train(digits, qtbot, tmp_path):
-    w = digits
+    """The data is checked before any run is made: no "failed" run in the table or the
+    legend, the panel says why (file, line, column) in red, and the progress of the
+    run before is cleared."""
+    w, panel = digits, digits.training_panel
+    set_training(w, epochs=1)
+    with qtbot.waitSignal(w.controller.run_finished, timeout=WAIT):
+        click(panel.train_button)
+    assert panel.progress_label.text().startswith("epoch\u00a01/1")
+    before = dict(w.runs.runs)
     bad = tmp_path / "bad.csv"
-    bad.write_text("a,b,label\n1,2,0\n3,oops,1\n5,6,0\n")
+    bad.write_text("a,b,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,abc,0\n")
     graph = w.document.graph
     w.document.push(SetSettings(graph, {**graph.settings, "dataset": {
         "source": "csv", "path": str(bad), "target": "label"}}))
-    with qtbot.waitSignal(w.controller.run_finished, timeout=WAIT):
-        click(w.training_panel.train_button)
-    run = w.runs.current_run()
-    assert run.status == "failed" and len(run.step_loss) == 0
-    text = w.training_panel.message_label.text()
-    assert "line 3" in text and "oops" in text and w.training_panel._message_error
-    assert w.controller.state == "idle"
+    panel.refresh_now()
+    assert "line 6" in (panel.data_error or "")  # the preview already says so
+    finished = []
+    w.controller.run_finished.connect(finished.append)
+    click(panel.train_button)
+    qtbot.wait(300)
+    assert finished == [] and w.runs.runs == before  # no run was made
+    assert w.start_training() is None
+    click(panel.step_batch_button)  # Step from idle is refused the same way
+    qtbot.wait(300)
+    assert finished == [] and w.runs.runs == before and w.controller.state == "idle"
+    w.plots.redraw_now()
+    assert w.plots.runs_table.rowCount() == len(before)
+    assert legend_labels(w.plots.loss.legend) == [r.name for r in before.values()]
+    text = panel.message_label.text()
+    assert "bad.csv" in text and "line 6" in text and "column 2" in text and "abc" in text
+    assert "Training stopped" not in text and panel._message_error
+    assert "epoch" not in panel.progress_label.text()  # the last run's progress is gone
+    assert panel.progress_bar.value() == 0
+    assert w.controller.state == "idle" and panel.train_button.isEnabled()
 
 
 def test_an_sgd_run_and_an_adam_run_overlay_in_the_loss_plot(digits, qtbot):
@@ -185,19 +209,53 @@ def test_an_sgd_run_and_an_adam_run_overlay_in_the_loss_plot(digits, qtbot):
 
 
 def test_history_csv_from_the_training_menu(digits, qtbot, tmp_path, monkeypatch):
+    """Training → Export History as CSV saves the epochs of every run (an Adam run of 2
+    epochs, an SGD run of 1), a first column naming the run; a run without epochs is
+    left out."""
     w = digits
     set_training(w, epochs=2)
     with qtbot.waitSignal(w.controller.run_finished, timeout=WAIT):
         w.start_training()
+    set_training(w, epochs=1, optimizer="sgd", optimizer_options={"lr": 0.1})
+    with qtbot.waitSignal(w.controller.run_finished, timeout=WAIT):
+        w.start_training()
+    adam, sgd = list(w.runs.runs.values())
+    assert [len(adam.epochs), len(sgd.epochs)] == [2, 1]
+    w.runs.new_run({}, "no epochs")  # current now, and skipped
     out = tmp_path / "history.csv"
     monkeypatch.setattr("app.main_window.QFileDialog.getSaveFileName",
                         lambda *a, **k: (str(out), "*.csv"))
     w.export_history()
-    rows = out.read_text().splitlines()
-    assert rows[0].split(",")[0] == "epoch" and len(rows) == 3
-    val_loss = rows[0].split(",").index("val_loss")
-    run = w.runs.current_run()
-    assert np.isclose(float(rows[2].split(",")[val_loss]), run.epochs[-1]["val_loss"])
+    with out.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    header = rows[0]
+    assert header[:2] == ["run", "epoch"] and "val_loss" in header and "accuracy" in header
+    assert len(rows) == 1 + 2 + 1
+    assert [r[0] for r in rows[1:]] == [adam.name, adam.name, sgd.name]
+    assert [int(r[1]) for r in rows[1:]] == [1, 2, 1]
+    val_loss = header.index("val_loss")
+    expected = [e["val_loss"] for e in adam.epochs + sgd.epochs]
+    np.testing.assert_allclose([float(r[val_loss]) for r in rows[1:]], expected, rtol=1e-9)
+    assert "2 runs" in w.statusBar().currentMessage()
+
+
+def test_history_csv_to_an_unwritable_path_warns(window, tmp_path, monkeypatch):
+    w = window
+    asked = []
+    monkeypatch.setattr("app.main_window.QFileDialog.getSaveFileName",
+                        lambda *a, **k: asked.append(1) or (str(bad), "*.csv"))
+    warnings = []
+    monkeypatch.setattr("app.main_window.QMessageBox.warning",
+                        lambda *a, **k: warnings.append(a[2]))
+    bad = tmp_path / "no such folder" / "history.csv"
+    w.export_history()  # no run yet: said in the status bar, no dialog
+    assert not asked and "No training history" in w.statusBar().currentMessage()
+    run = w.runs.new_run({}, "fake")
+    run.epochs = [{"epoch": 1, "loss": 0.5}]
+    w.export_history()  # no exception
+    assert asked and len(warnings) == 1
+    assert str(bad) in warnings[0] and "No such file or directory" in warnings[0]
+    assert not bad.parent.exists()
 
 
 def test_closing_the_window_while_training_ends_the_thread(window, qtbot):
@@ -214,18 +272,20 @@ def test_closing_the_window_while_training_ends_the_thread(window, qtbot):
     assert window.controller.finished_signals.get(run.run_id, 0) <= 1
 
 
-def test_r19_close_while_training_exits_cleanly():
-    """The application quits 0.8 s after training starts: exit code 0, within seconds,
-    and Qt never complains about a thread destroyed while running."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+@pytest.mark.parametrize("quit_after_ms", [1500, 50])
+def test_r19_close_while_training_exits_cleanly(quit_after_ms, tmp_path):
+    """The application quits while training (1.5 s in, or 50 ms in: before the worker
+    has even begun the run, whose Stop was once lost): exit code 0, within seconds, and
+    Qt never complains about a thread destroyed while running."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path))
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "app", str(EXAMPLES / "digits_mlp.json"),
-                           "--train", "1000", "--quit-after", "1500"],
+                           "--train", "3000", "--quit-after", str(quit_after_ms)],
                           capture_output=True, text=True, timeout=60, env=env)
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
     assert "QThread: Destroyed" not in proc.stderr and "Traceback" not in proc.stderr
-    assert elapsed < 30
+    assert elapsed < 15  # 3000 epochs would take about 30 s
 
 
 def test_train_option_saves_a_picture_after_training(tmp_path):
@@ -247,3 +307,108 @@ def test_train_option_refuses_zero_epochs():
     proc = subprocess.run([sys.executable, "-m", "app", "--train", "0", "--quit-after", "100"],
                           capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 2 and "at least 1 epoch" in proc.stderr
+
+
+def _red_pixels(scene, item) -> int:
+    """Pixels of the item's card drawn in the theme's error red."""
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    rect = item.sceneBoundingRect()
+    image = QImage(int(rect.width()), int(rect.height()), QImage.Format_ARGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    scene.render(painter, image.rect().toRectF(), rect)
+    painter.end()
+    red = QColor(scene.theme.error)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1, 4)
+    bgr = pixels[:, :image.width(), :3].astype(int)
+    target = np.array([red.blue(), red.green(), red.red()])
+    return int(np.sum(np.abs(bgr - target).sum(axis=2) < 40))
+
+
+def test_a_nan_run_outlines_its_node_in_red_until_training_starts_again(digits, qtbot):
+    w = digits
+    set_training(w, optimizer="sgd", optimizer_options={"lr": 1e6}, epochs=3)
+    items = w.scene.nodes
+    assert not any(item.error or item.failure for item in items.values())
+    with qtbot.waitSignal(w.controller.run_finished, timeout=WAIT):
+        w.start_training()
+    run = w.runs.current_run()
+    assert run.status == "failed" and "loss became" in run.message
+    (node_id,) = w.scene.selected_node_ids()
+    item = items[node_id]
+    w.scene.clearSelection()  # the mark is not the selection: it stays
+    assert w.scene.failed_node == node_id
+    assert item.failure == run.message and item.error == run.message
+    assert "loss became" in item.toolTip() and item.node.name in item.toolTip()
+    assert [i for i in items.values() if i.error] == [item]  # only that node
+    red = _red_pixels(w.scene, item)
+    assert red > 100  # outline, mark and error text drawn in red
+    # moving the node is no change to the network: the mark stays
+    x, y = item.node.position
+    w.document.push(commands.MoveNodes(w.document.graph, {node_id: ((x, y), (x + 30, y))},
+                                       "Move"))
+    w.scene.refresh()
+    assert item.error == run.message and w.scene.failed_node == node_id
+    # training again: the mark goes as it starts (and comes back as it fails again)
+    assert w.start_training() is not None
+    assert item.failure == "" and item.error == "" and w.scene.failed_node is None
+    assert _red_pixels(w.scene, item) < red / 10
+    assert item.node.name in item.toolTip() and "loss became" not in item.toolTip()
+    qtbot.waitUntil(lambda: w.controller.state == "idle", timeout=WAIT)
+    assert items[node_id].failure == w.runs.current_run().message
+    # a change of the network or its settings removes the mark too
+    set_training(w, optimizer_options={"lr": 0.01})
+    assert not any(i.error or i.failure for i in w.scene.nodes.values())
+
+
+def _nan_and_bad_data_graphs(tmp_path):
+    import json
+
+    data = json.loads((EXAMPLES / "digits_mlp.json").read_text())
+    data["settings"]["training"].update(optimizer="sgd", optimizer_options={"lr": 1e6})
+    nan = tmp_path / "nan.json"
+    nan.write_text(json.dumps(data))
+    data = json.loads((EXAMPLES / "moons_tanh.json").read_text())
+    data["settings"]["dataset"].update(source="csv", path="bad.csv")
+    (tmp_path / "bad.csv").write_text("a,b,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,abc,0\n")
+    bad = tmp_path / "bad_data.json"
+    bad.write_text(json.dumps(data))
+    return nan, bad
+
+
+def test_train_option_with_a_screenshot_exits_1_when_training_fails(tmp_path):
+    nan, bad = _nan_and_bad_data_graphs(tmp_path)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    for graph, reason in ((nan, "loss became"), (bad, "bad.csv: line 6, column 2")):
+        out = tmp_path / f"{graph.stem}.png"
+        proc = subprocess.run([sys.executable, "-m", "app", str(graph), "--train", "2",
+                               "--screenshot", str(out), "--size", "900x600"],
+                              capture_output=True, text=True, timeout=120, env=env)
+        assert proc.returncode == 1, proc.stderr
+        assert reason in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert out.exists()  # the picture shows the failure
+    assert not (tmp_path / "config").exists()  # --screenshot leaves the settings alone
+
+
+def test_undo_redo_and_open_while_training_ask_to_stop_first(digits, qtbot):
+    """Undo, redo and opening another file change the network too: while training they
+    ask, and a No leaves both the network and the run alone."""
+    w = digits
+    set_training(w, epochs=2)
+    set_training(w, epochs=500)  # something to undo
+    asked = []
+    w.ask_stop = lambda: asked.append(1) or QMessageBox.No
+    w.start_training()
+    qtbot.waitUntil(lambda: w.controller.state == "running", timeout=WAIT)
+    w.act_undo.trigger()
+    assert asked == [1] and w.document.graph.settings["training"]["epochs"] == 500
+    assert not w.history.isEnabled()
+    assert not w.open_file(EXAMPLES / "moons_tanh.json") and asked == [1, 1]
+    assert w.document.path.name == "digits_mlp.json" and w.controller.state == "running"
+    w.ask_stop = lambda: asked.append(1) or QMessageBox.Yes
+    w.act_undo.trigger()  # stops, then undoes
+    assert w.controller.state == "idle" and w.document.graph.settings["training"]["epochs"] == 2
+    assert w.history.isEnabled()
+

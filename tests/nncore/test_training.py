@@ -353,6 +353,8 @@ def test_histogram_freq_records_every_kth_epoch_and_the_first_and_last():
     t.fit(X, y, epochs=8)
     with_hist = [r.epoch for r in t.epoch_records if r.param_histograms]
     assert with_hist == [1, 3, 6, 8]  # first, multiples of 3, last
+    # what recording them cost is measured where they were recorded, 0 elsewhere
+    assert all((r.histogram_seconds > 0) == bool(r.param_histograms) for r in t.epoch_records)
     assert all(bool(r.activation_histograms) == bool(r.param_histograms)
                for r in t.epoch_records)
     t.histogram_freq = 1  # may change between fits (or epochs)
@@ -584,3 +586,44 @@ def test_pause_before_fit_waits_for_resume_from_another_thread():
     timer.start()
     assert len(finish(thread, result)) == 1
     timer.join(WAIT)
+
+
+def test_grad_norms_of_huge_float32_gradients_do_not_overflow():
+    """Norms are dot products in float32 (fast, after every batch); a float32 overflow
+    (a norm above ~1.8e19, an exploding run) is redone in float64, not shown as inf."""
+    from nncore.training import _grad_norms
+
+    p = nn.Parameter(np.zeros(4, dtype=np.float32))
+    p.grad = np.full(4, 1e20, dtype=np.float32)
+    q = nn.Parameter(np.zeros(3, dtype=np.float32))
+    q.grad = np.array([3.0, 4.0, 0.0], dtype=np.float32)
+    norms, total = _grad_norms([("p", p), ("q", q), ("r", nn.Parameter(np.zeros(2)))])
+    assert norms["p"] == pytest.approx(2e20, rel=1e-6) and norms["q"] == pytest.approx(5.0)
+    assert norms["r"] == 0.0 and total == pytest.approx(2e20, rel=1e-6)
+    p.grad[0] = np.inf  # a real inf stays inf
+    assert _grad_norms([("p", p)])[0]["p"] == np.inf
+
+
+
+def test_on_pause_is_called_before_fit_waits():
+    """A pause taking hold calls every callback's on_pause in the training thread (the
+    app's worker hands over what it collected there); here the callback itself resumes."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    m = nn.Sequential(nn.Linear(3, 2))
+
+    class Resumer(Callback):
+        def __init__(self) -> None:
+            self.pauses: list[int] = []
+
+        def on_pause(self, trainer) -> None:
+            self.pauses.append(trainer.global_step)
+            trainer.resume()
+
+    cb = Resumer()
+    t = Trainer(m, F.cross_entropy, optim.SGD(m.parameters(), lr=0.1), batch_size=10,
+                callbacks=[cb])
+    t.pause()
+    t.fit(X, y, epochs=2)
+    assert cb.pauses == [0] and t.global_step == 8

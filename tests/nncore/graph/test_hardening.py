@@ -198,3 +198,26 @@ def test_training_settings_never_change_the_callers_dicts_and_mode_follows_the_m
     assert s.early_stopping["mode"] == "max" and s.make_early_stopping().mode == "max"
     with pytest.raises(SettingsError, match="would keep the worst val_accuracy: use max"):
         TrainingSettings.from_dict({"early_stopping": {"monitor": "val_accuracy", "mode": "min"}})
+
+
+@pytest.mark.parametrize("section", ["dataset", "training"])
+def test_a_seed_too_large_for_the_gui_is_refused_by_name(section):
+    """A file with seed 3000000000 opened, then broke the panel's 32-bit seed field on
+    every refresh (OverflowError); a dataset seed of 2**40 failed late without naming
+    the setting."""
+    from nncore.graph.settings import (MAX_SEED, DatasetSettings, SettingsError,
+                                       TrainingSettings)
+
+    cls = DatasetSettings if section == "dataset" else TrainingSettings
+    assert cls.from_dict({"seed": MAX_SEED}).seed == MAX_SEED
+    for bad in (MAX_SEED + 1, 2**40, 3_000_000_000):
+        with pytest.raises(SettingsError, match=rf"{section}\.seed must be in \[0, {MAX_SEED}\]"):
+            cls.from_dict({"seed": bad})
+
+
+def test_zero_epochs_are_refused_as_on_the_command_line():
+    from nncore.graph.settings import SettingsError, TrainingSettings
+
+    with pytest.raises(SettingsError, match=r"training\.epochs must be >= 1"):
+        TrainingSettings.from_dict({"epochs": 0})
+    assert TrainingSettings.from_dict({"epochs": 1}).epochs == 1
