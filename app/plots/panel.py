@@ -69,6 +69,8 @@ class PlotsPanel(QWidget):
         #: Called with True when a redraw starts and False when its painting is done (the
         #: training worker pauses between batches meanwhile); None: nobody to tell.
         self.gui_busy: Callable[[bool], None] | None = None
+        self._continuing = False  # views are left for the next turns of the event loop
+        self._left: list[Any] = []  # those views
 
         self.loss = LossView(store)
         self.gradients = GradientView(store)
@@ -99,8 +101,8 @@ class PlotsPanel(QWidget):
         layout.addWidget(splitter)
 
         # per view: (dirty run ids, removed run ids, current run changed) since it drew
-        self._pending: dict[Any, _Pending] = {
-            view: _Pending(set(store.runs)) for view in (self.runs_table, *self.views)}
+        self._pending: dict[Any, _Pending] = {  # in drawing order: the runs table last
+            view: _Pending(set(store.runs)) for view in (*self.views, self.runs_table)}
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
@@ -188,7 +190,7 @@ class PlotsPanel(QWidget):
         try:
             return self._redraw_views(everything)
         finally:
-            QTimer.singleShot(0, self._after_paint)  # after the paint events it caused
+            self._after_drawing()
 
     def _busy(self, busy: bool) -> None:
         if self.gui_busy is not None:
@@ -197,12 +199,37 @@ class PlotsPanel(QWidget):
     def _after_paint(self) -> None:
         self._busy(False)
 
-    def _redraw_views(self, everything: bool) -> bool:
+    def _continue(self) -> None:
+        """The views left by the last tick, one per turn of the event loop."""
+        self._busy(True)
+        try:
+            self._redraw_views(False, first=False)
+        finally:
+            self._after_drawing()
+
+    def _after_drawing(self) -> None:
+        """Say the drawing is done once its paint events are (unless a view is left
+        for the next turn: then after that one)."""
+        if not self._continuing:
+            QTimer.singleShot(0, self._after_paint)
+
+    def _redraw_views(self, everything: bool, first: bool = True) -> bool:
+        """Redraw the views in sight that have changes (all views when ``everything``):
+        one per turn of the event loop (the others are left for the next turns, which
+        draw only those), so that other events (a click, a key, another timer) get in
+        between."""
         start = time.perf_counter()
+        if first:
+            order = [v for v, p in self._pending.items() if p and (everything or v.isVisible())]
+        else:
+            order = [v for v in self._left if self._pending[v] and v.isVisible()]
+        if everything:
+            self._left = []
+        else:
+            order, self._left = order[:1], order[1:]
         drew = False
-        for view, p in self._pending.items():
-            if not p or not (everything or view.isVisible()):
-                continue
+        for view in order:
+            p = self._pending[view]
             dirty, removed, current = p.dirty, p.removed, p.current
             self._pending[view] = _Pending()
             view.immediate = everything
@@ -215,6 +242,11 @@ class PlotsPanel(QWidget):
                 self._pending[view].dirty |= later
                 later.clear()
             drew = True
+        self._continuing = bool(self._left)
+        if self._continuing:
+            QTimer.singleShot(0, self._continue)
+        if not first:
+            return drew
         if not drew:
             self.timer.stop()  # idle until a change, a tab change or the panel is shown
             return False
