@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def show_tab() -> None:
         if args.tab:
-            window._show_plots()
+            window.show_plots()
             window.plots.show_tab(args.tab)
 
     show_tab()

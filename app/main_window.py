@@ -26,7 +26,7 @@ from app.editor.minimap import Minimap
 from app.editor.palette import Palette
 from app.editor.scene import GraphScene
 from app.editor.view import GraphView
-from app.plots.base import write_runs_history_csv
+from app.plots.base import runs_history_csv, save_csv_dialog
 from app.plots.panel import PlotsPanel
 from app.theme import CATEGORY_COLORS, THEMES, apply_palette
 from app.training.controller import TrainingController
@@ -450,14 +450,14 @@ class MainWindow(QMainWindow):
         run (the controller says why) and empties the progress bar; returns None then."""
         self.scene.refresh()
         self.scene.clear_failed_node()
-        self._show_plots()
+        self.show_plots()
         run_id = self.controller.train(epochs)
         self._refused(run_id is None)
         return run_id
 
     def step_training(self, kind: str) -> None:
         self.scene.clear_failed_node()
-        self._show_plots()
+        self.show_plots()
         idle = self.controller.state == "idle"
         self.controller.step(kind)
         self._refused(idle and self.controller.state == "idle")
@@ -475,7 +475,8 @@ class MainWindow(QMainWindow):
         self.plots.set_node_colors({n.name: CATEGORY_COLORS.get(n.type.category, "#888888")
                                     for n in self.document.graph.nodes})
 
-    def _show_plots(self) -> None:
+    def show_plots(self) -> None:
+        """Bring the plots dock to the front, at least about 45% of the window wide."""
         if not self.plots_dock.isVisible():
             self.plots_dock.show()
         self.plots_dock.raise_()
@@ -547,15 +548,9 @@ class MainWindow(QMainWindow):
         if not runs:
             self.statusBar().showMessage("No training history yet", 5000)
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export history as CSV",
-                                              str(Path.home() / "history.csv"), "*.csv")
-        if not path:
-            return
-        try:
-            write_runs_history_csv(runs, path)
-        except OSError as e:
-            QMessageBox.warning(self, "Export history",
-                                f"Could not write {path}: {e.strerror or e}")
+        path = save_csv_dialog(self, "Export history as CSV",
+                               str(Path.home() / "history.csv"), runs_history_csv(runs))
+        if path is None:
             return
         n = len(runs)
         self.statusBar().showMessage(

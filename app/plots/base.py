@@ -34,7 +34,7 @@ __all__ = ["CLASS_COLORS", "REDRAW_INTERVAL_MS", "PlotColors", "plot_colors", "a
            "finite_xy", "ema", "EmaCache", "batches_per_epoch", "steps_to_epochs",
            "live_curve", "configure_plot", "style_plot", "new_legend", "style_legend",
            "set_plot_labels", "legend_labels", "history_action", "write_history_csv",
-           "runs_history_csv", "write_runs_history_csv", "save_csv_dialog", "safe_file_name",
+           "runs_history_csv", "save_csv_dialog", "safe_file_name",
            "PlotView", "with_alpha", "SteadyRange", "steady_span", "cache_axes",
            "EPOCH_REDRAW_S"]
 
@@ -573,21 +573,6 @@ def runs_history_csv(runs: Iterable[Any]) -> str:
     return out.getvalue()
 
 
-def write_runs_history_csv(runs: Iterable[Any], path: str | Path) -> Path:
-    """Write :func:`runs_history_csv` of ``runs`` (one row per epoch of every run that
-    has epochs, a first column ``run`` naming it) to ``path`` (UTF-8).
-
-    Returns:
-        the path written.
-
-    Raises:
-        OSError: when the file cannot be written (a missing folder, no permission).
-    """
-    path = Path(path)
-    path.write_text(runs_history_csv(runs), encoding="utf-8", newline="")
-    return path
-
-
 def save_csv_dialog(parent: QWidget, title: str, suggested: str, text: str) -> Path | None:
     """Ask where to save ``text`` (a CSV file, UTF-8) and write it there.
 
@@ -628,14 +613,8 @@ def history_action(view: pg.GraphicsView, parent: QWidget,
             QMessageBox.information(parent, "Export history",
                                     "The current run has no finished epoch yet.")
             return
-        safe = "".join(c if c.isalnum() or c in "-_ " else "_" for c in run.name).strip()
-        path, _ = QFileDialog.getSaveFileName(parent, "Export history as CSV",
-                                              f"{safe or 'run'}.csv", "CSV files (*.csv)")
-        if path:
-            try:
-                write_history_csv(run, path)
-            except OSError as e:
-                QMessageBox.warning(parent, "Export history", f"Could not write {path}: {e}")
+        save_csv_dialog(parent, "Export history as CSV", f"{safe_file_name(run.name, 'run')}.csv",
+                        run.history_csv())
 
     action.triggered.connect(export)
     view.scene().contextMenu.append(action)
