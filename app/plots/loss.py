@@ -154,11 +154,17 @@ class LossView(PlotView):
         layout.setRowStretchFactor(1, 3)
         layout.setRowStretchFactor(2, 2)
         self.lr_plot.setMaximumHeight(170)
-        configure_plot(self.loss_plot, "Loss", "epoch", "loss")
-        configure_plot(self.metric_plot, "Accuracy", "epoch", "accuracy")
+        configure_plot(self.loss_plot, "Loss", None, "loss")
+        configure_plot(self.metric_plot, "Accuracy", None, "accuracy")
         configure_plot(self.lr_plot, "Learning rate", "epoch", "learning rate")
         for p in (self.metric_plot, self.lr_plot):
             p.setXLink(self.loss_plot)
+        # one epoch axis, under the last plot: the upper two keep their grid, not their
+        # tick labels (their height goes to the curves in a short window)
+        for p in (self.loss_plot, self.metric_plot):
+            axis = p.getAxis("bottom")
+            axis.setStyle(showValues=False)
+            axis.setHeight(6)
         for p in (self.loss_plot, self.metric_plot, self.lr_plot):
             p.getAxis("left").setWidth(62)
         self.loss_plot.ctrl.logYCheck.toggled.connect(self._log_from_menu)

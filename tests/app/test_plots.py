@@ -1111,3 +1111,15 @@ def test_a_tick_draws_one_view_and_leaves_the_next_for_the_next_turn(panel, stor
     qtbot.wait(50)  # keeping the worker waiting)
     assert panel.loss.redraw_count == loss + 1
     assert run.run_id in [panel.runs_table.run_id_at(r) for r in range(panel.runs_table.rowCount())]
+
+
+def test_the_loss_views_plots_share_one_epoch_axis_at_the_bottom(panel):
+    """In a short window every pixel goes to the curves: the x-linked upper plots keep
+    their grid but not their tick labels; the lowest plot names the epochs."""
+    v = panel.loss
+    for plot in (v.loss_plot, v.metric_plot):
+        axis = plot.getAxis("bottom")
+        assert axis.isVisible() and not axis.style["showValues"] and axis.height() <= 6
+    bottom = v.lr_plot.getAxis("bottom")
+    assert bottom.style["showValues"] and bottom.labelText == "epoch"
+    assert v.metric_plot.vb.linkedView(0) is v.loss_plot.vb
