@@ -67,6 +67,7 @@ class TrainingController(QObject):
         self.worker.epochs.connect(self._on_epochs)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
+        self.store.run_removed.connect(self._on_run_removed)
         if sys.getswitchinterval() > GIL_SWITCH_INTERVAL:
             sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         collect_in_gui_thread()  # never in the worker: see app.training.collector
@@ -231,6 +232,7 @@ class TrainingController(QObject):
         self.finished_signals[run_id] = self.finished_signals.get(run_id, 0) + 1
         run = self._run(run_id)
         if run is None:
+            self._end_deleted(run_id)
             return
         run.status = summary["status"]
         run.best_epoch, run.stopped_epoch = summary["best_epoch"], summary["stopped_epoch"]
@@ -249,6 +251,7 @@ class TrainingController(QObject):
         self.finished_signals[run_id] = self.finished_signals.get(run_id, 0) + 1
         run = self._run(run_id)
         if run is None:
+            self._end_deleted(run_id)
             return
         run.status, run.message = "failed", message
         self._last = None  # a failed model is not continued
@@ -256,6 +259,17 @@ class TrainingController(QObject):
         if node:
             self.node_failed.emit(node)
         self._end(run_id, f"Training stopped: {message}", True)
+
+    def _on_run_removed(self, run_id: int) -> None:
+        """A run deleted while it trains (from code: the runs table refuses): stop it."""
+        if run_id == self.active:
+            self.stop()
+
+    def _end_deleted(self, run_id: int) -> None:
+        if run_id == self.active:  # its run was deleted while it trained
+            self._last = None
+            self.worker.reset()
+            self._end(run_id, "Training stopped: its run was deleted", False)
 
     def _end(self, run_id: int, text: str, error: bool) -> None:
         self.active = None

@@ -710,12 +710,16 @@ class Graph:
         inputs = [n for n in self._nodes.values() if n.type_id == "input"]
         losses = [n for n in self._nodes.values()
                   if any(p.kind == LOSS_KIND for p in n.type.outputs)]
+        def named(nodes: list[Node]) -> str:
+            return f" ({', '.join(n.name for n in nodes)})" if nodes else ""
+
         if len(inputs) != 1:
             result.problems.append((None, "the network needs exactly one Input node, it has "
-                                          f"{len(inputs)}"))
+                                          f"{len(inputs)}{named(inputs)}"))
         if len(losses) != 1:
             result.problems.append((None, "the network needs exactly one loss node (what "
-                                          f"training minimizes), it has {len(losses)}"))
+                                          f"training minimizes), it has {len(losses)}"
+                                          f"{named(losses)}"))
         if len(inputs) == 1 and len(losses) == 1:
             if self._path(inputs[0].id, losses[0].id) is None:
                 result.problems.append((losses[0].id, f"{losses[0].name} is not connected "

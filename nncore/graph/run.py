@@ -18,7 +18,7 @@ import numpy as np
 
 from nncore.data import Dataset, Split, SplitWarning, load_csv, load_dataset, load_npz, split
 from nncore.graph.compile import CompiledGraph, compile_graph
-from nncore.graph.model import Graph
+from nncore.graph.model import Graph, GraphError
 from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
 
 __all__ = ["TrainingRun", "load_data", "load_data_cached", "fit_input_to_data",
@@ -200,6 +200,9 @@ class TrainingRun:
         rng = np.random.default_rng(self.settings.seed)
         self.model: CompiledGraph = compile_graph(graph, rng)
         s = self.settings
+        if not any(True for _ in self.model.parameters()):
+            raise GraphError("the network has nothing to train: no node has weights (add "
+                             "a Dense layer between the Input and the loss)")
         self.optimizer = s.make_optimizer(self.model)
         self.scheduler = s.make_scheduler(self.optimizer)
         self.early_stopping = s.make_early_stopping()

@@ -404,3 +404,18 @@ def test_garbage_is_collected_in_the_gui_thread_only(controller, qtbot):
         Cycle()
     qtbot.waitUntil(lambda: bool(threads), timeout=5000)
     assert set(threads) == {threading.main_thread().name}
+
+
+def test_deleting_the_training_run_from_code_stops_it(controller, qtbot):
+    """The runs table refuses to delete the run that trains; code that does it anyway
+    (RunStore.remove) stops the run instead of leaving the controller waiting."""
+    set_training(controller, epochs=500)
+    run_id = controller.train()
+    qtbot.waitUntil(lambda: len(controller.store.get(run_id).step_loss) > 3, timeout=WAIT)
+    with qtbot.waitSignal(controller.run_finished, timeout=5000):
+        controller.store.remove(run_id)
+    assert controller.state == "idle" and run_id not in controller.store.runs
+    set_training(controller, epochs=1)
+    with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
+        again = controller.train()
+    assert again != run_id and len(controller.store.get(again).epochs) == 1

@@ -221,3 +221,25 @@ def test_zero_epochs_are_refused_as_on_the_command_line():
     with pytest.raises(SettingsError, match=r"training\.epochs must be >= 1"):
         TrainingSettings.from_dict({"epochs": 0})
     assert TrainingSettings.from_dict({"epochs": 1}).epochs == 1
+
+
+def test_a_network_without_weights_says_so_not_empty_parameter_list():
+    """Input wired straight into Cross-Entropy used to fail with the optimizer's
+    "optimizer got an empty parameter list"."""
+    g = Graph()
+    inp = g.add_node("input", (0, 0), {"features": 2, "classes": 2})  # the shapes fit
+    loss = g.add_node("cross_entropy", (200, 0))
+    g.connect(inp.id, "features", loss.id, "input")
+    g.connect(inp.id, "labels", loss.id, "target")
+    g.set_settings({"dataset": {"name": "moons"}})
+    with pytest.raises(GraphError, match="nothing to train: no node has weights"):
+        TrainingRun(g)
+
+
+def test_two_losses_are_named_in_the_problem():
+    g = Graph()
+    g.add_node("input", (0, 0), {"features": 2, "classes": 2})
+    g.add_node("cross_entropy", (200, 0))
+    g.add_node("mse", (200, 100))
+    problems = [text for _, text in g.analysis().problems]
+    assert any("exactly one loss node" in p and "(Cross-Entropy, MSE)" in p for p in problems)
