@@ -905,6 +905,14 @@ def _strings(arr: np.ndarray) -> list[str]:
     return [str(s) for s in arr.tolist()]
 
 
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(32 <= b < 127 or b in b"\t\r\n" for b in head)
+
+
 def load_npz(path: str | os.PathLike, task: str | None = None) -> Dataset:
     """Load a NumPy ``.npz`` archive holding arrays ``X`` and ``y`` (saved with
     ``np.savez(path, X=X, y=y)``). It is read with ``allow_pickle=False``: an object
@@ -948,6 +956,13 @@ def load_npz(path: str | os.PathLike, task: str | None = None) -> Dataset:
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
+        with open(path, "rb") as f:
+            head = f.read(6)
+        if not head.startswith((b"PK", b"\x93NUMPY")):  # neither a zip nor a .npy file
+            raise fail("not an .npz archive (the zip file np.savez(path, X=X, y=y) "
+                       "writes): it looks like " + ("text (a CSV file? choose CSV)"
+                                                    if _looks_like_text(head) else
+                                                    "another kind of file")) from None
         raise fail(f"not a readable .npz archive ({e})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise fail("holds a single array (.npy), not an .npz archive; save it with "

@@ -874,6 +874,10 @@ class Trainer:
         if details:
             message += ": " + "; ".join(details)
         message += "; try a smaller learning rate or gradient clipping"
+        decay = max((float(g.get("weight_decay") or 0.0)
+                     for g in getattr(self.optimizer, "param_groups", [])), default=0.0)
+        if decay >= 1.0:  # far above the usual 1e-4..1e-1
+            message += f", or a much smaller weight decay (it is {decay:g})"
         return TrainingError(message, epoch=epoch, batch=batch, node=node,
                              parameters=bad_params)
 

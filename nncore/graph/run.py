@@ -42,6 +42,8 @@ def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = No
     path = Path(settings.path or "")
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a data file (the dataset of this project)")
     if not path.is_file():
         raise ValueError(f"{path}: no such file (the dataset of this project)")
     if settings.source == "npz":

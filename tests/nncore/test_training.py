@@ -627,3 +627,16 @@ def test_on_pause_is_called_before_fit_waits():
     t.pause()
     t.fit(X, y, epochs=2)
     assert cb.pauses == [0] and t.global_step == 8
+
+
+def test_a_divergence_with_a_huge_weight_decay_says_so():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
+    t = Trainer(m, F.cross_entropy, optim.SGD(m.parameters(), lr=0.1, weight_decay=1e12),
+                batch_size=10)
+    with np.errstate(all="ignore"), \
+            pytest.raises(TrainingError, match=r"much smaller weight decay \(it is 1e\+12\)"):
+        t.fit(X, y, epochs=5)

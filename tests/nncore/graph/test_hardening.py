@@ -243,3 +243,11 @@ def test_two_losses_are_named_in_the_problem():
     g.add_node("mse", (200, 100))
     problems = [text for _, text in g.analysis().problems]
     assert any("exactly one loss node" in p and "(Cross-Entropy, MSE)" in p for p in problems)
+
+
+def test_a_folder_as_data_file_says_it_is_a_folder(tmp_path):
+    from nncore.graph.run import load_data
+    from nncore.graph.settings import DatasetSettings
+
+    with pytest.raises(ValueError, match="is a folder, not a data file"):
+        load_data(DatasetSettings.from_dict({"source": "csv", "path": str(tmp_path)}))
