@@ -177,7 +177,8 @@ class CompiledGraph(nn.Module):
 
         Raises:
             ValueError: for Binary Cross-Entropy targets outside [0, 1] (the loss has no
-                minimum for them), naming the first.
+                minimum for them), naming the first; GraphError (naming the loss node) for
+                Binary Cross-Entropy inputs outside [0, 1] (no Sigmoid before it).
         """
         kind = self.loss_type
         if kind == "cross_entropy":
@@ -192,11 +193,15 @@ class CompiledGraph(nn.Module):
                              "for other values")
         if self.task == "classification":  # two columns of scores, class index targets
             y = y.reshape(-1, 1)
-            if self._fused == "sigmoid":
-                return F.binary_cross_entropy_with_logits(output[:, 1:], y)
-            return F.binary_cross_entropy(output[:, 1:], y)
+            output = output[:, 1:]
         if self._fused == "sigmoid":
             return F.binary_cross_entropy_with_logits(output, y)
+        p = output.data
+        if p.size and not (np.nanmin(p) >= 0 and np.nanmax(p) <= 1):
+            bad = float(p.flat[int(np.flatnonzero((p < 0) | (p > 1))[0])])
+            raise GraphError(f"{self.loss_name}: its input must be probabilities in [0, 1], "
+                             f"got {bad:g}: put a Sigmoid before it (or use Cross-Entropy "
+                             "on the raw scores)", self.loss_id)
         return F.binary_cross_entropy(output, y)
 
     def named_node_parameters(self) -> dict[str, list[tuple[str, Any]]]:

@@ -251,3 +251,24 @@ def test_a_folder_as_data_file_says_it_is_a_folder(tmp_path):
 
     with pytest.raises(ValueError, match="is a folder, not a data file"):
         load_data(DatasetSettings.from_dict({"source": "csv", "path": str(tmp_path)}))
+
+
+def test_binary_cross_entropy_without_a_sigmoid_names_its_node_and_the_fix():
+    """It once said "binary_cross_entropy: input must be probabilities" (the function,
+    not the node, and no fix)."""
+    from pathlib import Path
+
+    from nncore.graph import load_graph
+
+    g = load_graph(Path(__file__).resolve().parents[3] / "resources" / "examples"
+                   / "breast_cancer_bce.json")
+    sig = g.node_by_name("Sigmoid")
+    into = next(e for e in g.edges if e.dst == sig.id)
+    out = next(e for e in g.edges if e.src == sig.id)
+    g.remove_node(sig.id)
+    g.connect(into.src, into.src_port, out.dst, out.dst_port)
+    run = TrainingRun(g)
+    with pytest.raises(GraphError, match=r"Binary Cross-Entropy: its input must be "
+                                         r"probabilities in \[0, 1\], got .*put a Sigmoid") as e:
+        run.fit(1)
+    assert e.value.node_id == g.node_by_name("Binary Cross-Entropy").id
