@@ -21,13 +21,13 @@ Run: ``python -m bench.canvas [--quick] [--no-json]`` (``make bench`` runs it to
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from bench.report import now_iso, print_goals, save_section
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -152,17 +152,10 @@ def main(argv=None) -> int:
     goals = {"open 500 nodes < 1 s": b["open_s"] < 1.0,
              "zoom step < 16 ms": b["zoom_step_ms"] < 16.0,
              "pan step < 16 ms": b["pan_step_ms"] < 16.0}
-    for goal, met in goals.items():
-        print(f"  {goal}: {'MET' if met else 'NOT MET'}")
+    print_goals(goals)
     if not (args.quick or args.no_json):
-        data = json.loads(args.json.read_text()) if args.json.exists() else {}
-        data["canvas"] = {"sizes": sizes, "ratios": ratios, "goals": goals,
-                          "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                              timespec="seconds")}
-        tmp = args.json.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, args.json)
-        print(f"wrote {args.json}")
+        save_section(args.json, "canvas", {"sizes": sizes, "ratios": ratios, "goals": goals,
+                                           "date": now_iso()})
     return 0
 
 

@@ -22,13 +22,13 @@ Run: ``python -m bench.gui [--quick] [--no-json]`` (``make bench`` runs it too).
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from bench.report import now_iso, print_goals, save_section
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 EXAMPLE = Path(__file__).resolve().parents[1] / "resources" / "examples" / "digits_mlp.json"
@@ -211,16 +211,9 @@ def main(argv=None) -> int:
     print(f"  loss view redraw: {r1k:.2f} ms at 1k points, {r100k:.2f} ms at 100k "
           f"(ratio {result['redraw_100k_over_1k']})")
     print(f"  validation accuracy after training: {app['final_val_accuracy']}")
-    for goal, met in goals.items():
-        print(f"  {goal}: {'MET' if met else 'NOT MET'}")
+    print_goals(goals)
     if not (args.quick or args.no_json):
-        data = json.loads(args.json.read_text()) if args.json.exists() else {}
-        result["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-        data["gui"] = result
-        tmp = args.json.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, args.json)
-        print(f"wrote {args.json}")
+        save_section(args.json, "gui", {**result, "date": now_iso()})
     return 0
 
 

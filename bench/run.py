@@ -28,7 +28,6 @@ within 15% of the hand-written NumPy step (``nncore/numpy >= 0.85``) on every si
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib.util
 import json
 import os
@@ -41,6 +40,7 @@ import time
 from pathlib import Path
 
 from .mlp import SIZES, init_params, make_data, save_case
+from .report import now_iso, save_section
 from .worker import machine_busy_seconds
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -263,8 +263,8 @@ def main(argv=None) -> int:
     met = _print_goals(results)
 
     if args.json is not None and results:
+        print()
         _merge_results(args.json, results, machine_info(workers), args)
-        print(f"\nwrote {args.json}")
     return 1 if (args.check and not met) or errors else 0
 
 
@@ -376,20 +376,4 @@ def _print_goals(results) -> bool:
 
 
 def _merge_results(path, results, machine, args):
-    path = Path(path)
-    data = {}
-    if path.exists():
-        try:
-            with open(path) as f:
-                data = json.load(f)
-        except (OSError, json.JSONDecodeError) as e:
-            print(f"note: {path} unreadable ({e}); starting a new one")
-            data = {}
-    data.setdefault("mlp", {}).update(results)
-    data["machine"] = machine
-    data["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    tmp = path.with_suffix(".json.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=False)
-        f.write("\n")
-    os.replace(tmp, path)
+    save_section(Path(path), "mlp", results, merge=True, machine=machine, date=now_iso())

@@ -39,7 +39,7 @@ from app.editor.commands import RenameNode, SetParams
 from app.editor.palette import CATEGORY_COLORS, glyph_pixmap
 from nncore.graph import Analysis, Graph, GraphError, Node, ParamError, ParamSpec
 
-__all__ = ["Inspector", "uses_line_edit", "format_float", "tone", "TONES"]
+__all__ = ["Inspector", "FloatSpin", "uses_line_edit", "format_float", "tone", "TONES"]
 
 #: Text colours on a light and on a dark window background.
 TONES = {
@@ -123,8 +123,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-class _FloatSpin(QDoubleSpinBox):
-    """A spin box that shows ``0.01`` rather than ``0.0100``."""
+class FloatSpin(QDoubleSpinBox):
+    """A spin box that shows ``0.01`` rather than ``0.0100`` (the inspector's and the
+    training panel's)."""
 
     def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt API
         text = f"{value:.{self.decimals()}f}"
@@ -360,7 +361,7 @@ class _NodePage(_Page):
                 spec.name, "type a number, e.g. 1e-5 or 0.001"))
             edit.installEventFilter(self)
             return edit
-        spin = _FloatSpin()
+        spin = FloatSpin()
         spin.setLocale(QLocale.c())
         span = spec.maximum - spec.minimum
         step = 10.0 ** math.floor(math.log10(span)) / 100 if span > 0 else 0.01

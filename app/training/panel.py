@@ -55,7 +55,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
                                QVBoxLayout, QWidget)
 
 from app.editor.commands import SetSettings
-from app.editor.inspector import tone
+from app.editor.inspector import FloatSpin, tone
 from nncore.data import DATASETS, Dataset, split
 from nncore.graph.run import dataset_for_graph, load_data_cached
 from nncore.graph.settings import (OPTIMIZERS, SCHEDULES, DatasetSettings, SettingsError,
@@ -310,16 +310,6 @@ class _Preview(QStackedWidget):
         return QSize(150, 96)
 
 
-class _FloatSpin(QDoubleSpinBox):
-    """A spin box that shows ``0.9`` rather than ``0.9000``."""
-
-    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt API
-        text = f"{value:.{self.decimals()}f}"
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return "0" if text in ("-0", "") else text
-
-
 class _NumberEdit(QLineEdit):
     """A number typed as text (``0.001``, ``1e-8``): any float is accepted here and the
     settings decide. Emits :attr:`committed` on Enter or focus out when the number
@@ -386,8 +376,8 @@ def _int_spin(low: int, high: int) -> QSpinBox:
     return spin
 
 
-def _float_spin(low: float, high: float, step: float, decimals: int) -> _FloatSpin:
-    spin = _FloatSpin()
+def _float_spin(low: float, high: float, step: float, decimals: int) -> FloatSpin:
+    spin = FloatSpin()
     spin.setLocale(QLocale.c())
     spin.setDecimals(decimals)
     spin.setRange(low, high)
