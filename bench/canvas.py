@@ -20,16 +20,13 @@ Run: ``python -m bench.canvas [--quick] [--no-json]`` (``make bench`` runs it to
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-from bench.report import now_iso, print_goals, save_section
+from bench.report import now_iso, parse_args, print_goals, save_section
 
-RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
 def build_graph(n: int):
@@ -125,11 +122,7 @@ def measure(n: int, zoom_steps: int, pan_steps: int) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.canvas", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer steps; no results file")
-    parser.add_argument("--no-json", action="store_true")
-    parser.add_argument("--json", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
+    args = parse_args("python -m bench.canvas", __doc__, "fewer steps; no results file", argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     steps = (16, 20) if args.quick else (64, 80)
     sizes = {}

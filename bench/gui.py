@@ -21,16 +21,14 @@ Run: ``python -m bench.gui [--quick] [--no-json]`` (``make bench`` runs it too).
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from bench.report import now_iso, print_goals, save_section
+from bench.report import now_iso, parse_args, print_goals, save_section
 
-RESULTS = Path(__file__).resolve().parent / "results.json"
 EXAMPLE = Path(__file__).resolve().parents[1] / "resources" / "examples" / "digits_mlp.json"
 
 
@@ -181,11 +179,7 @@ def redraw_times(points: int, repeats: int = 30) -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.gui", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short run; no results file")
-    parser.add_argument("--no-json", action="store_true")
-    parser.add_argument("--json", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
+    args = parse_args("python -m bench.gui", __doc__, "a short run; no results file", argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     epochs = 10 if args.quick else 300
     cli = cli_rate(epochs)

@@ -3,13 +3,27 @@ its section into ``bench/results.json`` (written atomically, the other sections 
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["print_goals", "now_iso", "save_section"]
+__all__ = ["parse_args", "print_goals", "now_iso", "save_section"]
+
+#: The results file every benchmark adds its section to.
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def parse_args(prog: str, doc: str, quick_help: str, argv: Any = None) -> argparse.Namespace:
+    """The options the GUI-side benchmarks share: ``--quick`` (``quick_help``),
+    ``--no-json`` and ``--json PATH`` (default :data:`RESULTS`)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--no-json", action="store_true")
+    parser.add_argument("--json", type=Path, default=RESULTS)
+    return parser.parse_args(argv)
 
 
 def print_goals(goals: dict[str, bool]) -> None:

@@ -40,12 +40,11 @@ import time
 from pathlib import Path
 
 from .mlp import SIZES, init_params, make_data, save_case
-from .report import now_iso, save_section
+from .report import RESULTS, now_iso, save_section
 from .worker import machine_busy_seconds
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-RESULTS = BENCH_DIR / "results.json"
 ORDER = ("nncore", "numpy", "torch")
 GOAL_TORCH = 1.0  # nncore/torch at least this
 GOAL_NUMPY = 0.85  # nncore/numpy at least this (within 15%)

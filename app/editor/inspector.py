@@ -39,7 +39,7 @@ from app.editor.commands import RenameNode, SetParams
 from app.editor.palette import CATEGORY_COLORS, glyph_pixmap
 from nncore.graph import Analysis, Graph, GraphError, Node, ParamError, ParamSpec
 
-__all__ = ["Inspector", "FloatSpin", "uses_line_edit", "format_float", "tone", "TONES"]
+__all__ = ["Inspector", "FloatSpin", "section_label", "uses_line_edit", "format_float", "tone", "TONES"]
 
 #: Text colours on a light and on a dark window background.
 TONES = {
@@ -93,14 +93,21 @@ def _error_style(label: QLabel) -> None:
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
 
-def _section(text: str) -> QLabel:
-    """A small bold header above a group of rows."""
+def section_label(text: str) -> QLabel:
+    """A small bold capitalised header (``DATA``, ``PARAMETERS``): the inspector's and
+    the training panel's sections. The caller colours it (``tone("muted")``)."""
     label = QLabel(text.upper())
     font = QFont(label.font())
     font.setBold(True)
     font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.0))
     font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 108)
     label.setFont(font)
+    return label
+
+
+def _section(text: str) -> QLabel:
+    """A small bold header above a group of rows."""
+    label = section_label(text)
     label.setStyleSheet(f"color: {tone('muted')};")
     label.setContentsMargins(0, 10, 0, 0)
     label.setObjectName("inspectorSection")

@@ -55,7 +55,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
                                QVBoxLayout, QWidget)
 
 from app.editor.commands import SetSettings
-from app.editor.inspector import FloatSpin, tone
+from app.editor.inspector import FloatSpin, section_label, tone
 from nncore.data import DATASETS, Dataset, split
 from nncore.graph.run import dataset_for_graph, load_data_cached
 from nncore.graph.settings import (OPTIMIZERS, SCHEDULES, DatasetSettings, SettingsError,
@@ -253,12 +253,7 @@ def format_progress(epoch: int, epochs: int, batch: int | None = None,
 
 def _section(text: str) -> QLabel:
     """A small bold header above a group of columns (the inspector's style)."""
-    label = QLabel(text.upper())
-    font = QFont(label.font())
-    font.setBold(True)
-    font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.0))
-    font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 108)
-    label.setFont(font)
+    label = section_label(text)
     label.setObjectName("panelSection")
     return label
 
