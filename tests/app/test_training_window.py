@@ -89,7 +89,11 @@ def test_pause_resume_step_and_stop_buttons(digits, qtbot):
     click(panel.pause_button)
     qtbot.waitUntil(lambda: w.controller.state == "paused", timeout=5000)
     # the batches trained before the pause took hold may still be on their way
+    # (and the batch under way when the pause came finishes first: look twice)
     trainer = w.controller.worker.trainer
+    for _ in range(2):
+        qtbot.waitUntil(lambda: len(run.step_loss) == trainer.global_step, timeout=5000)
+        qtbot.wait(100)
     qtbot.waitUntil(lambda: len(run.step_loss) == trainer.global_step, timeout=5000)
     paused_at = len(run.step_loss)
     qtbot.wait(300)
