@@ -2,8 +2,13 @@
 
 ``nncore demo`` trains a small MLP (Linear - BatchNorm1d - activation - Linear) on a real
 built-in dataset (scikit-learn's handwritten digits by default) and prints the metrics
-of every epoch. Later subcommands (check, train, export) will work on saved canvas
-graphs.
+of every epoch.
+
+``nncore check GRAPH.json`` validates a saved canvas graph and prints every node with its
+output shape and parameter count.
+
+``nncore train GRAPH.json`` trains a saved canvas graph on its dataset (options override
+the file's settings) and prints the metrics of every epoch.
 
 Exit codes: 0 on success, 1 when training fails (e.g. the loss becomes NaN), 2 for bad
 arguments (argparse's convention).
