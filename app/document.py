@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from nncore.graph import Graph, load_graph, save_graph
+from nncore.project import Project
 
 __all__ = ["Document"]
 
@@ -89,17 +90,20 @@ class Document(QObject):
             raise error
         return True
 
+    @property
+    def project(self) -> Project:
+        """The graph with its folder, dataset and settings: what the canvas, the
+        inspector and training ask for the data's shape and the problems on it."""
+        return Project(self.graph, self.path.parent if self.path else None)
+
     def new(self) -> None:
-        """Start a new project: an Input node matching the default dataset (the digits:
-        64 features, 10 classes), and nothing else."""
-        from nncore.graph.run import fit_input_to_data, load_data
+        """Start a new project: the default dataset (the digits) and an Input node,
+        whose shapes follow that dataset."""
         from nncore.graph.settings import DatasetSettings
 
         fresh = Graph()
         fresh.add_node("input", (0.0, 0.0))
-        dataset = DatasetSettings()
-        fresh.settings = {"dataset": dataset.to_dict()}
-        fit_input_to_data(fresh, load_data(dataset))
+        fresh.settings = {"dataset": DatasetSettings().to_dict()}
         self._replace(fresh, None)
 
     def open(self, path: str | Path) -> None:

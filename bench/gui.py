@@ -8,7 +8,7 @@ In one process, on the offscreen platform:
   the worker's first report on (before it, pressing Train builds the run's plot items:
   about 15 ms, once), and the plots' redraw timer is counted (redraws per second);
 * the loss view's redraw time with 1,000 and with 100,000 loss points;
-* the same training run by the command-line path (:class:`nncore.graph.run.TrainingRun`,
+* the same training run by the command-line path (:class:`nncore.project.TrainingRun`,
   one BLAS thread, as ``nncore train``) in this process, for the samples-per-second
   ratio app / command line.
 
@@ -37,7 +37,7 @@ def cli_rate(epochs: int) -> float:
     from threadpoolctl import threadpool_limits
 
     from nncore.graph import load_graph
-    from nncore.graph.run import TrainingRun
+    from nncore.project import TrainingRun
 
     run = TrainingRun(load_graph(EXAMPLE))
     n = len(run.split.y_train)

@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         "parameter count, and the total; exit 1 with the problem otherwise.")
     check_p.add_argument("graph", metavar="GRAPH.json")
     check_p.add_argument("--no-data", action="store_true",
-                         help="do not load the dataset (skip matching the Input node to it)")
+                         help="do not load the dataset: check the wiring only (without data the "
+                         "Input and what follows it have no shapes)")
 
     train_p = sub.add_parser(
         "train", help="train a graph file on its dataset and print progress",
@@ -238,29 +239,24 @@ def check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     Raises:
         GraphFileError, SettingsError, ValueError: for a bad file, settings or data.
     """
-    from nncore.graph import DatasetSettings, TrainingSettings, load_graph
-    from nncore.graph.run import dataset_for_graph, fit_input_to_data, load_data
+    from nncore.graph import load_graph
+    from nncore.project import Project
 
     out = sys.stdout if out is None else out
     graph = load_graph(args.graph)
-    ds = DatasetSettings.from_dict(graph.settings.get("dataset"))
-    tr = TrainingSettings.from_dict(graph.settings.get("training"))
-    notes = []
+    project = Project(graph, Path(args.graph).resolve().parent)
+    tr = project.training_settings
+    shape = None
     if not args.no_data:
-        data = load_data(dataset_for_graph(ds, graph), Path(args.graph).resolve().parent)
-        notes = fit_input_to_data(graph, data)
-        what = (f"{data.num_classes} classes" if data.task == "classification"
-                else f"{data.n_outputs} regression target{'s' if data.n_outputs > 1 else ''}")
-        print(f"dataset: {data.name}, {data.n_samples} samples, {data.n_features} features, "
-              f"{what}", file=out)
+        project.load_data()  # a dataset that cannot be read is an error, named here
+        shape = project.data_shape()
+        print(f"dataset: {project.describe_data()}", file=out)
     options = {k: v for k, v in tr.optimizer_options.items()}
     print(f"training: {tr.optimizer} {options or '(PyTorch defaults)'}, batch size "
           f"{tr.batch_size}, up to {_plural(tr.epochs, 'epoch')}"
           + (", early stopping" if tr.early_stopping else "")
           + (f", {tr.schedule['type']} schedule" if tr.schedule else ""), file=out)
-    for note in notes:
-        print(f"note: {note} (from the dataset)", file=out)
-    analysis = graph.analysis()
+    analysis = graph.analysis(shape)
     rows = []
     for nid in analysis.order or [n.id for n in graph.nodes]:
         node = graph.node(nid)
@@ -413,7 +409,7 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     from nncore.graph import load_graph
     from nncore.files import atomic_write, save_arrays
-    from nncore.graph.run import TrainingRun
+    from nncore.project import TrainingRun
 
     out = sys.stdout if out is None else out
     for option in ("metrics_out", "save_weights"):
@@ -431,8 +427,6 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
           + f" samples, {data.n_features} features"
           + (f", {data.num_classes} classes" if data.task == "classification" else ""),
           file=out)
-    for change in run.input_changes:
-        print(f"note: {change} (from the dataset)", file=out)
     if sp.warning:
         print(f"note: {sp.warning}", file=out)
     opt = run.optimizer

@@ -43,7 +43,8 @@ import numpy as np
 
 __all__ = [
     "Dataset", "DatasetSpec", "OptionSpec", "DATASETS", "BUILTIN_DATASETS",
-    "load_dataset", "load_builtin", "load_csv", "load_npz", "DataFileError",
+    "load_dataset", "load_builtin", "load_csv", "load_npz", "DataFileError", "csv_columns",
+    "is_header",
     "Split", "SplitWarning", "split", "standardize", "minibatches",
 ]
 
@@ -682,6 +683,41 @@ def _read_rows(text: str, path: Any, delimiter: str) -> list[tuple[int, list[str
     return rows
 
 
+def is_header(first: Sequence[str], second: Sequence[str] | None) -> bool:
+    """The one header rule of NN Canvas (``load_csv`` and the training panel's column
+    list both use it): the first row is a header when some column holds text in it
+    (not empty, not a number) and a number in the second row. A first row of only
+    numbers and empty fields (``,2,3``) is data; a single row with text is a header."""
+    if all(_is_number(v) or v == "" for v in first):
+        return False
+    if second is None:
+        return True
+    return any(a != "" and not _is_number(a) and _is_number(b) for a, b in zip(first, second))
+
+
+def csv_columns(path: str | os.PathLike, delimiter: str = ",") -> tuple[list[str], bool]:
+    """The columns of a CSV file as :func:`load_csv` reads them: (names, has_header),
+    from the first two non-blank rows only (:func:`is_header`); without a header the
+    columns are named ``x1, x2, ...``.
+
+    Raises:
+        OSError, UnicodeDecodeError, csv.Error: for a file that cannot be read.
+    """
+    rows: list[list[str]] = []
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        for row in csv.reader(f, delimiter=delimiter):
+            row = [c.strip() for c in row]
+            if any(row):
+                rows.append(row)
+            if len(rows) == 2:
+                break
+    if not rows:
+        return [], False
+    if is_header(rows[0], rows[1] if len(rows) > 1 else None):
+        return [c or f"x{i + 1}" for i, c in enumerate(rows[0])], True
+    return [f"x{i + 1}" for i in range(len(rows[0]))], False
+
+
 def load_csv(path: str | os.PathLike, target: int | str | None = None,
              has_header: bool | None = None, task: str | None = None,
              delimiter: str = ",") -> Dataset:
@@ -758,14 +794,7 @@ def load_csv(path: str | os.PathLike, target: int | str | None = None,
 
     first_line, first = rows[0]
     if has_header is None:
-        if all(_is_number(v) or v == "" for v in first):
-            has_header = False
-        elif len(rows) == 1:
-            has_header = True
-        else:
-            second = rows[1][1]
-            has_header = any(a != "" and not _is_number(a) and _is_number(b)
-                             for a, b in zip(first, second))
+        has_header = is_header(first, rows[1][1] if len(rows) > 1 else None)
     ncols = len(first)
     if has_header:
         names = [v if v != "" else f"x{j + 1}" for j, v in enumerate(first)]

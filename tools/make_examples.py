@@ -74,13 +74,12 @@ EXAMPLES = {
 
 
 def main() -> None:
-    from nncore.graph.run import fit_input_to_data
-    from nncore.graph.run import load_data
-    from nncore.graph.settings import DatasetSettings
+    from nncore.project import Project
 
     OUT.mkdir(parents=True, exist_ok=True)
     for name, graph in EXAMPLES.items():
-        fit_input_to_data(graph, load_data(DatasetSettings.from_dict(graph.settings["dataset"])))
+        problems = Project(graph).problems()  # the Input's shapes come from the data
+        assert not problems, (name, problems)
         save_graph(OUT / f"{name}.json", graph)
         print("wrote", OUT / f"{name}.json")
 

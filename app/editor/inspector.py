@@ -606,8 +606,6 @@ class _NetworkPage(_Page):
         self.finish()
 
     def refresh(self, graph: Graph, analysis: Analysis) -> None:
-        from nncore.graph.run import training_problems
-
         self.counts_label.setText(f"{_plural(len(graph), 'node')}, "
                                   f"{_plural(len(graph.edges), 'wire')}")
         self.params_label.setText(f"Trainable parameters: {_count(analysis.total_params)}")
@@ -616,8 +614,8 @@ class _NetworkPage(_Page):
             label.deleteLater()
         self.problem_labels = []
         # Checked against the project's dataset, as training will see the network.
-        path = getattr(self.inspector.document, "path", None)
-        dataset, problems = training_problems(graph, path.parent if path else None)
+        project = self.inspector.document.project
+        dataset, problems = project.describe_data(), project.problems()
         self.dataset_label.setText(f"Dataset: {dataset}" if dataset else "Dataset: —")
         if not problems:
             self.status_label.setText("✓ Ready to train")
@@ -683,7 +681,7 @@ class Inspector(QWidget):
     node_activated = Signal(str)
 
     _EVENTS = ("node_added", "node_removed", "node_changed", "edge_added", "edge_removed",
-               "graph_reset")
+               "graph_reset", "settings_changed")
 
     def __init__(self, document: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -711,6 +709,8 @@ class Inspector(QWidget):
             callback = self._on_node_changed if name == "node_changed" else self._on_graph_event
             event.connect(callback)
             self._callbacks.append((event, callback))
+        if hasattr(document, "path_changed"):  # relative data paths follow the folder
+            document.path_changed.connect(self._on_graph_event)
         # Graph events hold these callbacks: let go of them with the widget.
         self.destroyed.connect(partial(_disconnect_all, list(self._callbacks)))
         self._refresh()
@@ -765,7 +765,7 @@ class Inspector(QWidget):
         if self._page is None or self._page.key != key or self._restyle:
             self._restyle = False
             self._replace_page(key)
-        self._page.refresh(graph, graph.analysis())
+        self._page.refresh(graph, self.document.project.analysis())
 
     def _replace_page(self, key: tuple) -> None:
         old = self._page

@@ -22,7 +22,7 @@ from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QPainter, QPainterPath,
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
 from app.theme import CATEGORY_COLORS, PORT_COLORS, Theme
-from nncore.graph import Edge, Node
+from nncore.graph import DataShape, Edge, Node
 
 if TYPE_CHECKING:  # pragma: no cover
     from app.editor.scene import GraphScene
@@ -86,26 +86,6 @@ def style(theme: Theme) -> _Style:
     if found is None:
         found = _STYLES[theme.name] = _Style(theme)
     return found
-
-
-def main_text(node: Node) -> str:
-    """The parameters shown on the card (``"128 units"``, ``"p = 0.5"``)."""
-    p = node.params
-    kind = node.type_id
-    if kind == "dense":
-        return f"{p['units']} units" + ("" if p["bias"] else ", no bias")
-    if kind == "input":
-        what = f"{p['classes']} classes" if p["task"] == "classification" else f"{p['targets']} targets"
-        return f"{p['features']} features, {what}"
-    if kind == "dropout":
-        return f"p = {p['p']:g}"
-    if kind == "leaky_relu":
-        return f"slope {p['negative_slope']:g}"
-    if kind == "batchnorm":
-        return f"momentum {p['momentum']:g}"
-    if kind == "cross_entropy" and p["label_smoothing"]:
-        return f"smoothing {p['label_smoothing']:g}"
-    return node.type.summary.split(":")[0].rstrip(".") if len(node.type.summary) < 40 else ""
 
 
 class PortItem(QGraphicsItem):
@@ -189,6 +169,7 @@ class NodeItem(QGraphicsItem):
         self.width, self.height = node_size(node)
         self.output_text = ""
         self.param_count: int | None = None
+        self.data: DataShape | None = None  # the dataset's shape (the Input's card shows it)
         self.analysis_error = ""  # from shape inference (set_analysis)
         self.failure = ""  # why a training run failed at this node (set_failure)
         self.error = ""  # the error shown: the analysis error, else the failure
@@ -242,13 +223,21 @@ class NodeItem(QGraphicsItem):
             self._header = header.simplified()
         return self._header
 
-    def set_analysis(self, output_text: str, param_count: int | None, error: str) -> None:
-        """Show the inferred output shape, parameter count and error (if any)."""
-        if (output_text, param_count, error) != (self.output_text, self.param_count,
-                                                  self.analysis_error):
+    def set_analysis(self, output_text: str, param_count: int | None, error: str,
+                     data: DataShape | None = None) -> None:
+        """Show the inferred output shape, parameter count and error (if any), for a
+        dataset of shape ``data``."""
+        if (output_text, param_count, error, data) != (self.output_text, self.param_count,
+                                                        self.analysis_error, self.data):
             self.output_text, self.param_count, self.analysis_error = \
                 output_text, param_count, error
+            self.data = data
             self._show_error()
+
+    @property
+    def card_text(self) -> str:
+        """The line under the title (``"128 units"``): the node type's own text."""
+        return self.node.type.card_text(self.node.params, self.data)
 
     def set_failure(self, message: str) -> None:
         """Mark the card as the node a training run failed at (a NaN loss): the red
@@ -326,7 +315,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(QColor(theme.text))
         painter.setFont(BODY_FONT)
         metrics = QFontMetricsF(BODY_FONT)
-        text = main_text(self.node)
+        text = self.card_text
         if text:
             painter.drawText(QRectF(10, top + 2, self.width - 20, 18),
                              Qt.AlignVCenter | Qt.AlignLeft,

@@ -3,8 +3,9 @@
 :class:`GraphScene` creates one :class:`~app.editor.items.NodeItem` per node and one
 :class:`~app.editor.items.EdgeItem` per wire, and keeps them in step with the model by
 following the graph's events (it never keeps a second copy of positions or parameters).
-Shapes, parameter counts and errors are shown from ``graph.analysis()``, refreshed once
-after a burst of edits.
+Shapes, parameter counts and errors are shown from the project's analysis (the graph on
+its dataset: the Input's shapes come from the data), refreshed once after a burst of
+edits or a change of dataset.
 
 Gestures become undoable commands on the document: dragging from a port draws a wire
 (valid targets light up, invalid ones dim; dropping on an invalid port says why and adds
@@ -69,6 +70,10 @@ class GraphScene(QGraphicsScene):
         graph.edge_added.connect(self._on_edge_added)
         graph.edge_removed.connect(self._on_edge_removed)
         graph.graph_reset.connect(self.rebuild)
+        # the data decides the Input's shapes: another dataset, file or folder re-derives
+        # every width, count and error downstream
+        graph.settings_changed.connect(self._data_changed)
+        document.path_changed.connect(self._data_changed)
         self.failed_node: str | None = None  # the node a training run failed at
         for event in ("node_added", "node_removed", "edge_added", "edge_removed",
                       "settings_changed", "graph_reset"):
@@ -166,6 +171,9 @@ class GraphScene(QGraphicsScene):
             if edge in mine or wire.kind == "target" or wire.backward:
                 self._place_edge(wire)
 
+    def _data_changed(self, *_: Any) -> None:
+        self._schedule()
+
     def _schedule(self) -> None:
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
@@ -175,7 +183,7 @@ class GraphScene(QGraphicsScene):
         cards, shapes on the wires, which ports are connected. Runs once after a burst
         of edits (and can be called directly)."""
         self._refresh_timer.stop()
-        analysis = self.graph.analysis()
+        analysis = self.document.project.analysis()
         connected_in = {(e.dst, e.dst_port) for e in self.graph.edges}
         connected_out = {(e.src, e.src_port) for e in self.graph.edges}
         for nid, item in self.nodes.items():
@@ -183,7 +191,7 @@ class GraphScene(QGraphicsScene):
             shapes = [str(analysis.shapes[(nid, p.name)]) for p in node.type.outputs
                       if (nid, p.name) in analysis.shapes and p.kind == "tensor"]
             item.set_analysis(", ".join(shapes), analysis.params.get(nid),
-                              analysis.errors.get(nid, ""))
+                              analysis.errors.get(nid, ""), analysis.data)
             for port in item.inputs.values():
                 port.connected = (nid, port.port) in connected_in
                 got = analysis.input_shapes.get((nid, port.port)) or []

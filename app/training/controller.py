@@ -18,10 +18,9 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from app.training.collector import collect_in_gui_thread
 from app.training.runs import Run, RunStore
-from app.training.worker import TrainingWorker, training_key
+from app.training.worker import TrainingWorker
 from nncore.graph import dumps
-from nncore.graph.run import dataset_for_graph, load_data_cached
-from nncore.graph.settings import DatasetSettings, TrainingSettings
+from nncore.project import Project
 
 __all__ = ["TrainingController", "GIL_SWITCH_INTERVAL"]
 
@@ -90,17 +89,19 @@ class TrainingController(QObject):
         if self.state != "idle":
             return None
         graph = self.document.graph
-        path = getattr(self.document, "path", None)
-        base = str(Path(path).parent) if path else ""
+        project = Project(graph, getattr(self.document, "path", None) and
+                          Path(self.document.path).parent)
+        base = str(project.base_dir or "")
         try:
-            settings = TrainingSettings.from_dict(graph.settings.get("training"))
-            data_settings = DatasetSettings.from_dict(graph.settings.get("dataset"))
-            load_data_cached(dataset_for_graph(data_settings, graph), base or None)
+            settings = project.training_settings
+            data_settings = project.dataset_settings
+            project.load_data()
             text = dumps(graph)  # checks every setting (values pushed from code too)
         except Exception as e:  # noqa: BLE001 - DataFileError, SettingsError, ...: all shown
             self.message.emit(f"Cannot train: {str(e) or type(e).__name__}", True)
             return None
-        key = training_key(text)
+        # a run belongs to its project: same graph, settings, data file and content
+        key = project.run_key(text)
         if self._last is not None and self._last[1] == key and self._last[0] in self.store.runs:
             run_id = self._last[0]
             run = self.store.runs[run_id]
@@ -177,8 +178,6 @@ class TrainingController(QObject):
         run.points = info["points"]
         run.progress = {"epoch": 0, "batch": 0, "batches": info["batches"],
                         "epochs": info["epochs"]}
-        for note in info.get("notes", []):
-            self.message.emit(f"note: {note} (from the dataset)", False)
         self.store.changed(run_id)
 
     @Slot(int, object)

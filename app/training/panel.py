@@ -18,7 +18,7 @@ The panel follows the graph's ``settings_changed`` and ``graph_reset`` events (u
 open) and refreshes once per burst of events (a zero-delay timer).
 
 The dataset preview loads the data the settings describe
-(:func:`nncore.graph.run.load_data`, relative paths against the project's folder): a line
+(:func:`nncore.project.load_data`, relative paths against the project's folder): a line
 like "1797 samples, 64 features, 10 classes (classification)", the split sizes, and for
 1-D and 2-D data a small scatter plot coloured by class (or by target value). A file that
 cannot be read shows its error (file, line and column) in red, never a traceback.
@@ -56,13 +56,13 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
 
 from app.editor.commands import SetSettings
 from app.editor.inspector import FloatSpin, section_label, tone
-from nncore.data import DATASETS, Dataset, split
-from nncore.graph.run import dataset_for_graph, load_data_cached
+from nncore.data import DATASETS, Dataset, csv_columns, split
+from nncore.project import dataset_for_graph, load_data_cached
 from nncore.graph.settings import (OPTIMIZERS, SCHEDULES, DatasetSettings, SettingsError,
                                    TrainingSettings, optimizer_defaults)
 
 __all__ = ["TrainingPanel", "OPTIMIZER_TITLES", "OPTION_INFO", "SCHEDULE_TITLES",
-           "CLASS_COLORS", "STATES", "csv_columns", "format_progress"]
+           "CLASS_COLORS", "STATES", "format_progress"]
 
 #: Optimizer name -> display name.
 OPTIMIZER_TITLES = {"sgd": "SGD", "adagrad": "Adagrad", "rmsprop": "RMSprop",
@@ -167,37 +167,6 @@ def _fmt(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "(" + ", ".join(_fmt(v) for v in value) + ")"
     return str(value)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def csv_columns(path: str | os.PathLike, delimiter: str = ",") -> tuple[list[str], bool]:
-    """The columns of a CSV file as :func:`nncore.data.load_csv` reads them: (names,
-    has_header). The first row is a header when some column holds text in it and a number
-    in the second row; without a header the columns are named ``x1, x2, ...``. Reads only
-    the first two non-blank rows. Raises OSError, UnicodeDecodeError or csv.Error."""
-    rows: list[list[str]] = []
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        for row in csv.reader(f, delimiter=delimiter):
-            row = [c.strip() for c in row]
-            if any(row):
-                rows.append(row)
-            if len(rows) == 2:
-                break
-    if not rows:
-        return [], False
-    first = rows[0]
-    second = rows[1] if len(rows) > 1 else []
-    header = any(not _is_number(a) and _is_number(b) for a, b in zip(first, second))
-    if header:
-        return [c or f"x{i + 1}" for i, c in enumerate(first)], True
-    return [f"x{i + 1}" for i in range(len(first))], False
 
 
 def _guess_delimiter(path: str | os.PathLike) -> str:

@@ -2,7 +2,7 @@
 
 :class:`TrainingWorker` is a ``QObject`` moved to its own ``QThread`` (Orange3's
 ``concurrent.py``, napari's ``thread_worker``): it builds a
-:class:`~nncore.graph.run.TrainingRun` from a copy of the graph (the JSON text, so it
+:class:`~nncore.project.TrainingRun` from a copy of the graph (the JSON text, so it
 shares nothing with the GUI), trains it with BLAS limited to one thread (so the GUI keeps
 a core), and reports what happens through signals carrying *copies* of small arrays,
 coalesced to at most ~30 emissions a second. It never touches a widget. Stop, pause,
@@ -26,7 +26,7 @@ from nncore.graph.settings import SettingsError
 from nncore.tensor import Tensor, no_grad
 from nncore.training import Callback, TrainingError
 
-__all__ = ["TrainingWorker", "EMIT_INTERVAL", "training_key"]
+__all__ = ["TrainingWorker", "EMIT_INTERVAL"]
 
 #: At most this many seconds between two emissions' worth of coalesced records.
 EMIT_INTERVAL = 1.0 / 30.0
@@ -46,16 +46,6 @@ GRID = 90
 #: waits between batches, at most this long (seconds), instead of sharing Python's GIL
 #: with it: the drawing then takes its own time, not twice that.
 GUI_WAIT_MAX = 0.02
-
-
-def training_key(graph_json: str) -> str:
-    """What decides whether a model can keep training: the nodes (types, parameters),
-    wires and settings of a graph file's text, but not positions or names."""
-    import json
-
-    data = json.loads(graph_json)
-    nodes = [(n.get("id"), n.get("type"), n.get("params")) for n in data.get("nodes", [])]
-    return json.dumps([nodes, data.get("edges"), data.get("settings")], sort_keys=True)
 
 
 def _node_name(graph_json: str, error: Exception) -> str:
@@ -221,10 +211,10 @@ class TrainingWorker(QObject):
 
     def _train(self, run_id: int, graph_json: str, base_dir: str, epochs: int,
                start_paused: bool) -> None:
-        from nncore.graph.run import TrainingRun
+        from nncore.project import TrainingRun, run_key
 
         graph = loads(graph_json, "the network")
-        key = training_key(graph_json)
+        key = run_key(graph_json, base_dir or None)
         # the same network and settings under the same run id (the controller gives a new
         # id to a new run: after a change, a Reset, or the last run deleted)
         continuing = self._run is not None and self._key == key and self._model_run == run_id
@@ -256,7 +246,7 @@ class TrainingWorker(QObject):
             "parameters": list(labels.values()),
             "node_params": {label: label.rsplit(".", 1)[0] for label in labels.values()},
             "points": points, "batches": batches, "epochs": self._epochs_total,
-            "continuing": continuing, "notes": list(run.input_changes)})
+            "continuing": continuing})
         self._pending_steps, self._pending_norms, self._pending_epochs = [], {}, []
         self._last_emit = self._last_boundary = self._boundary_cost = self._hist_cost = 0.0
         self._samples, self._t0 = 0, time.perf_counter()
@@ -337,11 +327,11 @@ class TrainingWorker(QObject):
         self._flush(self._run_id, force=last or trainer.paused)
 
     def _unit_stats(self, model: Any) -> dict[str, dict[str, float]]:
-        """Dead ReLU units (never positive on the probe batch) and saturated sigmoid/tanh
-        outputs, per node, in evaluation mode. Leaky ReLU units cannot die (their
-        gradient is ``negative_slope`` below zero), so they get no such figure."""
-        kinds = {name: model._types.get(nid) for nid, name in model.node_names.items()}
-        wanted = {n for n, k in kinds.items() if k in ("relu", "sigmoid", "tanh")}
+        """Each node type's figure of its units' health on the probe batch, per node, in
+        evaluation mode (:meth:`~nncore.graph.types.NodeType.unit_stat`: dead ReLU
+        units, saturated sigmoid/tanh outputs)."""
+        types = {name: model.node_types[nid] for nid, name in model.node_names.items()}
+        wanted = {n for n, t in types.items() if t.has_unit_stat}
         if not wanted:
             return {}
         was = model.training
@@ -353,16 +343,9 @@ class TrainingWorker(QObject):
             model.train(was)
         stats: dict[str, dict[str, float]] = {}
         for name in wanted:
-            a = np.asarray(acts.get(name))
-            if a.ndim != 2 or not a.size:
-                continue
-            kind = kinds[name]
-            if kind == "relu":
-                stats[name] = {"dead": float(np.mean(np.all(a <= 0, axis=0)))}
-            elif kind == "sigmoid":
-                stats[name] = {"saturated": float(np.mean((a < 0.02) | (a > 0.98)))}
-            else:
-                stats[name] = {"saturated": float(np.mean(np.abs(a) > 0.96))}
+            figure = types[name].unit_stat(np.asarray(acts.get(name)))
+            if figure:
+                stats[name] = figure
         return stats
 
     def _boundary(self, model: Any) -> dict[str, np.ndarray]:

@@ -17,6 +17,10 @@ What ``forward`` returns, so that accuracy is the arg-max of the output:
   or ``[1 - p, p]`` for a probability that does not come from a Sigmoid;
 * MSE and Binary Cross-Entropy on values: the prediction.
 
+Each node type says how: the loss type's ``fuses``, ``scores``, ``predictions`` and
+``loss`` (:class:`~nncore.graph.types.LossType`), every other node's ``build`` and
+``forward``; nothing here asks for a type id.
+
 ``forward_with_activations(x)`` also returns every node's output (by display name, in
 topological order) for the activation histograms.
 """
@@ -27,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from nncore import functional as F
 from nncore import nn
-from nncore.graph.catalogue import CATALOGUE
 from nncore.graph.model import Graph, GraphError
+from nncore.graph.shapes import DataShape
+from nncore.graph.types import LossType, NodeType, NodeValueError
 from nncore.random import default_generator
 from nncore.tensor import Tensor
 
@@ -41,29 +45,33 @@ class CompiledGraph(nn.Module):
     """A graph ready to run. Build it with :func:`compile_graph`.
 
     Attributes:
+        data: the dataset shape it was built for.
         node_names: node id -> display name, for every evaluated node.
+        node_types: node id -> its :class:`~nncore.graph.types.NodeType` (the live views
+            ask it for a figure of its units' health).
         order: the ids of the evaluated nodes, in topological order.
-        task: ``"classification"`` or ``"regression"`` (the Input node's task).
+        task: ``"classification"`` or ``"regression"`` (the data's task).
         num_classes: the number of classes (0 for regression).
-        loss_type: the loss node's type id.
-        features: the number of input features.
+        features: the shape of one sample, e.g. ``(64,)``.
+        loss_node_type: the loss node's type.
         parameter_nodes: parameter name (``"n2.weight"``) -> node id.
     """
 
-    def __init__(self, graph: Graph, generator: np.random.Generator | None = None,
+    def __init__(self, graph: Graph, data: DataShape, generator: np.random.Generator | None = None,
                  dtype: Any = np.float32) -> None:
         super().__init__()
-        analysis = graph.analysis()
+        analysis = graph.analysis(data)
         if analysis.problems:
             node_id, message = analysis.problems[0]
             raise GraphError(f"the network cannot be trained yet: {message}", node_id)
         rng = default_generator() if generator is None else generator
-        input_node = next(n for n in graph.nodes if n.type_id == "input")
-        loss_node = next(n for n in graph.nodes if n.type.outputs[0].kind == "loss")
+        input_node = next(n for n in graph.nodes if n.type.reads_data)
+        loss_node = next(n for n in graph.nodes if n.type.is_loss)
         needed = self._ancestors(graph, loss_node.id)
+        self.data = data
         self.order = [nid for nid in analysis.order if nid in needed and nid != loss_node.id]
         self.node_names = {nid: graph.node(nid).name for nid in self.order}
-        self._types = {nid: graph.node(nid).type_id for nid in self.order}
+        self.node_types: dict[str, NodeType] = {nid: graph.node(nid).type for nid in self.order}
         self._params = {nid: dict(graph.node(nid).params) for nid in self.order}
         self._wires: dict[str, dict[str, list[tuple[str, str]]]] = {}
         for nid in [*self.order, loss_node.id]:
@@ -73,16 +81,16 @@ class CompiledGraph(nn.Module):
             self._wires[nid] = ports
         self.input_id, self.loss_id = input_node.id, loss_node.id
         self.loss_name = loss_node.name
-        self.loss_type = loss_node.type_id
+        self.loss_node_type: LossType = loss_node.type  # type: ignore[assignment]
         self.loss_params = dict(loss_node.params)
-        self.task = input_node.params["task"]
-        self.num_classes = input_node.params["classes"] if self.task == "classification" else 0
-        self.features = input_node.params["features"]
+        self.task = data.task
+        self.num_classes = data.classes if data.task == "classification" else 0
+        self.features = data.features
         self.parameter_nodes: dict[str, str] = {}
         for nid in self.order:
             shapes = {port: analysis.input_shapes.get((nid, port), [])
                       for port in self._wires[nid]}
-            module = CATALOGUE[self._types[nid]].build(self._params[nid], shapes, rng)
+            module = self.node_types[nid].build(self._params[nid], shapes, rng)
             if module is not None:
                 if dtype is not None:
                     module.to(dtype)
@@ -91,7 +99,7 @@ class CompiledGraph(nn.Module):
                 self._modules[nid] = module
                 for pname, _ in module.named_parameters():
                     self.parameter_nodes[f"{nid}.{pname}"] = nid
-        self._prediction, self._fused = self._prediction_source(graph, loss_node.id)
+        self._prediction, self._fused = self._prediction_source(loss_node.id)
 
     @staticmethod
     def _ancestors(graph: Graph, node_id: str) -> set[str]:
@@ -103,49 +111,42 @@ class CompiledGraph(nn.Module):
                     stack.append(e.src)
         return seen
 
-    def _prediction_source(self, graph: Graph, loss_id: str) -> tuple[tuple[str, str], str]:
-        """The (node, port) whose value the loss uses, and the fusion applied:
-        ``"softmax"`` / ``"sigmoid"`` when the loss reads the input of that node."""
+    def _prediction_source(self, loss_id: str) -> tuple[tuple[str, str], bool]:
+        """The (node, port) whose value the loss uses, and whether the node before the
+        loss is fused into it (the loss then reads that node's input)."""
         src, port = self._wires[loss_id]["input"][0]
-        kind = self._types.get(src)
-        if (self.loss_type, kind) in (("cross_entropy", "softmax"), ("bce", "sigmoid")):
-            return self._wires[src]["input"][0], kind
-        return (src, port), ""
+        before = self.node_types.get(src)
+        if before is not None and before.type_id in self.loss_node_type.fuses:
+            return self._wires[src]["input"][0], True
+        return (src, port), False
 
     # ------------------------------------------------------------------ running
     def _evaluate(self, x: Tensor, record: bool) -> tuple[Tensor, dict[str, np.ndarray]]:
         values: dict[tuple[str, str], Tensor] = {}
         activations: dict[str, np.ndarray] = {}
         for nid in self.order:
-            kind = self._types[nid]
-            if kind == "input":
-                out = {"features": x}
+            ntype = self.node_types[nid]
+            if ntype.reads_data:
+                out = ntype.feed(x)
             else:
                 inputs = {port: [values[w] for w in wires]
                           for port, wires in self._wires[nid].items()}
-                module = self._modules.get(nid)
-                out = CATALOGUE[kind].run(module, self._params[nid], inputs)
+                out = ntype.forward(self._modules.get(nid), self._params[nid], inputs)
             for port, value in out.items():
                 values[(nid, port)] = value
             if record:
                 first = next(iter(out.values()))
                 activations[self.node_names[nid]] = first.data
-        return self._scores(values[self._prediction]), activations
-
-    def _scores(self, pred: Tensor) -> Tensor:
-        if self.loss_type == "bce" and self.task == "classification":
-            if self._fused == "sigmoid":  # logits z -> scores [0, z]
-                return F.concatenate([Tensor(np.zeros_like(pred.data)), pred], axis=1)
-            return F.concatenate([1.0 - pred, pred], axis=1)  # probabilities [1-p, p]
-        return pred
+        scores = self.loss_node_type.scores(values[self._prediction], self._fused, self.task)
+        return scores, activations
 
     def forward(self, x: Any) -> Tensor:
         """The output used for the loss and the metrics (see the module docstring).
 
-        Shapes: x ``(N, features)``.
+        Shapes: x ``(N, *features)``.
 
         Raises:
-            ValueError: if x does not have ``features`` columns.
+            ValueError: if a sample of x is not of shape ``features``.
         """
         x = self._check(x)
         return self._evaluate(x, False)[0]
@@ -158,51 +159,34 @@ class CompiledGraph(nn.Module):
 
     def _check(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
-        if x.ndim != 2 or x.shape[1] != self.features:
-            raise ValueError(f"the Input node expects (N, {self.features}) features, got "
-                             f"{x.shape}")
+        if x.ndim != 1 + len(self.features) or tuple(x.shape[1:]) != self.features:
+            want = ", ".join(map(str, self.features))
+            raise ValueError(f"the Input node expects (N, {want}) features, got {x.shape}")
         return x
 
     def predictions(self, output: np.ndarray) -> np.ndarray:
         """What metrics compare with the targets, from ``forward``'s output: the output
         itself, except for a Sigmoid fused into Binary Cross-Entropy on values, whose
         logits become probabilities (the Trainer calls this)."""
-        if self.loss_type == "bce" and self._fused == "sigmoid" and self.task != "classification":
-            return F.sigmoid(Tensor(output)).data
-        return output
+        return self.loss_node_type.predictions(output, self._fused, self.task)
 
     def loss(self, output: Tensor, target: Any) -> Tensor:
         """The loss node's value for ``forward``'s output and the dataset's targets
         (class indices ``(N,)`` or values ``(N, k)``).
 
         Raises:
-            ValueError: for Binary Cross-Entropy targets outside [0, 1] (the loss has no
-                minimum for them), naming the first; GraphError (naming the loss node) for
-                Binary Cross-Entropy inputs outside [0, 1] (no Sigmoid before it).
+            ValueError: for targets the loss cannot use (e.g. Binary Cross-Entropy
+                targets outside [0, 1]), naming the loss node and the first bad value;
+                GraphError (naming the loss node) for inputs it cannot use (Binary
+                Cross-Entropy inputs outside [0, 1]: no Sigmoid before it).
         """
-        kind = self.loss_type
-        if kind == "cross_entropy":
-            return F.cross_entropy(output, target, self.loss_params["label_smoothing"])
-        if kind == "mse":
-            return F.mse_loss(output, np.asarray(target, dtype=output.dtype))
-        y = np.asarray(target, dtype=output.dtype)
-        if y.size and (y.min() < 0 or y.max() > 1):
-            bad = float(y.flat[int(np.flatnonzero((y < 0) | (y > 1))[0])])
-            raise ValueError(f"{self.loss_name}: Binary Cross-Entropy needs targets in "
-                             f"[0, 1] (probabilities or 0/1 labels), got {bad:g}; use MSE "
-                             "for other values")
-        if self.task == "classification":  # two columns of scores, class index targets
-            y = y.reshape(-1, 1)
-            output = output[:, 1:]
-        if self._fused == "sigmoid":
-            return F.binary_cross_entropy_with_logits(output, y)
-        p = output.data
-        if p.size and not (np.nanmin(p) >= 0 and np.nanmax(p) <= 1):
-            bad = float(p.flat[int(np.flatnonzero((p < 0) | (p > 1))[0])])
-            raise GraphError(f"{self.loss_name}: its input must be probabilities in [0, 1], "
-                             f"got {bad:g}: put a Sigmoid before it (or use Cross-Entropy "
-                             "on the raw scores)", self.loss_id)
-        return F.binary_cross_entropy(output, y)
+        try:
+            return self.loss_node_type.loss(output, target, self.loss_params, self._fused,
+                                            self.task)
+        except NodeValueError as e:
+            raise GraphError(f"{self.loss_name}: {e}", self.loss_id) from None
+        except ValueError as e:
+            raise ValueError(f"{self.loss_name}: {e}") from None
 
     def named_node_parameters(self) -> dict[str, list[tuple[str, Any]]]:
         """Display name of each node with parameters -> its (parameter name, Parameter)
@@ -222,11 +206,14 @@ class CompiledGraph(nn.Module):
         return " -> ".join(self.node_names[n] for n in self.order)
 
 
-def compile_graph(graph: Graph, generator: np.random.Generator | None = None,
+def compile_graph(graph: Graph, data: DataShape,
+                  generator: np.random.Generator | None = None,
                   dtype: Any = np.float32) -> CompiledGraph:
-    """Build the runnable model of ``graph``.
+    """Build the runnable model of ``graph`` for a dataset of shape ``data``.
 
     Args:
+        data: the dataset's shape (:meth:`nncore.project.Project.data_shape`); the
+            Input node's shapes come from it.
         generator: random source for the weights and dropout masks (default: the
             engine's, seeded by :func:`nncore.manual_seed`).
         dtype: parameter dtype (float32, the training default).
@@ -235,4 +222,4 @@ def compile_graph(graph: Graph, generator: np.random.Generator | None = None,
         GraphError: for the first problem that stops training (an unconnected port, a
             shape error, no Input or loss...), naming the node.
     """
-    return CompiledGraph(graph, generator, dtype)
+    return CompiledGraph(graph, data, generator, dtype)

@@ -1,13 +1,13 @@
 """Graph files: JSON with a format id and version, saved atomically, loaded with the
 same validation as editing.
 
-Layout (version 1)::
+Layout (version 2)::
 
     {
       "format": "nncanvas-graph",
       "version": 1,
       "nodes": [{"id": "n1", "type": "input", "name": "Input 1",
-                 "position": [0.0, 0.0], "params": {"features": 64, ...}}, ...],
+                 "position": [0.0, 0.0], "params": {}}, ...],
       "edges": [{"from": ["n1", "features"], "to": ["n2", "input"]}, ...],
       "settings": {"dataset": {...}, "training": {...}},
       "weights": "digits_mlp.npz"            (optional: trained weights beside it)
@@ -31,15 +31,16 @@ from typing import Any
 import numpy as np
 
 from nncore.files import atomic_write, save_arrays
-from nncore.graph.catalogue import ParamError
 from nncore.graph.model import Graph, GraphError
+from nncore.graph.types import CATALOGUE, ParamError
 from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
 
 __all__ = ["FORMAT", "VERSION", "GraphFileError", "to_dict", "from_dict", "dumps", "loads",
            "save_graph", "load_graph", "load_weights", "atomic_write", "save_arrays"]
 
 FORMAT = "nncanvas-graph"
-VERSION = 1
+#: 2: the Input node has no parameters (its shapes come from the dataset).
+VERSION = 2
 
 
 class GraphFileError(ValueError):
@@ -70,10 +71,20 @@ def to_dict(graph: Graph, weights_file: str | None = None) -> dict[str, Any]:
     return data
 
 
-def _migrate(data: dict[str, Any]) -> dict[str, Any]:
-    """Bring an older file to the current version (none is older than version 1 yet:
-    add one function per version step here, ``data = _from_v1(data)``)."""
-    return data
+def _migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """Bring a file of an older ``version`` to the current one: each node type migrates
+    its own parameters (:meth:`~nncore.graph.types.NodeType.migrate_params`; version 1
+    stored the Input's features, task, classes and targets, now derived from the data)."""
+    if version == VERSION or not isinstance(data.get("nodes"), list):
+        return data
+    nodes = []
+    for nd in data["nodes"]:
+        ntype = CATALOGUE.get(nd.get("type")) if isinstance(nd, dict) and isinstance(
+            nd.get("type"), str) and nd.get("type") in CATALOGUE else None
+        if ntype is not None and isinstance(nd.get("params"), dict):
+            nd = {**nd, "params": ntype.migrate_params(dict(nd["params"]), version)}
+        nodes.append(nd)
+    return {**data, "nodes": nodes, "version": VERSION}
 
 
 def from_dict(data: Any, source: str = "graph") -> Graph:
@@ -102,7 +113,7 @@ def from_dict(data: Any, source: str = "graph") -> Graph:
     if version < 1:
         raise GraphFileError(f"{source}: unknown format version {version} (the first "
                              "version is 1)")
-    data = _migrate(data)
+    data = _migrate(data, version)
     unknown = sorted(set(data) - {"format", "version", "nodes", "edges", "settings", "weights"})
     if unknown:
         raise GraphFileError(f"{source}: unknown field {unknown[0]!r}")

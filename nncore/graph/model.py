@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from nncore.graph.catalogue import CATALOGUE, LOSS_KIND, NodeType, PortSpec, node_type
-from nncore.graph.shapes import PortShape, ShapeError
+from nncore.graph.shapes import DataShape, PortShape, ShapeError
+from nncore.graph.types import CATALOGUE, LOSS_KIND, NodeType, PortSpec, node_type
 
 __all__ = ["Graph", "Node", "Edge", "GraphError", "Verdict", "RemovedNode", "Analysis",
            "Event"]
@@ -143,6 +143,7 @@ class Analysis:
         problems: every problem that would stop training, as (node id or None, text),
             node errors first.
         order: node ids in topological order.
+        data: the dataset shape the Input's shapes came from (None: no dataset).
     """
 
     shapes: dict[tuple[str, str], PortShape] = field(default_factory=dict)
@@ -151,6 +152,7 @@ class Analysis:
     params: dict[str, int] = field(default_factory=dict)
     problems: list[tuple[str | None, str]] = field(default_factory=list)
     order: list[str] = field(default_factory=list)
+    data: DataShape | None = None
 
     @property
     def total_params(self) -> int:
@@ -174,7 +176,7 @@ class Graph:
     ``what`` one of ``"params"``, ``"name"``, ``"position"``; ``edge_added(edge)``,
     ``edge_removed(edge)``, ``settings_changed(settings)``, ``graph_reset()``.
     Every edit is validated first and changes nothing when refused (:class:`GraphError`
-    or :class:`~nncore.graph.catalogue.ParamError`).
+    or :class:`~nncore.graph.types.ParamError`).
 
     Attributes:
         settings: the dataset and training settings saved with the graph (a JSON-able
@@ -186,7 +188,7 @@ class Graph:
         self._edges: list[Edge] = []
         self.settings: dict[str, Any] = {}
         self._next_id = 1
-        self._analysis: Analysis | None = None
+        self._analyses: dict[DataShape | None, Analysis] = {}
         self._index: tuple[dict[str, list[Edge]], dict[str, list[Edge]]] | None = None
         self._by_name: dict[str, str] = {}  # display name -> node id
         for name in ("node_added", "node_removed", "node_changed", "edge_added",
@@ -419,7 +421,7 @@ class Graph:
         old, node.name = node.name, name
         del self._by_name[old]
         self._by_name[name] = node_id
-        self._analysis = None  # problem messages name nodes
+        self._changed()  # problem messages name nodes
         self.node_changed.emit(node, "name")
         return old
 
@@ -613,8 +615,8 @@ class Graph:
         return index
 
     def _changed(self) -> None:
-        """Forget the analysis (shapes, problems) after an edit."""
-        self._analysis = None
+        """Forget the analyses (shapes, problems) after an edit."""
+        self._analyses.clear()
 
     # ------------------------------------------------------------------ analysis
     def topological_order(self) -> list[str]:
@@ -649,8 +651,14 @@ class Graph:
                              next(n for n in self._nodes if n not in done))
         return order
 
-    def analysis(self) -> Analysis:
-        """Shapes, parameter counts and problems, recomputed after each edit (cached).
+    def analysis(self, data: DataShape | None = None) -> Analysis:
+        """Shapes, parameter counts and problems for a dataset of shape ``data``,
+        recomputed after each edit (cached per ``data``).
+
+        The graph stores no shape of its own: the Input node's shapes come from
+        ``data`` (the project's dataset, see :class:`nncore.project.Project`), so the
+        widths, counts and problems always agree with the data; without data the
+        Input says so and nothing downstream of it has a shape.
 
         Shape inference runs in topological order with a symbolic batch dimension;
         each node gets its output shapes or an error pinned to it (an unconnected input,
@@ -658,12 +666,15 @@ class Graph:
         gets no error of its own. Problems that would stop training are added: not
         exactly one Input, not exactly one loss, a loss not reachable from the Input.
         """
-        if self._analysis is None:
-            self._analysis = self._analyse()
-        return self._analysis
+        result = self._analyses.get(data)
+        if result is None:
+            if len(self._analyses) > 8:  # a few datasets tried in turn, not unbounded
+                self._analyses.clear()
+            result = self._analyses[data] = self._analyse(data)
+        return result
 
-    def _analyse(self) -> Analysis:
-        result = Analysis()
+    def _analyse(self, data: DataShape | None) -> Analysis:
+        result = Analysis(data=data)
         try:
             result.order = self.topological_order()
         except GraphError as e:
@@ -694,7 +705,10 @@ class Graph:
             if blocked:
                 continue
             try:
-                outputs = ntype.infer(node.params, shapes)
+                if ntype.reads_data:
+                    outputs = ntype.infer_data(node.params, data)
+                else:
+                    outputs = ntype.infer(node.params, shapes)
                 result.params[nid] = ntype.count(node.params, shapes)
             except ShapeError as e:
                 result.errors[nid] = str(e)
@@ -707,9 +721,8 @@ class Graph:
         return result
 
     def _graph_problems(self, result: Analysis) -> None:
-        inputs = [n for n in self._nodes.values() if n.type_id == "input"]
-        losses = [n for n in self._nodes.values()
-                  if any(p.kind == LOSS_KIND for p in n.type.outputs)]
+        inputs = [n for n in self._nodes.values() if n.type.reads_data]
+        losses = [n for n in self._nodes.values() if n.type.is_loss]
         def named(nodes: list[Node]) -> str:
             return f" ({', '.join(n.name for n in nodes)})" if nodes else ""
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from nncore.graph import Graph
+from nncore.graph import DataShape, Graph
+
+#: The shape of iris-like data: what the ``mlp`` fixture is analysed on.
+IRIS = DataShape((4,), classes=3, source="iris")
 
 
 def chain(graph: Graph, *type_ids: str, params: dict | None = None) -> list[str]:
@@ -23,14 +26,19 @@ def chain(graph: Graph, *type_ids: str, params: dict | None = None) -> list[str]
 
 @pytest.fixture
 def mlp() -> tuple[Graph, dict[str, str]]:
-    """Input(4 features, 3 classes) -> Dense(8) -> ReLU -> Dense(3) -> Cross-Entropy."""
+    """Input -> Dense(8) -> ReLU -> Dense(3) -> Cross-Entropy; on data of shape
+    :data:`IRIS` (4 features, 3 classes) its shapes are known."""
     g = Graph()
     ids = chain(g, "input", "dense", "relu", "dense", "cross_entropy")
-    g.set_params(ids[0], {"features": 4, "classes": 3})
     g.set_params(ids[1], {"units": 8})
     g.set_params(ids[3], {"units": 3})
     g.connect(ids[0], "labels", ids[4], "target")
     return g, dict(zip(["input", "dense1", "relu", "dense2", "loss"], ids))
+
+
+@pytest.fixture
+def iris() -> DataShape:
+    return IRIS
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 
 from nncore.cli import main
 from nncore.graph import compile_graph, load_graph
+from nncore.project import Project
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "resources" / "examples"
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.json"))
@@ -33,7 +34,8 @@ def test_check_prints_every_node_and_the_total(name, capsys):
     out = capsys.readouterr().out
     for node in graph.nodes:
         assert node.name in out
-    assert f"{graph.analysis().total_params} trainable parameters" in out
+    total = Project(graph, EXAMPLES).analysis().total_params
+    assert total > 0 and f"{total} trainable parameters" in out
     assert "ok: the network can be trained" in out
 
 
@@ -57,7 +59,7 @@ def test_every_example_trains_to_a_sensible_result(name, tmp_path, capsys):
     assert final[f"val_{key}"] >= minimum, (name, final)
     assert out.count(" lr ") == len(history)  # one progress line per epoch
     graph = load_graph(EXAMPLES / f"{name}.json")
-    model = compile_graph(graph)
+    model = compile_graph(graph, Project(graph, EXAMPLES).data_shape())
     with np.load(weights, allow_pickle=False) as w:
         model.load_state_dict(dict(w))  # the saved weights fit the graph
 
@@ -75,7 +77,7 @@ def test_overrides_and_a_mismatched_dataset(tmp_path):
     proc = run_cli("train", str(EXAMPLES / "digits_mlp.json"), "--dataset", "iris", "--epochs", "1")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "give the last Dense 3 units" in proc.stderr
-    assert "note: Input.features = 4 (from the dataset)" in proc.stdout or proc.stdout == ""
+    assert proc.stdout == ""  # refused before training: nothing printed but the reason
     proc = run_cli("train", str(EXAMPLES / "iris_sigmoid.json"), "--optimizer", "adam", "--lr", "0.01",
                    "--epochs", "2", "--batch-size", "8", "--patience", "1")
     assert proc.returncode == 0, proc.stderr
@@ -95,7 +97,7 @@ def test_csv_training_and_bad_csv(tmp_path):
     assert "give the last Dense 2 units" in proc.stderr
     proc = run_cli("train", str(EXAMPLES / "moons_tanh.json"), "--csv", str(good), "--epochs", "20")
     assert proc.returncode == 0, proc.stderr
-    assert "note: Input.features = 4 (from the dataset)" in proc.stdout
+    assert "4 features, 2 classes" in proc.stdout and "386 parameters" in proc.stdout  # 354 on 2 features
     lines[5] = "1.0,,0.5,0.2,yes"
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(lines) + "\n")
@@ -207,11 +209,11 @@ def test_switching_optimizer_starts_from_its_defaults(capsys):
     assert "Adadelta lr=1," in capsys.readouterr().out
 
 
-def test_check_matches_the_input_to_the_dataset_like_train(tmp_path, capsys):
+def test_check_derives_the_input_from_the_dataset_like_train(tmp_path, capsys):
     from nncore.graph import Graph, save_graph
 
     g = Graph()
-    inp = g.add_node("input", params={"features": 7, "classes": 5})
+    inp = g.add_node("input")
     d = g.add_node("dense", params={"units": 3})
     loss = g.add_node("cross_entropy")
     g.connect(inp.id, "features", d.id, "input")
@@ -221,8 +223,12 @@ def test_check_matches_the_input_to_the_dataset_like_train(tmp_path, capsys):
     save_graph(tmp_path / "g.json", g)
     assert main(["check", str(tmp_path / "g.json")]) == 0
     out = capsys.readouterr().out
-    assert "note: Input.features = 4 (from the dataset)" in out and "Input.classes = 3" in out
+    assert "dataset: iris: 150 samples, 4 features, 3 classes" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()}
+    assert rows["Input"][2:4] == ["(N,", "4);"] and rows["Dense"][-1] == str(4 * 3 + 3)
+    assert "total: 3 nodes, 3 wires, 15 trainable parameters" in out
     assert main(["check", str(tmp_path / "g.json"), "--no-data"]) == 1
+    assert "Input: no dataset yet" in capsys.readouterr().err
     text = (tmp_path / "g.json").read_text().replace('"iris"', '"spirals"')
     (tmp_path / "bad.json").write_text(text)
     assert main(["check", str(tmp_path / "bad.json")]) == 1

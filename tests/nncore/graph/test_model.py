@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nncore.graph import CATALOGUE, Edge, Graph, GraphError, ParamError
+from nncore.graph import CATALOGUE, DataShape, Edge, Graph, GraphError, ParamError
+
+IRIS = DataShape((4,), classes=3)
 
 
 class Recorder:
@@ -143,7 +145,7 @@ def test_r16_disconnect_and_reconnect_then_undo_keeps_one_edge(mlp):
 
 def test_shape_inference_and_parameter_counts(mlp):
     g, ids = mlp
-    a = g.analysis()
+    a = g.analysis(IRIS)
     assert a.ok and a.problems == []
     assert str(a.shapes[(ids["dense1"], "output")]) == "(N, 8)"
     assert str(a.shapes[(ids["input"], "labels")]) == "(N,) labels, 3 classes"
@@ -151,18 +153,18 @@ def test_shape_inference_and_parameter_counts(mlp):
                         ids["dense2"]: 8 * 3 + 3, ids["loss"]: 0}
     assert a.total_params == 67
     g.set_param(ids["dense1"], "bias", False)
-    assert g.analysis().params[ids["dense1"]] == 32
+    assert g.analysis(IRIS).params[ids["dense1"]] == 32
 
 
 def test_shape_errors_are_pinned_to_the_node_that_causes_them(mlp):
     g, ids = mlp
     g.set_param(ids["dense2"], "units", 5)
-    a = g.analysis()
+    a = g.analysis(IRIS)
     assert list(a.errors) == [ids["loss"]]
     assert "prediction has 5 values per sample but the target has 3 classes" in a.errors[ids["loss"]]
     g.set_param(ids["dense2"], "units", 3)
     g.disconnect(Edge(ids["input"], "features", ids["dense1"], "input"))
-    a = g.analysis()
+    a = g.analysis(IRIS)
     assert a.errors == {ids["dense1"]: "nothing is connected to 'input'"}  # downstream is just unknown
     assert (ids["relu"], "output") not in a.shapes
     assert not a.ok and a.problems[0] == (ids["dense1"], "Dense: nothing is connected to 'input'")
@@ -180,14 +182,14 @@ def test_graph_level_problems():
 
 def test_add_and_concatenate_shapes():
     g = Graph()
-    inp = g.add_node("input", params={"features": 3})
+    inp = g.add_node("input")
     d1, d2 = g.add_node("dense", params={"units": 4}), g.add_node("dense", params={"units": 5})
     add, cat = g.add_node("add"), g.add_node("concatenate")
     for d in (d1, d2):
         g.connect(inp.id, "features", d.id, "input")
         g.connect(d.id, "output", add.id, "inputs")
         g.connect(d.id, "output", cat.id, "inputs")
-    a = g.analysis()
+    a = g.analysis(DataShape((3,), classes=2))
     assert "Add needs inputs of one shape, got (N, 4), (N, 5)" in a.errors[add.id]
     assert str(a.shapes[(cat.id, "output")]) == "(N, 9)"
 

@@ -1,0 +1,58 @@
+"""The Input node: where the dataset's samples and labels enter the network."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from nncore.graph.shapes import DataShape, PortShape, ShapeError, tensor
+from nncore.graph.types import register
+from nncore.graph.types.base import TARGET, NodeType, Params, PortSpec
+from nncore.tensor import Tensor
+
+__all__ = ["Input"]
+
+
+@register
+class Input(NodeType):
+    """The dataset. Its shapes are derived from the project's data (a
+    :class:`~nncore.graph.shapes.DataShape`) at every analysis, never stored: switching
+    the dataset changes every width downstream at once."""
+
+    type_id = "input"
+    category = "Data"
+    display_name = "Input"
+    inputs: ClassVar[tuple[PortSpec, ...]] = ()
+    outputs: ClassVar[tuple[PortSpec, ...]] = (PortSpec("features", label="features"),
+                                               PortSpec("labels", TARGET, label="labels"))
+    summary = "The dataset: a batch of samples and their labels."
+    learn = ("Feeds the network a minibatch of samples from the project's dataset: "
+             "'features' is an (N, features) array, 'labels' the matching class indices "
+             "(classification) or target values (regression), which only a loss node may "
+             "consume. Its shapes follow the data: choose the dataset in the Training "
+             "panel and every width after it follows. Nothing here is learned; "
+             "standardizing the features (mean 0, variance 1) makes every layer after it "
+             "easier to train.")
+    glyph = "⇥"
+    reads_data = True
+
+    def migrate_params(self, params: Params, version: int) -> Params:
+        """Version 1 stored the data's shape here (features, task, classes, targets):
+        derived from the data now, so dropped."""
+        if version < 2:
+            for old in ("features", "task", "classes", "targets"):
+                params.pop(old, None)
+        return params
+
+    def infer_data(self, params: Params, data: DataShape | None) -> dict[str, PortShape]:
+        if data is None:
+            raise ShapeError("no dataset yet: its shapes come from the project's dataset "
+                             "(choose one in the Training panel)")
+        return {"features": tensor(*data.features), "labels": data.target_shape}
+
+    def feed(self, batch: Tensor) -> dict[str, Tensor]:
+        return {"features": batch}
+
+    def card_text(self, params: Params, data: DataShape | None = None) -> str:
+        if data is None:
+            return "no dataset"
+        return data.describe() + (f" (from {data.source})" if data.source else "")

@@ -1,0 +1,123 @@
+"""The project's dataset: where its file is, how it is read, what it looks like.
+
+This is the one data recipe of NN Canvas: the command line, the training worker, the
+training panel and the inspector all read a project's data through these functions, so
+they agree on the file, on the task (a graph ending in MSE reads whole numbers as
+values), on the label mapping and on the shape the Input node gets
+(:func:`data_shape`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from nncore.data import Dataset, load_csv, load_dataset, load_npz
+from nncore.graph.model import Graph
+from nncore.graph.settings import DatasetSettings
+from nncore.graph.shapes import DataShape
+
+__all__ = ["resolve_path", "dataset_for_graph", "load_data", "load_data_cached",
+           "data_shape"]
+
+
+def resolve_path(settings: DatasetSettings, base_dir: str | os.PathLike | None = None
+                 ) -> Path | None:
+    """The data file ``settings`` name (a relative path is taken relative to
+    ``base_dir``, the project file's folder); None for a built-in dataset."""
+    if settings.source == "builtin":
+        return None
+    path = Path(settings.path or "")
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    return path
+
+
+def dataset_for_graph(settings: DatasetSettings, graph: Graph) -> DatasetSettings:
+    """``settings`` with the task of a CSV/NPZ file decided by the graph when the settings
+    leave it open: a graph whose loss wants numeric targets (MSE) reads whole-number
+    targets (ages, counts) as values, not classes."""
+    if settings.source == "builtin" or settings.task is not None:
+        return settings
+    if any(n.type.is_loss and getattr(n.type, "wants_regression", False) for n in graph.nodes):
+        return replace(settings, task="regression")
+    return settings
+
+
+def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = None) -> Dataset:
+    """Load the dataset ``settings`` describe.
+
+    For a CSV with a saved label mapping (``settings.classes``), class indices follow
+    that mapping, so they mean what they meant when the project was saved.
+
+    Raises:
+        ValueError (nncore.data.DataFileError among them): for a dataset that cannot be
+            loaded, naming the file, line and column or the option at fault; or labels
+            the saved mapping does not know.
+    """
+    if settings.source == "builtin":
+        return load_dataset(settings.name, **settings.options)
+    path = resolve_path(settings, base_dir)
+    assert path is not None
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a data file (the dataset of this project)")
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file (the dataset of this project)")
+    if settings.source == "npz":
+        data = load_npz(path, task=settings.task)
+    else:
+        data = load_csv(path, target=settings.target, task=settings.task,
+                        delimiter=settings.delimiter)
+    if settings.classes and data.classes is not None and data.classes != settings.classes:
+        unknown = [c for c in data.classes if c not in settings.classes]
+        if unknown:
+            raise ValueError(f"{path}: labels {unknown} are not in the project's classes "
+                             f"{settings.classes}")
+        remap = np.array([settings.classes.index(c) for c in data.classes], dtype=np.int64)
+        data = Dataset(data.X, remap[data.y], data.name, list(settings.classes),
+                       data.feature_names, data.origin)
+    return data
+
+
+_DATA_CACHE: dict[str, Dataset] = {}
+
+
+def file_stamp(settings: DatasetSettings, base_dir: str | os.PathLike | None = None
+               ) -> tuple[str, float | None, int | None] | None:
+    """What identifies the data file's content cheaply: (absolute path, modification
+    time, size); None for a built-in dataset."""
+    path = resolve_path(settings, base_dir)
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+        return (str(path.resolve()), st.st_mtime, st.st_size)
+    except (OSError, ValueError):
+        return (str(path), None, None)
+
+
+def load_data_cached(settings: DatasetSettings,
+                     base_dir: str | os.PathLike | None = None) -> Dataset:
+    """:func:`load_data`, remembered per settings and file stamp (:func:`file_stamp`):
+    the canvas, the inspector and the training panel ask at every change. Treat the
+    result as read-only."""
+    key = json.dumps([settings.to_dict(), file_stamp(settings, base_dir)], sort_keys=True,
+                     default=str)
+    data = _DATA_CACHE.get(key)
+    if data is None:
+        if len(_DATA_CACHE) > 8:
+            _DATA_CACHE.clear()
+        data = _DATA_CACHE[key] = load_data(settings, base_dir)
+    return data
+
+
+def data_shape(data: Dataset) -> DataShape:
+    """What ``data`` looks like to the network: the Input node's shapes come from this."""
+    return DataShape(features=tuple(data.X.shape[1:]), task=data.task,
+                     classes=data.num_classes if data.task == "classification" else 0,
+                     targets=data.n_outputs if data.task == "regression" else 0,
+                     source=data.name)
