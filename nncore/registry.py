@@ -49,6 +49,17 @@ class Registry(Mapping[str, T], Generic[T]):
         self._items[name] = member
         return member
 
+    def unregister(self, name: str) -> T:
+        """Remove and return the member called ``name`` (for tests and plug-ins that
+        take back what they added).
+
+        Raises:
+            KeyError: for an unknown name, listing the known names.
+        """
+        member = self.get(name)
+        del self._items[name]
+        return member
+
     def get(self, name: str, default: T | None = None) -> T:  # type: ignore[override]
         """The member called ``name``; ``default`` if given and ``name`` is unknown.
 

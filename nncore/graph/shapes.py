@@ -171,10 +171,11 @@ def features(inputs: Shapes, port: str = "input") -> int:
 
 def broadcast(a: PortShape, b: PortShape) -> PortShape:
     """The shape of an elementwise result of ``a`` and ``b`` under NumPy's broadcasting
-    rules (dimensions aligned from the right; equal or 1).
+    rules: dimensions aligned from the right, each pair equal or one of them 1. The
+    batch dimension N only matches N (or 1): its size is not known in advance.
 
     Raises:
-        ShapeError: naming both shapes when they do not broadcast.
+        ShapeError: naming both shapes and the dimensions that differ.
     """
     dims: list[int | None] = []
     for x, y in zip(reversed(a.dims), reversed(b.dims)):
@@ -183,7 +184,10 @@ def broadcast(a: PortShape, b: PortShape) -> PortShape:
         elif x == 1:
             dims.append(y)
         else:
-            raise ShapeError(f"shapes {a} and {b} do not broadcast (dimensions {x} and {y})")
+            def name(d: int | None) -> str:
+                return "N" if d is None else str(d)
+            raise ShapeError(f"shapes {a} and {b} do not broadcast (dimensions {name(x)} "
+                             f"and {name(y)})")
     longer = a.dims if len(a.dims) > len(b.dims) else b.dims
     dims.extend(reversed(longer[:abs(len(a.dims) - len(b.dims))]))
     return PortShape(tuple(reversed(dims)))
