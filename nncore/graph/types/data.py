@@ -53,6 +53,6 @@ class Input(NodeType):
         return {"features": batch}
 
     def card_text(self, params: Params, data: DataShape | None = None) -> str:
-        if data is None:
-            return "no dataset"
-        return data.describe() + (f" (from {data.source})" if data.source else "")
+        """``"64 features · 10 classes"`` (the dataset's name is in the inspector: the
+        card has room for the shape only)."""
+        return "no dataset" if data is None else data.describe()

@@ -81,9 +81,9 @@ def test_the_input_has_no_parameters_and_its_shapes_come_from_the_data():
     digits = DataShape((64,), classes=10, source="digits")
     out = t.infer_data({}, digits)
     assert str(out["features"]) == "(N, 64)" and out["labels"].classes == 10
-    assert t.card_text({}, digits) == "64 features · 10 classes (from digits)"
+    assert t.card_text({}, digits) == "64 features · 10 classes"
     sine = DataShape((1,), task="regression", targets=1, source="sine")
-    assert t.card_text({}, sine) == "1 feature · 1 target (from sine)"
+    assert t.card_text({}, sine) == "1 feature · 1 target"
     assert str(t.infer_data({}, sine)["labels"]) == "(N, 1)"
     assert t.card_text({}, None) == "no dataset"
     with pytest.raises(ShapeError, match="no dataset yet"):
