@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
@@ -34,7 +36,8 @@ def test_items_follow_the_model(canvas):
     assert ids[2] not in canvas.scene.nodes and len(canvas.scene.edges) == 1
     canvas.scene.refresh()
     item = canvas.scene.nodes[ids[1]]
-    assert item.output_text == "(N, 16)" and item.param_count == 2 * 16 + 16
+    # the Input's shapes come from the document's default dataset (the digits: 64 features)
+    assert item.output_text == "(N, 16)" and item.param_count == 64 * 16 + 16
 
 
 def test_drawing_a_wire_with_the_mouse_connects_and_undoes(canvas, mouse):
@@ -320,3 +323,41 @@ def test_the_status_bar_says_why_while_dragging(canvas, qtbot):
     canvas.scene.move_wire(port_pos(canvas, loss, "input", False))
     assert messages[-1] == "Release to connect"
     canvas.scene.end_wire(QPointF(-9000, -9000))
+
+
+def test_the_input_follows_the_dataset_and_every_width_after_it(canvas, qtbot):
+    """The Input has no parameters: its card, its shapes and every width downstream are
+    derived from the project's dataset, and re-derived when the dataset changes."""
+    ids = build_chain(canvas, "input", "dense")
+    inp, dense = canvas.scene.nodes[ids[0]], canvas.scene.nodes[ids[1]]
+    # the document's default dataset: the digits
+    assert inp.output_text == "(N, 64)" and inp.error == ""
+    assert inp.card_text.startswith("64 features · 10 classes")
+    assert dense.param_count == 64 * 16 + 16
+    canvas.graph.set_settings({"dataset": {"source": "builtin", "name": "iris"}})
+    qtbot.waitUntil(lambda: inp.output_text == "(N, 4)", timeout=1000)
+    assert inp.card_text.startswith("4 features · 3 classes")
+    assert dense.output_text == "(N, 16)" and dense.param_count == 4 * 16 + 16
+    # a dataset that cannot be read: the Input says so, nothing after it has a shape
+    canvas.graph.set_settings({"dataset": {"source": "csv",
+                                           "path": "no_such_nncanvas_data.csv"}})
+    qtbot.waitUntil(lambda: "no dataset yet" in inp.error, timeout=1000)
+    assert inp.output_text == "" and inp.card_text == "no dataset"
+    assert dense.output_text == "" and dense.param_count is None
+
+
+def test_a_relative_data_path_follows_the_documents_folder(canvas, qtbot, tmp_path):
+    """A CSV named relative to the project file: unreadable while the project has no
+    folder, read once it is saved next to it (path_changed re-derives the shapes)."""
+    name = "nncanvas_points_for_a_test.csv"
+    assert not (Path.cwd() / name).exists()
+    (tmp_path / name).write_text("x1,x2,x3,label\n" + "".join(
+        f"{i},{i % 3},{i * 2},{i % 2}\n" for i in range(12)), encoding="utf-8")
+    ids = build_chain(canvas, "input", "dense")
+    inp = canvas.scene.nodes[ids[0]]
+    canvas.graph.set_settings({"dataset": {"source": "csv", "path": name}})
+    qtbot.waitUntil(lambda: "no dataset yet" in inp.error, timeout=1000)
+    canvas.doc.save(tmp_path / "project.json")
+    qtbot.waitUntil(lambda: inp.output_text == "(N, 3)", timeout=1000)
+    assert inp.error == "" and inp.card_text.startswith("3 features · 2 classes")
+    assert canvas.scene.nodes[ids[1]].param_count == 3 * 16 + 16

@@ -34,9 +34,11 @@ def inspector(qtbot, document):
 
 
 def build(graph, *, units: int = 10, loss: bool = True) -> dict[str, str]:
-    """Input(4 features, 10 classes) -> Dense(32) -> ReLU -> Dense(units) -> Cross-Entropy."""
+    """Input -> Dense(32) -> ReLU -> Dense(units) -> Cross-Entropy, on the document's
+    default dataset (the digits: 64 features, 10 classes; the Input's shapes come from
+    the data)."""
     ids = {}
-    ids["input"] = graph.add_node("input", params={"features": 4, "classes": 10}).id
+    ids["input"] = graph.add_node("input").id
     ids["dense"] = graph.add_node("dense", params={"units": 32}).id
     ids["relu"] = graph.add_node("relu").id
     ids["out"] = graph.add_node("dense", params={"units": units}).id
@@ -79,9 +81,9 @@ def test_one_node_shows_name_type_editors_shapes_and_text(inspector, document):
     assert isinstance(page.editors["init"], QComboBox)
     assert "output features" in page.editors["units"].toolTip()
     ports = [label.text() for label in page.port_labels]
-    assert "input ←" in ports[0] and "(N, 4)" in ports[0]
+    assert "input ←" in ports[0] and "(N, 64)" in ports[0]
     assert "output →" in ports[1] and "(N, 32)" in ports[1]
-    assert page.count_label.text() == "Trainable parameters: 160"
+    assert page.count_label.text() == "Trainable parameters: 2,080"  # 64 * 32 + 32
     assert page.error_label.isHidden()
     about = page.about_label.text()
     assert "<b>Fully connected layer" in about and "weighted sum" in about
@@ -97,7 +99,7 @@ def test_spin_box_edit_is_one_undoable_command(inspector, document, qtbot):
     assert document.undo_stack.count() == before + 1
     assert document.graph.node(ids["dense"]).params["units"] == 64
     qtbot.waitUntil(lambda: "64" in page.port_labels[1].text(), timeout=WAIT)
-    assert page.count_label.text() == "Trainable parameters: 320"
+    assert page.count_label.text() == "Trainable parameters: 4,160"  # 64 * 64 + 64
     # updated in place: the same page and editor (the field keeps its focus)
     assert inspector.page is page and page.editors["units"] is spin
     # leaving the field again changes nothing
@@ -246,8 +248,44 @@ def test_summary_lists_problems_and_selects_their_node(inspector, document, qtbo
     qtbot.waitUntil(lambda: "Ready to train" in inspector.page.status_label.text(),
                     timeout=WAIT)
     assert inspector.page.problem_labels == []
-    total = document.graph.analysis().total_params
+    total = document.project.analysis().total_params
     assert inspector.page.params_label.text() == f"Trainable parameters: {total:,}"
+
+
+def test_a_change_of_dataset_refreshes_shapes_and_problems(inspector, document, qtbot):
+    """The Input's shapes come from the dataset: choosing another one re-derives the
+    shown shapes, counts and problems (graph.settings_changed), with no edit of a node."""
+    ids = build(document.graph)  # 10 scores for the digits' 10 classes: ready
+    inspector.show_nodes([ids["dense"]])
+    page = inspector.page
+    assert "(N, 64)" in page.port_labels[0].text()
+    document.graph.set_settings({"dataset": {"source": "builtin", "name": "iris"}})
+    qtbot.waitUntil(lambda: "(N, 4)" in inspector.page.port_labels[0].text(), timeout=WAIT)
+    assert inspector.page.count_label.text() == "Trainable parameters: 160"  # 4 * 32 + 32
+    inspector.show_nodes([])
+    page = inspector.page
+    assert "Dataset: iris: 150 samples, 4 features, 3 classes" in page.dataset_label.text()
+    texts = [row.text() for row in page.problem_labels]
+    assert len(texts) == 1 and "Cross-Entropy" in texts[0] and "3 classes" in texts[0]
+    document.graph.set_params(ids["out"], {"units": 3})
+    qtbot.waitUntil(lambda: "Ready to train" in inspector.page.status_label.text(),
+                    timeout=WAIT)
+
+
+def test_without_a_dataset_the_input_says_so(inspector, document, qtbot):
+    ids = build(document.graph)
+    document.graph.set_settings({"dataset": {"source": "csv",
+                                             "path": "no_such_nncanvas_data.csv"}})
+    inspector.show_nodes([ids["input"]])
+    page = inspector.page
+    assert not page.error_label.isHidden() and "no dataset yet" in page.error_label.text()
+    inspector.show_nodes([])
+    page = inspector.page
+    assert page.dataset_label.text() == "Dataset: —"
+    texts = [row.text() for row in page.problem_labels]
+    assert any("no dataset yet" in t for t in texts)
+    assert any("dataset:" in t and "no_such_nncanvas_data.csv" in t for t in texts)
+    assert "Ready to train" not in page.status_label.text()
 
 
 def test_summary_of_an_unfinished_graph(inspector, document):
@@ -263,7 +301,7 @@ def test_several_nodes(inspector, document):
     inspector.show_nodes([ids["dense"], ids["relu"], ids["out"]])
     assert inspector.mode == "selection"
     assert inspector.page.title_label.text() == "3 nodes selected"
-    assert inspector.page.params_label.text() == "Trainable parameters: 490"  # 160 + 330
+    assert inspector.page.params_label.text() == "Trainable parameters: 2,410"  # 2080 + 330
 
 
 def test_removing_the_shown_node_shows_the_summary(inspector, document, qtbot):

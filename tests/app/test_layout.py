@@ -33,9 +33,11 @@ def chain(n: int, scatter: bool = False, seed: int = 0) -> Graph:
 
 
 def diamond(a_above_b: bool = True) -> tuple[Graph, dict[str, str]]:
-    """Input -> Dense a, Dense b -> Add -> Dense -> loss, with Input.labels -> loss."""
+    """Input -> Dense a, Dense b -> Add -> Dense -> loss, with Input.labels -> loss, on
+    the iris (4 features, 3 classes)."""
     g = Graph()
-    inp = g.add_node("input", (0, 0), {"features": 4, "classes": 3})
+    g.set_settings({"dataset": {"source": "builtin", "name": "iris"}})
+    inp = g.add_node("input", (0, 0))
     a = g.add_node("dense", (300, -200 if a_above_b else 200), name="a")
     b = g.add_node("dense", (300, 200 if a_above_b else -200), name="b")
     add = g.add_node("add", (600, 0))

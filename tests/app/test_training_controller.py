@@ -216,7 +216,7 @@ def test_unit_stats_count_dead_relu_and_saturated_tanh_units():
     Leaky ReLU units cannot die and get no figure."""
     from app.training.worker import TrainingWorker
     from nncore.graph import load_graph
-    from nncore.graph.run import TrainingRun
+    from nncore.project import TrainingRun
 
     worker = TrainingWorker()
     for example, node, key in (("spiral_relu.json", "ReLU", "dead"),
