@@ -281,8 +281,18 @@ class MainWindow(QMainWindow):
         if not self.document.can_edit() or not self.maybe_save():  # stop training first
             return False
         self.document.new()
+        self._forget_runs()
         self.view.fit()
         return True
+
+    def _forget_runs(self) -> None:
+        """A new project replaced the old one: its runs, plots, decision boundary and
+        progress go with it (the trained weights too: the next Train starts fresh)."""
+        self.controller.forget()
+        self.scene.clear_failed_node()
+        self.training_panel.clear_progress()
+        self.training_panel.set_message("")
+        self.statusBar().clearMessage()
 
     def open_dialog(self) -> None:
         start = str(self.document.path.parent if self.document.path else EXAMPLES)
@@ -301,6 +311,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot open the file", str(e))
             self.statusBar().showMessage(f"Cannot open {path}: {e}", 10000)
             return False
+        self._forget_runs()
         self._add_recent(Path(path).resolve())
         self.scene.refresh()
         self.view.fit(min_zoom=READABLE_ZOOM)

@@ -207,6 +207,12 @@ class RunStore(QObject):
                 self.current_changed.emit(self.current or 0)
             self.run_removed.emit(run_id)
 
+    def clear(self) -> None:
+        """Delete every run (a new project was opened: its plots start empty). Run ids
+        keep counting, so a later run never takes an old run's name or colour slot."""
+        for run_id in list(self.runs):
+            self.remove(run_id)
+
     def set_current(self, run_id: int) -> None:
         if run_id in self.runs and run_id != self.current:
             self.current = run_id
