@@ -81,7 +81,8 @@ class Run:
         epochs: one dict of metrics per epoch (``epoch``, ``loss``, ``accuracy`` or
             ``r2``, ``val_loss``, ``val_accuracy``..., ``lr``, ``time``).
         activation_hist, weight_hist: name -> list of :class:`nncore.metrics.Histogram`
-            (fixed edges per name, for heat maps), one per epoch in ``hist_epochs``.
+            (each with edges chosen from its own values: the heat map re-bins them onto
+            the union of their ranges), one per epoch in ``hist_epochs``.
         hist_epochs: the epochs that have histograms (every epoch, or every few when
             epochs are very short: see ``HISTOGRAM_INTERVAL`` in the worker).
         unit_stats: node name -> list over ``hist_epochs`` of ``{"dead": fraction}``
