@@ -195,9 +195,18 @@ class EarlyStopping(Callback):
     ``current - best > min_delta`` (mode ``"max"``). After ``patience`` epochs in a row
     without improvement, training stops (patience 0: at the first epoch that does not
     improve). With ``restore_best_weights`` (default True) the model's parameters and
-    buffers are reset to copies taken at the best epoch *whenever training ends* — also
-    when the epoch limit ends it, which Keras' callback does not do
-    (keras-team/keras#12511).
+    buffers are reset to copies taken at the best epoch *whenever training ends*, also
+    when the epoch limit ends it (Keras 3 does the same: its ``on_train_end`` restores
+    the best weights however training ended; Keras 2 did not, keras-team/keras#12511).
+
+    The first monitored epoch is the reference, as in Keras 3 (``keras/src/callbacks/
+    early_stopping.py``): its weights are kept as the best so far, patience counts from
+    it, and training never stops at it (Keras: ``epoch > 0``), so an infinite first
+    value followed by finite ones does not stop training after epoch 1. A value that is
+    not finite (NaN, inf) never improves and never becomes ``best``: with NaN first, a
+    later finite value improves on it. (Keras 3 takes even a NaN first value as its
+    reference, after which no value compares as better; here ``best`` stays at
+    ``inf``/``-inf`` instead.)
 
     Each ``fit`` starts afresh (:meth:`reset`), except the first ``fit`` after
     :meth:`load_state_dict` (e.g. :meth:`Trainer.load_checkpoint`), which continues from
@@ -268,6 +277,13 @@ class EarlyStopping(Callback):
         if self.monitor not in logs:
             raise ValueError(self._missing_message(list(logs)))
         current = float(logs[self.monitor])
+        if self.best_epoch == 0:  # the first monitored epoch: the reference (Keras 3)
+            self.best_epoch, self.wait = epoch, 0
+            if math.isfinite(current):
+                self.best = current
+            if self.restore_best_weights:
+                self.best_state = trainer.model.state_dict()
+            return
         if self.improved(current):
             self.best, self.best_epoch, self.wait = current, epoch, 0
             if self.restore_best_weights:
