@@ -28,15 +28,15 @@ from app.editor.scene import GraphScene
 from app.editor.view import GraphView
 from app.plots.base import runs_history_csv, save_csv_dialog
 from app.plots.panel import PlotsPanel
+from app.resources import example_paths, examples_dir
 from app.theme import CATEGORY_COLORS, THEMES, apply_palette
 from app.training.controller import TrainingController
 from app.training.panel import TrainingPanel
 from app.training.runs import RunStore
 from nncore.graph import GraphFileError
 
-__all__ = ["MainWindow", "EXAMPLES", "settings"]
+__all__ = ["MainWindow", "settings"]
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 MAX_RECENT = 8
 READABLE_ZOOM = 0.5  # a file opens at least this large, so its cards can be read
 FILE_FILTER = "NN Canvas graphs (*.json);;All files (*)"
@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.act_new, self.act_open])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.examples_menu = file_menu.addMenu("Open E&xample")
-        for path in sorted(EXAMPLES.glob("*.json")):
+        for path in example_paths():
             act = self.examples_menu.addAction(path.stem.replace("_", " "))
             act.triggered.connect(lambda _=False, p=path: self.open_file(p))
         file_menu.addSeparator()
@@ -295,7 +295,7 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
 
     def open_dialog(self) -> None:
-        start = str(self.document.path.parent if self.document.path else EXAMPLES)
+        start = str(self.document.path.parent if self.document.path else examples_dir())
         path, _ = QFileDialog.getOpenFileName(self, "Open network", start, FILE_FILTER)
         if path:
             self.open_file(path)
@@ -315,7 +315,11 @@ class MainWindow(QMainWindow):
         self._add_recent(Path(path).resolve())
         self.scene.refresh()
         self.view.fit(min_zoom=READABLE_ZOOM)
-        self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
+        if self.document.example:  # an untitled copy: the example is never overwritten
+            self.statusBar().showMessage(f"Opened a copy of the example {Path(path).name}: "
+                                         "Save asks where to keep it", 8000)
+        else:
+            self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
         return True
 
     def save(self) -> bool:
@@ -324,7 +328,7 @@ class MainWindow(QMainWindow):
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:
-        start = str(self.document.path or Path.home() / "network.json")
+        start = str(self.document.path or Path.home() / f"{self.document.base_name}.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save network", start, FILE_FILTER)
         if not path:
             return False
@@ -379,7 +383,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(files))
 
     def export_dialog(self, kind: str) -> None:
-        name = (self.document.path.stem if self.document.path else "network") + f".{kind}"
+        name = f"{self.document.base_name}.{kind}"
         path, _ = QFileDialog.getSaveFileName(self, f"Export canvas as {kind.upper()}",
                                               str(Path.home() / name), f"*.{kind}")
         if path:

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.resources import examples_dir
 from nncore.metrics import histogram, nice_edges
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+EXAMPLES = examples_dir()
 WAIT = 60_000
 
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QCheckBox
 
 from app.document import Document
 from app.editor.commands import SetSettings
+from app.resources import example_path
 from app.training.panel import TrainingPanel, format_progress
 from nncore.data import DATASETS
 from nncore.graph.settings import OPTIMIZERS, SCHEDULES, optimizer_defaults
@@ -257,7 +258,7 @@ def test_training_fields_and_clipping_round_trip(panel):
 def test_the_panel_follows_undo_and_open(panel, qtbot, tmp_path):
     from pathlib import Path
 
-    example = Path(__file__).resolve().parents[2] / "resources/examples/iris_sigmoid.json"
+    example = example_path("iris_sigmoid")
     panel.document.open(example)
     qtbot.waitUntil(lambda: panel.optimizer_combo.currentData() == "sgd", timeout=2000)
     assert panel.opt_editors["lr"].text() == "0.1"

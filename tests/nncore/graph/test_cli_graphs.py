@@ -13,7 +13,7 @@ import pytest
 from nncore.cli import main
 from nncore.graph import compile_graph, load_graph
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "resources" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "app" / "resources" / "examples"
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.json"))
 
 
