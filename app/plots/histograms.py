@@ -14,8 +14,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QMessageBox,
                                QRadioButton, QVBoxLayout, QWidget)
 
-from app.plots.base import (PlotView, configure_plot, safe_file_name, save_csv_dialog,
-                            set_plot_labels, with_alpha)
+from app.plots.base import (ElidedLabel, PlotView, configure_plot, safe_file_name,
+                            save_csv_dialog, set_plot_labels, with_alpha, yielding_label)
 
 __all__ = ["HistogramView", "heat_matrix", "heat_map_csv", "bin_label", "unit_stat_text",
            "common_edges", "rebin"]
@@ -223,16 +223,15 @@ class HistogramView(PlotView):
         self._mode_group = QButtonGroup(self)
         self._mode_group.addButton(self.activations_button)
         self._mode_group.addButton(self.weights_button)
-        self.badge = QLabel()
+        self.badge = ElidedLabel()  # a long warning is cut, never widens the dock
         self.badge.setVisible(False)
         top.addWidget(QLabel("Node"))
         top.addWidget(self.node_box)
         top.addSpacing(12)
         top.addWidget(self.activations_button)
         top.addWidget(self.weights_button)
-        top.addSpacing(12)
-        top.addWidget(self.badge)
         top.addStretch(1)
+        self.badge.setContentsMargins(8, 0, 8, 0)
 
         self.widget = pg.GraphicsLayoutWidget()
         self.hist_plot = self.widget.addPlot(row=0, col=0)
@@ -252,15 +251,15 @@ class HistogramView(PlotView):
         self.empty.setParentItem(self.hist_plot.vb)
         self.hist_plot.vb.sigResized.connect(self._place_message)
 
-        self.stat_label = QLabel()
-        self.stat_help = QLabel()
-        self.stat_help.setWordWrap(True)
+        self.stat_label = yielding_label(QLabel())  # wraps: never widens the dock
+        self.stat_help = yielding_label(QLabel())
         for w in (self.stat_label, self.stat_help):
             w.setContentsMargins(8, 0, 8, 0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 4)
         layout.setSpacing(2)
         layout.addLayout(top)
+        layout.addWidget(self.badge)  # its own line, the dock's width (shown when needed)
         layout.addWidget(self.widget, 1)
         layout.addWidget(self.stat_label)
         layout.addWidget(self.stat_help)

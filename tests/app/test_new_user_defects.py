@@ -3,8 +3,6 @@ before its fix."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -125,3 +123,93 @@ def test_heat_map_is_drawn_over_the_union_of_the_epochs_ranges(panel, store):
     assert len(lines[0].split('","')) == img.shape[0]
     for line in lines[1:]:
         assert sum(float(c) for c in line.split(",")[1:]) == pytest.approx(500)
+
+
+# ---------------------------------------------------------------------------- theme
+def _tick_strings(axis) -> list[str]:
+    """The tick labels ``axis`` draws now (as pyqtgraph's generateDrawSpecs makes them)."""
+    lo, hi = sorted(axis.range)
+    size = axis.geometry().height() if axis.orientation in ("left", "right") \
+        else axis.geometry().width()
+    out = []
+    for spacing, values in axis.tickValues(lo, hi, max(size, 50)):
+        out += axis.tickStrings(values, axis.autoSIPrefixScale * axis.scale, spacing)
+    return out
+
+
+def test_switching_the_theme_keeps_the_learning_rate_axis_in_its_own_units(panel, store, qtbot):
+    run = store.new_run({}, "Adam")
+    steps = np.arange(1, 101, dtype=np.float64)
+    run.step.extend(steps)
+    run.step_loss.extend(np.exp(-steps / 30))
+    run.step_lr.extend(np.linspace(0.002, 0.001, 100))  # a decaying schedule
+    run.progress = {"epoch": 10, "batch": 10, "batches": 10, "epochs": 10}
+    run.epochs = [{"epoch": e, "loss": 1.0 / e, "lr": 0.002 - 0.0001 * e} for e in range(1, 11)]
+    store.changed(run.run_id)
+    panel.show()
+    qtbot.waitExposed(panel, timeout=5000)
+    panel.redraw_now()
+    axis = panel.loss.lr_plot.getAxis("left")
+    before = _tick_strings(axis)
+    assert "0.002" in before or "0.0015" in before, before
+    for theme in ("dark", "light"):
+        panel.set_theme(theme)
+        panel.redraw_now()
+        qtbot.wait(10)
+        assert axis.autoSIPrefixScale == 1.0
+        strings = _tick_strings(axis)
+        assert strings == before, (theme, strings)
+        assert "2" not in strings and "1" not in strings
+
+
+# ---------------------------------------------------------------------------- docks
+LONG_WARNING = ("Something long enough to be wider than any dock: " * 6).strip()
+
+
+def test_no_label_of_the_plots_widens_their_dock(qtbot, store):
+    """The histogram warning ("⚠ 12 non-finite (NaN/inf); 3456 outside the range, ...")
+    appeared during training and the Plots dock grew to fit it, taking the canvas's
+    width (and kept it: the layout is remembered). Every label of the plots now gives
+    up its width (elided, or wrapped)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+
+    from app.plots.panel import PlotsPanel
+
+    win = QMainWindow()
+    qtbot.addWidget(win)
+    win.setCentralWidget(QWidget())
+    panel = PlotsPanel(store)
+    dock = QDockWidget("Plots", win)
+    dock.setWidget(panel)
+    win.addDockWidget(Qt.RightDockWidgetArea, dock)
+    win.resize(1400, 860)
+    win.show()
+    qtbot.waitExposed(win, timeout=5000)
+    win.resizeDocks([dock], [420], Qt.Horizontal)
+    panel.show_tab("histograms")
+    qtbot.wait(20)
+    width = dock.width()
+    run = store.new_run({}, "Adam")
+    run.epochs = [{"epoch": 1, "loss": 1.0}]
+    values = np.concatenate([np.full(40, np.nan), np.linspace(0, 1, 500), np.full(3000, 9.0)])
+    run.activation_hist = {"Dense": [histogram(values, nice_edges(values[40:540], 40))]}
+    run.hist_epochs = [1]
+    store.changed(run.run_id)
+    panel.select_node("Dense")
+    panel.redraw_now()
+    h = panel.histograms
+    qtbot.wait(50)
+    assert not h.badge.isHidden()
+    assert dock.width() == width
+    assert "3000 outside the range" in h.badge.toolTip()  # the whole text, when cut
+    # every label whose text changes while training, and the wrapped captions
+    changing = [h.badge, h.stat_label, h.stat_help, panel.boundary.caption,
+                panel.gradients.hint, panel.loss.key_label]
+    changing += [w for w in panel.findChildren(QLabel) if w.wordWrap()]
+    for label in changing:
+        label.setText(LONG_WARNING)
+    for i in range(panel.tabs.count()):
+        panel.tabs.setCurrentIndex(i)
+        qtbot.wait(20)
+        assert dock.width() == width, panel.tabs.tabText(i)
