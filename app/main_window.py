@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
 from app.document import Document
 from app.editor import commands
 from app.editor.inspector import Inspector
-from app.editor.items import node_size
+from app.editor.items import TEXT_LOD, node_size
 from app.editor.layout import auto_layout
 from app.editor.minimap import Minimap
 from app.editor.palette import Palette
@@ -38,7 +38,10 @@ from nncore.graph import GraphFileError
 __all__ = ["MainWindow", "settings"]
 
 MAX_RECENT = 8
-READABLE_ZOOM = 0.5  # a file opens at least this large, so its cards can be read
+#: A file opens, and auto-layout fits, at least this large: the zoom below which a card
+#: is a blank bar (its texts are not drawn, see ``app.editor.items.TEXT_LOD``), with a
+#: margin for rounding (a zoom set to 0.45 reads back as 0.4499...).
+READABLE_ZOOM = TEXT_LOD + 0.01
 FILE_FILTER = "NN Canvas graphs (*.json);;All files (*)"
 
 
@@ -114,6 +117,7 @@ class MainWindow(QMainWindow):
         self.document.path_changed.connect(lambda _: self._update_title())
         self.document.modified_changed.connect(lambda _: self._update_title())
         self.set_theme(self.theme_name)
+        self._shown = False
         self.resize(1400, 860)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [190, 300], Qt.Horizontal)
         self._restore_layout()
@@ -456,7 +460,7 @@ class MainWindow(QMainWindow):
                  if graph.node(nid).position != pos}
         if moves:
             self.document.push(commands.MoveNodes(graph, moves, "Auto-layout"))
-        self.view.fit()
+        self.view.fit(min_zoom=READABLE_ZOOM)
 
     # ------------------------------------------------------------------ training
     def start_training(self, epochs: int = 0) -> int | None:
@@ -630,6 +634,9 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:  # noqa: ANN001
         super().showEvent(event)
         self._place_minimap()
+        if not self._shown:  # a file opened before the window was shown was fitted to
+            self._shown = True  # a view of a few pixels: fit it once the docks are laid out
+            QTimer.singleShot(0, lambda: self.view.fit(min_zoom=READABLE_ZOOM))
 
     HELP = """<h3>Building a network</h3>
 <ul>

@@ -213,3 +213,43 @@ def test_no_label_of_the_plots_widens_their_dock(qtbot, store):
         panel.tabs.setCurrentIndex(i)
         qtbot.wait(20)
         assert dock.width() == width, panel.tabs.tabText(i)
+
+
+# ---------------------------------------------------------------------------- zoom
+def _whole_network_in_view(w) -> bool:
+    return w.view.visible_scene_rect().contains(w.scene.items_rect())
+
+
+def test_the_start_up_example_is_fitted_once_the_window_is_shown(qtbot):
+    """As ``nncanvas`` starts: the example is opened before the window is shown (the
+    view then is 98 x 28 pixels); at the default 1400 x 860 its last cards were cut
+    off, the first one in the middle of the canvas."""
+    from app.editor.items import TEXT_LOD
+    from app.main_window import MainWindow
+
+    w = MainWindow(theme="light", persist=False)
+    qtbot.addWidget(w)
+    assert w.open_file(EXAMPLES / "digits_mlp.json")
+    w.show()
+    qtbot.waitExposed(w, timeout=5000)
+    assert (w.width(), w.height()) == (1400, 860)
+    qtbot.waitUntil(lambda: _whole_network_in_view(w), timeout=3000)
+    assert w.view.zoom() >= TEXT_LOD  # and its cards' texts are drawn
+    w.document.undo_stack.setClean()
+    w.controller.shutdown(5.0)
+
+
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+def test_auto_layout_never_zooms_out_to_blank_cards(window, qtbot, direction):
+    from app.editor.items import TEXT_LOD
+
+    window.resize(1400, 860)
+    qtbot.wait(20)
+    for name in ("moons_tanh", "digits_mlp"):
+        assert window.open_file(EXAMPLES / f"{name}.json")
+        window.auto_layout(direction)
+        # below TEXT_LOD a card is a blank bar; auto-layout went to 42% for moons_tanh
+        assert window.view.zoom() >= TEXT_LOD, (name, window.view.zoom())
+        # a network too large at that zoom is shown from where its data comes in
+        first = window.scene.nodes[window.document.graph.nodes[0].id]
+        assert window.view.visible_scene_rect().contains(first.sceneBoundingRect())
