@@ -62,6 +62,17 @@ class Registry(Mapping[str, T], Generic[T]):
                 return default
             raise KeyError(self.unknown(name)) from None
 
+    def unregister(self, name: str) -> T:
+        """Remove the member called ``name`` and return it (tests that register a toy
+        member take it out again).
+
+        Raises:
+            KeyError: for an unknown name, listing the known names.
+        """
+        member = self.get(name)
+        del self._items[name]
+        return member
+
     def unknown(self, name: object) -> str:
         """The message for an unknown name."""
         return f"unknown {self.family} {name!r}; known: {', '.join(self._items)}"

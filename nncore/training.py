@@ -38,7 +38,8 @@ import numpy as np
 from nncore.data import minibatches
 from nncore.files import save_arrays
 from nncore.metrics import (Histogram, _pair, _r2_from_sums, _recall, accuracy,
-                            confusion_matrix, histogram, mse, nice_edges, r2_score)
+                            confusion_matrix, direction, histogram, mse, nice_edges,
+                            r2_score)
 from nncore.nn import clip_grad_norm_
 from nncore.random import default_generator
 from nncore.tensor import Tensor, no_grad
@@ -208,13 +209,20 @@ class EarlyStopping(Callback):
     reference, after which no value compares as better; here ``best`` stays at
     ``inf``/``-inf`` instead.)
 
+    ``mode="auto"`` (the default, as Keras') takes the direction from the metric
+    registry (:func:`nncore.metrics.direction`): ``val_accuracy`` and ``r2`` are
+    maximized, losses and ``mse`` minimized, and a name the registry does not know
+    follows Keras' name rule (``...acc``, ``...accuracy``, ``...auc`` up, anything else
+    down).
+
     Each ``fit`` starts afresh (:meth:`reset`), except the first ``fit`` after
     :meth:`load_state_dict` (e.g. :meth:`Trainer.load_checkpoint`), which continues from
     the loaded state.
 
     Args:
         monitor: the metric name (default ``"val_loss"``).
-        mode: ``"min"`` (default) or ``"max"``.
+        mode: ``"auto"`` (default: the metric's direction), ``"min"`` or ``"max"``. The
+            attribute ``mode`` holds the direction used, ``"min"`` or ``"max"``.
         patience: epochs without improvement tolerated (default 3, as PyTorch Lightning).
         min_delta: the smallest change that counts as an improvement (default 0).
         restore_best_weights: reload the best epoch's weights at the end (default True).
@@ -228,10 +236,13 @@ class EarlyStopping(Callback):
             if the logs do not contain ``monitor``.
     """
 
-    def __init__(self, monitor: str = "val_loss", mode: str = "min", patience: int = 3,
+    def __init__(self, monitor: str = "val_loss", mode: str = "auto", patience: int = 3,
                  min_delta: float = 0.0, restore_best_weights: bool = True) -> None:
-        if mode not in ("min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got "
+                             f"{mode!r}")
+        if mode == "auto":
+            mode = direction(monitor)
         if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) \
                 or patience < 0:
             raise ValueError(f"EarlyStopping: patience must be an integer >= 0, got {patience!r}")
@@ -398,7 +409,8 @@ class Trainer:
         batch_size: samples per minibatch (default 32); a last batch of one sample is
             merged into the previous one (see :func:`nncore.data.minibatches`).
         scheduler: optional learning-rate scheduler, stepped once per epoch (a
-            ``ReduceLROnPlateau`` gets the validation loss, or the training loss).
+            ``ReduceLROnPlateau`` gets its ``monitor`` metric, default the validation
+            loss; without a validation part, the same metric on the training part).
         callbacks: :class:`Callback` s, called in order.
         max_grad_norm: clip the global gradient norm to this value (None: no clipping).
         classification: report accuracy, the arg-max of ``(N, C)`` outputs against class
@@ -794,7 +806,14 @@ class Trainer:
         if self.scheduler is None:
             return
         if type(self.scheduler).__name__ == "ReduceLROnPlateau":
-            self.scheduler.step(logs.get("val_loss", logs["loss"]))
+            # its monitored metric; without a validation part, the same metric on the
+            # training part (same direction): val_loss -> loss
+            monitor = getattr(self.scheduler, "monitor", "val_loss")
+            name = monitor if monitor in logs else monitor.removeprefix("val_")
+            if name not in logs:
+                raise ValueError(f"ReduceLROnPlateau monitors {monitor!r}, but the epoch "
+                                 f"metrics are {sorted(logs)}")
+            self.scheduler.step(logs[name])
         else:
             self.scheduler.step()
 
