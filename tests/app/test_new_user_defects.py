@@ -253,3 +253,39 @@ def test_auto_layout_never_zooms_out_to_blank_cards(window, qtbot, direction):
         # a network too large at that zoom is shown from where its data comes in
         first = window.scene.nodes[window.document.graph.nodes[0].id]
         assert window.view.visible_scene_rect().contains(first.sceneBoundingRect())
+
+
+# ---------------------------------------------------------------------------- progress
+def test_step_then_stop_shows_the_speed_of_training_not_of_the_pause(window, qtbot):
+    """Step batch from idle trains one batch and pauses; the time paused counted as
+    training time: after Stop the line said about 30 samples/s and hours left."""
+    import re
+    import time
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    w, panel = window, window.training_panel
+    assert w.open_file(EXAMPLES / "digits_mlp.json")
+    start = time.perf_counter()
+    QTest.mouseClick(panel.step_batch_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.runs.current_run() is not None
+                    and len(w.runs.current_run().step_loss) == 1
+                    and w.controller.state == "paused", timeout=WAIT)
+    qtbot.wait(1500)  # the user reads the plots
+    QTest.mouseClick(panel.step_batch_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(w.runs.current_run().step_loss) == 2, timeout=WAIT)
+    qtbot.wait(600)
+    with qtbot.waitSignal(w.controller.run_finished, timeout=WAIT):
+        QTest.mouseClick(panel.stop_button, Qt.LeftButton)
+    # the two batches (128 samples) trained in at most the time that was not paused
+    slowest = 128 / (time.perf_counter() - start - 2.1)
+    run = w.runs.current_run()
+    rate = run.progress.get("samples_per_s")
+    assert rate is None or rate >= slowest, (rate, slowest)  # before: 128 / 2.1 s = 61
+    text = panel.progress_label.text().replace("\u00a0", " ")
+    assert "left" not in text, text  # a stopped run has no time left (before: an hour)
+    shown = re.search(r"([\d,.]+) samples/s", text)
+    if shown:
+        assert float(shown.group(1).replace(",", "")) >= 0.99 * slowest, text
+    w.controller.shutdown(5.0)
