@@ -8,6 +8,7 @@ are remembered between runs (``QSettings``).
 from __future__ import annotations
 
 import html
+import os
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -43,6 +44,13 @@ MAX_RECENT = 8
 #: margin for rounding (a zoom set to 0.45 reads back as 0.4499...).
 READABLE_ZOOM = TEXT_LOD + 0.01
 FILE_FILTER = "NN Canvas graphs (*.json);;All files (*)"
+
+
+def _real_path(path: str | Path) -> str:
+    """``path`` as one spelling per file: absolute, links and ``..`` resolved
+    (``os.path.realpath``), case-folded where the file system ignores case
+    (``os.path.normcase``)."""
+    return os.path.normcase(os.path.realpath(os.fspath(path)))
 
 
 def settings() -> QSettings:
@@ -316,7 +324,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Cannot open {path}: {e}", 10000)
             return False
         self._forget_runs()
-        self._add_recent(Path(path).resolve())
+        self._add_recent(Path(path))
         self.scene.refresh()
         self.view.fit(min_zoom=READABLE_ZOOM)
         if self.document.example:  # an untitled copy: the example is never overwritten
@@ -348,7 +356,7 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot save", f"Cannot save {path.name} in "
                                  f"{path.parent}:\n{reason}")
             return False
-        self._add_recent(path.resolve())
+        self._add_recent(path)
         self.statusBar().showMessage(f"Saved {path.name}", 5000)
         return True
 
@@ -367,21 +375,28 @@ class MainWindow(QMainWindow):
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
 
     def _add_recent(self, path: Path) -> None:
-        recent = [p for p in self.recent_files() if p != str(path)]
-        self.store.setValue("recent", [str(path), *recent][:MAX_RECENT])
+        path = _real_path(path)
+        recent = [p for p in self.recent_files() if p != path]
+        self.store.setValue("recent", [path, *recent][:MAX_RECENT])
         self._update_recent_menu()
 
     def recent_files(self) -> list[str]:
+        """The recent files, newest first, each once: as real paths (symbolic links,
+        ``..`` and relative paths resolved, so one file reached two ways is one entry,
+        also in a list saved by an older version)."""
         value = self.store.value("recent", [])
         if isinstance(value, str):
             value = [value]
-        return [str(v) for v in (value or [])]
+        return list(dict.fromkeys(_real_path(v) for v in (value or []) if v))
 
     def _update_recent_menu(self) -> None:
         self.recent_menu.clear()
         files = [p for p in self.recent_files() if Path(p).exists()]
-        for path in files:
-            act = self.recent_menu.addAction(Path(path).name)
+        names = [Path(p).name for p in files]
+        for path, name in zip(files, names):
+            if names.count(name) > 1:  # two files of one name: say which folder
+                name = f"{name} — {Path(path).parent.name or Path(path).parent}"
+            act = self.recent_menu.addAction(name)
             act.setToolTip(path)
             act.triggered.connect(lambda _=False, p=path: self.open_file(p))
         self.recent_menu.setEnabled(bool(files))

@@ -3,6 +3,8 @@ before its fix."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -289,3 +291,71 @@ def test_step_then_stop_shows_the_speed_of_training_not_of_the_pause(window, qtb
     if shown:
         assert float(shown.group(1).replace(",", "")) >= 0.99 * slowest, text
     w.controller.shutdown(5.0)
+
+
+# ---------------------------------------------------------------------------- recent files
+def _recent_actions(window) -> list[str]:
+    return [a.text() for a in window.recent_menu.actions()]
+
+
+def test_open_recent_lists_each_file_once(window, tmp_path):
+    """The same file reached by other paths (a symbolic link, ``..``, a relative path),
+    a list saved by an older version with both spellings, and a shipped example opened
+    then saved under its own name: each file is listed once."""
+    import os
+    import shutil
+
+    real = tmp_path / "nets" / "mine.json"
+    real.parent.mkdir()
+    shutil.copy(EXAMPLES / "iris_sigmoid.json", real)
+    link = tmp_path / "link"
+    link.symlink_to(real.parent, target_is_directory=True)
+    old = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        for path in (real, link / "mine.json", tmp_path / "nets" / ".." / "nets" / "mine.json",
+                     Path("nets/mine.json")):
+            assert window.open_file(path)
+    finally:
+        os.chdir(old)
+    assert window.recent_files() == [str(real.resolve())]
+    assert _recent_actions(window) == ["mine.json"]
+    # a list written with two spellings of one file reads as one entry
+    window.store.setValue("recent", [str(link / "mine.json"), str(real)])
+    assert window.recent_files() == [str(real.resolve())]
+    window._update_recent_menu()
+    assert _recent_actions(window) == ["mine.json"]
+    # an example, then its copy saved under the same name: two files, each named with
+    # its folder (before: "digits_mlp.json" twice)
+    assert window.open_file(EXAMPLES / "digits_mlp.json")
+    assert window._save_to(tmp_path / "digits_mlp.json")
+    assert _recent_actions(window) == [f"digits_mlp.json — {tmp_path.name}",
+                                       "digits_mlp.json — examples", "mine.json"]
+
+
+# ---------------------------------------------------------------------------- best epoch
+@pytest.mark.parametrize("best", [1, 2, 6, 12])
+def test_the_best_epoch_label_stays_inside_the_loss_plot(panel, store, qtbot, best):
+    """The label sat left of its line, so a best epoch near the left edge (early
+    stopping restoring epoch 1 or 2) had its label cut off by the plot's edge."""
+    run = store.new_run({}, "Adam")
+    steps = np.arange(1, 121, dtype=np.float64)
+    run.step.extend(steps)
+    run.step_loss.extend(np.exp(-steps / 30))
+    run.step_lr.extend(np.full(120, 0.01))
+    run.progress = {"epoch": 12, "batch": 10, "batches": 10, "epochs": 12}
+    run.epochs = [{"epoch": e, "loss": 1.0 / e, "val_loss": 1.1 / e + 0.02 * e, "lr": 0.01}
+                  for e in range(1, 13)]
+    run.best_epoch, run.stopped_epoch, run.status = best, 12, "stopped"
+    store.changed(run.run_id)
+    panel.resize(520, 700)
+    panel.show()
+    qtbot.waitExposed(panel, timeout=5000)
+    panel.redraw_now()
+    qtbot.wait(50)
+    vb = panel.loss.loss_plot.vb
+    for line in (panel.loss.run_items[run.run_id].best, panel.loss.run_items[run.run_id].stopped):
+        assert line.isVisible()
+        label = line.label.mapRectToScene(line.label.boundingRect())
+        view = vb.mapRectToScene(vb.boundingRect())
+        assert view.contains(label), (line.label.toPlainText(), label, view)
