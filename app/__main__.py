@@ -27,8 +27,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
-DEFAULT_GRAPH = EXAMPLES / "digits_mlp.json"
+from app.resources import DEFAULT_EXAMPLE, examples_dir
+
+#: The file opened when none is given: a shipped example (package data), opened as an
+#: untitled copy.
+DEFAULT_GRAPH = examples_dir() / f"{DEFAULT_EXAMPLE}.json"
 #: The plots tabs ``--tab`` can show (a word of each tab's title).
 TABS = ("loss", "gradients", "histograms", "boundary", "confusion")
 

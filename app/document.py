@@ -4,6 +4,10 @@ The :class:`Document` owns the :class:`nncore.graph.Graph` the whole window show
 single source of truth) and the :class:`QUndoStack` every edit goes through. It knows
 whether there are unsaved changes (the undo stack's clean state) and loads and saves
 files through :mod:`nncore.graph.io` (atomic saves; a failed load changes nothing).
+
+A shipped example (:mod:`app.resources`) opens as an untitled copy: it has no path, its
+title says ``digits_mlp (example)``, the first save asks where, and the example itself is
+never written.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Callable, Iterator
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from app.resources import is_example
 from nncore.graph import Graph, load_graph, save_graph
 from nncore.project import Project
 
@@ -37,6 +42,8 @@ class Document(QObject):
         self.graph = Graph()
         self.undo_stack = QUndoStack(self)
         self.path: Path | None = None
+        #: The name of the shipped example this untitled project was opened from, or None.
+        self.example: str | None = None
         #: Called before every edit; returning False refuses it (the window asks to
         #: stop training first). None: always allowed.
         self.edit_guard: Callable[[], bool] | None = None
@@ -52,8 +59,17 @@ class Document(QObject):
 
     @property
     def title(self) -> str:
-        """The file's name, or ``"Untitled"``."""
-        return self.path.name if self.path else "Untitled"
+        """The file's name, ``"NAME (example)"`` for a copy of a shipped example, or
+        ``"Untitled"``."""
+        if self.path:
+            return self.path.name
+        return f"{self.example} (example)" if self.example else "Untitled"
+
+    @property
+    def base_name(self) -> str:
+        """The name to suggest for a file of this project (no suffix): the file's, the
+        example's, or ``"network"``."""
+        return self.path.stem if self.path else self.example or "network"
 
     def can_edit(self) -> bool:
         """Whether edits are allowed now (asks :attr:`edit_guard`)."""
@@ -107,36 +123,46 @@ class Document(QObject):
         self._replace(fresh, None)
 
     def open(self, path: str | Path) -> None:
-        """Load a graph file, replacing the project.
+        """Load a graph file, replacing the project. A shipped example opens as an
+        untitled copy (:attr:`example` names it, :attr:`path` is None).
 
         Raises:
             GraphFileError: for a file that cannot be read; nothing changes then.
         """
         path = Path(path)
-        self._replace(load_graph(path), path.resolve())
+        graph = load_graph(path)
+        if is_example(path):
+            self._replace(graph, None, example=path.stem)
+        else:
+            self._replace(graph, path.resolve())
 
     def save(self, path: str | Path | None = None) -> Path:
         """Save to ``path`` (default: the current file) atomically and mark the project
         clean. Returns the path.
 
         Raises:
-            ValueError: if there is no path yet; OSError for a write failure (the old
-                file is untouched).
+            ValueError: if there is no path yet, or ``path`` is a shipped example (never
+                overwritten); OSError for a write failure (the old file is untouched).
         """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("the project has no file name yet: use Save As")
+        if is_example(target):
+            raise ValueError(f"{target.name} is an example that comes with NN Canvas: "
+                             "save your copy under another name or in another folder")
         save_graph(target, self.graph)
         self.undo_stack.setClean()
         if self.path != target.resolve():
             self.path = target.resolve()
+            self.example = None
             self.path_changed.emit(self.path)
         return self.path
 
-    def _replace(self, graph: Graph, path: Path | None) -> None:
+    def _replace(self, graph: Graph, path: Path | None, example: str | None = None) -> None:
         self.undo_stack.clear()
         self.graph.replace_with(graph)
         self.path = path
+        self.example = example
         self.undo_stack.setClean()
         self.path_changed.emit(path)
         self.modified_changed.emit(False)

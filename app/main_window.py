@@ -8,6 +8,7 @@ are remembered between runs (``QSettings``).
 from __future__ import annotations
 
 import html
+import os
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
 from app.document import Document
 from app.editor import commands
 from app.editor.inspector import Inspector
-from app.editor.items import node_size
+from app.editor.items import TEXT_LOD, node_size
 from app.editor.layout import auto_layout
 from app.editor.minimap import Minimap
 from app.editor.palette import Palette
@@ -28,18 +29,28 @@ from app.editor.scene import GraphScene
 from app.editor.view import GraphView
 from app.plots.base import runs_history_csv, save_csv_dialog
 from app.plots.panel import PlotsPanel
+from app.resources import example_paths, examples_dir
 from app.theme import CATEGORY_COLORS, THEMES, apply_palette
 from app.training.controller import TrainingController
 from app.training.panel import TrainingPanel
 from app.training.runs import RunStore
 from nncore.graph import GraphFileError
 
-__all__ = ["MainWindow", "EXAMPLES", "settings"]
+__all__ = ["MainWindow", "settings"]
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 MAX_RECENT = 8
-READABLE_ZOOM = 0.5  # a file opens at least this large, so its cards can be read
+#: A file opens, and auto-layout fits, at least this large: the zoom below which a card
+#: is a blank bar (its texts are not drawn, see ``app.editor.items.TEXT_LOD``), with a
+#: margin for rounding (a zoom set to 0.45 reads back as 0.4499...).
+READABLE_ZOOM = TEXT_LOD + 0.01
 FILE_FILTER = "NN Canvas graphs (*.json);;All files (*)"
+
+
+def _real_path(path: str | Path) -> str:
+    """``path`` as one spelling per file: absolute, links and ``..`` resolved
+    (``os.path.realpath``), case-folded where the file system ignores case
+    (``os.path.normcase``)."""
+    return os.path.normcase(os.path.realpath(os.fspath(path)))
 
 
 def settings() -> QSettings:
@@ -114,6 +125,7 @@ class MainWindow(QMainWindow):
         self.document.path_changed.connect(lambda _: self._update_title())
         self.document.modified_changed.connect(lambda _: self._update_title())
         self.set_theme(self.theme_name)
+        self._shown = False
         self.resize(1400, 860)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [190, 300], Qt.Horizontal)
         self._restore_layout()
@@ -233,7 +245,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.act_new, self.act_open])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.examples_menu = file_menu.addMenu("Open E&xample")
-        for path in sorted(EXAMPLES.glob("*.json")):
+        for path in example_paths():
             act = self.examples_menu.addAction(path.stem.replace("_", " "))
             act.triggered.connect(lambda _=False, p=path: self.open_file(p))
         file_menu.addSeparator()
@@ -281,11 +293,21 @@ class MainWindow(QMainWindow):
         if not self.document.can_edit() or not self.maybe_save():  # stop training first
             return False
         self.document.new()
+        self._forget_runs()
         self.view.fit()
         return True
 
+    def _forget_runs(self) -> None:
+        """A new project replaced the old one: its runs, plots, decision boundary and
+        progress go with it (the trained weights too: the next Train starts fresh)."""
+        self.controller.forget()
+        self.scene.clear_failed_node()
+        self.training_panel.clear_progress()
+        self.training_panel.set_message("")
+        self.statusBar().clearMessage()
+
     def open_dialog(self) -> None:
-        start = str(self.document.path.parent if self.document.path else EXAMPLES)
+        start = str(self.document.path.parent if self.document.path else examples_dir())
         path, _ = QFileDialog.getOpenFileName(self, "Open network", start, FILE_FILTER)
         if path:
             self.open_file(path)
@@ -301,10 +323,15 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot open the file", str(e))
             self.statusBar().showMessage(f"Cannot open {path}: {e}", 10000)
             return False
-        self._add_recent(Path(path).resolve())
+        self._forget_runs()
+        self._add_recent(Path(path))
         self.scene.refresh()
         self.view.fit(min_zoom=READABLE_ZOOM)
-        self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
+        if self.document.example:  # an untitled copy: the example is never overwritten
+            self.statusBar().showMessage(f"Opened a copy of the example {Path(path).name}: "
+                                         "Save asks where to keep it", 8000)
+        else:
+            self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
         return True
 
     def save(self) -> bool:
@@ -313,7 +340,7 @@ class MainWindow(QMainWindow):
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:
-        start = str(self.document.path or Path.home() / "network.json")
+        start = str(self.document.path or Path.home() / f"{self.document.base_name}.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save network", start, FILE_FILTER)
         if not path:
             return False
@@ -329,7 +356,7 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot save", f"Cannot save {path.name} in "
                                  f"{path.parent}:\n{reason}")
             return False
-        self._add_recent(path.resolve())
+        self._add_recent(path)
         self.statusBar().showMessage(f"Saved {path.name}", 5000)
         return True
 
@@ -348,27 +375,34 @@ class MainWindow(QMainWindow):
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
 
     def _add_recent(self, path: Path) -> None:
-        recent = [p for p in self.recent_files() if p != str(path)]
-        self.store.setValue("recent", [str(path), *recent][:MAX_RECENT])
+        path = _real_path(path)
+        recent = [p for p in self.recent_files() if p != path]
+        self.store.setValue("recent", [path, *recent][:MAX_RECENT])
         self._update_recent_menu()
 
     def recent_files(self) -> list[str]:
+        """The recent files, newest first, each once: as real paths (symbolic links,
+        ``..`` and relative paths resolved, so one file reached two ways is one entry,
+        also in a list saved by an older version)."""
         value = self.store.value("recent", [])
         if isinstance(value, str):
             value = [value]
-        return [str(v) for v in (value or [])]
+        return list(dict.fromkeys(_real_path(v) for v in (value or []) if v))
 
     def _update_recent_menu(self) -> None:
         self.recent_menu.clear()
         files = [p for p in self.recent_files() if Path(p).exists()]
-        for path in files:
-            act = self.recent_menu.addAction(Path(path).name)
+        names = [Path(p).name for p in files]
+        for path, name in zip(files, names):
+            if names.count(name) > 1:  # two files of one name: say which folder
+                name = f"{name} — {Path(path).parent.name or Path(path).parent}"
+            act = self.recent_menu.addAction(name)
             act.setToolTip(path)
             act.triggered.connect(lambda _=False, p=path: self.open_file(p))
         self.recent_menu.setEnabled(bool(files))
 
     def export_dialog(self, kind: str) -> None:
-        name = (self.document.path.stem if self.document.path else "network") + f".{kind}"
+        name = f"{self.document.base_name}.{kind}"
         path, _ = QFileDialog.getSaveFileName(self, f"Export canvas as {kind.upper()}",
                                               str(Path.home() / name), f"*.{kind}")
         if path:
@@ -441,7 +475,7 @@ class MainWindow(QMainWindow):
                  if graph.node(nid).position != pos}
         if moves:
             self.document.push(commands.MoveNodes(graph, moves, "Auto-layout"))
-        self.view.fit()
+        self.view.fit(min_zoom=READABLE_ZOOM)
 
     # ------------------------------------------------------------------ training
     def start_training(self, epochs: int = 0) -> int | None:
@@ -615,6 +649,9 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:  # noqa: ANN001
         super().showEvent(event)
         self._place_minimap()
+        if not self._shown:  # a file opened before the window was shown was fitted to
+            self._shown = True  # a view of a few pixels: fit it once the docks are laid out
+            QTimer.singleShot(0, lambda: self.view.fit(min_zoom=READABLE_ZOOM))
 
     HELP = """<h3>Building a network</h3>
 <ul>

@@ -25,11 +25,11 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
+from app.resources import example_path
 from bench.report import now_iso, parse_args, print_goals, save_section
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "resources" / "examples" / "digits_mlp.json"
+EXAMPLE = example_path("digits_mlp")
 
 
 def cli_rate(epochs: int) -> float:

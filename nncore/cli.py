@@ -25,11 +25,11 @@ from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
 
+from nncore.optim.registry import OPTIMIZERS
 from nncore.training import Callback
 
 __all__ = ["main", "build_parser", "demo", "check", "train"]
 
-OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam", "adamw")
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
 DATASETS = ("digits", "iris", "wine", "breast_cancer")
 #: Learning rates where PyTorch has no default that suits this demo (SGD's is 1e-3).
@@ -74,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                         default=128, help="hidden units")
     demo_p.add_argument("--activation", default="relu", choices=ACTIVATIONS)
     demo_p.add_argument("--no-batchnorm", action="store_true", help="leave out BatchNorm1d")
-    demo_p.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
-                        help="'momentum' is SGD with momentum 0.9")
+    demo_p.add_argument("--optimizer", default="adam", choices=OPTIMIZERS.names(),
+                        help=_optimizer_help())
     demo_p.add_argument("--lr", type=_number_type("--lr", 0), default=None,
                         help="learning rate; default: PyTorch's for the optimizer, but 0.1 "
                         "for sgd and 0.05 for momentum")
@@ -127,8 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "n_samples=1000 (repeatable)")
     train_p.add_argument("--epochs", type=_number_type("--epochs", 0, integer=True))
     train_p.add_argument("--batch-size", type=_number_type("--batch-size", 1, integer=True))
-    train_p.add_argument("--optimizer", choices=("sgd", "adagrad", "rmsprop", "adadelta", "adam",
-                                                 "adamw"))
+    train_p.add_argument("--optimizer", choices=OPTIMIZERS.names(),
+                         help=_optimizer_help() + " (its arguments start from their "
+                         "defaults unless the file's optimizer is the same)")
+    train_p.add_argument("--optimizer-option", metavar="KEY=VALUE", action="append",
+                         default=[], help="an argument of the optimizer (repeatable), e.g. "
+                         "momentum=0.9, betas=0.9,0.99 or nesterov=true; "
+                         + "; ".join(f"{name}: {', '.join(info.specs)}"
+                                     for name, info in OPTIMIZERS.items()))
     train_p.add_argument("--lr", type=_number_type("--lr", 0))
     train_p.add_argument("--weight-decay", type=_number_type("--weight-decay", 0))
     train_p.add_argument("--patience", type=_number_type("--patience", 0, integer=True),
@@ -152,24 +158,78 @@ def _dataset_names() -> list[str]:
     return list(DATASETS)
 
 
+def _optimizer_help() -> str:
+    """``sgd: SGD; momentum: SGD with momentum (sgd, momentum=0.9); ...``: a preset (the
+    class of an earlier entry with other defaults) says what differs."""
+    parts = []
+    for name, info in OPTIMIZERS.items():
+        base = next(b for b in OPTIMIZERS.values() if b.cls is info.cls)
+        changed = [f"{k}={v}" for k, v in info.defaults().items()
+                   if base.defaults().get(k, v) != v]
+        note = f" ({base.name}, {', '.join(changed)})" if base is not info and changed else ""
+        parts.append(f"{name}: {info.title}{note}")
+    return "; ".join(parts)
+
+
+def _parse_option(spec: Any, key: str, text: str) -> Any:
+    """The text of ``--optimizer-option KEY=VALUE`` as a value of ``spec``'s type (the
+    range is checked by the settings)."""
+    try:
+        if spec.type == "bool":
+            words = {"true": True, "on": True, "1": True, "yes": True,
+                     "false": False, "off": False, "0": False, "no": False}
+            return words[text.strip().lower()]
+        if spec.type == "int":
+            return int(text)
+        if spec.type == "floats":
+            return [float(v) for v in text.split(",")]
+        if spec.type == "float":
+            return float(text)
+        return text
+    except (KeyError, ValueError):
+        kind = {"bool": "true or false", "int": "a whole number", "floats":
+                f"{spec.length} numbers separated by commas"}.get(spec.type, "a number")
+        raise ValueError(f"--optimizer-option {key}: {text!r} is not {kind}") from None
+
+
+def _optimizer_options(pairs: Sequence[str], optimizer: str) -> dict[str, Any]:
+    """``--optimizer-option`` pairs as the optimizer's arguments (parsed by their specs).
+
+    Raises:
+        ValueError: for a malformed pair, an argument the optimizer does not have or a
+            value of the wrong type.
+    """
+    if not pairs:
+        return {}
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"--optimizer-option: {OPTIMIZERS.unknown(optimizer)}")
+    info = OPTIMIZERS[optimizer]
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--optimizer-option needs KEY=VALUE, got {pair!r}")
+        if key not in info.specs:
+            raise ValueError(f"--optimizer-option {key}: {info.title} has no such argument "
+                             f"(known: {', '.join(info.specs)})")
+        options[key] = _parse_option(info.specs[key], key, text)
+    return options
+
+
 def _make_optimizer(args: argparse.Namespace, model) -> object:
     from nncore import optim
 
-    kind = args.optimizer
-    cls = {"sgd": optim.SGD, "momentum": optim.SGD, "adagrad": optim.Adagrad,
-           "rmsprop": optim.RMSprop, "adadelta": optim.Adadelta, "adam": optim.Adam,
-           "adamw": optim.AdamW}[kind]
+    info = OPTIMIZERS[args.optimizer]
     kwargs: dict[str, float] = {}
-    lr = args.lr if args.lr is not None else DEMO_LR.get(kind)
+    lr = args.lr if args.lr is not None else DEMO_LR.get(args.optimizer)
     if lr is not None:
         kwargs["lr"] = lr
-    if kind == "momentum":
-        kwargs["momentum"] = 0.9
     weight_decay = args.weight_decay
     if weight_decay is None:
-        weight_decay = 0.01 if kind == "adamw" else 0.0
+        weight_decay = info.defaults().get("weight_decay", 0.0)
     groups = optim.param_groups_for_weight_decay(model, weight_decay)
-    return cls(groups, **kwargs)
+    return info.build(groups, **kwargs)
 
 
 def demo(args: argparse.Namespace, out: TextIO | None = None) -> list[dict[str, float]]:
@@ -306,7 +366,8 @@ def _train_settings(args: argparse.Namespace, graph: Any) -> tuple[Any, Any]:
     from nncore.graph import DatasetSettings, TrainingSettings
 
     ds = dict(graph.settings.get("dataset") or {})
-    if args.dataset and (ds.get("source", "builtin") != "builtin" or ds.get("name") != args.dataset):
+    if args.dataset and (ds.get("source", "builtin") != "builtin"
+                         or ds.get("name") != args.dataset):
         ds = {**ds, "source": "builtin", "name": args.dataset, "options": {}, "classes": None}
     elif args.csv or args.npz:
         ds = {**ds, "source": "csv" if args.csv else "npz",
@@ -330,6 +391,7 @@ def _train_settings(args: argparse.Namespace, graph: Any) -> tuple[Any, Any]:
         # PyTorch defaults (learning rate included).
         tr["optimizer"], tr["optimizer_options"] = args.optimizer, {}
     options = dict(tr.get("optimizer_options") or {})
+    options.update(_optimizer_options(args.optimizer_option, tr.get("optimizer", "adam")))
     if args.lr is not None:
         options["lr"] = args.lr
     if args.weight_decay is not None:

@@ -271,11 +271,15 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """Permute axes (reverse them when ``axes`` is None)."""
+    """Permute axes (reverse them when ``axes`` is None). Negative axes count from the
+    end, as in NumPy and ``torch.permute``; the backward pass applies the inverse
+    permutation of the *normalized* axes (``(0, -1, 1)`` is ``(0, 2, 1)``, its own
+    inverse)."""
 
     def forward(self, x, *, axes=None):
-        self.axes = axes
-        return np.transpose(x, axes)
+        out = np.transpose(x, axes)  # NumPy checks the axes (range, repeats)
+        self.axes = None if axes is None else tuple(int(a) % x.ndim for a in axes)
+        return out
 
     def backward(self, g):
         if self.axes is None:
@@ -344,14 +348,19 @@ def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 
 
 class ReLU(Function):
-    """``max(x, 0)``; derivative 1 for x > 0, else 0 (0 at x = 0, as PyTorch)."""
+    """``max(x, 0)``; derivative 1 for x > 0, else 0 (0 at x = 0, as PyTorch).
+
+    At a NaN input the output is NaN and the incoming gradient passes unchanged, as
+    PyTorch's ``threshold_backward`` (the gradient is zeroed only where ``out <= 0``):
+    a NaN stays visible in the gradients instead of being silenced.
+    """
 
     def forward(self, x):
         self.out = np.maximum(x, _zeros(x.shape, x.dtype))
         return self.out
 
     def backward(self, g):
-        return (g * (self.out > 0),)
+        return (np.where(self.out <= 0, _zeros((), g.dtype), g),)
 
 
 class LeakyReLU(Function):
@@ -436,6 +445,11 @@ class BatchNorm(Function):
     with the running statistics. Ioffe & Szegedy, "Batch Normalization", ICML 2015,
     Algorithm 1 and §3.1; the backward pass is the paper's chain rule, simplified to
     dx = (w / sqrt(var + eps)) * (g - mean(g) - x_hat * mean(g * x_hat)).
+
+    Inputs narrower than float32 (float16) are computed in float32 and the results
+    (output, gradients, running-statistic updates) cast back to their dtypes, as PyTorch
+    accumulates half-precision batch norm in float32: the squared deviations of
+    ``[[0], [200], [400], [600]]`` (90000) would overflow float16 and give zeros.
     """
 
     def forward(self, x, weight=None, bias=None, *, running_mean=None, running_var=None,
@@ -444,6 +458,12 @@ class BatchNorm(Function):
             raise ValueError(f"batch_norm expects input of shape (N, C), got {x.shape}")
         n = x.shape[0]
         self.training = training
+        self.dtypes = (x.dtype, None if weight is None else weight.dtype,
+                       None if bias is None else bias.dtype)
+        if x.dtype.kind == "f" and x.dtype.itemsize < 4:  # accumulate in float32
+            x = x.astype(np.float32)
+            weight = None if weight is None else weight.astype(np.float32)
+            bias = None if bias is None else bias.astype(np.float32)
         if training:
             if n < 2:
                 raise ValueError(
@@ -453,16 +473,14 @@ class BatchNorm(Function):
             xc = x - mean
             var = np.einsum("ij,ij->j", xc, xc) / n  # biased batch variance
             if running_mean is not None:
-                running_mean *= 1.0 - momentum
-                running_mean += momentum * mean
+                _update_running(running_mean, mean, momentum, momentum)
             if running_var is not None:
-                running_var *= 1.0 - momentum
-                running_var += (momentum * n / (n - 1)) * var
+                _update_running(running_var, var, momentum, momentum * n / (n - 1))
         else:
             if running_mean is None or running_var is None:
                 raise ValueError("batch_norm in eval mode needs running_mean and running_var")
-            xc = x - running_mean
-            var = running_var
+            xc = x - running_mean.astype(x.dtype, copy=False)
+            var = running_var.astype(x.dtype, copy=False)
         inv_std = 1.0 / np.sqrt(var + eps)
         scale = inv_std if weight is None else inv_std * weight
         # Saved: the centred input and 1/std; x_hat = xc * inv_std is never materialized.
@@ -470,11 +488,12 @@ class BatchNorm(Function):
         out = xc * scale
         if bias is not None:
             out += bias
-        return out
+        return out.astype(self.dtypes[0], copy=False)
 
     def backward(self, g):
         nx, nw, nb = self.needs_input_grad
         xc, inv_std = self.xc, self.inv_std
+        g = g.astype(xc.dtype, copy=False)
         gb = np.add.reduce(g, axis=0)
         gw = np.einsum("ij,ij->j", g, xc) * inv_std  # sum(g * x_hat)
         gx = None
@@ -488,7 +507,22 @@ class BatchNorm(Function):
                 gx *= self.scale
             else:
                 gx = g * self.scale
-        return gx, (gw if nw else None), (gb if nb else None)
+        dx, dw, db = self.dtypes
+        return (None if gx is None else gx.astype(dx, copy=False),
+                gw.astype(dw, copy=False) if nw else None,
+                gb.astype(db, copy=False) if nb else None)
+
+
+def _update_running(stat: np.ndarray, batch: np.ndarray, momentum: float,
+                    weight: float) -> None:
+    """``stat = (1 - momentum) * stat + weight * batch`` in place (PyTorch's running
+    average; ``weight`` is momentum, times n/(n-1) for the unbiased variance), computed
+    in the batch statistic's precision and stored in ``stat``'s dtype."""
+    if stat.dtype == batch.dtype:
+        stat *= 1.0 - momentum
+        stat += weight * batch
+    else:
+        stat[...] = stat.astype(batch.dtype) * (1.0 - momentum) + weight * batch
 
 
 class Dropout(Function):
@@ -839,7 +873,9 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0,
     logits (``[[1000, 0]]`` with class 1 gives exactly 1000).
 
     Args:
-        logits: shape ``(N, C)``, unnormalized scores.
+        logits: shape ``(N, C)``, unnormalized scores; or ``(C,)``, one unbatched sample
+            (PyTorch's semantics: the target is then a 0-d class index or ``(C,)``
+            probabilities, and the loss is 0-d for every reduction).
         target: class indices, shape ``(N,)``, integers in ``[0, C)`` (floats holding
             whole numbers are accepted); or class probabilities (one-hot or soft), shape
             ``(N, C)``. Not differentiated.
@@ -851,16 +887,27 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0,
         a 0-d tensor (or ``(N,)`` for ``reduction="none"``) of the logits' dtype.
 
     Raises:
-        ValueError: for logits that are not 2-D, a target of the wrong shape, a class
-            index out of range (naming the sample), a non-integer index, or a bad
+        ValueError: for logits that are not 1-D or 2-D, a target of the wrong shape, a
+            class index out of range (naming the sample), a non-integer index, or a bad
             ``label_smoothing``/``reduction``.
     """
     logits = _tensor(logits)
     _check_reduction(reduction)
     if isinstance(label_smoothing, (str, bytes, bool)) or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    if logits.ndim == 1:  # one unbatched sample: a batch of one, the loss 0-d
+        t = _target_array(target, "cross_entropy")
+        c = logits.shape[0]
+        if t.shape not in ((), (c,)):
+            raise ValueError(f"cross_entropy: target of shape {t.shape} does not fit "
+                             f"unbatched logits of shape ({c},); expected a class index "
+                             f"(shape ()) or probabilities ({c},)")
+        loss = cross_entropy(reshape(logits, (1, c)), t.reshape((1, *t.shape)),
+                             label_smoothing, reduction)
+        return reshape(loss, ()) if reduction == "none" else loss
     if logits.ndim != 2:
-        raise ValueError(f"cross_entropy expects logits of shape (N, C), got {logits.shape}")
+        raise ValueError(f"cross_entropy expects logits of shape (N, C) or (C,), got "
+                         f"{logits.shape}")
     n, c = logits.shape
     t = _target_array(target, "cross_entropy")
     if t.shape == (n,):

@@ -24,6 +24,13 @@ stay fixed for the whole run, so that a heat map of them over time lines up):
 Argument order: every function takes the *prediction first and the target second*, as
 the loss functions (``loss_fn(output, target)``) do; scikit-learn's ``r2_score`` and
 ``confusion_matrix`` take ``(y_true, y_pred)``, the other way round.
+
+The metrics an epoch reports, with their direction (Keras' ``MonitorCallback``: a loss
+goes down, an accuracy up), are declared once in :data:`METRICS`; :func:`monitors` lists
+the names callbacks can watch (``val_loss``, ..., ``loss``, ...), :func:`direction` says
+whether a monitored name is minimized or maximized. ``EarlyStopping`` and
+``ReduceLROnPlateau`` (``mode="auto"``), the project settings and the training panel
+all ask them.
 """
 
 from __future__ import annotations
@@ -34,10 +41,95 @@ from typing import Any
 
 import numpy as np
 
+from nncore.registry import Registry
+
 __all__ = [
     "accuracy", "confusion_matrix", "per_class_accuracy", "mse", "r2_score",
-    "Histogram", "histogram", "nice_edges",
+    "Histogram", "histogram", "nice_edges", "Metric", "METRICS", "register_metric",
+    "monitors", "metric_of", "direction", "VALIDATION_PREFIX",
 ]
+
+
+# ---------------------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class Metric:
+    """A metric an epoch reports.
+
+    Attributes:
+        name: the key in the epoch's logs (``"accuracy"``); ``"val_" + name`` is the same
+            metric on the validation part.
+        title: the name shown to people (``"Accuracy"``).
+        direction: ``"max"`` when higher is better (accuracy, R²), ``"min"`` when lower
+            is (a loss, an error).
+        help: one line saying what it measures.
+        task: ``"classification"``, ``"regression"``, or None for both (the loss).
+    """
+
+    name: str
+    title: str
+    direction: str
+    help: str
+    task: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("min", "max"):
+            raise ValueError(f"metric {self.name!r}: direction must be 'min' or 'max', got "
+                             f"{self.direction!r}")
+
+
+#: Every metric, in the order lists show them.
+METRICS: Registry[Metric] = Registry("metric")
+#: The prefix of a metric measured on the validation part.
+VALIDATION_PREFIX = "val_"
+
+
+def register_metric(metric: Metric) -> Metric:
+    """Add a metric under ``metric.name``: it appears in the monitor choices (plain and
+    ``val_``) of the settings and the training panel, and callbacks in ``mode="auto"``
+    follow its direction. Returns ``metric``.
+
+    Raises:
+        ValueError: if the name is taken.
+    """
+    return METRICS.register(metric.name, metric)
+
+
+register_metric(Metric("loss", "Loss", "min", "The loss function's value, the mean over "
+                       "the samples"))
+register_metric(Metric("accuracy", "Accuracy", "max", "Share of the samples whose predicted "
+                       "class is the true one", "classification"))
+register_metric(Metric("mse", "MSE", "min", "Mean squared error of the predictions",
+                       "regression"))
+register_metric(Metric("r2", "R²", "max", "Coefficient of determination: 1 is perfect, 0 "
+                       "is as good as predicting the mean", "regression"))
+
+
+def monitors() -> tuple[str, ...]:
+    """The names a callback can monitor: every metric on the validation part first
+    (``val_loss``, ``val_accuracy``, ...), then on the training part (``loss``, ...)."""
+    return (*(VALIDATION_PREFIX + m for m in METRICS), *METRICS)
+
+
+def metric_of(monitor: str) -> Metric | None:
+    """The registered metric a monitored name refers to (``"val_r2"`` -> R²), or None."""
+    if not isinstance(monitor, str):
+        return None
+    name = monitor.removeprefix(VALIDATION_PREFIX)
+    return METRICS[name] if name in METRICS else None
+
+
+def direction(monitor: str) -> str:
+    """``"min"`` or ``"max"``: how ``monitor`` (``"val_accuracy"``) should change.
+
+    A registered metric answers itself (Keras 3 asks the metric object's ``_direction``).
+    For an unknown name, Keras' name rule decides (tf.keras 2's ``mode="auto"``): names
+    ending in ``acc``, ``accuracy`` or ``auc`` are maximized, anything else minimized.
+    """
+    metric = metric_of(monitor)
+    if metric is not None:
+        return metric.direction
+    name = str(monitor).removeprefix(VALIDATION_PREFIX)
+    return "max" if name.endswith(("acc", "accuracy", "auc")) else "min"
 
 
 # ---------------------------------------------------------------------------- classification

@@ -38,7 +38,8 @@ import numpy as np
 from nncore.data import minibatches
 from nncore.files import save_arrays
 from nncore.metrics import (Histogram, _pair, _r2_from_sums, _recall, accuracy,
-                            confusion_matrix, histogram, mse, nice_edges, r2_score)
+                            confusion_matrix, direction, histogram, mse, nice_edges,
+                            r2_score)
 from nncore.nn import clip_grad_norm_
 from nncore.random import default_generator
 from nncore.tensor import Tensor, no_grad
@@ -195,9 +196,24 @@ class EarlyStopping(Callback):
     ``current - best > min_delta`` (mode ``"max"``). After ``patience`` epochs in a row
     without improvement, training stops (patience 0: at the first epoch that does not
     improve). With ``restore_best_weights`` (default True) the model's parameters and
-    buffers are reset to copies taken at the best epoch *whenever training ends* — also
-    when the epoch limit ends it, which Keras' callback does not do
-    (keras-team/keras#12511).
+    buffers are reset to copies taken at the best epoch *whenever training ends*, also
+    when the epoch limit ends it (Keras 3 does the same: its ``on_train_end`` restores
+    the best weights however training ended; Keras 2 did not, keras-team/keras#12511).
+
+    The first monitored epoch is the reference, as in Keras 3 (``keras/src/callbacks/
+    early_stopping.py``): its weights are kept as the best so far, patience counts from
+    it, and training never stops at it (Keras: ``epoch > 0``), so an infinite first
+    value followed by finite ones does not stop training after epoch 1. A value that is
+    not finite (NaN, inf) never improves and never becomes ``best``: with NaN first, a
+    later finite value improves on it. (Keras 3 takes even a NaN first value as its
+    reference, after which no value compares as better; here ``best`` stays at
+    ``inf``/``-inf`` instead.)
+
+    ``mode="auto"`` (the default, as Keras') takes the direction from the metric
+    registry (:func:`nncore.metrics.direction`): ``val_accuracy`` and ``r2`` are
+    maximized, losses and ``mse`` minimized, and a name the registry does not know
+    follows Keras' name rule (``...acc``, ``...accuracy``, ``...auc`` up, anything else
+    down).
 
     Each ``fit`` starts afresh (:meth:`reset`), except the first ``fit`` after
     :meth:`load_state_dict` (e.g. :meth:`Trainer.load_checkpoint`), which continues from
@@ -205,7 +221,8 @@ class EarlyStopping(Callback):
 
     Args:
         monitor: the metric name (default ``"val_loss"``).
-        mode: ``"min"`` (default) or ``"max"``.
+        mode: ``"auto"`` (default: the metric's direction), ``"min"`` or ``"max"``. The
+            attribute ``mode`` holds the direction used, ``"min"`` or ``"max"``.
         patience: epochs without improvement tolerated (default 3, as PyTorch Lightning).
         min_delta: the smallest change that counts as an improvement (default 0).
         restore_best_weights: reload the best epoch's weights at the end (default True).
@@ -219,10 +236,13 @@ class EarlyStopping(Callback):
             if the logs do not contain ``monitor``.
     """
 
-    def __init__(self, monitor: str = "val_loss", mode: str = "min", patience: int = 3,
+    def __init__(self, monitor: str = "val_loss", mode: str = "auto", patience: int = 3,
                  min_delta: float = 0.0, restore_best_weights: bool = True) -> None:
-        if mode not in ("min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got "
+                             f"{mode!r}")
+        if mode == "auto":
+            mode = direction(monitor)
         if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) \
                 or patience < 0:
             raise ValueError(f"EarlyStopping: patience must be an integer >= 0, got {patience!r}")
@@ -268,6 +288,13 @@ class EarlyStopping(Callback):
         if self.monitor not in logs:
             raise ValueError(self._missing_message(list(logs)))
         current = float(logs[self.monitor])
+        if self.best_epoch == 0:  # the first monitored epoch: the reference (Keras 3)
+            self.best_epoch, self.wait = epoch, 0
+            if math.isfinite(current):
+                self.best = current
+            if self.restore_best_weights:
+                self.best_state = trainer.model.state_dict()
+            return
         if self.improved(current):
             self.best, self.best_epoch, self.wait = current, epoch, 0
             if self.restore_best_weights:
@@ -382,7 +409,8 @@ class Trainer:
         batch_size: samples per minibatch (default 32); a last batch of one sample is
             merged into the previous one (see :func:`nncore.data.minibatches`).
         scheduler: optional learning-rate scheduler, stepped once per epoch (a
-            ``ReduceLROnPlateau`` gets the validation loss, or the training loss).
+            ``ReduceLROnPlateau`` gets its ``monitor`` metric, default the validation
+            loss; without a validation part, the same metric on the training part).
         callbacks: :class:`Callback` s, called in order.
         max_grad_norm: clip the global gradient norm to this value (None: no clipping).
         classification: report accuracy, the arg-max of ``(N, C)`` outputs against class
@@ -778,7 +806,14 @@ class Trainer:
         if self.scheduler is None:
             return
         if type(self.scheduler).__name__ == "ReduceLROnPlateau":
-            self.scheduler.step(logs.get("val_loss", logs["loss"]))
+            # its monitored metric; without a validation part, the same metric on the
+            # training part (same direction): val_loss -> loss
+            monitor = getattr(self.scheduler, "monitor", "val_loss")
+            name = monitor if monitor in logs else monitor.removeprefix("val_")
+            if name not in logs:
+                raise ValueError(f"ReduceLROnPlateau monitors {monitor!r}, but the epoch "
+                                 f"metrics are {sorted(logs)}")
+            self.scheduler.step(logs[name])
         else:
             self.scheduler.step()
 

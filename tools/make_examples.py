@@ -1,4 +1,5 @@
-"""Write the example graphs in resources/examples/ (run: .venv/bin/python tools/make_examples.py).
+"""Write the example graphs in app/resources/examples/, the package data the window opens
+(run: .venv/bin/python tools/make_examples.py).
 
 Each example is built through the graph API, laid out left to right, 280 scene units apart
 (the main chain on one row, the loss at the end), and saved with its dataset and
@@ -7,11 +8,10 @@ training settings, so it trains well as it is.
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from app.resources import examples_dir
 from nncore.graph import Graph, save_graph
 
-OUT = Path(__file__).resolve().parents[1] / "resources" / "examples"
+OUT = examples_dir()
 STEP = 280.0
 
 

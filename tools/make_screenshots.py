@@ -26,7 +26,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-EXAMPLES = ROOT / "resources" / "examples"
 SCREENSHOTS = ROOT / "resources" / "screenshots"
 SIZE = (1500, 950)
 WAIT_MS = 300_000
@@ -47,12 +46,13 @@ def _window(example: str):
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
+    from app.resources import example_path
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow(theme="light")
     window.resize(*SIZE)
     window.show()
-    if not window.open_file(EXAMPLES / f"{example}.json"):
+    if not window.open_file(example_path(example)):
         raise SystemExit(f"cannot open the example {example}")
     app.processEvents()
     return app, window

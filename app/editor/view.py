@@ -90,7 +90,7 @@ class GraphView(QGraphicsView):
     def fit(self, min_zoom: float = MIN_ZOOM) -> None:
         """Show the whole network (at most at 100%). With ``min_zoom``, never zoom out
         further than that: a network too wide to be readable whole is shown from its
-        left end (where the data comes in) instead."""
+        left end (where the data comes in) instead, one too tall from its top."""
         rect = self.graph_scene.items_rect()
         if rect.isEmpty():
             self.resetTransform()
@@ -102,7 +102,11 @@ class GraphView(QGraphicsView):
             if self.zoom() < min_zoom:
                 self.set_zoom(min_zoom)
                 visible = self.visible_scene_rect()
-                self.centerOn(rect.left() - 40 + visible.width() / 2, rect.center().y())
+                if rect.width() / max(visible.width(), 1.0) >= \
+                        rect.height() / max(visible.height(), 1.0):  # too wide: its left end
+                    self.centerOn(rect.left() - 40 + visible.width() / 2, rect.center().y())
+                else:  # too tall (laid out top to bottom): its top
+                    self.centerOn(rect.center().x(), rect.top() - 40 + visible.height() / 2)
             else:
                 self.centerOn(rect.center())
         self.zoom_changed.emit(self.zoom())

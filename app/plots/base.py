@@ -24,9 +24,10 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QColor
-from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QMessageBox, QWidget
+from PySide6.QtWidgets import (QFileDialog, QGraphicsItem, QLabel, QMessageBox, QSizePolicy,
+                               QWidget)
 
 from app.theme import LIGHT, THEMES, Theme
 
@@ -36,7 +37,7 @@ __all__ = ["CLASS_COLORS", "REDRAW_INTERVAL_MS", "PlotColors", "plot_colors", "a
            "set_plot_labels", "legend_labels", "history_action", "write_history_csv",
            "runs_history_csv", "save_csv_dialog", "safe_file_name",
            "PlotView", "with_alpha", "SteadyRange", "steady_span", "cache_axes",
-           "EPOCH_REDRAW_S"]
+           "EPOCH_REDRAW_S", "ElidedLabel", "yielding_label", "no_si_prefix"]
 
 #: The panel's redraw period: about 28 redraws a second at most (smooth to the eye, above
 #: the 25 Hz goal, and each redraw holds the GIL the training thread needs).
@@ -330,13 +331,78 @@ class SteadyRange(pg.GraphicsObject):
         pass
 
 
+class ElidedLabel(QLabel):
+    """A one-line plain-text label that never widens its layout (nor the dock it is
+    in): it takes the width it is given and cuts its text there with "…"; the whole
+    text is its tooltip. :meth:`text` returns the whole text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._full = ""
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt)
+        self._full = str(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt)
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt)
+        return QSize(self.fontMetrics().horizontalAdvance(self._full) + 4,
+                     super().sizeHint().height())
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
+        super().resizeEvent(event)
+        self._elide()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
+        super().showEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.contentsRect().width(), 0)
+        QLabel.setText(self, self.fontMetrics().elidedText(
+            self._full, Qt.TextElideMode.ElideRight, width))
+        self.setToolTip(self._full)
+
+
+def yielding_label(label: QLabel) -> QLabel:
+    """Let a (word-wrapped or rich-text) label give up its width: its text wraps or is
+    clipped to the width the layout gives it, and a long text never widens the dock.
+    Returns ``label``."""
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, label.sizePolicy().verticalPolicy())
+    label.setMinimumWidth(0)
+    return label
+
+
+def no_si_prefix(axis: pg.AxisItem) -> None:
+    """Tick labels in the axis' own units (0.002, never "2" with a "(x0.001)" label).
+
+    pyqtgraph's ``enableAutoSIPrefix(False)`` still computes the prefix's scale once,
+    from the current range, whenever the axis has a label: an axis that already showed
+    0.001 to 0.002 (a learning rate) then draws its ticks times 1000 for good (seen after
+    a theme switch, which restyles the labels). The scale is put back to 1 here."""
+    axis.enableAutoSIPrefix(False)
+    if axis.autoSIPrefixScale != 1.0 or axis.labelUnitPrefix:
+        axis.autoSIPrefixScale = 1.0
+        axis.labelUnitPrefix = ""
+        axis._updateLabel()
+
+
 def cache_axes(plot: pg.PlotItem) -> None:
     """Paint each axis (its ticks, labels and grid lines) from a cached pixmap until its
     range or style changes: a redraw that only moves curves then repaints no axis."""
     for side in ("left", "bottom", "right", "top"):
         axis = plot.getAxis(side)
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        axis.enableAutoSIPrefix(False)  # no units: a range change re-lays out no label
+        no_si_prefix(axis)  # no units: a range change re-lays out no label
 
 
 def _plot_meta(plot: pg.PlotItem) -> dict[str, str]:
@@ -439,9 +505,9 @@ def style_plot(plot: pg.PlotItem, colors: PlotColors) -> None:
         axis = plot.getAxis(side)
         axis.setPen(axis_pen)
         axis.setTextPen(pg.mkPen(colors.foreground))
-        axis.enableAutoSIPrefix(False)  # "(x0.001)" in a label puzzles more than it helps
         if side in meta:
             axis.setLabel(meta[side], color=colors.foreground, **{"font-size": "9.5pt"})
+        no_si_prefix(axis)  # "(x0.001)" in a label puzzles more than it helps
 
 
 def new_legend(plot: pg.PlotItem | None = None, corner: str = "top-right",

@@ -14,10 +14,11 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QMessageBox,
                                QRadioButton, QVBoxLayout, QWidget)
 
-from app.plots.base import (PlotView, configure_plot, safe_file_name, save_csv_dialog,
-                            set_plot_labels, with_alpha)
+from app.plots.base import (ElidedLabel, PlotView, configure_plot, safe_file_name,
+                            save_csv_dialog, set_plot_labels, with_alpha, yielding_label)
 
-__all__ = ["HistogramView", "heat_matrix", "heat_map_csv", "bin_label", "unit_stat_text"]
+__all__ = ["HistogramView", "heat_matrix", "heat_map_csv", "bin_label", "unit_stat_text",
+           "common_edges", "rebin"]
 
 EXPLANATIONS = {
     "dead": "A dead ReLU unit outputs 0 for every probe sample: it passes no gradient "
@@ -49,24 +50,61 @@ def unit_stat_text(stats: dict[str, float] | None) -> tuple[str, str]:
     return ", ".join(lines), " ".join(notes)
 
 
+#: The heat map's grid has at most this many bins (ranges that drift far apart share it).
+MAX_HEAT_BINS = 400
+
+
+def common_edges(hists: list[Any]) -> np.ndarray:
+    """One grid of bin edges for histograms whose edges differ (each epoch's are chosen
+    from its own values): it covers the union of their ranges with equal bins as wide
+    as the widest bin among them (so no histogram gets finer bins than it has), aligned
+    on multiples of that width (nice edges stay nice), at most :data:`MAX_HEAT_BINS`.
+    Histograms that share their edges keep them. Empty input: an empty array."""
+    if not hists:
+        return np.zeros(0)
+    first = np.asarray(hists[0].edges, dtype=np.float64)
+    if all(len(h.edges) == len(first) and np.array_equal(h.edges, first) for h in hists):
+        return first
+    lo = min(float(h.edges[0]) for h in hists)
+    hi = max(float(h.edges[-1]) for h in hists)
+    step = max(float(np.max(np.diff(h.edges))) for h in hists)
+    start = np.floor(lo / step + 1e-9) * step
+    n = max(1, int(np.ceil((hi - start) / step - 1e-9)))
+    if n > MAX_HEAT_BINS:
+        start, n, step = lo, MAX_HEAT_BINS, (hi - lo) / MAX_HEAT_BINS
+    edges = start + step * np.arange(n + 1, dtype=np.float64)
+    edges[0], edges[-1] = min(edges[0], lo), max(edges[-1], hi)
+    return edges
+
+
+def rebin(hist: Any, edges: np.ndarray) -> np.ndarray:
+    """``hist``'s counts (float64) on other ``edges`` covering its range: each bin's
+    count is shared among the new bins it overlaps, in proportion to the overlap
+    (values taken as spread evenly within a bin), so the total is kept; on the same
+    edges, the counts themselves."""
+    counts = np.asarray(hist.counts, dtype=np.float64)
+    own = np.asarray(hist.edges, dtype=np.float64)
+    if len(own) == len(edges) and np.array_equal(own, edges):
+        return counts
+    cumulative = np.concatenate([[0.0], np.cumsum(counts)])
+    return np.diff(np.interp(edges, own, cumulative))
+
+
 def heat_matrix(hists: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """The histograms of successive epochs as one image.
 
     Returns ``(image, edges)``: float ``(bins, epochs)``, each column the counts divided
     by that column's maximum (so every epoch's shape shows, whatever its size), and the
-    edges of the latest histogram. A histogram with other edges (a run resumed with new
-    edges) is re-binned onto the latest edges by its bin centres.
+    edges of the grid they share (:func:`common_edges`: the union of their ranges, as
+    TensorBoard's distributions). Each histogram is re-binned onto it by overlap
+    (:func:`rebin`).
     """
     if not hists:
         return np.zeros((0, 0)), np.zeros(0)
-    edges = np.asarray(hists[-1].edges, dtype=np.float64)
+    edges = common_edges(hists)
     image = np.zeros((len(edges) - 1, len(hists)), dtype=np.float64)
     for j, h in enumerate(hists):
-        counts = np.asarray(h.counts, dtype=np.float64)
-        if len(h.edges) != len(edges) or not np.array_equal(h.edges, edges):
-            centers = (np.asarray(h.edges[:-1]) + np.asarray(h.edges[1:])) / 2
-            counts, _ = np.histogram(np.clip(centers, edges[0], edges[-1]), bins=edges,
-                                     weights=counts)
+        counts = rebin(h, edges)
         top = counts.max() if counts.size else 0.0
         if top > 0:
             image[:, j] = counts / top
@@ -89,14 +127,17 @@ def bin_label(lo: float, hi: float, last: bool = False) -> str:
 def heat_map_csv(hists: list[Any], epochs: Any) -> str:
     """The histograms behind the heat map as CSV text: one row per recorded epoch.
 
-    The header is ``epoch`` then one column per bin of the latest histogram, named by
-    its range (:func:`bin_label`: ``"[-1.0, -0.9)"``, ..., the last one closed). Each
-    row is an epoch number, then that epoch's counts (integers: how many finite values
-    fell in each bin, values outside the edges counted in the end bins, NaN and
-    infinities left out). A histogram with other edges (a run resumed with new edges)
-    is re-binned onto the latest edges by its bin centres, as :func:`heat_matrix` does.
-    Unlike the picture, the counts are not normalized and epochs without a histogram
-    have no row. Lines end with ``\\n``.
+    The header is ``epoch`` then one column per bin of the grid the heat map shows
+    (:func:`common_edges`: the histograms' own edges when they share them, else one grid
+    over the union of their ranges), named by its range (:func:`bin_label`:
+    ``"[-1.0, -0.9)"``, ..., the last one closed). Each row is an epoch number, then
+    that epoch's counts: how many finite values fell in each bin (values outside a
+    histogram's edges counted in its end bins, NaN and infinities left out), written as
+    integers; a histogram re-binned onto the common grid (:func:`rebin`, as
+    :func:`heat_matrix` does) shares a bin's count among the grid bins it overlaps, so
+    its counts may have decimals (up to 6 significant digits; the row still sums to the
+    histogram's count). Unlike the picture, the counts are not normalized and epochs
+    without a histogram have no row. Lines end with ``\\n``.
 
     Args:
         hists: :class:`nncore.metrics.Histogram` s, oldest first (may be empty: then
@@ -114,18 +155,20 @@ def heat_map_csv(hists: list[Any], epochs: Any) -> str:
     if not hists:
         writer.writerow(["epoch"])
         return out.getvalue()
-    edges = np.asarray(hists[-1].edges, dtype=np.float64)
+    edges = common_edges(hists)
     n = len(edges) - 1
     writer.writerow(["epoch", *(bin_label(edges[i], edges[i + 1], last=i == n - 1)
                                 for i in range(n))])
     for epoch, h in zip(epochs, hists):
-        counts = np.asarray(h.counts, dtype=np.float64)
-        if len(h.edges) != len(edges) or not np.array_equal(h.edges, edges):
-            centers = (np.asarray(h.edges[:-1]) + np.asarray(h.edges[1:])) / 2
-            counts, _ = np.histogram(np.clip(centers, edges[0], edges[-1]), bins=edges,
-                                     weights=counts)
-        writer.writerow([epoch, *(int(round(float(c))) for c in counts)])
+        writer.writerow([epoch, *(_count_text(float(c)) for c in rebin(h, edges))])
     return out.getvalue()
+
+
+def _count_text(c: float) -> str:
+    """A count: an integer when it is one (to rounding error), else 6 significant
+    digits."""
+    r = round(c)
+    return str(int(r)) if abs(c - r) < 1e-6 * max(1.0, abs(c)) else f"{c:.6g}"
 
 
 def hist_epochs(run: Any, count: int) -> np.ndarray:
@@ -180,16 +223,15 @@ class HistogramView(PlotView):
         self._mode_group = QButtonGroup(self)
         self._mode_group.addButton(self.activations_button)
         self._mode_group.addButton(self.weights_button)
-        self.badge = QLabel()
+        self.badge = ElidedLabel()  # a long warning is cut, never widens the dock
         self.badge.setVisible(False)
         top.addWidget(QLabel("Node"))
         top.addWidget(self.node_box)
         top.addSpacing(12)
         top.addWidget(self.activations_button)
         top.addWidget(self.weights_button)
-        top.addSpacing(12)
-        top.addWidget(self.badge)
         top.addStretch(1)
+        self.badge.setContentsMargins(8, 0, 8, 0)
 
         self.widget = pg.GraphicsLayoutWidget()
         self.hist_plot = self.widget.addPlot(row=0, col=0)
@@ -209,15 +251,15 @@ class HistogramView(PlotView):
         self.empty.setParentItem(self.hist_plot.vb)
         self.hist_plot.vb.sigResized.connect(self._place_message)
 
-        self.stat_label = QLabel()
-        self.stat_help = QLabel()
-        self.stat_help.setWordWrap(True)
+        self.stat_label = yielding_label(QLabel())  # wraps: never widens the dock
+        self.stat_help = yielding_label(QLabel())
         for w in (self.stat_label, self.stat_help):
             w.setContentsMargins(8, 0, 8, 0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 4)
         layout.setSpacing(2)
         layout.addLayout(top)
+        layout.addWidget(self.badge)  # its own line, the dock's width (shown when needed)
         layout.addWidget(self.widget, 1)
         layout.addWidget(self.stat_label)
         layout.addWidget(self.stat_help)

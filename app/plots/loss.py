@@ -51,10 +51,12 @@ class _RunItems:
                                      name=f"{name} validation metric", ignore_bounds=True)
         self.lr = live_curve(view.lr_plot, pg.mkPen(c, width=1.5),
                              name=f"{name} learning rate")
-        # Labels half-way up, left of the line: the legend sits in the top right, where
-        # a run's last epochs are.
+        # Labels half-way up, on the side of the line towards the middle of the plot
+        # (pyqtgraph picks one of the two anchors by where the view's centre is): left of
+        # a line in the right half, under the legend's corner, right of a line near the
+        # left edge (early stopping's best epoch 1), where a label on the left was cut off.
         label_opts = {"position": 0.62, "color": c, "movable": False,
-                      "fill": view.colors.legend_bg, "anchors": [(1, 0.5), (1, 0.5)]}
+                      "fill": view.colors.legend_bg, "anchors": [(0, 0.5), (1, 0.5)]}
         self.best = pg.InfiniteLine(angle=90, pen=pg.mkPen(c, width=1.3, style=Qt.DotLine),
                                     label="best epoch", labelOpts=dict(label_opts))
         self.stopped = pg.InfiniteLine(angle=90, pen=pg.mkPen(c, width=1.3, style=Qt.DashLine),

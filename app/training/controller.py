@@ -153,6 +153,18 @@ class TrainingController(QObject):
             self.worker.reset()
             self.message.emit("Weights reset: the next run starts from fresh weights", False)
 
+    def forget(self) -> bool:
+        """Another project replaces this one: drop its trained weights and every run
+        in the store (their plots, the decision boundary and the runs table empty), so
+        the next Train starts a new run. Only when idle; returns whether it was done."""
+        if self.state != "idle":
+            return False
+        self._last = None
+        self.worker.reset()
+        self.finished_signals.clear()
+        self.store.clear()
+        return True
+
     def shutdown(self, timeout_s: float = 3.0) -> bool:
         """Stop any run and end the worker thread (the window is closing). Returns True
         if the thread ended within ``timeout_s``."""

@@ -57,75 +57,19 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
 from app.editor.commands import SetSettings
 from app.editor.inspector import FloatSpin, section_label, tone
 from nncore.data import DATASETS, Dataset, csv_columns, split
+from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
+from nncore.metrics import direction, metric_of, monitors
+from nncore.optim.registry import OPTIMIZERS, SCHEDULES, all_args
 from nncore.project import dataset_for_graph, load_data_cached
-from nncore.graph.settings import (OPTIMIZERS, SCHEDULES, DatasetSettings, SettingsError,
-                                   TrainingSettings, optimizer_defaults)
+from nncore.spec import ParamSpec
 
-__all__ = ["TrainingPanel", "OPTIMIZER_TITLES", "OPTION_INFO", "SCHEDULE_TITLES",
-           "CLASS_COLORS", "STATES", "format_progress"]
+__all__ = ["TrainingPanel", "CONSTANT_SCHEDULE", "CLASS_COLORS", "STATES", "format_progress"]
 
-#: Optimizer name -> display name.
-OPTIMIZER_TITLES = {"sgd": "SGD", "adagrad": "Adagrad", "rmsprop": "RMSprop",
-                    "adadelta": "Adadelta", "adam": "Adam", "adamw": "AdamW"}
-
-#: Optimizer keyword argument -> (label, tooltip).
-OPTION_INFO: dict[str, tuple[str, str]] = {
-    "lr": ("Learning rate", "Step size of each update (lr)."),
-    "momentum": ("Momentum", "Share of the previous update carried into this one "
-                             "(0: none; 0.9 is common)."),
-    "dampening": ("Dampening", "Scales down the gradient's share in the momentum buffer "
-                               "(usually 0; Nesterov needs 0)."),
-    "nesterov": ("Nesterov", "Nesterov momentum: the gradient is taken a step ahead along the "
-                             "momentum (needs momentum > 0 and dampening 0)."),
-    "betas": ("Betas", "β1, β2: decay rates of the running averages of the gradient and of "
-                       "its square (each in [0, 1))."),
-    "eps": ("Epsilon", "Added to the denominator for numerical stability (eps)."),
-    "weight_decay": ("Weight decay", "Pulls the weights towards 0: an L2 penalty added to "
-                                     "the gradient (AdamW: subtracted from the weights "
-                                     "directly, 'decoupled')."),
-    "amsgrad": ("AMSGrad", "Divide by the largest squared-gradient average seen so far "
-                           "(Reddi et al., 2018)."),
-    "alpha": ("Alpha", "Smoothing constant of the squared-gradient average."),
-    "centered": ("Centered", "Divide by the estimated variance of the gradient instead of "
-                             "its second moment."),
-    "rho": ("Rho", "Decay rate of the running averages of squared gradients and updates."),
-    "lr_decay": ("LR decay", "The step is lr / (1 + (t - 1) · lr_decay) at step t."),
-    "initial_accumulator_value": ("Initial sum", "Starting value of the sum of squared "
-                                                 "gradients (initial_accumulator_value)."),
-    "maximize": ("Maximize", "Climb the objective instead of descending it."),
-    "decoupled_weight_decay": ("Decoupled", "Decay the weights directly instead of through "
-                                            "the gradient (makes Adam into AdamW)."),
-}
-#: Options edited with a spin box in [0, 1] (the others: a number field, or a check box).
-_UNIT_OPTIONS = ("momentum", "dampening", "alpha", "rho")
-
-#: Schedule type (None: constant learning rate) -> display name.
-SCHEDULE_TITLES = {None: "Constant", "step": "Step", "exponential": "Exponential",
-                   "cosine": "Cosine", "plateau": "On plateau"}
-_SCHEDULE_TIPS = {None: "The learning rate stays as set",
-                  "step": "StepLR: multiply the learning rate by gamma every step size epochs",
-                  "exponential": "ExponentialLR: multiply the learning rate by gamma every "
-                                 "epoch",
-                  "cosine": "CosineAnnealingLR: follow half a cosine from the learning rate "
-                            "down to the minimum over the period",
-                  "plateau": "ReduceLROnPlateau: multiply the learning rate by the factor "
-                             "when the validation loss stops improving"}
-#: Schedule argument -> (label, integer?, tooltip).
-_SCHEDULE_ARGS: dict[str, tuple[str, bool, str]] = {
-    "step_size": ("Step size", True, "Epochs between two multiplications by gamma."),
-    "gamma": ("Gamma", False, "Factor the learning rate is multiplied by (step: every "
-                              "step size epochs; exponential: every epoch)."),
-    "T_max": ("Period", True, "T_max: epochs from the initial learning rate down to the "
-                              "minimum along half a cosine."),
-    "eta_min": ("Minimum lr", False, "eta_min: the learning rate at the end of the cosine."),
-    "factor": ("Factor", False, "Multiply the learning rate by this when the loss stops "
-                                "improving."),
-    "patience": ("Patience", True, "Epochs without improvement before the rate is reduced."),
-    "threshold": ("Threshold", False, "Relative improvement that counts as one."),
-    "min_lr": ("Minimum lr", False, "The learning rate is never reduced below this."),
-}
-#: Metrics early stopping can watch.
-_MONITORS = ("val_loss", "val_accuracy", "val_mse", "val_r2", "loss", "accuracy", "mse", "r2")
+#: The schedule list's first entry, no schedule (``schedule`` None): title and tooltip.
+#: The schedules, optimizers and metrics themselves come from their registries
+#: (:data:`nncore.optim.SCHEDULES`, :data:`nncore.optim.OPTIMIZERS`,
+#: :data:`nncore.metrics.METRICS`): titles, arguments, ranges and help.
+CONSTANT_SCHEDULE = ("Constant", "The learning rate stays as set")
 
 #: Class colours of the dataset preview (cycled beyond ten classes).
 CLASS_COLORS = ("#3a86ff", "#e63946", "#2a9d8f", "#f4a261", "#8e6cdb", "#6c8a5b", "#ff006e",
@@ -147,8 +91,23 @@ _FILE_FILTERS = {"csv": "CSV files (*.csv *.tsv *.txt);;All files (*)",
 def _early_stopping_defaults() -> dict[str, Any]:
     from nncore.training import EarlyStopping
 
-    return {p.name: p.default for p in inspect.signature(EarlyStopping.__init__).parameters.values()
-            if p.default is not inspect.Parameter.empty}
+    defaults = {p.name: p.default for p in inspect.signature(EarlyStopping.__init__)
+                .parameters.values() if p.default is not inspect.Parameter.empty}
+    if defaults.get("mode") == "auto":  # shown as the direction it stands for
+        defaults["mode"] = direction(defaults["monitor"])
+    return defaults
+
+
+def _spin_spec(spec: ParamSpec) -> bool:
+    """Whether a float argument is edited with a spin box: both bounds given and
+    included (rho in [0, 1]); any other number is typed (``1e-5``) and the settings
+    check it."""
+    return (spec.type == "float" and not spec.log and spec.minimum is not None
+            and spec.maximum is not None and not spec.exclusive_min and not spec.exclusive_max)
+
+
+def _schedule_title(kind: str | None) -> str:
+    return CONSTANT_SCHEDULE[0] if kind is None else SCHEDULES[kind].title
 
 
 # ============================================================================ helpers
@@ -721,43 +680,49 @@ class TrainingPanel(QWidget):
         form = self.optimizer_form = _form()
         self.optimizer_combo = QComboBox()
         self.optimizer_combo.setObjectName("optimizer")
-        for name in OPTIMIZERS:
-            self.optimizer_combo.addItem(OPTIMIZER_TITLES[name], name)
+        for name, info in OPTIMIZERS.items():
+            self.optimizer_combo.addItem(info.title, name)
+            self.optimizer_combo.setItemData(self.optimizer_combo.count() - 1,
+                                             f"{info.help}.\n{info.paper}",
+                                             Qt.ItemDataRole.ToolTipRole)
         self.optimizer_combo.setToolTip("How the weights are updated from the gradients "
                                         "(PyTorch's algorithms, names and defaults)")
         self.optimizer_combo.activated.connect(self._optimizer_activated)
         form.addRow(self._label("Optimizer"), self.optimizer_combo)
 
-        # one editor per keyword argument of any optimizer; rows shown as they apply
+        # one editor per argument of any registered optimizer (its kind from the
+        # argument's spec); the current optimizer's rows are shown
         self.opt_editors: dict[str, Any] = {}
         self.opt_labels: dict[str, QLabel] = {}
-        keys: list[str] = []
-        for name in OPTIMIZERS:
-            keys += [k for k in optimizer_defaults(name) if k not in keys]
-        self._flag_keys = [k for k in keys if isinstance(optimizer_defaults(
-            next(n for n in OPTIMIZERS if k in optimizer_defaults(n)))[k], bool)]
-        order = ["lr", "momentum", "dampening", "betas", "alpha", "rho", "lr_decay",
-                 "initial_accumulator_value", "eps", "weight_decay"]
-        order += [k for k in keys if k not in order and k not in self._flag_keys]
+        specs = all_args(OPTIMIZERS)
+        self._flag_keys = [k for k, spec in specs.items() if spec.type == "bool"]
+        order = [k for k in specs if k not in self._flag_keys]
+        if "weight_decay" in order:  # last: the "decay biases too" box goes under it
+            order.append(order.pop(order.index("weight_decay")))
         for key in order:
-            label_text, tip = OPTION_INFO.get(key, (key, ""))
-            tip = f"{tip}\n({key})" if tip else key
-            if key == "betas":
+            spec = specs[key]
+            label_text, tip = spec.title, f"{spec.help}\n({key})"
+            if spec.type == "floats":
                 pair = QWidget()
                 pair_layout = QHBoxLayout(pair)
                 pair_layout.setContentsMargins(0, 0, 0, 0)
                 pair_layout.setSpacing(4)
-                b1, b2 = _NumberEdit(), _NumberEdit()
-                for i, edit in enumerate((b1, b2)):
+                edits = tuple(_NumberEdit() for _ in range(spec.length))
+                for i, edit in enumerate(edits):
                     edit.setFixedWidth(_FIELD_WIDTH // 2 + 10)
-                    edit.setObjectName(f"opt_betas_{i}")
+                    edit.setObjectName(f"opt_{key}_{i}")
                     edit.setToolTip(tip)
-                    edit.committed.connect(partial(self._commit_beta, i))
+                    edit.committed.connect(partial(self._commit_item, key, i))
                     pair_layout.addWidget(edit)
-                self.opt_editors["betas"] = (b1, b2)
+                self.opt_editors[key] = edits
                 field: QWidget = pair
-            elif key in _UNIT_OPTIONS:
-                field = _float_spin(0.0, 1.0, 0.01, 4)
+            elif spec.type == "int":
+                field = _int_spin(-_INT_MAX if spec.minimum is None else int(spec.minimum),
+                                  _INT_MAX if spec.maximum is None else int(spec.maximum))
+                field.valueChanged.connect(partial(self._commit_option, key))
+                self.opt_editors[key] = field
+            elif _spin_spec(spec):
+                field = _float_spin(float(spec.minimum), float(spec.maximum), 0.01, 4)
                 field.valueChanged.connect(partial(self._commit_option, key))
                 self.opt_editors[key] = field
             else:
@@ -791,11 +756,10 @@ class TrainingPanel(QWidget):
         grid.setVerticalSpacing(2)
         self._flags_grid = grid
         for key in self._flag_keys:
-            label_text, tip = OPTION_INFO.get(key, (key, ""))
-            box = QCheckBox(label_text, flags)
+            box = QCheckBox(specs[key].title, flags)
             box.hide()
             box.setObjectName(f"opt_{key}")
-            box.setToolTip(f"{tip}\n({key})")
+            box.setToolTip(f"{specs[key].help}\n({key})")
             box.toggled.connect(partial(self._commit_option, key))
             self.opt_editors[key] = box
         self.flags_row = flags
@@ -808,18 +772,25 @@ class TrainingPanel(QWidget):
         form = self.schedule_form = _form()
         self.schedule_combo = QComboBox()
         self.schedule_combo.setObjectName("schedule")
-        for kind, title in SCHEDULE_TITLES.items():
+        items = [(None, *CONSTANT_SCHEDULE)]
+        items += [(kind, info.title, info.help) for kind, info in SCHEDULES.items()]
+        for kind, title, tip in items:
             self.schedule_combo.addItem(title, kind)
-            self.schedule_combo.setItemData(self.schedule_combo.count() - 1,
-                                            _SCHEDULE_TIPS[kind], Qt.ItemDataRole.ToolTipRole)
+            self.schedule_combo.setItemData(self.schedule_combo.count() - 1, tip,
+                                            Qt.ItemDataRole.ToolTipRole)
         self.schedule_combo.setToolTip("How the learning rate changes from epoch to epoch")
         self.schedule_combo.activated.connect(self._schedule_activated)
         form.addRow(self._label("LR schedule", "How the learning rate changes from epoch "
                                                "to epoch"), self.schedule_combo)
         self.schedule_editors: dict[str, QWidget] = {}
-        for key, (text, integer, tip) in _SCHEDULE_ARGS.items():
-            if integer:
-                editor = _int_spin(0 if key == "patience" else 1, 1_000_000)
+        for key, spec in all_args(SCHEDULES).items():
+            tip = f"{spec.help}\n({key})"
+            if spec.type == "int":
+                editor = _int_spin(0 if spec.minimum is None else int(spec.minimum),
+                                   1_000_000 if spec.maximum is None else int(spec.maximum))
+                editor.valueChanged.connect(partial(self._commit_schedule_arg, key))
+            elif _spin_spec(spec):
+                editor = _float_spin(float(spec.minimum), float(spec.maximum), 0.01, 4)
                 editor.valueChanged.connect(partial(self._commit_schedule_arg, key))
             else:
                 editor = _NumberEdit()
@@ -827,7 +798,7 @@ class TrainingPanel(QWidget):
             editor.setObjectName(f"schedule_{key}")
             editor.setToolTip(tip)
             self.schedule_editors[key] = editor
-            form.addRow(self._label(text, tip), editor)
+            form.addRow(self._label(spec.title, tip), editor)
         col = self._column(columns)
         col.addLayout(form)
         col.addStretch(1)
@@ -887,8 +858,15 @@ class TrainingPanel(QWidget):
         self.es_check.toggled.connect(self._early_stopping_toggled)
         self.es_monitor = QComboBox()
         self.es_monitor.setObjectName("esMonitor")
-        for m in _MONITORS:
+        for m in monitors():
             self.es_monitor.addItem(m.replace("_", " "), m)
+            metric = metric_of(m)
+            part = "validation" if m.startswith("val_") else "training"
+            self.es_monitor.setItemData(
+                self.es_monitor.count() - 1,
+                f"{metric.title} on the {part} part: {metric.help} "
+                f"({'higher' if metric.direction == 'max' else 'lower'} is better)",
+                Qt.ItemDataRole.ToolTipRole)
         self.es_monitor.setToolTip("The metric watched (val: on the validation part)")
         self.es_monitor.setMinimumContentsLength(8)
         self.es_monitor.setSizeAdjustPolicy(
@@ -1128,8 +1106,8 @@ class TrainingPanel(QWidget):
         for key, editor in self.opt_editors.items():
             if not self._row_shown.get(key, False):
                 continue
-            if key == "betas":
-                shown[key] = (editor[0].value(), editor[1].value())
+            if isinstance(editor, tuple):  # a "floats" argument
+                shown[key] = tuple(e.value() for e in editor)
             else:
                 shown[key] = self._editor_value(editor)
         return shown
@@ -1163,8 +1141,11 @@ class TrainingPanel(QWidget):
 
     def _show_error(self, group: str, message: str) -> None:
         label = self._error_label(group)
-        # "training.optimizer_options: Invalid beta ..." -> the reason (all in the tooltip)
-        match = re.match(r"(?:dataset|training)\.\w+(?: \(\w+\))?: (.+)", message, re.S)
+        # "training.optimizer_options: Invalid beta ..." -> the reason, and
+        # "training.optimizer_options.betas[0] must be ..." -> "betas[0] must be ..."
+        # (all in the tooltip)
+        match = re.match(r"(?:dataset|training)\.\w+(?: \(\w+\))?: (.+)", message, re.S) \
+            or re.match(r"(?:dataset|training)\.(?:\w+\.)*(\S+ .+)", message, re.S)
         label.setText(f"⚠ {match.group(1) if match else message}")
         label.setToolTip(f"<p>{html.escape(message)}</p>")  # rich text: wrapped
         label.show()
@@ -1300,9 +1281,9 @@ class TrainingPanel(QWidget):
             return
         if current.target is None and index == len(self._columns[0]) - 1:
             return  # the last column is the target already
+        before = self.target_combo.itemText(shown) if shown >= 0 else _fmt(current.target)
         self._commit_dataset({"target": value, "classes": None},
-                             f"Target column: {self.target_combo.itemText(shown) if shown >= 0 else _fmt(current.target)} "
-                             f"→ {self.target_combo.itemText(index)}")
+                             f"Target column: {before} → {self.target_combo.itemText(index)}")
 
     def _task_activated(self, index: int) -> None:
         value = self.task_combo.itemData(index)
@@ -1319,7 +1300,8 @@ class TrainingPanel(QWidget):
             return
         names = dict(_DELIMITERS)
         self._commit_dataset({"delimiter": value, "target": None, "classes": None},
-                             f"Separator: {names.get(current.delimiter, current.delimiter).split()[0]} "
+                             f"Separator: "
+                             f"{names.get(current.delimiter, current.delimiter).split()[0]} "
                              f"→ {names[value].split()[0]}")
 
     # --- optimizer
@@ -1328,36 +1310,41 @@ class TrainingPanel(QWidget):
         current, _ = self._read_training()
         if name == current.optimizer:
             return
-        keep = optimizer_defaults(name)
+        keep = OPTIMIZERS[name].specs
         options = {k: v for k, v in current.optimizer_options.items() if k in keep}
         self._commit_training({"optimizer": name, "optimizer_options": options},
-                              f"Optimizer: {OPTIMIZER_TITLES[current.optimizer]} → "
-                              f"{OPTIMIZER_TITLES[name]}", "optimizer")
+                              f"Optimizer: {OPTIMIZERS[current.optimizer].title} → "
+                              f"{OPTIMIZERS[name].title}", "optimizer")
 
     def _option_value(self, current: TrainingSettings, key: str) -> Any:
-        return {**optimizer_defaults(current.optimizer), **current.optimizer_options}.get(key)
+        return {**OPTIMIZERS[current.optimizer].defaults(),
+                **current.optimizer_options}.get(key)
 
     def _commit_option(self, key: str, value: Any) -> None:
         current, _ = self._read_training()
-        if key not in optimizer_defaults(current.optimizer):
+        spec = OPTIMIZERS[current.optimizer].specs.get(key)
+        if spec is None:
             return
         old = self._option_value(current, key)
-        value = bool(value) if isinstance(old, bool) else float(value)
+        value = {"bool": bool, "int": int}.get(spec.type, float)(value)
         if value == old:
             return
-        label = OPTION_INFO.get(key, (key, ""))[0]
         self._commit_training({"optimizer_options": {**current.optimizer_options, key: value}},
-                              f"{label}: {_fmt(old)} → {_fmt(value)}", "optimizer")
+                              f"{spec.title}: {_fmt(old)} → {_fmt(value)}", "optimizer")
 
-    def _commit_beta(self, index: int, value: float) -> None:
+    def _commit_item(self, key: str, index: int, value: float) -> None:
+        """One number of a ``floats`` argument (Adam's ``betas``) changed."""
         current, _ = self._read_training()
-        old = tuple(self._option_value(current, "betas"))
+        spec = OPTIMIZERS[current.optimizer].specs.get(key)
+        if spec is None:
+            return
+        old = tuple(self._option_value(current, key))
         new = tuple(value if i == index else b for i, b in enumerate(old))
         if new == old:
             return
         self._commit_training({"optimizer_options": {**current.optimizer_options,
-                                                     "betas": list(new)}},
-                              f"Betas: {_fmt(old)} → {_fmt(new)}", "optimizer")
+                                                     key: list(new)}},
+                              f"{spec.title}: {_fmt(old)} → {_fmt(new)}", "optimizer")
 
     # --- schedule
     def _schedule_activated(self, index: int) -> None:
@@ -1367,23 +1354,24 @@ class TrainingPanel(QWidget):
         if kind == old:
             return
         self._commit_training({"schedule": {"type": kind} if kind else None},
-                              f"LR schedule: {SCHEDULE_TITLES[old].lower()} → "
-                              f"{SCHEDULE_TITLES[kind].lower()}", "optimizer")
+                              f"LR schedule: {_schedule_title(old).lower()} → "
+                              f"{_schedule_title(kind).lower()}", "optimizer")
 
     def _commit_schedule_arg(self, key: str, value: Any) -> None:
         current, _ = self._read_training()
         if not current.schedule:
             return
         kind = current.schedule["type"]
-        defaults = SCHEDULES[kind][1]
-        if key not in defaults:
+        info = SCHEDULES[kind]
+        spec = info.specs.get(key)
+        if spec is None:
             return
-        value = int(value) if _SCHEDULE_ARGS[key][1] else float(value)
-        old = {**defaults, **current.schedule}[key]
+        value = int(value) if spec.type == "int" else float(value)
+        old = {**info.defaults(), **current.schedule}[key]
         if value == old:
             return
         self._commit_training({"schedule": {**current.schedule, key: value}},
-                              f"{SCHEDULE_TITLES[kind]} {_SCHEDULE_ARGS[key][0].lower()}: "
+                              f"{info.title} {spec.title.lower()}: "
                               f"{_fmt(old)} → {_fmt(value)}", "optimizer")
 
     # --- training
@@ -1442,7 +1430,7 @@ class TrainingPanel(QWidget):
         if monitor == es["monitor"]:
             return
         # a loss goes down, an accuracy or R² up: the mode follows the metric
-        mode = "max" if monitor.split("_")[-1] in ("accuracy", "r2") else "min"
+        mode = direction(monitor)
         self._commit_es("monitor", monitor, "monitor",
                         {"mode": mode} if mode != es["mode"] else None)
 
@@ -1601,26 +1589,27 @@ class TrainingPanel(QWidget):
 
     def _show_training(self, tr: TrainingSettings, force: bool = False) -> None:
         _set_quietly(self.optimizer_combo, tr.optimizer)
-        defaults = optimizer_defaults(tr.optimizer)
+        info = OPTIMIZERS[tr.optimizer]
+        defaults = info.defaults()
         values = {**defaults, **tr.optimizer_options}
         self._row_shown = {}
         for key, editor in self.opt_editors.items():
             shown = key in defaults
             self._row_shown[key] = shown
+            widgets = editor if isinstance(editor, tuple) else (editor,)
             if key not in self._flag_keys:
-                field = editor[0].parentWidget() if key == "betas" else editor
+                field = editor[0].parentWidget() if isinstance(editor, tuple) else editor
                 self.optimizer_form.setRowVisible(field, shown)
             if not shown:
                 continue
-            if key == "betas":
-                _set_quietly(editor[0], values[key][0], force)
-                _set_quietly(editor[1], values[key][1], force)
+            if isinstance(editor, tuple):
+                for w, v in zip(editor, values[key]):
+                    _set_quietly(w, v, force)
             else:
                 _set_quietly(editor, values[key], force)
-            tip = OPTION_INFO.get(key, (key, ""))[1]
-            default = _fmt(defaults[key])
-            full = f"{tip}\n({key}; {OPTIMIZER_TITLES[tr.optimizer]}'s default: {default})"
-            for w in (editor if key == "betas" else (editor,)):
+            # the tooltip of this optimizer's argument: help, range, its default
+            full = f"{info.specs[key].describe()}\n({key}, {info.title})"
+            for w in (*widgets, *([self.opt_labels[key]] if key in self.opt_labels else [])):
                 w.setToolTip(full)
         # the flags: two to a row, in the order of the signature
         grid = self._flags_grid
@@ -1637,10 +1626,13 @@ class TrainingPanel(QWidget):
 
         kind = tr.schedule["type"] if tr.schedule else None
         _set_quietly(self.schedule_combo, kind)
-        args = {**SCHEDULES[kind][1], **tr.schedule} if kind else {}
+        args = {**SCHEDULES[kind].defaults(), **tr.schedule} if kind else {}
         for key, editor in self.schedule_editors.items():
             shown = key in args
             self.schedule_form.setRowVisible(editor, shown)
+            if shown:
+                spec = SCHEDULES[kind].specs[key]
+                editor.setToolTip(f"{spec.describe()}\n({key}, {SCHEDULES[kind].title})")
             if shown:
                 _set_quietly(editor, args[key], force)
 

@@ -81,7 +81,8 @@ class Run:
         epochs: one dict of metrics per epoch (``epoch``, ``loss``, ``accuracy`` or
             ``r2``, ``val_loss``, ``val_accuracy``..., ``lr``, ``time``).
         activation_hist, weight_hist: name -> list of :class:`nncore.metrics.Histogram`
-            (fixed edges per name, for heat maps), one per epoch in ``hist_epochs``.
+            (each with edges chosen from its own values: the heat map re-bins them onto
+            the union of their ranges), one per epoch in ``hist_epochs``.
         hist_epochs: the epochs that have histograms (every epoch, or every few when
             epochs are very short: see ``HISTOGRAM_INTERVAL`` in the worker).
         unit_stats: node name -> list over ``hist_epochs`` of ``{"dead": fraction}``
@@ -206,6 +207,12 @@ class RunStore(QObject):
                 self.current = max(self.runs) if self.runs else None
                 self.current_changed.emit(self.current or 0)
             self.run_removed.emit(run_id)
+
+    def clear(self) -> None:
+        """Delete every run (a new project was opened: its plots start empty). Run ids
+        keep counting, so a later run never takes an old run's name or colour slot."""
+        for run_id in list(self.runs):
+            self.remove(run_id)
 
     def set_current(self, run_id: int) -> None:
         if run_id in self.runs and run_id != self.current:

@@ -62,6 +62,22 @@ def _node_name(graph_json: str, error: Exception) -> str:
     return getattr(node, "name", "") or ""
 
 
+def follow_the_data(trainer: Any) -> None:
+    """Let the next recorded histograms choose their bin edges from their own values.
+
+    The :class:`~nncore.training.Trainer` keeps each tensor's edges from its first
+    histogram for the whole run; weights that drift or spread then pile up in the end
+    bins (digits_mlp's BatchNorm weights: 116 of 128 in the last bin after 10 epochs).
+    TensorBoard re-bins every step and draws its heat map over the union of the ranges;
+    so do we (forgetting the edges after each record: each histogram gets
+    :func:`nncore.metrics.nice_edges` of its own values, nothing is clipped) and
+    :func:`app.plots.histograms.heat_matrix`. The Trainer has no public switch for this
+    yet: its edge cache (``_edges``) is cleared when it has one."""
+    edges = getattr(trainer, "_edges", None)
+    if isinstance(edges, dict):
+        edges.clear()
+
+
 class _Recorder(Callback):
     """Collects step and epoch records in the worker thread and hands them to the worker
     to emit, coalesced."""
@@ -76,8 +92,10 @@ class _Recorder(Callback):
 
     def on_epoch_record(self, trainer: Any, record: Any) -> None:
         self.worker._on_epoch(trainer, record)
+        follow_the_data(trainer)
 
     def on_pause(self, trainer: Any) -> None:
+        self.worker._pause_began(trainer)
         # a pause that came after the last batch's (coalesced) emission: show it all now
         self.worker._flush(self.worker._run_id, force=True)
 
@@ -116,6 +134,10 @@ class TrainingWorker(QObject):
         self._lock = threading.Lock()
         self._step_batches = 0
         self._step_epoch = False
+        # time spent paused in this fit (seconds), and when the current pause began
+        # (None: not paused): speed and time left count training time only
+        self._paused_s = 0.0
+        self._paused_at: float | None = None
         self._pending_steps: list[tuple[int, float, float]] = []
         self._pending_norms: dict[str, list[float]] = {}
         self._pending_epochs: list[dict[str, Any]] = []
@@ -160,9 +182,10 @@ class TrainingWorker(QObject):
     def resume(self) -> None:
         with self._lock:
             self._step_batches, self._step_epoch = 0, False
-        trainer = self.trainer
-        if trainer is not None:
-            trainer.resume()
+            self._pause_ended()
+            trainer = self.trainer
+            if trainer is not None:
+                trainer.resume()
 
     def step(self, kind: str) -> None:
         """While paused: run one more batch (``"batch"``) or to the end of the epoch
@@ -172,9 +195,29 @@ class TrainingWorker(QObject):
                 self._step_epoch = True
             else:
                 self._step_batches = 1
-        trainer = self.trainer
-        if trainer is not None:
-            trainer.resume()
+            self._pause_ended()
+            trainer = self.trainer
+            if trainer is not None:
+                trainer.resume()
+
+    def _pause_began(self, trainer: Any) -> None:
+        """The trainer is about to wait in a pause (worker thread)."""
+        with self._lock:  # resume() takes the lock too: either it resumed already, or
+            if trainer.paused:  # it will end this pause
+                self._paused_at = time.perf_counter()
+
+    def _pause_ended(self) -> None:
+        """Count the pause that ends now (called with the lock held)."""
+        if self._paused_at is not None:
+            self._paused_s += time.perf_counter() - self._paused_at
+            self._paused_at = None
+
+    def _clock(self) -> float:
+        """Seconds of training: ``time.perf_counter()`` minus the time spent paused (it
+        stands still during a pause)."""
+        with self._lock:
+            now = self._paused_at if self._paused_at is not None else time.perf_counter()
+            return now - self._paused_s
 
     # ------------------------------------------------------------------ the work (worker thread)
     @Slot(int, str, str, int, bool)
@@ -249,8 +292,10 @@ class TrainingWorker(QObject):
             "continuing": continuing})
         self._pending_steps, self._pending_norms, self._pending_epochs = [], {}, []
         self._last_emit = self._last_boundary = self._boundary_cost = self._hist_cost = 0.0
-        self._samples, self._t0 = 0, time.perf_counter()
-        self._rate_t, self._rate_samples = self._t0, 0
+        with self._lock:
+            self._paused_s, self._paused_at = 0.0, None
+        self._samples, self._fit_batches, self._t0 = 0, 0, self._clock()
+        self._rate_t, self._rate_samples, self._rate = self._t0, 0, None
         with self._lock:
             if not start_paused:  # a Step left over from an earlier pause does not apply
                 self._step_batches, self._step_epoch = 0, False
@@ -260,10 +305,10 @@ class TrainingWorker(QObject):
             trainer.pause()
         if self._stop_wanted(run_id):
             trainer.request_stop()
-        start = time.perf_counter()
+        start = self._clock()
         trainer.fit(sp.X_train, sp.y_train, epochs, validation=run.validation)
-        seconds = time.perf_counter() - start
-        self._flush(run_id, force=True)
+        seconds = self._clock() - start
+        self._flush(run_id, force=True, ended=True)
         es = run.early_stopping
         val = run.evaluate("val") if len(sp.y_val) else {}
         self.finished.emit(run_id, {
@@ -281,6 +326,7 @@ class TrainingWorker(QObject):
         for name, value in (record.grad_norms or {}).items():
             self._pending_norms.setdefault(self._labels.get(name, name), []).append(value)
         self._samples += record.samples
+        self._fit_batches += 1
         self._progress = {"epoch": record.epoch, "batch": record.batch,
                           "batches": self._batches, "epochs": self._epochs_total}
         with self._lock:
@@ -370,23 +416,35 @@ class TrainingWorker(QObject):
         return {"x": xs, "y": ys, "classes": probs.argmax(axis=1).reshape(GRID, GRID),
                 "confidence": probs.max(axis=1).reshape(GRID, GRID).astype(np.float32)}
 
-    def _flush(self, run_id: int, force: bool = False) -> None:
-        """Emit what was collected, at most every EMIT_INTERVAL (always when forced)."""
+    def _flush(self, run_id: int, force: bool = False, ended: bool = False) -> None:
+        """Emit what was collected, at most every EMIT_INTERVAL (always when forced).
+
+        The progress' speed (``samples_per_s``) is measured over training time only
+        (:meth:`_clock`: pauses, e.g. between two Steps, do not count), over at least
+        0.2 s with new samples (else the last measure stays); the time left (``eta_s``)
+        is the batches left times this fit's training time per batch, NaN before the
+        speed is known and once the run ``ended`` (finished or stopped: nothing is
+        left)."""
         now = time.perf_counter()
         if not force and now - self._last_emit < EMIT_INTERVAL:
             return
         if self._pending_steps or self._progress:
             steps = np.array(self._pending_steps, dtype=np.float64).reshape(-1, 3)
-            elapsed = now - self._rate_t
-            rate = (self._samples - self._rate_samples) / elapsed if elapsed > 0.2 else None
-            if rate is not None:
-                self._rate_t, self._rate_samples = now, self._samples
-                self._progress["samples_per_s"] = rate
-            done = (self._progress.get("epoch", 1) - 1) * self._batches + self._progress.get("batch", 0)
+            clock = self._clock()
+            elapsed = clock - self._rate_t
+            new = self._samples - self._rate_samples
+            if elapsed > 0.2 and new > 0:
+                self._rate_t, self._rate_samples, self._rate = clock, self._samples, \
+                    new / elapsed
+            if self._rate:  # every update says it (the line used to lose it in between)
+                self._progress["samples_per_s"] = self._rate
+            done = ((self._progress.get("epoch", 1) - 1) * self._batches
+                    + self._progress.get("batch", 0))
             total = self._epochs_total * self._batches
-            speed = self._progress.get("samples_per_s") or 0.0
-            per_batch = (now - self._t0) / max(done, 1)
-            self._progress["eta_s"] = max(total - done, 0) * per_batch if speed else math.nan
+            per_batch = (clock - self._t0) / self._fit_batches if self._fit_batches else 0.0
+            self._progress["eta_s"] = max(total - done, 0) * per_batch \
+                if per_batch > 0 and self._progress.get("samples_per_s") and not ended \
+                else math.nan
             self.batches.emit(run_id, {
                 "step": steps[:, 0].copy(), "loss": steps[:, 1].copy(), "lr": steps[:, 2].copy(),
                 "grad_norms": {k: np.array(v) for k, v in self._pending_norms.items()},

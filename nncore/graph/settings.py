@@ -4,54 +4,44 @@ Settings are plain JSON-able dicts in the graph file (``graph.settings["dataset"
 ``graph.settings["training"]``); :class:`DatasetSettings` and :class:`TrainingSettings`
 read them with defaults filled in and every value checked (a clear error names the
 setting), write them back, and build the optimizer, scheduler and early stopping the
-:class:`~nncore.training.Trainer` uses. The optimizer options are exactly the engine's
-constructor arguments (PyTorch's names and defaults).
+:class:`~nncore.training.Trainer` uses.
+
+The optimizers, schedules and metrics allowed, their arguments, defaults and ranges come
+from the registries (:data:`nncore.optim.OPTIMIZERS`, :data:`nncore.optim.SCHEDULES`,
+:data:`nncore.metrics.METRICS`): the optimizer options are exactly the engine's
+constructor arguments (PyTorch's names and defaults), checked by their
+:class:`~nncore.spec.ParamSpec` s.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["DatasetSettings", "TrainingSettings", "SettingsError", "OPTIMIZERS", "SCHEDULES",
-           "MAX_SEED"]
+from nncore.metrics import direction, metric_of, monitors
+from nncore.optim.registry import OPTIMIZERS, SCHEDULES
+from nncore.spec import SpecError
+
+__all__ = ["DatasetSettings", "TrainingSettings", "SettingsError", "MAX_SEED"]
 
 
-class SettingsError(ValueError):
-    """A setting is invalid; the message names it (e.g. ``training.lr``)."""
+class SettingsError(SpecError):
+    """A setting is invalid; the message names it (e.g. ``training.lr``).
+
+    A :class:`~nncore.spec.SpecError`: ``path`` says which setting when it is known
+    (``"training.optimizer_options.lr"``), ``reason`` what is wrong.
+    """
 
 
-def _optimizers() -> dict[str, type]:
-    from nncore import optim
-    return {"sgd": optim.SGD, "adagrad": optim.Adagrad, "rmsprop": optim.RMSprop,
-            "adadelta": optim.Adadelta, "adam": optim.Adam, "adamw": optim.AdamW}
+def _refused(error: SpecError) -> SettingsError:
+    return SettingsError(error.reason, error.path)
 
 
-#: Optimizer names accepted in settings (the engine's classes, lower case).
 #: The largest seed: 2**31 - 1 (NumPy takes any, but a seed must also fit the GUI's
 #: integer fields, which are 32-bit signed).
 MAX_SEED = 2**31 - 1
-
-OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw")
-#: Learning-rate schedules: name -> (scheduler class name, its arguments' defaults).
-SCHEDULES: dict[str, tuple[str, dict[str, Any]]] = {
-    "step": ("StepLR", {"step_size": 10, "gamma": 0.1}),
-    "exponential": ("ExponentialLR", {"gamma": 0.95}),
-    "cosine": ("CosineAnnealingLR", {"T_max": 50, "eta_min": 0.0}),
-    "plateau": ("ReduceLROnPlateau", {"factor": 0.1, "patience": 10, "threshold": 1e-4,
-                                      "min_lr": 0.0}),
-}
-
-
-def optimizer_defaults(name: str) -> dict[str, Any]:
-    """The engine's keyword arguments and defaults for optimizer ``name`` (``"adam"``:
-    lr, betas, eps, weight_decay, amsgrad, ...), read from its signature."""
-    cls = _optimizers()[name]
-    return {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
-            if p.default is not inspect.Parameter.empty and p.name != "params"}
 
 
 def _number(section: str, key: str, value: Any, low: float | None = None,
@@ -180,7 +170,7 @@ class TrainingSettings:
     """How to train.
 
     Attributes:
-        optimizer: one of :data:`OPTIMIZERS`.
+        optimizer: a name in :data:`nncore.optim.OPTIMIZERS`.
         optimizer_options: the optimizer's keyword arguments (engine names: ``lr``,
             ``momentum``, ``nesterov``, ``betas``, ``eps``, ``weight_decay``...); missing
             ones take the engine's (PyTorch's) defaults.
@@ -189,9 +179,11 @@ class TrainingSettings:
         batch_size, epochs: minibatch size and the epoch limit.
         max_grad_norm: clip the global gradient norm (None: no clipping).
         schedule: None or ``{"type": "step" | "exponential" | "cosine" | "plateau", ...}``
-            with the scheduler's arguments (:data:`SCHEDULES`).
+            with the scheduler's arguments (:data:`nncore.optim.SCHEDULES`).
         early_stopping: None or ``{"monitor", "mode", "patience", "min_delta",
-            "restore_best_weights"}`` (EarlyStopping's arguments).
+            "restore_best_weights"}`` (EarlyStopping's arguments); ``monitor`` one of
+            :func:`nncore.metrics.monitors`, ``mode`` filled in from the metric's
+            direction when missing or ``"auto"``.
         seed: seed of the weights' initialization and the shuffling.
     """
 
@@ -222,10 +214,6 @@ class TrainingSettings:
                                 f"got {s.optimizer!r}")
         if not isinstance(s.optimizer_options, dict):
             raise SettingsError("training.optimizer_options must be an object")
-        known = optimizer_defaults(s.optimizer)
-        _unknown(f"training.optimizer_options ({s.optimizer})", s.optimizer_options, set(known))
-        if "betas" in s.optimizer_options and isinstance(s.optimizer_options["betas"], list):
-            s.optimizer_options["betas"] = tuple(s.optimizer_options["betas"])
         s._check_optimizer()
         if not isinstance(s.decay_bias_and_norm, bool):
             raise SettingsError("training.decay_bias_and_norm must be true or false")
@@ -247,11 +235,13 @@ class TrainingSettings:
                                   for k, v in self.optimizer_options.items()}
         return d
 
-    # -- checks: build the engine's objects once, so their own validation applies --
+    # -- checks: the registry's specs, then the engine's objects built once, so that
+    # -- their own validation (rules between arguments) applies too
     def _check_optimizer(self) -> None:
         from nncore.nn import Parameter
         import numpy as np
 
+        info = OPTIMIZERS[self.optimizer]
         for key, value in self.optimizer_options.items():
             values = value if isinstance(value, (list, tuple)) else [value]
             for v in values:
@@ -265,7 +255,13 @@ class TrainingSettings:
                                             f"finite number, got {str(value)[:40]}")
 
         try:
-            _optimizers()[self.optimizer]([Parameter(np.zeros(1))], **self.optimizer_options)
+            checked = info.validate(self.optimizer_options, "training.optimizer_options")
+        except SpecError as e:
+            raise _refused(e) from None
+        # only what was given is kept (a file stays as it was), normalized
+        self.optimizer_options = {k: checked[k] for k in self.optimizer_options}
+        try:
+            info.build([Parameter(np.zeros(1))], **self.optimizer_options)
         except (TypeError, ValueError) as e:
             raise SettingsError(f"training.optimizer_options: {e}") from None
 
@@ -276,27 +272,32 @@ class TrainingSettings:
         if not isinstance(self.schedule, dict) or self.schedule.get("type") not in SCHEDULES:
             raise SettingsError(f"training.schedule must be null or an object with a type "
                                 f"among {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        kind = self.schedule["type"]
+        args = {k: v for k, v in self.schedule.items() if k != "type"}
         try:
-            self.make_scheduler(_optimizers()["sgd"]([Parameter(np.zeros(1))], lr=0.1))
+            checked = SCHEDULES[kind].validate(args, "training.schedule")
+        except SpecError as e:
+            raise _refused(e) from None
+        self.schedule = {"type": kind, **{k: checked[k] for k in args}}
+        try:
+            self.make_scheduler(OPTIMIZERS["sgd"].build([Parameter(np.zeros(1))], lr=0.1))
         except (TypeError, ValueError) as e:
             raise SettingsError(f"training.schedule: {e}") from None
 
     def _check_early_stopping(self) -> None:
         if not isinstance(self.early_stopping, dict):
             raise SettingsError("training.early_stopping must be null or an object")
-        monitors = ("loss", "accuracy", "mse", "r2")
         monitor = self.early_stopping.get("monitor", "val_loss")
-        if monitor not in (*monitors, *(f"val_{m}" for m in monitors)):
+        if metric_of(monitor) is None:
             raise SettingsError(f"training.early_stopping.monitor must be a metric "
-                                f"(val_loss, val_accuracy, val_mse, val_r2, loss, ...), got "
-                                f"{monitor!r}")
-        higher_is_better = monitor.endswith(("accuracy", "r2"))
+                                f"({', '.join(monitors())}), got {monitor!r}")
+        best = direction(monitor)
         mode = self.early_stopping.get("mode")
-        if mode is None:  # the direction follows the metric
-            self.early_stopping["mode"] = "max" if higher_is_better else "min"
-        elif mode in ("min", "max") and (mode == "max") != higher_is_better:
+        if mode in (None, "auto"):  # the direction follows the metric
+            self.early_stopping["mode"] = best
+        elif mode in ("min", "max") and mode != best:
             raise SettingsError(f"training.early_stopping.mode {mode!r} would keep the worst "
-                                f"{monitor}: use {'max' if higher_is_better else 'min'}")
+                                f"{monitor}: use {best}")
         try:
             self.make_early_stopping()
         except (TypeError, ValueError) as e:
@@ -308,26 +309,25 @@ class TrainingSettings:
         excluded from weight decay unless ``decay_bias_and_norm``."""
         from nncore import optim
 
+        info = OPTIMIZERS[self.optimizer]
         options = dict(self.optimizer_options)
-        wd = options.pop("weight_decay", optimizer_defaults(self.optimizer)["weight_decay"])
+        if "weight_decay" not in info.specs:  # an optimizer without weight decay
+            return info.build(list(model.parameters()), **options)
+        wd = options.pop("weight_decay", info.specs["weight_decay"].default)
         groups = optim.param_groups_for_weight_decay(
             model, wd, exclude_bias_and_norm=not self.decay_bias_and_norm)
-        return _optimizers()[self.optimizer](groups, **options)
+        return info.build(groups, **options)
 
     def make_scheduler(self, optimizer: Any) -> Any:
-        """The learning-rate scheduler, or None."""
+        """The learning-rate scheduler, or None.
+
+        Raises:
+            SpecError: for an unknown or invalid schedule argument.
+        """
         if self.schedule is None:
             return None
-        from nncore.optim import lr_scheduler
-
-        kind = self.schedule["type"]
-        cls_name, defaults = SCHEDULES[kind]
         args = {k: v for k, v in self.schedule.items() if k != "type"}
-        unknown = sorted(set(args) - set(defaults))
-        if unknown:
-            raise ValueError(f"unknown {kind} schedule argument {unknown[0]!r} (known: "
-                             f"{', '.join(defaults)})")
-        return getattr(lr_scheduler, cls_name)(optimizer, **{**defaults, **args})
+        return SCHEDULES[self.schedule["type"]].build(optimizer, **args)
 
     def make_early_stopping(self) -> Any:
         """The EarlyStopping callback, or None."""

@@ -12,7 +12,10 @@
         sched.step()
 
 :mod:`nncore.optim.optimizers` holds the optimizers, :mod:`nncore.optim.lr_scheduler`
-the schedules; both are re-exported here.
+the schedules; both are re-exported here. :mod:`nncore.optim.registry` declares the ones
+NN Canvas offers (:data:`OPTIMIZERS`, :data:`SCHEDULES`: titles, arguments as ParamSpecs
+with PyTorch's defaults and ranges, help, papers), from which the command line, the
+project settings and the training panel are generated.
 """
 
 from nncore.optim import lr_scheduler
@@ -20,9 +23,12 @@ from nncore.optim.lr_scheduler import (CosineAnnealingLR, ExponentialLR, LRSched
                                        ReduceLROnPlateau, StepLR)
 from nncore.optim.optimizers import (SGD, Adadelta, Adagrad, Adam, AdamW, Optimizer,
                                      RMSprop, param_groups_for_weight_decay)
+from nncore.optim.registry import (OPTIMIZERS, SCHEDULES, OptimizerInfo, ScheduleInfo,
+                                   register_optimizer, register_schedule)
 
 __all__ = [
     "Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
     "param_groups_for_weight_decay", "lr_scheduler", "LRScheduler", "StepLR",
-    "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau",
+    "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau", "OPTIMIZERS", "SCHEDULES",
+    "OptimizerInfo", "ScheduleInfo", "register_optimizer", "register_schedule",
 ]

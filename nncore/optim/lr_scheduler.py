@@ -286,7 +286,10 @@ class ReduceLROnPlateau:
 
     Args:
         optimizer: the optimizer.
-        mode: "min" (default; the metric should decrease) or "max".
+        mode: "auto" (default: the direction of ``monitor``'s metric, from
+            :func:`nncore.metrics.direction`, as Keras' ``ReduceLROnPlateau``; for the
+            default ``val_loss`` that is PyTorch's default "min"), "min" (the metric
+            should decrease) or "max". The attribute ``mode`` holds the direction used.
         factor: multiplier of the lr on a plateau (default 0.1), in [0, 1).
         patience: the number of bad epochs tolerated (default 10): the lr drops at the
             (patience+1)-th consecutive epoch without improvement. A non-negative int.
@@ -297,9 +300,13 @@ class ReduceLROnPlateau:
         min_lr: lower bound of the lr (default 0), a number for all groups or a list
             with one per group; each >= 0.
         eps: minimal lr change (default 1e-8): smaller reductions are skipped; >= 0.
+        monitor: (keyword only) the name of the metric passed to :meth:`step` (default
+            ``"val_loss"``, Keras' name): the :class:`~nncore.training.Trainer` steps
+            with that value of the epoch's logs, and ``mode="auto"`` takes its direction.
 
     Attributes:
         best, num_bad_epochs, cooldown_counter, last_epoch: as PyTorch.
+        monitor: the monitored metric's name.
 
     Raises:
         ValueError: for an unknown mode or threshold_mode, factor outside [0, 1)
@@ -308,11 +315,18 @@ class ReduceLROnPlateau:
         TypeError: if ``optimizer`` is not an Optimizer.
     """
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
+    def __init__(self, optimizer: Optimizer, mode: str = "auto", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
                  cooldown: int = 0, min_lr: float | Sequence[float] = 0,
-                 eps: float = 1e-8) -> None:
+                 eps: float = 1e-8, *, monitor: str = "val_loss") -> None:
         _check_optimizer(optimizer)
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(f"monitor must be a metric name, got {monitor!r}")
+        self.monitor = monitor
+        if mode == "auto":
+            from nncore.metrics import direction
+
+            mode = direction(monitor)
         factor_f = _finite(factor, "factor", low=0.0)
         if factor_f >= 1.0:
             raise ValueError(f"Factor should be < 1.0 (factor={factor})")
@@ -341,7 +355,7 @@ class ReduceLROnPlateau:
 
     def _init_is_better(self, mode: str, threshold_mode: str) -> None:
         if mode not in ("min", "max"):
-            raise ValueError(f"mode {mode!r} is unknown: use 'min' or 'max'")
+            raise ValueError(f"mode {mode!r} is unknown: use 'auto', 'min' or 'max'")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold mode {threshold_mode!r} is unknown: use 'rel' "
                              "or 'abs' (threshold_mode)")

@@ -17,6 +17,33 @@ def isolated_settings(tmp_path_factory):
 
 
 @pytest.fixture
+def patch_dialogs(monkeypatch):
+    """Replace the save dialog and the message boxes (no one can answer them offscreen).
+
+    ``shown, warned, asked = patch_dialogs(target)``: the lists that collect the texts of
+    the information boxes, of the warnings and critical errors, and the file name each
+    save dialog suggested; each save dialog answers ``target()`` (read at each save;
+    None: the user cancels)."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    def patch(target):
+        shown, warned, asked = [], [], []
+
+        def save(*args, **kwargs):
+            asked.append(args[2])
+            path = target()
+            return ("" if path is None else str(path), "")
+
+        monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: shown.append(a[2]))
+        monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warned.append(a[2]))
+        monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: warned.append(a[2]))
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", save)
+        return shown, warned, asked
+
+    return patch
+
+
+@pytest.fixture
 def window(qtbot):
     from app.main_window import MainWindow
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from app.resources import examples_dir
 from nncore.cli import main as nncore
 from nncore.data import DATASETS
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "examples" / "digits_mlp.json"
+EXAMPLE = examples_dir() / "digits_mlp.json"
 
 
 def choose(combo, data) -> None:

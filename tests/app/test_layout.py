@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.editor.layout import DEFAULT_SIZE, auto_layout, overlaps
+from app.resources import example_paths
 from nncore.graph import Graph, load_graph
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -193,7 +194,7 @@ def test_tidy_chain_with_the_same_spacing_is_unchanged():
 
 
 def test_examples_lay_out_without_overlaps():
-    for path in sorted((REPO_ROOT / "resources/examples").glob("*.json")):
+    for path in sorted(example_paths()):
         g = load_graph(path)
         pos = auto_layout(g)
         assert len(pos) == len(g) and overlaps(pos) == [], path.name

@@ -10,6 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPen
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QWidget
 
 from app.editor.minimap import CATEGORY_COLORS, DEFAULT_NODE_SIZE, Minimap
+from app.resources import example_path
 from nncore.graph import Graph, load_graph
 
 pytestmark = pytest.mark.gui
@@ -244,7 +245,7 @@ def test_sizes_mapping_or_function(qtbot):
 
 
 def test_example_renders_nodes_in_category_colours(qtbot, tmp_path):
-    g = load_graph(REPO_ROOT / "resources/examples/spiral_relu.json")
+    g = load_graph(example_path("spiral_relu"))
     view = make_view(qtbot, g, size=(700, 450))
     minimap = Minimap(g, view, parent=view)
     minimap.move(view.width() - minimap.width() - 12, view.height() - minimap.height() - 12)

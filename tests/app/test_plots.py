@@ -982,28 +982,14 @@ def test_confusion_csv_rows_are_true_classes_columns_predicted():
         confusion_csv(np.zeros((2, 3)))
 
 
-def patch_dialogs(monkeypatch, module: str, target):
-    """Replace the message boxes and the save dialog: returns the lists that collect the
-    information texts, the warnings and the suggested file names; saving goes to
-    ``target()`` (read at each save)."""
-    shown, warned, asked = [], [], []
-    monkeypatch.setattr(f"{module}.QMessageBox.information",
-                        lambda *a, **k: shown.append(a[2]))
-    monkeypatch.setattr("app.plots.base.QMessageBox.warning",
-                        lambda *a, **k: warned.append(a[2]))
-    monkeypatch.setattr("app.plots.base.QFileDialog.getSaveFileName",
-                        lambda *a, **k: asked.append(a[2]) or (str(target()), "CSV files (*.csv)"))
-    return shown, warned, asked
-
-
-def test_confusion_export_matrix_action(panel, store, tmp_path, monkeypatch):
+def test_confusion_export_matrix_action(panel, store, tmp_path, patch_dialogs):
     from app.plots.confusion import confusion_csv
 
     v = panel.confusion
     assert v.matrix_action in v.widget.scene().contextMenu
     assert v.matrix_action.text() == "Export matrix as CSV…"
     target = tmp_path / "cm.csv"
-    shown, warned, asked = patch_dialogs(monkeypatch, "app.plots.confusion", lambda: target)
+    shown, warned, asked = patch_dialogs(lambda: target)
     store.new_run({}, "empty")
     panel.redraw_now()
     v.matrix_action.trigger()  # nothing shown: said so, no dialog, no file
@@ -1043,14 +1029,14 @@ def test_heat_map_csv_counts_per_recorded_epoch():
         heat_map_csv([h1], [1, 2])
 
 
-def test_histogram_export_heat_map_action(panel, store, tmp_path, monkeypatch):
+def test_histogram_export_heat_map_action(panel, store, tmp_path, patch_dialogs):
     import csv
 
     h = panel.histograms
     assert h.heat_map_action in h.widget.scene().contextMenu
     assert h.heat_map_action.text() == "Export heat map as CSV…"
     target = tmp_path / "heat.csv"
-    shown, warned, _ = patch_dialogs(monkeypatch, "app.plots.histograms", lambda: target)
+    shown, warned, _ = patch_dialogs(lambda: target)
     panel.redraw_now()
     h.heat_map_action.trigger()  # no run: said so, nothing written
     assert shown and "No histograms" in shown[0] and not target.exists()

@@ -12,9 +12,10 @@ import pytest
 from PySide6.QtCore import QThread, qInstallMessageHandler
 
 from app.document import Document
+from app.resources import examples_dir
 from app.training.controller import TrainingController
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+EXAMPLES = examples_dir()
 WAIT = 30_000
 
 

@@ -13,9 +13,10 @@ from PySide6.QtWidgets import QCheckBox
 
 from app.document import Document
 from app.editor.commands import SetSettings
+from app.resources import example_path
 from app.training.panel import TrainingPanel, format_progress
 from nncore.data import DATASETS
-from nncore.graph.settings import OPTIMIZERS, SCHEDULES, optimizer_defaults
+from nncore.optim import OPTIMIZERS, SCHEDULES
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_each_optimizer_shows_exactly_its_arguments_with_engine_defaults(panel, 
         assert training(panel)["optimizer"] == name
     panel.refresh_now()
     expected = {k: tuple(v) if isinstance(v, (list, tuple)) else v
-                for k, v in optimizer_defaults(name).items()}
+                for k, v in OPTIMIZERS[name].defaults().items()}
     assert panel.shown_optimizer_options() == expected
     for key, editor in panel.opt_editors.items():  # the others are hidden
         widgets = editor if isinstance(editor, tuple) else (editor,)
@@ -166,7 +167,7 @@ def test_nesterov_without_momentum_is_refused_by_the_engine(panel):
     assert stack(panel).count() == count
     assert panel.optimizer_error_label.isVisibleTo(panel)
     assert not panel.opt_editors["nesterov"].isChecked()
-    panel.opt_editors["momentum"].setValue(0.9)  # a spin box commits on each change
+    type_number(panel.opt_editors["momentum"], "0.9")
     panel.refresh_now()
     panel.opt_editors["nesterov"].click()
     assert training(panel)["optimizer_options"] == {"momentum": 0.9, "nesterov": True}
@@ -187,7 +188,7 @@ def test_schedule_editors_round_trip(panel, qtbot):
     assert training(panel)["schedule"] == {"type": "cosine"}
     panel.refresh_now()
     t_max = panel.schedule_editors["T_max"]
-    assert t_max.isVisibleTo(panel) and t_max.value() == SCHEDULES["cosine"][1]["T_max"]
+    assert t_max.isVisibleTo(panel) and t_max.value() == SCHEDULES["cosine"].defaults()["T_max"]
     assert not panel.schedule_editors["gamma"].isVisibleTo(panel)
     t_max.setValue(30)
     assert training(panel)["schedule"] == {"type": "cosine", "T_max": 30}
@@ -196,7 +197,7 @@ def test_schedule_editors_round_trip(panel, qtbot):
     choose(panel.schedule_combo, "plateau")
     panel.refresh_now()
     shown = {k for k, w in panel.schedule_editors.items() if w.isVisibleTo(panel)}
-    assert shown == set(SCHEDULES["plateau"][1])
+    assert shown == set(SCHEDULES["plateau"].defaults())
     type_number(panel.schedule_editors["factor"], "0.5")
     assert training(panel)["schedule"] == {"type": "plateau", "factor": 0.5}
     type_number(panel.schedule_editors["factor"], "2")  # factor must be < 1
@@ -257,7 +258,7 @@ def test_training_fields_and_clipping_round_trip(panel):
 def test_the_panel_follows_undo_and_open(panel, qtbot, tmp_path):
     from pathlib import Path
 
-    example = Path(__file__).resolve().parents[2] / "resources/examples/iris_sigmoid.json"
+    example = example_path("iris_sigmoid")
     panel.document.open(example)
     qtbot.waitUntil(lambda: panel.optimizer_combo.currentData() == "sgd", timeout=2000)
     assert panel.opt_editors["lr"].text() == "0.1"

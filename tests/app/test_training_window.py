@@ -20,8 +20,9 @@ from PySide6.QtWidgets import QMessageBox
 from app.editor import commands
 from app.editor.commands import SetSettings
 from app.plots.base import legend_labels
+from app.resources import examples_dir
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+EXAMPLES = examples_dir()
 WAIT = 60_000
 
 
@@ -410,7 +411,7 @@ def test_undo_redo_and_open_while_training_ask_to_stop_first(digits, qtbot):
     assert asked == [1] and w.document.graph.settings["training"]["epochs"] == 500
     assert not w.history.isEnabled()
     assert not w.open_file(EXAMPLES / "moons_tanh.json") and asked == [1, 1]
-    assert w.document.path.name == "digits_mlp.json" and w.controller.state == "running"
+    assert w.document.example == "digits_mlp" and w.controller.state == "running"
     w.ask_stop = lambda: asked.append(1) or QMessageBox.Yes
     w.act_undo.trigger()  # stops, then undoes
     assert w.controller.state == "idle" and w.document.graph.settings["training"]["epochs"] == 2

@@ -14,7 +14,7 @@ from nncore.cli import main
 from nncore.graph import compile_graph, load_graph
 from nncore.project import Project
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "resources" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "app" / "resources" / "examples"
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.json"))
 
 

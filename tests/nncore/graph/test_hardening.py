@@ -261,7 +261,7 @@ def test_binary_cross_entropy_without_a_sigmoid_names_its_node_and_the_fix():
 
     from nncore.graph import load_graph
 
-    g = load_graph(Path(__file__).resolve().parents[3] / "resources" / "examples"
+    g = load_graph(Path(__file__).resolve().parents[3] / "app" / "resources" / "examples"
                    / "breast_cancer_bce.json")
     sig = g.node_by_name("Sigmoid")
     into = next(e for e in g.edges if e.dst == sig.id)

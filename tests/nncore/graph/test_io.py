@@ -120,7 +120,7 @@ def _file(mlp_graph, mutate) -> str:
      r"wire 6 \(ReLU.output -> Dense.input\): Dense.input already has a wire"),
     (lambda d: d.update(settings={"training": {"lr": 1}}), "settings: training: unknown setting 'lr'"),
     (lambda d: d.update(settings={"training": {"optimizer_options": {"lr": -1}}}),
-     "settings: training.optimizer_options: Invalid learning rate"),
+     r"settings: training.optimizer_options.lr must be >= 0, got -1"),
     (lambda d: d.update(nodes={}), "'nodes' and 'edges' must be lists"),
 ])
 def test_bad_files_get_one_clear_error(mlp, mutate, message):
