@@ -115,7 +115,7 @@ class Document(QObject):
     def new(self) -> None:
         """Start a new project: the default dataset (the digits) and an Input node,
         whose shapes follow that dataset."""
-        from nncore.graph.settings import DatasetSettings
+        from nncore.project.settings import DatasetSettings
 
         fresh = Graph()
         fresh.add_node("input", (0.0, 0.0))

@@ -363,7 +363,7 @@ def _train_settings(args: argparse.Namespace, graph: Any) -> tuple[Any, Any]:
     Raises:
         SettingsError: for overrides that do not fit (named as the setting).
     """
-    from nncore.graph import DatasetSettings, TrainingSettings
+    from nncore.project import DatasetSettings, TrainingSettings
 
     ds = dict(graph.settings.get("dataset") or {})
     if args.dataset and (ds.get("source", "builtin") != "builtin"

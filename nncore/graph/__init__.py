@@ -9,7 +9,6 @@ from nncore.graph.compile import CompiledGraph, compile_graph
 from nncore.graph.io import (GraphFileError, dumps, load_graph, load_weights, loads,
                              save_graph)
 from nncore.graph.model import Analysis, Edge, Event, Graph, GraphError, Node, RemovedNode, Verdict
-from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
 from nncore.graph.shapes import DataShape, PortShape, ShapeError
 from nncore.graph.types import (CATALOGUE, CATEGORIES, NodeType, ParamError, ParamSpec,
                                 PortSpec, node_type)
@@ -18,6 +17,5 @@ __all__ = [
     "CATALOGUE", "CATEGORIES", "NodeType", "ParamError", "ParamSpec", "PortSpec", "node_type",
     "CompiledGraph", "compile_graph", "GraphFileError", "dumps", "load_graph", "load_weights",
     "loads", "save_graph", "Analysis", "Edge", "Event", "Graph", "GraphError", "Node",
-    "RemovedNode", "Verdict", "DatasetSettings", "SettingsError", "TrainingSettings",
-    "DataShape", "PortShape", "ShapeError",
+    "RemovedNode", "Verdict", "DataShape", "PortShape", "ShapeError",
 ]

@@ -33,7 +33,7 @@ import numpy as np
 from nncore.files import atomic_write, save_arrays
 from nncore.graph.model import Graph, GraphError
 from nncore.graph.types import CATALOGUE, ParamError
-from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
+from nncore.project.settings import DatasetSettings, SettingsError, TrainingSettings
 
 __all__ = ["FORMAT", "VERSION", "GraphFileError", "to_dict", "from_dict", "dumps", "loads",
            "save_graph", "load_graph", "load_weights", "atomic_write", "save_arrays"]

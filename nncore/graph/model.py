@@ -180,7 +180,7 @@ class Graph:
 
     Attributes:
         settings: the dataset and training settings saved with the graph (a JSON-able
-            dict; see :mod:`nncore.graph.settings`).
+            dict; see :mod:`nncore.project.settings`).
     """
 
     def __init__(self) -> None:

@@ -5,7 +5,7 @@
 arguments as :class:`~nncore.spec.ParamSpec` s (PyTorch's names, defaults and ranges), a
 one-line help and the paper. Everything else is generated from them: the ``nncore``
 command's ``--optimizer`` choices and ``--optimizer-option`` parsing, the project
-settings' validation (:class:`~nncore.graph.settings.TrainingSettings`) and the training
+settings' validation (:class:`~nncore.project.settings.TrainingSettings`) and the training
 panel's combo boxes, editors and tooltips.
 
 A new optimizer is one declaration (plus its tests)::

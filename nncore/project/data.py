@@ -18,7 +18,7 @@ import numpy as np
 
 from nncore.data import Dataset, load_csv, load_dataset, load_npz
 from nncore.graph.model import Graph
-from nncore.graph.settings import DatasetSettings
+from nncore.project.settings import DatasetSettings
 from nncore.graph.shapes import DataShape
 
 __all__ = ["resolve_path", "dataset_for_graph", "load_data", "load_data_cached",

@@ -16,7 +16,7 @@ from typing import Any
 
 from nncore.data import Dataset
 from nncore.graph.model import Analysis, Graph
-from nncore.graph.settings import DatasetSettings, TrainingSettings
+from nncore.project.settings import DatasetSettings, TrainingSettings
 from nncore.graph.shapes import DataShape
 from nncore.project.data import (data_shape, dataset_for_graph, file_stamp,
                                  load_data_cached, resolve_path)

@@ -18,7 +18,7 @@ import numpy as np
 from nncore.data import SplitWarning, split
 from nncore.graph.compile import CompiledGraph, compile_graph
 from nncore.graph.model import Graph, GraphError
-from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
+from nncore.project.settings import DatasetSettings, SettingsError, TrainingSettings
 from nncore.project.data import data_shape, dataset_for_graph, load_data
 
 __all__ = ["TrainingRun"]

@@ -17,7 +17,7 @@ from app.document import Document
 from app.training.panel import TrainingPanel
 from nncore import optim
 from nncore.cli import build_parser, main
-from nncore.graph.settings import SettingsError, TrainingSettings
+from nncore.project.settings import SettingsError, TrainingSettings
 from nncore.metrics import METRICS, Metric, register_metric
 from nncore.optim import OPTIMIZERS, SCHEDULES, OptimizerInfo, ScheduleInfo
 from nncore.optim.registry import lr, register_optimizer, register_schedule

@@ -11,7 +11,7 @@ import pytest
 from nncore.data import DATASETS, DataFileError, csv_columns, is_header, load_csv
 from nncore.graph import Graph, dumps
 from nncore.project import Project, TrainingRun, data_shape, load_data, run_key
-from nncore.graph.settings import DatasetSettings
+from nncore.project.settings import DatasetSettings
 
 
 def network(units: int = 3, loss: str = "cross_entropy") -> Graph:

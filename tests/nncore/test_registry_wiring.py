@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nncore.cli import build_parser, main
-from nncore.graph.settings import SettingsError, TrainingSettings
+from nncore.project.settings import SettingsError, TrainingSettings
 from nncore.metrics import monitors
 from nncore.optim import OPTIMIZERS, SCHEDULES
 

@@ -191,7 +191,7 @@ def test_metrics_out_never_writes_nan(tmp_path):
 
 
 def test_training_settings_never_change_the_callers_dicts_and_mode_follows_the_metric():
-    from nncore.graph.settings import SettingsError, TrainingSettings
+    from nncore.project.settings import SettingsError, TrainingSettings
 
     raw = {"optimizer_options": {"betas": [0.8, 0.9]}, "early_stopping": {"monitor": "val_accuracy"}}
     s = TrainingSettings.from_dict(raw)
@@ -206,7 +206,7 @@ def test_a_seed_too_large_for_the_gui_is_refused_by_name(section):
     """A file with seed 3000000000 opened, then broke the panel's 32-bit seed field on
     every refresh (OverflowError); a dataset seed of 2**40 failed late without naming
     the setting."""
-    from nncore.graph.settings import (MAX_SEED, DatasetSettings, SettingsError,
+    from nncore.project.settings import (MAX_SEED, DatasetSettings, SettingsError,
                                        TrainingSettings)
 
     cls = DatasetSettings if section == "dataset" else TrainingSettings
@@ -217,7 +217,7 @@ def test_a_seed_too_large_for_the_gui_is_refused_by_name(section):
 
 
 def test_zero_epochs_are_refused_as_on_the_command_line():
-    from nncore.graph.settings import SettingsError, TrainingSettings
+    from nncore.project.settings import SettingsError, TrainingSettings
 
     with pytest.raises(SettingsError, match=r"training\.epochs must be >= 1"):
         TrainingSettings.from_dict({"epochs": 0})
@@ -247,7 +247,7 @@ def test_two_losses_are_named_in_the_problem():
 
 
 def test_a_folder_as_data_file_says_it_is_a_folder(tmp_path):
-    from nncore.graph.settings import DatasetSettings
+    from nncore.project.settings import DatasetSettings
     from nncore.project import load_data
 
     with pytest.raises(ValueError, match="is a folder, not a data file"):
