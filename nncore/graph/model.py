@@ -646,7 +646,8 @@ class Graph:
         if len(order) < len(self._nodes):
             done = set(order)
             stuck = [self._nodes[n].name for n in self._nodes if n not in done]
-            shown = ", ".join(stuck[:10]) + (f" and {len(stuck) - 10} more" if len(stuck) > 10 else "")
+            more = f" and {len(stuck) - 10} more" if len(stuck) > 10 else ""
+            shown = ", ".join(stuck[:10]) + more
             raise GraphError("the wires form a cycle through " + shown,
                              next(n for n in self._nodes if n not in done))
         return order

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from nncore.data import DATASETS, DataFileError, csv_columns, is_header, load_csv
