@@ -34,6 +34,7 @@ from app.theme import CATEGORY_COLORS, THEMES, apply_palette
 from app.training.controller import TrainingController
 from app.training.panel import TrainingPanel
 from app.training.runs import RunStore
+from app.training.state import RunState
 from nncore.graph import GraphFileError
 
 __all__ = ["MainWindow", "settings"]
@@ -492,12 +493,12 @@ class MainWindow(QMainWindow):
     def step_training(self, kind: str) -> None:
         self.scene.clear_failed_node()
         self.show_plots()
-        idle = self.controller.state == "idle"
+        idle = self.controller.state == RunState.IDLE
         self.controller.step(kind)
-        self._refused(idle and self.controller.state == "idle")
+        self._refused(idle and self.controller.state == RunState.IDLE)
 
     def _refused(self, refused: bool) -> None:
-        if refused and self.controller.state == "idle":
+        if refused and self.controller.state == RunState.IDLE:
             self.training_panel.clear_progress("Not trained: see the message below")
 
     def reset_training(self) -> None:
@@ -518,14 +519,14 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.plots_dock], [max(560, int(0.45 * self.width()))],
                              Qt.Horizontal)
 
-    def _training_state(self, state: str) -> None:
+    def _training_state(self, state: RunState) -> None:
+        state = RunState(state)
         self.training_panel.set_state(state)
-        busy = state != "idle"
+        busy = state != RunState.IDLE
         for item in self.scene.nodes.values():  # read-only while training
             item.setFlag(item.GraphicsItemFlag.ItemIsMovable, not busy)
         self.history.setEnabled(not busy)  # a click there would jump in the history
-        self.statusBar().showMessage({"running": "Training…", "paused": "Paused",
-                                      "stopping": "Stopping…"}.get(state, "Ready"), 4000)
+        self.statusBar().showMessage(state.message, 4000)
 
     def _training_message(self, text: str, error: bool) -> None:
         self.training_panel.set_message(text, error)
@@ -558,16 +559,16 @@ class MainWindow(QMainWindow):
 
     def _ask_stop_training(self) -> bool:
         """Edits while training runs: offer to stop first (refuse the edit otherwise)."""
-        if self.controller.state == "idle":
+        if self.controller.state == RunState.IDLE:
             return True
         answer = self.ask_stop()
         if answer != QMessageBox.Yes:
             return False
         self.controller.stop()
         deadline = QDeadlineTimer(5000)
-        while self.controller.state != "idle" and not deadline.hasExpired():
+        while self.controller.state != RunState.IDLE and not deadline.hasExpired():
             QApplication.processEvents()
-        return self.controller.state == "idle"
+        return self.controller.state == RunState.IDLE
 
     def _ask_stop(self) -> int:
         return QMessageBox.question(self, "Training is running",

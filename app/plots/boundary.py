@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.plots.base import (CLASS_COLORS, PlotView, configure_plot, new_legend,
                             set_plot_labels, style_legend)
+from app.training.state import RunState
 
 __all__ = ["BoundaryView", "boundary_rgba"]
 
@@ -132,7 +133,7 @@ class BoundaryView(PlotView):
         if b is None:
             self._show_message("The decision boundary is drawn for 2-D classification "
                                "only\n(datasets with 2 features: moons, circles, spiral, "
-                               "xor, blobs).\n" + ("" if run.epochs or run.status != "running"
+                               "xor, blobs).\n" + ("" if run.epochs or not RunState(run.status).busy
                                                    else "It appears after the first epoch."))
             return
         self.message.setText("")

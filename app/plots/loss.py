@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayo
 from app.plots.base import (EPOCH_REDRAW_S, EmaCache, PlotView, SteadyRange, configure_plot, finite_xy,
                             legend_labels, live_curve, new_legend, set_plot_labels,
                             steps_to_epochs, style_legend, with_alpha)
+from app.training.state import RunState
 
 __all__ = ["LossView"]
 
@@ -331,7 +332,7 @@ class LossView(PlotView):
         # the learning rate changes between epochs (schedules step per epoch): drawn with
         # the epoch curves, so that a tick of batches leaves the lr plot unpainted
         m = min(len(run.step), len(run.step_lr))
-        if epochs_drawn or items.lr_points == 0 or run.status != "running":
+        if epochs_drawn or items.lr_points == 0 or run.status != RunState.RUNNING:
             items.lr.setData(*finite_xy(x_steps[:m], run.step_lr.values[:m],
                                         positive=self.lr_plot.ctrl.logYCheck.isChecked()))
             items.lr_points = m

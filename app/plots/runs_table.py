@@ -13,13 +13,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QTableWidg
                                QTableWidgetItem, QToolButton, QWidget)
 
 from app.plots.base import EPOCH_REDRAW_S
+from app.training.state import RunState
 
 __all__ = ["RunsTable", "COLUMNS", "format_duration"]
 
 COLUMNS = ("Show", "Run", "Status", "Epochs", "Best val loss", "Best val accuracy", "Time", "")
 SHOW, NAME, STATUS, EPOCHS, BEST_LOSS, BEST_METRIC, TIME, DELETE = range(len(COLUMNS))
-#: Runs in these states are training: they cannot be deleted.
-BUSY = ("running", "paused")
 RUN_ID = Qt.UserRole + 1
 
 
@@ -35,6 +34,11 @@ def format_duration(seconds: float) -> str:
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _state(run: Any) -> RunState:
+    """A run's :attr:`~app.training.runs.Run.status` as a :class:`RunState`."""
+    return RunState(run.status)
 
 
 def _swatch(color: str) -> QIcon:
@@ -109,7 +113,7 @@ class RunsTable(QTableWidget):
 
     def can_delete(self, run_id: int) -> bool:
         run = self.store.get(run_id)
-        return run is not None and run.status not in BUSY
+        return run is not None and not _state(run).busy
 
     # -- actions
     def delete_run(self, run_id: int) -> bool:
@@ -256,9 +260,10 @@ class RunsTable(QTableWidget):
         name.setText(run.name)
         name.setToolTip(run.name + (f"\n{run.message}" if run.message else ""))
         status = self.item(row, STATUS)
-        status.setText(run.status)
-        status.setToolTip(run.message or run.status)
-        if run.status == "failed":
+        state = _state(run)  # the controller's state while it trains: paused, stepping...
+        status.setText(str(state))
+        status.setToolTip(run.message or str(state))
+        if state == RunState.FAILED:
             status.setForeground(QColor("#d62828"))
         else:
             status.setData(Qt.ForegroundRole, None)
@@ -278,7 +283,7 @@ class RunsTable(QTableWidget):
             if run.epochs else float("nan")
         self.item(row, TIME).setText(format_duration(seconds))
         button = self.cellWidget(row, DELETE)
-        busy = run.status in BUSY
+        busy = state.busy
         button.setEnabled(not busy)
         button.setToolTip("A run that is training cannot be deleted: stop it first" if busy
                           else f"Delete {run.name}")

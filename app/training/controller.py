@@ -18,6 +18,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from app.training.collector import collect_in_gui_thread
 from app.training.runs import Run, RunStore
+from app.training.state import RunState, can
 from app.training.worker import TrainingWorker
 from nncore.graph import dumps
 from nncore.project import Project
@@ -35,13 +36,15 @@ class TrainingController(QObject):
     """Starts and controls training runs of ``document``'s graph.
 
     Signals:
-        state_changed(str): ``"idle"``, ``"running"``, ``"paused"`` or ``"stopping"``.
+        state_changed(RunState): :attr:`state`'s new value (idle, running, paused,
+            stepping or stopping; a :class:`~app.training.state.RunState`, equal to its
+            string).
         message(str, bool): a status text, and whether it is an error.
         node_failed(str): the display name of the node a failed run blames.
         run_finished(int): a run ended (finished, stopped or failed).
     """
 
-    state_changed = Signal(str)
+    state_changed = Signal(object)
     message = Signal(str, bool)
     node_failed = Signal(str)
     run_finished = Signal(int)
@@ -52,7 +55,8 @@ class TrainingController(QObject):
         super().__init__(parent)
         self.document = document
         self.store = store or RunStore(self)
-        self.state = "idle"
+        #: idle, running, paused, stepping or stopping; the active run's status follows it
+        self.state = RunState.IDLE
         self.active: int | None = None  # the run the worker is training
         self._last: tuple[int, str] | None = None  # (run id, training key) of the model
         self.finished_signals: dict[int, int] = {}  # run id -> finished/failed count
@@ -66,6 +70,7 @@ class TrainingController(QObject):
         self.worker.epochs.connect(self._on_epochs)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
+        self.worker.step_done.connect(self._on_step_done)
         self.store.run_removed.connect(self._on_run_removed)
         if sys.getswitchinterval() > GIL_SWITCH_INTERVAL:
             sys.setswitchinterval(GIL_SWITCH_INTERVAL)
@@ -86,7 +91,7 @@ class TrainingController(QObject):
         document's folder): if they cannot be read, no run is made, :attr:`message`
         carries the reason (file, line and column) as an error, and None is returned.
         None is also returned while a run is active."""
-        if self.state != "idle":
+        if not can(self.state, "train"):
             return None
         graph = self.document.graph
         project = Project(graph, getattr(self.document, "path", None) and
@@ -105,7 +110,7 @@ class TrainingController(QObject):
         if self._last is not None and self._last[1] == key and self._last[0] in self.store.runs:
             run_id = self._last[0]
             run = self.store.runs[run_id]
-            run.status = "running"
+            run.status = RunState.RUNNING
         else:
             dataset = data_settings.name if data_settings.source == "builtin" else \
                 Path(data_settings.path or "data").name
@@ -117,38 +122,40 @@ class TrainingController(QObject):
             self._last = (run_id, key)
         self.active = run_id
         self.store.set_current(run_id)
-        self._set_state("paused" if start_paused else "running")
+        self._set_state(RunState.PAUSED if start_paused else RunState.RUNNING)
         self._start.emit(run_id, text, base, int(epochs), bool(start_paused))
         return run_id
 
     def pause(self) -> None:
-        if self.state == "running":
+        if can(self.state, "pause"):
             self.worker.pause()
-            self._set_state("paused")
+            self._set_state(RunState.PAUSED)
 
     def resume(self) -> None:
-        if self.state == "paused":
+        if can(self.state, "resume"):  # paused, or a Step under way
             self.worker.resume()
-            self._set_state("running")
+            self._set_state(RunState.RUNNING)
 
     def step(self, kind: str = "batch") -> None:
         """One batch (or the rest of the epoch) and pause again; from idle, a new run
-        that starts paused and takes that step."""
-        if self.state == "idle":
+        that starts paused and takes that step. The state is ``STEPPING`` until the
+        worker says the step is done (then ``PAUSED``)."""
+        if self.state == RunState.IDLE:
             if self.train(start_paused=True) is None:
                 return
-        if self.state == "paused":
+        if self.state == RunState.PAUSED:
+            self._set_state(RunState.STEPPING)
             self.worker.step(kind)
 
     def stop(self) -> None:
-        if self.state in ("running", "paused"):
-            self._set_state("stopping")
+        if can(self.state, "stop"):
+            self._set_state(RunState.STOPPING)
             self.worker.request_stop(self.active)
             self.worker.resume()
 
     def reset(self) -> None:
         """Forget the trained weights: the next Train starts a new run."""
-        if self.state == "idle":
+        if can(self.state, "reset"):
             self._last = None
             self.worker.reset()
             self.message.emit("Weights reset: the next run starts from fresh weights", False)
@@ -157,7 +164,7 @@ class TrainingController(QObject):
         """Another project replaces this one: drop its trained weights and every run
         in the store (their plots, the decision boundary and the runs table empty), so
         the next Train starts a new run. Only when idle; returns whether it was done."""
-        if self.state != "idle":
+        if self.state != RunState.IDLE:
             return False
         self._last = None
         self.worker.reset()
@@ -172,7 +179,7 @@ class TrainingController(QObject):
         self.worker.resume()
         self.worker_thread.quit()
         ok = self.worker_thread.wait(int(timeout_s * 1000))
-        self._set_state("idle")
+        self._set_state(RunState.IDLE)
         return bool(ok)
 
     # ------------------------------------------------------------------ worker signals (GUI thread)
@@ -245,7 +252,7 @@ class TrainingController(QObject):
         if run is None:
             self._end_deleted(run_id)
             return
-        run.status = summary["status"]
+        run.status = RunState(summary["status"])
         run.best_epoch, run.stopped_epoch = summary["best_epoch"], summary["stopped_epoch"]
         val = summary.get("val") or {}
         text = f"{run.name}: {run.status} after {len(run.epochs)} epochs"
@@ -264,7 +271,7 @@ class TrainingController(QObject):
         if run is None:
             self._end_deleted(run_id)
             return
-        run.status, run.message = "failed", message
+        run.status, run.message = RunState.FAILED, message
         self._last = None  # a failed model is not continued
         self.worker.reset()
         if node:
@@ -285,11 +292,24 @@ class TrainingController(QObject):
     def _end(self, run_id: int, text: str, error: bool) -> None:
         self.active = None
         self.store.changed(run_id)
-        self._set_state("idle")
+        self._set_state(RunState.IDLE)
         self.message.emit(text, error)
         self.run_finished.emit(run_id)
 
-    def _set_state(self, state: str) -> None:
+    @Slot(int)
+    def _on_step_done(self, run_id: int) -> None:
+        """The worker took the Step asked for and paused again."""
+        if run_id == self.active and self.state == RunState.STEPPING:
+            self._set_state(RunState.PAUSED)
+
+    def _set_state(self, state: RunState) -> None:
+        """The controller's state, and the active run's status while it trains (the runs
+        table shows it)."""
+        state = RunState(state)
         if state != self.state:
             self.state = state
+            run = self.store.get(self.active) if self.active is not None else None
+            if run is not None and state.busy:
+                run.status = state
+                self.store.changed(run.run_id)
             self.state_changed.emit(state)

@@ -6,12 +6,12 @@ A wide, short panel for the window's bottom dock, in columns::
 
 Its settings *are* the project's settings: every editor shows a value of
 ``document.graph.settings["dataset"]`` or ``["training"]`` (read through
-:class:`~nncore.graph.settings.DatasetSettings` / :class:`~nncore.graph.settings.TrainingSettings`,
+:class:`~nncore.project.settings.DatasetSettings` / :class:`~nncore.project.settings.TrainingSettings`,
 so what a file leaves out shows its default), and every committed change (Enter, focus
 leaving a field, a click on a check box, a choice in a list) is one undoable
 :class:`~app.editor.commands.SetSettings` command ("Optimizer: Adam → SGD") carrying the
 new settings' ``to_dict()``. A value the settings refuse (a
-:class:`~nncore.graph.settings.SettingsError`) changes nothing: its message is shown in red
+:class:`~nncore.project.settings.SettingsError`) changes nothing: its message is shown in red
 under the group and the editor gets the project's value back.
 
 The panel follows the graph's ``settings_changed`` and ``graph_reset`` events (undo, redo,
@@ -56,14 +56,15 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
 
 from app.editor.commands import SetSettings
 from app.editor.inspector import FloatSpin, section_label, tone
+from app.training.state import RunState, can
 from nncore.data import DATASETS, Dataset, csv_columns, split
-from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
+from nncore.project.settings import DatasetSettings, SettingsError, TrainingSettings
 from nncore.metrics import direction, metric_of, monitors
 from nncore.optim.registry import OPTIMIZERS, SCHEDULES, all_args
 from nncore.project import dataset_for_graph, load_data_cached
 from nncore.spec import ParamSpec
 
-__all__ = ["TrainingPanel", "CONSTANT_SCHEDULE", "CLASS_COLORS", "STATES", "format_progress"]
+__all__ = ["TrainingPanel", "CONSTANT_SCHEDULE", "CLASS_COLORS", "format_progress"]
 
 #: The schedule list's first entry, no schedule (``schedule`` None): title and tooltip.
 #: The schedules, optimizers and metrics themselves come from their registries
@@ -74,8 +75,6 @@ CONSTANT_SCHEDULE = ("Constant", "The learning rate stays as set")
 #: Class colours of the dataset preview (cycled beyond ten classes).
 CLASS_COLORS = ("#3a86ff", "#e63946", "#2a9d8f", "#f4a261", "#8e6cdb", "#6c8a5b", "#ff006e",
                 "#8d99ae", "#ffbe0b", "#5e548e")
-#: The states of :meth:`TrainingPanel.set_state`.
-STATES = ("idle", "running", "paused", "stopping")
 
 _INT_MAX = 2**31 - 1  # QSpinBox holds a C int
 _MAX_POINTS = 3000    # the preview draws at most this many points (a fixed sample)
@@ -388,7 +387,7 @@ class TrainingPanel(QWidget):
         self.choose_file: Callable[[QWidget, str, str], str | None] = _default_choose_file
         self.preview_data: Dataset | None = None
         self.data_error: str | None = None
-        self._state = "idle"
+        self._state = RunState.IDLE
         self._preview_key: str | None = None
         self._columns_key: tuple | None = None
         self._columns: tuple[list[str], bool] = ([], False)
@@ -446,7 +445,7 @@ class TrainingPanel(QWidget):
         self.destroyed.connect(partial(_disconnect_all, list(self._callbacks)))
         if hasattr(document, "path_changed"):
             document.path_changed.connect(self._on_graph_event)
-        self.set_state("idle")
+        self.set_state(RunState.IDLE)
         self._refresh()
 
     # ================================================================ building
@@ -1002,7 +1001,7 @@ class TrainingPanel(QWidget):
 
     # ================================================================ public
     @property
-    def state(self) -> str:
+    def state(self) -> RunState:
         """The state last given to :meth:`set_state`."""
         return self._state
 
@@ -1013,34 +1012,39 @@ class TrainingPanel(QWidget):
         return [self.act_train, self.act_pause, self.act_step_batch, self.act_step_epoch,
                 self.act_stop, self.act_reset]
 
-    def set_state(self, state: str) -> None:
-        """Show the training state: ``"idle"`` (settings editable; Train, Step and Reset
-        available), ``"running"`` (Pause and Stop), ``"paused"`` (Resume, Step, Stop) or
-        ``"stopping"`` (waiting for the run to end: nothing). The settings are read-only
-        unless idle.
+    def set_state(self, state: RunState | str) -> None:
+        """Show the controller's :class:`~app.training.state.RunState`: each control is
+        enabled when :func:`~app.training.state.can` allows its action: idle (settings
+        editable; Train, Step and Reset), running (Pause and Stop), paused (Resume, Step,
+        Stop), stepping (Resume and Stop) or stopping (waiting for the run to end:
+        nothing). The settings are read-only unless idle.
 
         Raises:
-            ValueError: for another state.
+            ValueError: for another state (also a run's end state: finished, ...).
         """
-        if state not in STATES:
-            raise ValueError(f"state must be one of {', '.join(STATES)}, got {state!r}")
-        if state != "idle":
+        try:
+            state = RunState(state)
+        except ValueError:
+            state = None
+        if state is None or state.ended:
+            names = ", ".join(s for s in RunState if not s.ended)
+            raise ValueError(f"state must be one of {names}, got {state!r}")
+        if state != RunState.IDLE:
             self._commit_pending()
         self._state = state
-        idle, running, paused = state == "idle", state == "running", state == "paused"
-        self.act_train.setEnabled(idle)
-        self.act_pause.setEnabled(running or paused)
-        resume = paused
+        resume = can(state, "resume")
+        self.act_train.setEnabled(can(state, "train"))
+        self.act_pause.setEnabled(can(state, "pause") or resume)
         self.act_pause.setText("&Resume" if resume else "&Pause")
         self.act_pause.setIconText("Resume" if resume else "Pause")
         self.act_pause.setIcon(self.style().standardIcon(
             QStyle.StandardPixmap.SP_MediaPlay if resume else QStyle.StandardPixmap.SP_MediaPause))
-        self.act_step_batch.setEnabled(idle or paused)
-        self.act_step_epoch.setEnabled(idle or paused)
-        self.act_stop.setEnabled(running or paused)
-        self.act_reset.setEnabled(idle)
+        self.act_step_batch.setEnabled(can(state, "step"))
+        self.act_step_epoch.setEnabled(can(state, "step"))
+        self.act_stop.setEnabled(can(state, "stop"))
+        self.act_reset.setEnabled(can(state, "reset"))
         for group in (self.data_group, self.optimizer_group, self.training_group):
-            group.setEnabled(idle)
+            group.setEnabled(can(state, "edit"))
 
     def set_progress(self, epoch: int, epochs: int, batch: int | None = None,
                      batches: int | None = None, samples_per_s: float | None = None,
@@ -1443,27 +1447,27 @@ class TrainingPanel(QWidget):
             focused.editingFinished.emit()
 
     def _train(self) -> None:
-        if self._state == "idle":
+        if can(self._state, "train"):
             self._commit_pending()
             self.train_requested.emit()
 
     def _pause(self) -> None:
-        if self._state == "running":
+        if can(self._state, "pause"):
             self.pause_requested.emit()
-        elif self._state == "paused":
+        elif can(self._state, "resume"):
             self.resume_requested.emit()
 
     def _step(self, unit: str) -> None:
-        if self._state in ("idle", "paused"):
+        if can(self._state, "step"):
             self._commit_pending()
             self.step_requested.emit(unit)
 
     def _stop(self) -> None:
-        if self._state in ("running", "paused"):
+        if can(self._state, "stop"):
             self.stop_requested.emit()
 
     def _reset(self) -> None:
-        if self._state == "idle":
+        if can(self._state, "reset"):
             self.reset_requested.emit()
 
     # ================================================================ showing

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from app.training.state import RunState
+
 __all__ = ["Series", "Run", "RunStore", "RUN_COLORS"]
 
 #: Colours of successive runs (loss curves, legend, runs table).
@@ -73,7 +75,9 @@ class Run:
         color: its colour in every plot.
         settings: the dataset and training settings it used (a copy).
         task: ``"classification"`` or ``"regression"``; ``classes``: class names.
-        status: ``"running"``, ``"paused"``, ``"finished"``, ``"stopped"`` or ``"failed"``.
+        status: a :class:`~app.training.state.RunState`: the controller's state while
+            the run trains (running, paused, stepping, stopping), then finished, stopped
+            or failed.
         visible: shown in the plots.
         step, step_loss, step_lr: per batch (global step number, loss, learning rate).
         grad_norms: parameter label (``"Dense 2.weight"``) -> per-step gradient L2 norms
@@ -104,7 +108,7 @@ class Run:
     settings: dict[str, Any]
     task: str = "classification"
     classes: list[str] | None = None
-    status: str = "running"
+    status: RunState = RunState.RUNNING
     visible: bool = True
     step: Series = field(default_factory=Series)
     step_loss: Series = field(default_factory=Series)

@@ -22,7 +22,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from nncore.graph import GraphError, GraphFileError, loads
-from nncore.graph.settings import SettingsError
+from nncore.project.settings import SettingsError
 from nncore.tensor import Tensor, no_grad
 from nncore.training import Callback, TrainingError
 
@@ -117,6 +117,8 @@ class TrainingWorker(QObject):
             ``samples_per_s``.
         failed(int, str, str): the message and the name of the node at fault ("" if
             none).
+        step_done(int): the Step asked for (:meth:`step`) was taken and the run paused
+            again (after the step's records were sent).
     """
 
     run_started = Signal(int, object)
@@ -124,6 +126,7 @@ class TrainingWorker(QObject):
     epochs = Signal(int, object)
     finished = Signal(int, object)
     failed = Signal(int, str, str)
+    step_done = Signal(int)
 
     def __init__(self) -> None:
         super().__init__()
@@ -329,13 +332,17 @@ class TrainingWorker(QObject):
         self._fit_batches += 1
         self._progress = {"epoch": record.epoch, "batch": record.batch,
                           "batches": self._batches, "epochs": self._epochs_total}
+        stepped = False
         with self._lock:
             if self._step_batches > 0:
                 self._step_batches -= 1
                 if self._step_batches == 0:
                     trainer.pause()
+                    stepped = True
         # about to wait in a pause: show everything up to here now
         self._flush(self._run_id, force=trainer.paused)
+        if stepped:
+            self.step_done.emit(self._run_id)
 
     def _on_epoch(self, trainer: Any, record: Any) -> None:
         run = self._run
@@ -366,11 +373,15 @@ class TrainingWorker(QObject):
             self._last_boundary = time.perf_counter()
             self._boundary_cost = self._last_boundary - now
         self._pending_epochs.append(payload)
+        stepped = False
         with self._lock:
             if self._step_epoch:
                 self._step_epoch = False
                 trainer.pause()
+                stepped = True
         self._flush(self._run_id, force=last or trainer.paused)
+        if stepped:
+            self.step_done.emit(self._run_id)
 
     def _unit_stats(self, model: Any) -> dict[str, dict[str, float]]:
         """Each node type's figure of its units' health on the probe batch, per node, in
