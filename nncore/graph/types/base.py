@@ -32,7 +32,7 @@ from nncore.graph.shapes import DataShape, PortShape, Shapes, batch_tensor
 from nncore.spec import ParamSpec, SpecError
 from nncore.tensor import Tensor
 
-__all__ = ["PortSpec", "NodeType", "LossType", "ParamError", "ExportSpec", "TENSOR",
+__all__ = ["PortSpec", "NodeType", "ModuleType", "LossType", "ParamError", "ExportSpec", "TENSOR",
            "TARGET", "LOSS_KIND", "Params", "NodeValueError"]
 
 #: Port kinds: activations, the dataset's targets (labels or values), a scalar loss.
@@ -217,6 +217,15 @@ class NodeType:
     def export(self, params: Params, inputs: Shapes) -> ExportSpec | None:
         """The PyTorch equivalent (None: nothing to write, e.g. the Input)."""
         return None
+
+
+class ModuleType(NodeType):
+    """A node whose forward is its :meth:`~NodeType.build` module applied to its one
+    input (Dense, Dropout, BatchNorm)."""
+
+    def forward(self, module: Any, params: Params, inputs: dict[str, list[Tensor]]
+                ) -> dict[str, Tensor]:
+        return {"output": module(inputs["input"][0])}
 
 
 class LossType(NodeType):

@@ -9,9 +9,8 @@ import numpy as np
 from nncore import init, nn
 from nncore.graph.shapes import PortShape, Shapes, batch_tensor, features
 from nncore.graph.types import register
-from nncore.graph.types.base import ExportSpec, NodeType, Params
+from nncore.graph.types.base import ExportSpec, ModuleType, Params
 from nncore.spec import ParamSpec
-from nncore.tensor import Tensor
 
 __all__ = ["Dense", "Dropout"]
 
@@ -19,7 +18,7 @@ _INITS = ("pytorch", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaim
 
 
 @register
-class Dense(NodeType):
+class Dense(ModuleType):
     """A fully connected layer (PyTorch's ``Linear``), on the last dimension of any
     tensor ``(N, ..., in)`` -> ``(N, ..., units)``."""
 
@@ -63,10 +62,6 @@ class Dense(NodeType):
             init.zeros_(layer.bias)
         return layer
 
-    def forward(self, module: Any, params: Params, inputs: dict[str, list[Tensor]]
-                ) -> dict[str, Tensor]:
-        return {"output": module(inputs["input"][0])}
-
     def card_text(self, params: Params, data: Any = None) -> str:
         return f"{params['units']} units" + ("" if params["bias"] else ", no bias")
 
@@ -77,7 +72,7 @@ class Dense(NodeType):
 
 
 @register
-class Dropout(NodeType):
+class Dropout(ModuleType):
     """Inverted dropout (Srivastava et al. 2014), any shape."""
 
     type_id = "dropout"
@@ -97,10 +92,6 @@ class Dropout(NodeType):
 
     def build(self, params: Params, inputs: Shapes, rng: np.random.Generator) -> nn.Dropout:
         return nn.Dropout(params["p"], generator=rng)
-
-    def forward(self, module: Any, params: Params, inputs: dict[str, list[Tensor]]
-                ) -> dict[str, Tensor]:
-        return {"output": module(inputs["input"][0])}
 
     def card_text(self, params: Params, data: Any = None) -> str:
         return f"p = {params['p']:g}"

@@ -9,15 +9,14 @@ import numpy as np
 from nncore import nn
 from nncore.graph.shapes import PortShape, Shapes, batch_tensor, features
 from nncore.graph.types import register
-from nncore.graph.types.base import ExportSpec, NodeType, Params
+from nncore.graph.types.base import ExportSpec, ModuleType, Params
 from nncore.spec import ParamSpec
-from nncore.tensor import Tensor
 
 __all__ = ["BatchNorm"]
 
 
 @register
-class BatchNorm(NodeType):
+class BatchNorm(ModuleType):
     """Batch normalization of feature vectors ``(N, k)`` (PyTorch's ``BatchNorm1d``)."""
 
     type_id = "batchnorm"
@@ -51,10 +50,6 @@ class BatchNorm(NodeType):
     def build(self, params: Params, inputs: Shapes, rng: np.random.Generator
               ) -> nn.BatchNorm1d:
         return nn.BatchNorm1d(features(inputs), eps=params["eps"], momentum=params["momentum"])
-
-    def forward(self, module: Any, params: Params, inputs: dict[str, list[Tensor]]
-                ) -> dict[str, Tensor]:
-        return {"output": module(inputs["input"][0])}
 
     def card_text(self, params: Params, data: Any = None) -> str:
         return f"momentum {params['momentum']:g}"
