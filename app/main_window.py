@@ -674,7 +674,8 @@ would stop training.</li>
 <tr><td>wheel, Shift+wheel</td><td>scroll</td></tr>
 <tr><td>middle button, Space+drag</td><td>pan</td></tr>
 <tr><td>Ctrl+L</td><td>auto-layout</td></tr>
-<tr><td>Ctrl+click, Shift+click, drag on empty canvas</td><td>add to the selection, select an area</td></tr>
+<tr><td>Ctrl+click, Shift+click, drag on empty canvas</td>
+<td>add to the selection, select an area</td></tr>
 </table>"""
 
     def help_text(self) -> str:

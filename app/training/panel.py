@@ -55,7 +55,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
                                QVBoxLayout, QWidget)
 
 from app.editor.commands import SetSettings
-from app.editor.inspector import FloatSpin, section_label, tone
+from app.widgets import FloatSpin, section_label, tone
 from nncore.data import DATASETS, Dataset, split
 from nncore.graph.run import dataset_for_graph, load_data_cached
 from nncore.graph.settings import DatasetSettings, SettingsError, TrainingSettings
