@@ -1,6 +1,7 @@
 # NN Canvas: every target sets up what it needs, then does its job.
 #   make run    the app           (installs the project into .venv)
-#   make test   the test suite    (installs the project + test tools into .venv)
+#   make test   the import contracts, ruff, then the test suite
+#               (installs the project + test tools into .venv)
 #   make bench  the benchmarks    (installs the project + PyTorch CPU into .venv)
 #   make clean  removes .venv and caches
 
@@ -14,6 +15,8 @@ run: system-deps $(VENV)/.installed-run
 	$(BIN)/nncanvas
 
 test: system-deps $(VENV)/.installed-test
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check --no-cache .
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-bench

@@ -34,7 +34,7 @@ from app.theme import CATEGORY_COLORS, THEMES, apply_palette
 from app.training.controller import TrainingController
 from app.training.panel import TrainingPanel
 from app.training.runs import RunStore
-from app.training.state import RunState
+from app.state import RunState
 from nncore.graph import GraphFileError
 
 __all__ = ["MainWindow", "settings"]
@@ -675,7 +675,8 @@ would stop training.</li>
 <tr><td>wheel, Shift+wheel</td><td>scroll</td></tr>
 <tr><td>middle button, Space+drag</td><td>pan</td></tr>
 <tr><td>Ctrl+L</td><td>auto-layout</td></tr>
-<tr><td>Ctrl+click, Shift+click, drag on empty canvas</td><td>add to the selection, select an area</td></tr>
+<tr><td>Ctrl+click, Shift+click, drag on empty canvas</td>
+<td>add to the selection, select an area</td></tr>
 </table>"""
 
     def help_text(self) -> str:

@@ -40,7 +40,7 @@ def build_graph(n: int):
     branches = max(2, round((n / 2) ** 0.5 * 0.8))
     depth = max(1, (n - 4) // branches)
     cat = g.add_node("concatenate")
-    for b in range(branches):
+    for _ in range(branches):
         prev, port = inp.id, "features"
         for k in range(depth):
             node = g.add_node("dense" if k % 2 == 0 else "relu",
@@ -137,8 +137,10 @@ def main(argv=None) -> int:
     print(f"{'nodes':>6} {'wires':>6} {'open':>8} {'fit':>8} {'zoom step':>10} {'p95':>7} "
           f"{'pan step':>9} {'p95':>7}")
     for r in (a, b):
-        print(f"{r['nodes']:>6} {r['wires']:>6} {r['open_s'] * 1000:>6.0f}ms {r['fit_s'] * 1000:>6.0f}ms "
-              f"{r['zoom_step_ms']:>8.1f}ms {r['zoom_step_p95_ms']:>5.1f}ms {r['pan_step_ms']:>7.1f}ms "
+        print(f"{r['nodes']:>6} {r['wires']:>6} {r['open_s'] * 1000:>6.0f}ms "
+              f"{r['fit_s'] * 1000:>6.0f}ms "
+              f"{r['zoom_step_ms']:>8.1f}ms {r['zoom_step_p95_ms']:>5.1f}ms "
+              f"{r['pan_step_ms']:>7.1f}ms "
               f"{r['pan_step_p95_ms']:>5.1f}ms")
     print(f"ratios 500/250: zoom step {ratios['zoom_step_500/250']}, pan step "
           f"{ratios['pan_step_500/250']}, open {ratios['open_500/250']}")

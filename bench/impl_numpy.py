@@ -42,8 +42,10 @@ class NumpyMLP:
         self.b = [cast(params[f"{linear_index(i)}.bias"]) for i in range(self.n_lin)]
         self.gamma = [cast(params[f"{bn_index(i)}.weight"]) for i in range(self.n_hidden)]
         self.beta = [cast(params[f"{bn_index(i)}.bias"]) for i in range(self.n_hidden)]
-        self.running_mean = [cast(params[f"{bn_index(i)}.running_mean"]) for i in range(self.n_hidden)]
-        self.running_var = [cast(params[f"{bn_index(i)}.running_var"]) for i in range(self.n_hidden)]
+        self.running_mean = [cast(params[f"{bn_index(i)}.running_mean"])
+                             for i in range(self.n_hidden)]
+        self.running_var = [cast(params[f"{bn_index(i)}.running_var"])
+                            for i in range(self.n_hidden)]
         self.gW = [np.zeros_like(w) for w in self.W]
         self.gb = [np.zeros_like(b) for b in self.b]
         self.ggamma = [np.zeros_like(g) for g in self.gamma]
@@ -157,7 +159,8 @@ class NumpyMLP:
         b1, b2 = self.beta1, self.beta2
         step_size = self.lr / (1 - b1**self.t)
         bc2_sqrt = math.sqrt(1 - b2**self.t)
-        for p, g, mt, vt, tmp in zip(self.params, self.grads, self.exp_avg, self.exp_avg_sq, self.scratch):
+        for p, g, mt, vt, tmp in zip(self.params, self.grads, self.exp_avg, self.exp_avg_sq,
+                                     self.scratch):
             mt *= b1
             np.multiply(g, 1 - b1, out=tmp)
             mt += tmp

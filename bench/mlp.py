@@ -3,7 +3,8 @@
 Every implementation trains the same network from the same initial weights on the same
 batches in the same order::
 
-    Linear(d0, d1) - BatchNorm1d(d1) - ReLU - Linear(d1, d2) - BatchNorm1d(d2) - ReLU - Linear(d2, d3)
+    Linear(d0, d1) - BatchNorm1d(d1) - ReLU - Linear(d1, d2) - BatchNorm1d(d2) - ReLU
+    - Linear(d2, d3)
 
 with Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8, PyTorch's form) and cross-entropy
 loss with mean reduction. Parameters are named as in a PyTorch ``nn.Sequential``

@@ -138,7 +138,8 @@ def run_worker(impl, case, out, args):
     env = dict(os.environ)
     for k in THREAD_ENV:
         env[k] = str(args.threads)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)]
+                                        + [p for p in [env.get("PYTHONPATH")] if p])
     cmd = [sys.executable, "-m", "bench.worker", "--impl", impl, "--case", str(case),
            "--out", str(out), "--threads", str(args.threads), "--warmup", str(args.warmup),
            "--repeats", str(args.repeats), "--seconds", str(args.seconds), "--noisy", str(NOISY)]
@@ -163,7 +164,8 @@ def machine_info(workers):
         if w.get("impl") in ("numpy", "nncore") and "blas" not in info:
             blas = [t for t in w.get("threadpools", []) if t.get("internal_api") != "openmp"]
             if blas:
-                info["blas"] = f"{blas[0]['internal_api']} {blas[0]['version']} ({blas[0]['architecture']})"
+                info["blas"] = (f"{blas[0]['internal_api']} {blas[0]['version']} "
+                                f"({blas[0]['architecture']})")
         if w.get("impl") == "torch":
             info["torch"] = w.get("torch")
     for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -247,7 +249,8 @@ def main(argv=None) -> int:
                 "spread": {k: v["spread"] for k, v in summary.items()},
                 "repeats_used": {k: v["used"] for k, v in summary.items()},
                 "disturbed": {k: v["disturbed"] for k, v in summary.items()},
-                "warmup_loss_max_rel_diff": _loss_agreement({k: ws[0] for k, ws in runs.items() if ws}),
+                "warmup_loss_max_rel_diff": _loss_agreement(
+                    {k: ws[0] for k, ws in runs.items() if ws}),
                 "rounds": args.rounds,
                 "repeats_per_round": args.repeats,
                 "seconds_per_repeat": args.seconds,
@@ -354,8 +357,9 @@ def _mark(r, impl):
 def _print_goals(results) -> bool:
     print("\ngoals (on the median figures):")
     all_met = True
-    for key, goal, text in (("nncore/torch", GOAL_TORCH, "nncore at least as fast as PyTorch CPU"),
-                            ("nncore/numpy", GOAL_NUMPY, "nncore within 15% of hand-written NumPy")):
+    for key, goal, text in (
+            ("nncore/torch", GOAL_TORCH, "nncore at least as fast as PyTorch CPU"),
+            ("nncore/numpy", GOAL_NUMPY, "nncore within 15% of hand-written NumPy")):
         for name, r in results.items():
             v = r["ratios"].get(key)
             if v is None:
@@ -366,7 +370,8 @@ def _print_goals(results) -> bool:
             else:
                 status = "NOT MET"
                 all_met = False
-            r.setdefault("goals", {})[key] = {"target": f">= {goal}", "met": None if v is None else v >= goal}
+            r.setdefault("goals", {})[key] = {"target": f">= {goal}",
+                                               "met": None if v is None else v >= goal}
             a, b = key.split("/")
             if v is not None and (_noisy(r, a) or _noisy(r, b)):
                 status += " (unreliable: machine busy)"

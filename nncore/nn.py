@@ -685,7 +685,8 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0) ->
     if norm_type == math.inf:
         total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
     else:
-        total = float(sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads)) ** (1.0 / norm_type)
+        total = (float(sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads))
+                 ** (1.0 / norm_type))
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for p in params:

@@ -1123,12 +1123,12 @@ class Trainer:
                     cb.load_state_dict(old[0])
                     if old[1] is not None:
                         cb._continue = old[1]  # type: ignore[attr-defined]
-                _wrap(lambda: cb.load_state_dict(state), path,
+                _wrap(lambda: cb.load_state_dict(state), path,  # noqa: B023 - called at once
                       f"callback {self.callbacks.index(cb)} ({type(cb).__name__})")
                 undo.append(restore)
             for g, state in gen_states:
                 old_g = g.bit_generator.state
-                _wrap(lambda: setattr(g.bit_generator, "state", state), path,
+                _wrap(lambda: setattr(g.bit_generator, "state", state), path,  # noqa: B023
                       "random generator")
                 undo.append(lambda g=g, old_g=old_g: setattr(g.bit_generator, "state", old_g))
         except BaseException:

@@ -219,7 +219,8 @@ class AddSubgraph(QUndoCommand):
 class SetSettings(QUndoCommand):
     """Replace the dataset/training settings."""
 
-    def __init__(self, graph: Graph, settings: dict[str, Any], text: str = "Change settings") -> None:
+    def __init__(self, graph: Graph, settings: dict[str, Any],
+                 text: str = "Change settings") -> None:
         super().__init__()
         self.graph, self.new, self.old = graph, dict(settings), dict(graph.settings)
         self.setText(text)

@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QDoubleValidator, QFont, QMouseEvent, QPalette
+from PySide6.QtGui import QColor, QDoubleValidator, QFont, QMouseEvent
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox,
                                QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
                                QLineEdit, QScrollArea, QSpinBox, QVBoxLayout,
@@ -37,30 +37,16 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
 
 from app.editor.commands import RenameNode, SetParams
 from app.editor.palette import CATEGORY_COLORS, glyph_pixmap
+from app.widgets import FloatSpin, is_dark, section_label, tone
 from nncore.graph import Analysis, Graph, GraphError, Node, ParamError, ParamSpec
 
-__all__ = ["Inspector", "FloatSpin", "section_label", "uses_line_edit", "format_float", "tone", "TONES"]
-
-#: Text colours on a light and on a dark window background.
-TONES = {
-    "light": {"error": "#c62828", "ok": "#2e7d32", "muted": "#6b6b6b"},
-    "dark": {"error": "#ff6b6b", "ok": "#6fcf77", "muted": "#9aa3b5"},
-}
-
-
-def _dark() -> bool:
-    return QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
-
-
-def tone(name: str) -> str:
-    """The colour of ``"error"``, ``"ok"`` or ``"muted"`` text for the current theme."""
-    return TONES["dark" if _dark() else "light"][name]
+__all__ = ["Inspector", "uses_line_edit", "format_float"]
 
 
 def category_text_color(category: str) -> QColor:
     """A category's colour made readable as text on the current window background."""
     color = QColor(CATEGORY_COLORS.get(category, "#7a7a7a"))
-    return color.lighter(125) if _dark() else color.darker(130)
+    return color.lighter(125) if is_dark() else color.darker(130)
 
 #: A float parameter whose range spans more than this ratio (e.g. eps in [1e-12, 1]) is
 #: edited as text in scientific notation; a spin box cannot step through such a range.
@@ -93,18 +79,6 @@ def _error_style(label: QLabel) -> None:
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
 
-def section_label(text: str) -> QLabel:
-    """A small bold capitalised header (``DATA``, ``PARAMETERS``): the inspector's and
-    the training panel's sections. The caller colours it (``tone("muted")``)."""
-    label = QLabel(text.upper())
-    font = QFont(label.font())
-    font.setBold(True)
-    font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.0))
-    font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 108)
-    label.setFont(font)
-    return label
-
-
 def _section(text: str) -> QLabel:
     """A small bold header above a group of rows."""
     label = section_label(text)
@@ -128,17 +102,6 @@ def _count(n: int) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-class FloatSpin(QDoubleSpinBox):
-    """A spin box that shows ``0.01`` rather than ``0.0100`` (the inspector's and the
-    training panel's)."""
-
-    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt API
-        text = f"{value:.{self.decimals()}f}"
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return "0" if text in ("-0", "") else text
 
 
 class _ProblemRow(QWidget):

@@ -14,7 +14,7 @@ on every zoom step, and below a zoom level texts are left out (level of detail).
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QPainter, QPainterPath,
@@ -23,9 +23,6 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 
 from app.theme import CATEGORY_COLORS, PORT_COLORS, Theme
 from nncore.graph import DataShape, Edge, Node
-
-if TYPE_CHECKING:  # pragma: no cover
-    from app.editor.scene import GraphScene
 
 __all__ = ["NodeItem", "PortItem", "EdgeItem", "WIDTH", "node_size"]
 
@@ -136,7 +133,8 @@ class PortItem(QGraphicsItem):
         self.hovered = False
         self.parentItem().update()
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: Any = None) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: Any = None) -> None:
         pass  # drawn by the node card (ItemHasNoContents)
 
     def draw(self, painter: QPainter, st: _Style, detailed: bool) -> None:
@@ -261,7 +259,8 @@ class NodeItem(QGraphicsItem):
     def card_rect(self) -> QRectF:
         return QRectF(0, 0, self.width, self.height)
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: Any = None) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: Any = None) -> None:
         theme: Theme = self.scene().theme  # type: ignore[union-attr]
         st = style(theme)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
@@ -381,7 +380,8 @@ class EdgeItem(QGraphicsPathItem):
     def boundingRect(self) -> QRectF:
         return self._bounds
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: Any = None) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: Any = None) -> None:
         theme: Theme = self.scene().theme  # type: ignore[union-attr]
         st = style(theme)
         selected = self.isSelected()

@@ -166,7 +166,8 @@ class GraphScene(QGraphicsScene):
     def node_item_moved(self, item: NodeItem) -> None:
         """Called by a node item as it moves: its wires follow (and labels wires, which
         route below the cards they pass)."""
-        mine = set(self.graph.edges_of(item.node_id)) if self.graph.has_node(item.node_id) else set()
+        mine = (set(self.graph.edges_of(item.node_id)) if self.graph.has_node(item.node_id)
+                else set())
         for edge, wire in self.edges.items():
             if edge in mine or wire.kind == "target" or wire.backward:
                 self._place_edge(wire)
@@ -260,7 +261,8 @@ class GraphScene(QGraphicsScene):
         """The centre nearest to ``near`` (searched outwards on a 40-unit grid) where a
         new ``type_id`` card would not cover another card."""
         w, h = node_size(Node("", type_id, "", {}, (0, 0)))
-        rects = [item.sceneBoundingRect().adjusted(-20, -20, 20, 20) for item in self.nodes.values()]
+        rects = [item.sceneBoundingRect().adjusted(-20, -20, 20, 20)
+                 for item in self.nodes.values()]
         for ring in range(0, 40):
             candidates = [(dx, dy) for dx in range(-ring, ring + 1) for dy in range(-ring, ring + 1)
                           if max(abs(dx), abs(dy)) == ring]

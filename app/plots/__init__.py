@@ -1,1 +1,2 @@
-"""Live views of training (pyqtgraph): loss, gradient norms, histograms, decision boundary, confusion matrix, runs."""
+"""Live views of training (pyqtgraph): loss, gradient norms, histograms, decision boundary,
+confusion matrix, runs."""

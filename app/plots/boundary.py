@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.plots.base import (CLASS_COLORS, PlotView, configure_plot, new_legend,
                             set_plot_labels, style_legend)
-from app.training.state import RunState
+from app.state import RunState
 
 __all__ = ["BoundaryView", "boundary_rgba"]
 

@@ -132,7 +132,7 @@ class ConfusionView(PlotView):
                         confusion_csv(self.matrix, self.class_names))
 
     def _axis_meta(self) -> None:
-        meta = getattr(self.plot, "_nncanvas_labels")
+        meta = self.plot._nncanvas_labels
         meta["right"] = "per-class accuracy (recall)"
 
     def _place_message(self) -> None:

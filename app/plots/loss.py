@@ -15,10 +15,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from app.plots.base import (EPOCH_REDRAW_S, EmaCache, PlotView, SteadyRange, configure_plot, finite_xy,
-                            legend_labels, live_curve, new_legend, set_plot_labels,
+from app.plots.base import (EPOCH_REDRAW_S, EmaCache, PlotView, SteadyRange, configure_plot,
+                            finite_xy, legend_labels, live_curve, new_legend, set_plot_labels,
                             steps_to_epochs, style_legend, with_alpha)
-from app.training.state import RunState
+from app.state import RunState
 
 __all__ = ["LossView"]
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QTableWidg
                                QTableWidgetItem, QToolButton, QWidget)
 
 from app.plots.base import EPOCH_REDRAW_S
-from app.training.state import RunState
+from app.state import RunState
 
 __all__ = ["RunsTable", "COLUMNS", "format_duration"]
 

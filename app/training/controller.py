@@ -18,7 +18,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from app.training.collector import collect_in_gui_thread
 from app.training.runs import Run, RunStore
-from app.training.state import RunState, can
+from app.state import RunState, can
 from app.training.worker import TrainingWorker
 from nncore.graph import dumps
 from nncore.project import Project
@@ -37,7 +37,7 @@ class TrainingController(QObject):
 
     Signals:
         state_changed(RunState): :attr:`state`'s new value (idle, running, paused,
-            stepping or stopping; a :class:`~app.training.state.RunState`, equal to its
+            stepping or stopping; a :class:`~app.state.RunState`, equal to its
             string).
         message(str, bool): a status text, and whether it is an error.
         node_failed(str): the display name of the node a failed run blames.

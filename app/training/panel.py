@@ -6,7 +6,7 @@ A wide, short panel for the window's bottom dock, in columns::
 
 Its settings *are* the project's settings: every editor shows a value of
 ``document.graph.settings["dataset"]`` or ``["training"]`` (read through
-:class:`~nncore.project.settings.DatasetSettings` / :class:`~nncore.project.settings.TrainingSettings`,
+:class:`~nncore.project.DatasetSettings` / :class:`~nncore.project.TrainingSettings`,
 so what a file leaves out shows its default), and every committed change (Enter, focus
 leaving a field, a click on a check box, a choice in a list) is one undoable
 :class:`~app.editor.commands.SetSettings` command ("Optimizer: Adam → SGD") carrying the
@@ -55,8 +55,8 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
                                QVBoxLayout, QWidget)
 
 from app.editor.commands import SetSettings
-from app.editor.inspector import FloatSpin, section_label, tone
-from app.training.state import RunState, can
+from app.state import RunState, can
+from app.widgets import FloatSpin, section_label, tone
 from nncore.data import DATASETS, Dataset, csv_columns, split
 from nncore.project.settings import DatasetSettings, SettingsError, TrainingSettings
 from nncore.metrics import direction, metric_of, monitors
@@ -1013,8 +1013,8 @@ class TrainingPanel(QWidget):
                 self.act_stop, self.act_reset]
 
     def set_state(self, state: RunState | str) -> None:
-        """Show the controller's :class:`~app.training.state.RunState`: each control is
-        enabled when :func:`~app.training.state.can` allows its action: idle (settings
+        """Show the controller's :class:`~app.state.RunState`: each control is
+        enabled when :func:`~app.state.can` allows its action: idle (settings
         editable; Train, Step and Reset), running (Pause and Stop), paused (Resume, Step,
         Stop), stepping (Resume and Stop) or stopping (waiting for the run to end:
         nothing). The settings are read-only unless idle.

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.training.state import RunState
+from app.state import RunState
 
 __all__ = ["Series", "Run", "RunStore", "RUN_COLORS"]
 
@@ -75,7 +75,7 @@ class Run:
         color: its colour in every plot.
         settings: the dataset and training settings it used (a copy).
         task: ``"classification"`` or ``"regression"``; ``classes``: class names.
-        status: a :class:`~app.training.state.RunState`: the controller's state while
+        status: a :class:`~app.state.RunState`: the controller's state while
             the run trains (running, paused, stepping, stopping), then finished, stopped
             or failed.
         visible: shown in the plots.

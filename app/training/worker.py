@@ -353,8 +353,10 @@ class TrainingWorker(QObject):
             "activation_hist": dict(record.activation_histograms or {}),
             "weight_hist": {self._labels.get(k, k): v
                             for k, v in (record.param_histograms or {}).items()},
-            "confusion": None if record.confusion_matrix is None else record.confusion_matrix.copy(),
-            "per_class": None if record.per_class_accuracy is None else record.per_class_accuracy.copy(),
+            "confusion": (None if record.confusion_matrix is None
+                          else record.confusion_matrix.copy()),
+            "per_class": (None if record.per_class_accuracy is None
+                          else record.per_class_accuracy.copy()),
             "unit_stats": self._unit_stats(run.model) if has_hist else {},
             "boundary": None,
         }

@@ -232,7 +232,8 @@ def test_zoom_pan_and_fit(canvas, qtbot):
     assert view.zoom() == 3.0
     before = view.visible_scene_rect().center()
     QTest.mousePress(view.viewport(), Qt.MiddleButton, Qt.NoModifier, view.viewport().rect().center())
-    QTest.mouseMove(view.viewport(), view.viewport().rect().center() + view.viewport().rect().topLeft() + __import__("PySide6.QtCore", fromlist=["QPoint"]).QPoint(-100, 0))
+    QTest.mouseMove(view.viewport(), view.viewport().rect().center() + view.viewport().rect().topLeft()
+                    + __import__("PySide6.QtCore", fromlist=["QPoint"]).QPoint(-100, 0))
     QTest.mouseRelease(view.viewport(), Qt.MiddleButton, Qt.NoModifier, view.viewport().rect().center())
     assert view.visible_scene_rect().center() != before
 

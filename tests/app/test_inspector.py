@@ -373,7 +373,7 @@ def test_focus_leaving_a_field_commits_it_once(inspector, document, qtbot):
 def test_colours_follow_a_dark_theme(inspector, document, qtbot):
     from PySide6.QtGui import QColor, QPalette
 
-    from app.editor.inspector import TONES
+    from app.widgets import TONES
 
     node = document.graph.add_node("dense")  # unconnected: it shows an error
     inspector.show_nodes([node.id])

@@ -159,7 +159,8 @@ def test_layout_and_theme_are_remembered(window, qtbot):
 
 def _run_app(*args, env_extra=None, timeout=60):
     env = dict(os.environ)
-    env.update({"QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": env.get("XDG_CONFIG_HOME", "/tmp/nncanvas-test-config")})
+    env.update({"QT_QPA_PLATFORM": "offscreen",
+                "XDG_CONFIG_HOME": env.get("XDG_CONFIG_HOME", "/tmp/nncanvas-test-config")})
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)

@@ -167,7 +167,7 @@ def test_repaints_after_graph_edits_coalesced(setup, qtbot):
                  lambda: g.replace_with(build_graph())):
         before = minimap.paint_count
         edit()
-        qtbot.waitUntil(lambda: minimap.paint_count > before)
+        qtbot.waitUntil(lambda: minimap.paint_count > before)  # noqa: B023 - waited for at once
 
 
 def test_repaints_when_the_view_scrolls_or_zooms(setup, qtbot):

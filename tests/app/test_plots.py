@@ -859,7 +859,7 @@ def test_export_history_csv(panel, store, tmp_path, monkeypatch):
     assert path.read_text(encoding="utf-8") == run.history_csv()
     # The context-menu action, beside pyqtgraph's "Export...", in every plot widget.
     for view in panel.views:
-        for w, action in zip(view._graphics, view.history_actions):
+        for w, _action in zip(view._graphics, view.history_actions):
             texts = [a.text() for a in w.scene().contextMenu]
             assert texts[0] == "Export..." and "Export history as CSV…" in texts
     target = tmp_path / "from_menu.csv"

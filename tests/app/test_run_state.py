@@ -11,7 +11,7 @@ from app.document import Document
 from app.plots.runs_table import STATUS
 from app.resources import examples_dir
 from app.training.panel import TrainingPanel
-from app.training.state import RunState, can
+from app.state import RunState, can
 
 WAIT = 60_000
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,7 +202,7 @@ def test_r20_slots_run_in_the_gui_thread_and_qt_never_warns(controller, qtbot):
 
 def test_r21_fifty_short_runs(controller, qtbot):
     set_training(controller, epochs=1, batch_size=512)
-    for i in range(50):
+    for _ in range(50):
         controller.reset()
         with qtbot.waitSignal(controller.run_finished, timeout=WAIT):
             controller.train()

@@ -256,8 +256,6 @@ def test_training_fields_and_clipping_round_trip(panel):
 
 
 def test_the_panel_follows_undo_and_open(panel, qtbot, tmp_path):
-    from pathlib import Path
-
     example = example_path("iris_sigmoid")
     panel.document.open(example)
     qtbot.waitUntil(lambda: panel.optimizer_combo.currentData() == "sgd", timeout=2000)

@@ -117,7 +117,8 @@ def _(rng, dt):
 def _(rng, dt):
     a, b, c = T(rng.standard_normal((2, 3)), dt), T(rng.standard_normal((1, 3)), dt), T(rng.standard_normal((2, 2)), dt)
     w = np.arange(15.0).reshape(3, 5)
-    return (lambda a, b, c: F.concatenate([F.concatenate([a, b]), F.concatenate([c, c[:1]], axis=0)], axis=1) * w), [a, b, c]
+    return (lambda a, b, c: F.concatenate([F.concatenate([a, b]), F.concatenate([c, c[:1]], axis=0)],
+                                          axis=1) * w), [a, b, c]
 
 
 for _n in (1, 5):
@@ -196,11 +197,13 @@ for _shape, _red in (((3, 2), "mean"), ((1, 1), "sum"), ((4,), "none")):
             [T(rng.standard_normal(s), dt), T(rng.standard_normal(s), dt)])))
     CASES.setdefault("BCELoss", []).append(
         (f"{_shape} {_red}", lambda rng, dt, s=_shape, r=_red: (
-            (lambda p, y=rng.uniform(0, 1, s).astype(dt): F.binary_cross_entropy(p, y, reduction=r)),
+            (lambda p, y=rng.uniform(0, 1, s).astype(dt):  # noqa: B008 - drawn once
+             F.binary_cross_entropy(p, y, reduction=r)),
             [T(rng.uniform(0.05, 0.95, s), dt)])))
     CASES.setdefault("BCEWithLogits", []).append(
         (f"{_shape} {_red}", lambda rng, dt, s=_shape, r=_red: (
-            (lambda x, y=(rng.uniform(0, 1, s) > 0.5).astype(dt): F.binary_cross_entropy_with_logits(x, y, reduction=r)),
+            (lambda x, y=(rng.uniform(0, 1, s) > 0.5).astype(dt):  # noqa: B008 - drawn once
+             F.binary_cross_entropy_with_logits(x, y, reduction=r)),
             [T(rng.standard_normal(s) * 3, dt)])))
 
 
@@ -212,7 +215,7 @@ def test_every_registered_op_has_a_gradient_check_case():
     assert not missing, f"ops without a gradient check case: {missing}"
     unknown = sorted(set(CASES) - set(OPS))
     assert not unknown, f"cases for ops that are not registered: {unknown}"
-    for op, cases in CASES.items():
+    for cases in CASES.values():
         assert len(cases) >= 1
 
 

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from nncore.graph import DataShape, Graph, GraphFileError, compile_graph, dumps, load_graph, load_weights, loads, save_graph
+from nncore.graph import (DataShape, Graph, GraphFileError, compile_graph, dumps, load_graph, load_weights,
+                          loads, save_graph)
 from nncore.graph.io import VERSION
 
 
@@ -111,7 +112,8 @@ def _file(mlp_graph, mutate) -> str:
     (lambda d: d.update(version="1"), "version must be a whole number"),
     (lambda d: d.update(format="something"), "not an NN Canvas graph"),
     (lambda d: d["nodes"][1].update(type="conv2d"), r"node 2 \('n2', 'Dense'\): unknown node type 'conv2d'"),
-    (lambda d: d["nodes"][1]["params"].update(units=-3), r"node 2 \('n2', 'Dense'\): units must be in \[1, 100000\], got -3"),
+    (lambda d: d["nodes"][1]["params"].update(units=-3),
+     r"node 2 \('n2', 'Dense'\): units must be in \[1, 100000\], got -3"),
     (lambda d: d["nodes"][1].update(id="n1"), r"node 2 \('n1', 'Dense'\): there is already a node with id 'n1'"),
     (lambda d: d["edges"].append({"from": ["n9", "output"], "to": ["n2", "input"]}),
      r"wire 6 \(n9.output -> n2.input\) refers to node 'n9', which is not in the file"),
