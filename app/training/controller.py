@@ -19,6 +19,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from app.training.collector import collect_in_gui_thread
 from app.training.runs import Run, RunStore
 from app.state import RunState, can
+from app.training.records import BatchRecords, EpochRecord, RunInfo, RunResult
 from app.training.worker import TrainingWorker
 from nncore.graph import dumps
 from nncore.project import Project
@@ -189,28 +190,28 @@ class TrainingController(QObject):
         return self.store.get(run_id)
 
     @Slot(int, object)
-    def _on_run_started(self, run_id: int, info: dict) -> None:
+    def _on_run_started(self, run_id: int, info: RunInfo) -> None:
         run = self._run(run_id)
         if run is None:
             return
-        run.task, run.classes = info["task"], info["classes"]
-        run.points = info["points"]
-        run.progress = {"epoch": 0, "batch": 0, "batches": info["batches"],
-                        "epochs": info["epochs"]}
+        run.task, run.classes = info.task, info.classes
+        run.points = info.points
+        run.progress = {"epoch": 0, "batch": 0, "batches": info.batches,
+                        "epochs": info.epochs}
         self.store.changed(run_id)
 
     @Slot(int, object)
-    def _on_batches(self, run_id: int, data: dict) -> None:
+    def _on_batches(self, run_id: int, data: BatchRecords) -> None:
         run = self._run(run_id)
         if run is None:
             return
-        run.step.extend(data["step"])
-        run.step_loss.extend(data["loss"])
-        run.step_lr.extend(data["lr"])
-        norms = data["grad_norms"]
+        run.step.extend(data.step)
+        run.step_loss.extend(data.loss)
+        run.step_lr.extend(data.lr)
+        norms = data.grad_norms
         if norms:
             n = len(next(iter(norms.values())))
-            run.grad_steps.extend(data["step"][-n:])
+            run.grad_steps.extend(data.step[-n:])
             for label, values in norms.items():
                 series = run.grad_norms.get(label)
                 if series is None:
@@ -221,46 +222,46 @@ class TrainingController(QObject):
                     if missing:
                         series.extend([float("nan")] * missing)
                 series.extend(values)
-        run.progress = dict(data["progress"])
+        run.progress = dict(data.progress)
         self.store.changed(run_id)
 
     @Slot(int, object)
-    def _on_epochs(self, run_id: int, payloads: list) -> None:
+    def _on_epochs(self, run_id: int, records: list[EpochRecord]) -> None:
         run = self._run(run_id)
         if run is None:
             return
-        for p in payloads:
-            run.epochs.append(p["logs"])
-            if p.get("hist_epoch") is not None:
-                run.hist_epochs.append(int(p["hist_epoch"]))
-            for store, key in ((run.activation_hist, "activation_hist"),
-                               (run.weight_hist, "weight_hist")):
-                for name, hist in p[key].items():
+        for p in records:
+            run.epochs.append(p.logs)
+            if p.hist_epoch is not None:
+                run.hist_epochs.append(int(p.hist_epoch))
+            for store, hists in ((run.activation_hist, p.activation_hist),
+                                 (run.weight_hist, p.weight_hist)):
+                for name, hist in hists.items():
                     store.setdefault(name, []).append(hist)
-            for name, stat in p["unit_stats"].items():
+            for name, stat in p.unit_stats.items():
                 run.unit_stats.setdefault(name, []).append(stat)
-            if p["confusion"] is not None:
-                run.confusion, run.per_class = p["confusion"], p["per_class"]
-            if p["boundary"] is not None:
-                run.boundary = p["boundary"]
+            if p.confusion is not None:
+                run.confusion, run.per_class = p.confusion, p.per_class
+            if p.boundary is not None:
+                run.boundary = p.boundary
         self.store.changed(run_id)
 
     @Slot(int, object)
-    def _on_finished(self, run_id: int, summary: dict) -> None:
+    def _on_finished(self, run_id: int, summary: RunResult) -> None:
         self.finished_signals[run_id] = self.finished_signals.get(run_id, 0) + 1
         run = self._run(run_id)
         if run is None:
             self._end_deleted(run_id)
             return
-        run.status = RunState(summary["status"])
-        run.best_epoch, run.stopped_epoch = summary["best_epoch"], summary["stopped_epoch"]
-        val = summary.get("val") or {}
+        run.status = RunState(summary.status)
+        run.best_epoch, run.stopped_epoch = summary.best_epoch, summary.stopped_epoch
+        val = summary.val
         text = f"{run.name}: {run.status} after {len(run.epochs)} epochs"
         if "accuracy" in val:
             text += f", validation accuracy {val['accuracy']:.2%}"
         elif "r2" in val:
             text += f", validation R² {val['r2']:.4f}"
-        if summary.get("restored"):
+        if summary.restored:
             text += f" (best epoch {run.best_epoch} restored)"
         self._end(run_id, text, False)
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.training.records import BatchRecords, EpochRecord, RunInfo, RunResult
 from nncore.graph import GraphError, GraphFileError, loads
 from nncore.project.settings import SettingsError
 from nncore.tensor import Tensor, no_grad
@@ -104,17 +105,11 @@ class TrainingWorker(QObject):
     """Trains networks in the thread it lives in.
 
     Signals (all carry the run id first):
-        run_started(int, dict): what the views need up front: ``task``, ``classes``,
-            ``parameters`` (labels), ``node_params`` (label -> node name), ``points``
-            ((X, y) for 2-D data) , ``batches`` per epoch, ``epochs``, ``notes``.
-        batches(int, dict): coalesced per-batch records: ``step``, ``loss``, ``lr``
-            (1-D arrays), ``grad_norms`` (label -> 1-D array), and ``progress`` (epoch,
-            batch, batches, samples_per_s, eta_s, epochs).
-        epochs(int, list): per-epoch payloads (``logs``, ``activation_hist``,
-            ``weight_hist``, ``unit_stats``, ``confusion``, ``per_class``, ``boundary``).
-        finished(int, dict): ``status`` ("finished" or "stopped"), ``best_epoch``,
-            ``stopped_epoch``, ``val`` (final validation metrics), ``seconds``,
-            ``samples_per_s``.
+        run_started(int, RunInfo): what the views need up front.
+        batches(int, BatchRecords): the batches trained since the last emit.
+        epochs(int, list[EpochRecord]): the epochs ended since the last emit.
+        finished(int, RunResult): how the run ended.
+        (The records: :mod:`app.training.records`.)
         failed(int, str, str): the message and the name of the node at fault ("" if
             none).
         step_done(int): the Step asked for (:meth:`step`) was taken and the run paused
@@ -287,12 +282,12 @@ class TrainingWorker(QObject):
             points = (X.astype(np.float32).copy(), y.astype(np.int64).copy())
         self._points = points
         self._probe = (sp.X_val if len(sp.y_val) else sp.X_train)[:256]
-        self.run_started.emit(run_id, {
-            "task": model.task, "classes": list(run.data.classes) if run.data.classes else None,
-            "parameters": list(labels.values()),
-            "node_params": {label: label.rsplit(".", 1)[0] for label in labels.values()},
-            "points": points, "batches": batches, "epochs": self._epochs_total,
-            "continuing": continuing})
+        self.run_started.emit(run_id, RunInfo(
+            task=model.task, classes=list(run.data.classes) if run.data.classes else None,
+            parameters=list(labels.values()),
+            node_params={label: label.rsplit(".", 1)[0] for label in labels.values()},
+            points=points, batches=batches, epochs=self._epochs_total,
+            continuing=continuing))
         self._pending_steps, self._pending_norms, self._pending_epochs = [], {}, []
         self._last_emit = self._last_boundary = self._boundary_cost = self._hist_cost = 0.0
         with self._lock:
@@ -314,14 +309,14 @@ class TrainingWorker(QObject):
         self._flush(run_id, force=True, ended=True)
         es = run.early_stopping
         val = run.evaluate("val") if len(sp.y_val) else {}
-        self.finished.emit(run_id, {
-            "status": "stopped" if trainer.stopped_by_request or (es and es.stopped_epoch)
+        self.finished.emit(run_id, RunResult(
+            status="stopped" if trainer.stopped_by_request or (es and es.stopped_epoch)
             else "finished",
-            "best_epoch": es.best_epoch if es else 0,
-            "stopped_epoch": es.stopped_epoch if es else 0,
-            "restored": bool(es and es.restore_best_weights and es.best_epoch),
-            "val": val, "seconds": seconds,
-            "samples_per_s": self._samples / seconds if seconds > 0 else 0.0})
+            best_epoch=es.best_epoch if es else 0,
+            stopped_epoch=es.stopped_epoch if es else 0,
+            restored=bool(es and es.restore_best_weights and es.best_epoch),
+            val=val, seconds=seconds,
+            samples_per_s=self._samples / seconds if seconds > 0 else 0.0))
 
     # ------------------------------------------------------------------ records (worker thread)
     def _on_batch(self, trainer: Any, record: Any) -> None:
@@ -347,7 +342,7 @@ class TrainingWorker(QObject):
     def _on_epoch(self, trainer: Any, record: Any) -> None:
         run = self._run
         has_hist = bool(record.activation_histograms or record.param_histograms)
-        payload: dict[str, Any] = {
+        fields: dict[str, Any] = {
             "logs": dict(record.logs),
             "hist_epoch": record.epoch if has_hist else None,
             "activation_hist": dict(record.activation_histograms or {}),
@@ -358,7 +353,6 @@ class TrainingWorker(QObject):
             "per_class": (None if record.per_class_accuracy is None
                           else record.per_class_accuracy.copy()),
             "unit_stats": self._unit_stats(run.model) if has_hist else {},
-            "boundary": None,
         }
         # short epochs: histograms every few epochs, by their cost and at most so often
         seconds = max(float(record.logs.get("time") or 0.0), 1e-6)
@@ -370,11 +364,10 @@ class TrainingWorker(QObject):
         last = record.epoch >= self._epochs_total
         wait = max(BOUNDARY_INTERVAL, BOUNDARY_COST_RATIO * self._boundary_cost)
         if self._points is not None and (now - self._last_boundary >= wait or last):
-            payload["boundary"] = self._boundary(run.model)
-            payload["boundary"]["epoch"] = record.epoch
+            fields["boundary"] = {**self._boundary(run.model), "epoch": record.epoch}
             self._last_boundary = time.perf_counter()
             self._boundary_cost = self._last_boundary - now
-        self._pending_epochs.append(payload)
+        self._pending_epochs.append(EpochRecord(**fields))
         stepped = False
         with self._lock:
             if self._step_epoch:
@@ -458,10 +451,10 @@ class TrainingWorker(QObject):
             self._progress["eta_s"] = max(total - done, 0) * per_batch \
                 if per_batch > 0 and self._progress.get("samples_per_s") and not ended \
                 else math.nan
-            self.batches.emit(run_id, {
-                "step": steps[:, 0].copy(), "loss": steps[:, 1].copy(), "lr": steps[:, 2].copy(),
-                "grad_norms": {k: np.array(v) for k, v in self._pending_norms.items()},
-                "progress": dict(self._progress)})
+            self.batches.emit(run_id, BatchRecords(
+                step=steps[:, 0].copy(), loss=steps[:, 1].copy(), lr=steps[:, 2].copy(),
+                grad_norms={k: np.array(v) for k, v in self._pending_norms.items()},
+                progress=dict(self._progress)))
             self._pending_steps, self._pending_norms = [], {}
         if self._pending_epochs:
             self.epochs.emit(run_id, self._pending_epochs)

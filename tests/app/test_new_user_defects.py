@@ -65,8 +65,8 @@ def test_histogram_edges_follow_the_weights_over_ten_epochs(qapp):
     text = (EXAMPLES / "digits_mlp.json").read_text()
     worker.train(1, text, str(EXAMPLES), 10, False)
     app.processEvents()
-    hists = [p["weight_hist"]["BatchNorm.weight"] for p in got if p["weight_hist"]]
-    assert len(hists) >= 2 and got[-1]["hist_epoch"] == 10  # every few epochs, the last
+    hists = [p.weight_hist["BatchNorm.weight"] for p in got if p.weight_hist]
+    assert len(hists) >= 2 and got[-1].hist_epoch == 10  # every few epochs, the last
     last = hists[-1]
     assert last.clipped == 0 and last.total == 128
     assert last.counts.max() < 64  # before: 116 in the last bin
