@@ -8,18 +8,19 @@ are remembered between runs (``QSettings``).
 from __future__ import annotations
 
 import html
-import os
 from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QByteArray, QDeadlineTimer, QRectF, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence, QPainter
+from PySide6.QtCore import QByteArray, QDeadlineTimer, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QUndoView, QWidget)
 
 from app.document import Document
+from app.recent import add_recent, recent_files
 from app.editor import commands
+from app.editor.export import export_scene
 from app.editor.inspector import Inspector
 from app.editor.items import TEXT_LOD, node_size
 from app.editor.layout import auto_layout
@@ -39,19 +40,11 @@ from nncore.graph import GraphFileError
 
 __all__ = ["MainWindow", "settings"]
 
-MAX_RECENT = 8
 #: A file opens, and auto-layout fits, at least this large: the zoom below which a card
 #: is a blank bar (its texts are not drawn, see ``app.editor.items.TEXT_LOD``), with a
 #: margin for rounding (a zoom set to 0.45 reads back as 0.4499...).
 READABLE_ZOOM = TEXT_LOD + 0.01
 FILE_FILTER = "NN Canvas graphs (*.json);;All files (*)"
-
-
-def _real_path(path: str | Path) -> str:
-    """``path`` as one spelling per file: absolute, links and ``..`` resolved
-    (``os.path.realpath``), case-folded where the file system ignores case
-    (``os.path.normcase``)."""
-    return os.path.normcase(os.path.realpath(os.fspath(path)))
 
 
 def settings() -> QSettings:
@@ -376,19 +369,12 @@ class MainWindow(QMainWindow):
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
 
     def _add_recent(self, path: Path) -> None:
-        path = _real_path(path)
-        recent = [p for p in self.recent_files() if p != path]
-        self.store.setValue("recent", [path, *recent][:MAX_RECENT])
+        add_recent(self.store, path)
         self._update_recent_menu()
 
     def recent_files(self) -> list[str]:
-        """The recent files, newest first, each once: as real paths (symbolic links,
-        ``..`` and relative paths resolved, so one file reached two ways is one entry,
-        also in a list saved by an older version)."""
-        value = self.store.value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return list(dict.fromkeys(_real_path(v) for v in (value or []) if v))
+        """The recent files, newest first, each once (:func:`app.recent.recent_files`)."""
+        return recent_files(self.store)
 
     def _update_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -410,39 +396,10 @@ class MainWindow(QMainWindow):
             self.export_canvas(path)
 
     def export_canvas(self, path: str | Path) -> None:
-        """Draw the whole network into a PNG (2x resolution) or SVG file."""
-        path = Path(path)
-        self.scene.refresh()
-        self.scene.clearSelection()
-        rect = self.scene.items_rect().adjusted(-30, -30, 30, 30)
-        if rect.isEmpty():
-            rect = QRectF(0, 0, 400, 300)
-        if path.suffix.lower() == ".svg":
-            from PySide6.QtSvg import QSvgGenerator
-
-            gen = QSvgGenerator()
-            gen.setFileName(str(path))
-            gen.setSize(QSize(int(rect.width()), int(rect.height())))
-            gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-            gen.setTitle(self.document.title)
-            painter = QPainter(gen)
-            self._render(painter, rect)
-            painter.end()
-        else:
-            image = QImage(int(rect.width() * 2), int(rect.height() * 2), QImage.Format_ARGB32)
-            image.fill(self.scene.theme.color("canvas"))
-            painter = QPainter(image)
-            painter.setRenderHint(QPainter.Antialiasing)
-            self._render(painter, rect, scale=2)
-            painter.end()
-            if not image.save(str(path)):
-                raise OSError(f"cannot write {path}")
-        self.statusBar().showMessage(f"Exported {path.name}", 5000)
-
-    def _render(self, painter: QPainter, rect: QRectF, scale: float = 1.0) -> None:
-        target = QRectF(0, 0, rect.width() * scale, rect.height() * scale)
-        painter.fillRect(target, self.scene.theme.color("canvas"))
-        self.scene.render(painter, target, rect)
+        """Draw the whole network into a PNG (2x resolution) or SVG file
+        (:func:`app.editor.export.export_scene`)."""
+        export_scene(self.scene, path, self.document.title)
+        self.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
 
     # ------------------------------------------------------------------ editing
     def add_at_center(self, type_id: str) -> None:
