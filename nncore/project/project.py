@@ -99,11 +99,16 @@ class Project:
 
     def problems(self) -> list[tuple[str | None, str]]:
         """Everything that would stop training, as (node id or None, text): the
-        graph's problems on the data, and the data itself when it cannot be read."""
+        graph's problems on the data, and the data itself when it cannot be read
+        (pinned to the Input, instead of its "no dataset yet")."""
         shape, error = self.data_state()
         problems = list(self.graph.analysis(shape).problems)
         if error is not None:
-            problems.append((None, f"dataset: {error}"))
+            # the Input's "no dataset yet" says less than why the data cannot be read
+            inputs = {n.id for n in self.graph.nodes if n.type.reads_data}
+            problems = [p for p in problems if p[0] not in inputs]
+            where = next(iter(inputs)) if len(inputs) == 1 else None
+            problems.append((where, f"dataset: {error}"))
         return problems
 
     def describe_data(self) -> str | None:

@@ -57,7 +57,8 @@ def test_a_csv_gives_its_shape_and_a_loss_that_wants_values_reads_numbers(tmp_pa
     assert Project(g2, tmp_path).analysis().ok
     # without the folder the relative path means nothing: said, not a traceback
     problems = Project(g2).problems()
-    assert problems[-1][0] is None and "d.csv: no such file" in problems[-1][1]
+    assert problems == [(g2.nodes[0].id, problems[0][1])]  # one, pinned to the Input
+    assert "d.csv: no such file" in problems[0][1]
     assert Project(g2).data_shape() is None
 
 
