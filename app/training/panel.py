@@ -46,17 +46,19 @@ from typing import Any, Callable
 import numpy as np
 import pyqtgraph as pg
 import shiboken6
-from PySide6.QtCore import QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QDoubleValidator, QFont, QKeySequence, QPalette
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPalette
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox,
-                               QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
+                               QFileDialog, QFormLayout, QFrame, QGridLayout,
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QScrollArea,
                                QSizePolicy, QSpinBox, QStackedWidget, QStyle, QToolButton,
                                QVBoxLayout, QWidget)
 
 from app.editor.commands import SetSettings
 from app.state import RunState, can
-from app.widgets import FloatSpin, section_label, tone
+from app.widgets import Binding, section_label, tone
+from app.widgets.fields import (FIELD_WIDTH, INT_MAX, ElidedLabel, NumberEdit, editor_value,
+                                fmt, float_spin, int_spin, set_quietly)
 from nncore.data import DATASETS, Dataset, csv_columns, split
 from nncore.project.settings import DatasetSettings, SettingsError, TrainingSettings
 from nncore.metrics import direction, metric_of, monitors
@@ -76,9 +78,7 @@ CONSTANT_SCHEDULE = ("Constant", "The learning rate stays as set")
 CLASS_COLORS = ("#3a86ff", "#e63946", "#2a9d8f", "#f4a261", "#8e6cdb", "#6c8a5b", "#ff006e",
                 "#8d99ae", "#ffbe0b", "#5e548e")
 
-_INT_MAX = 2**31 - 1  # QSpinBox holds a C int
 _MAX_POINTS = 3000    # the preview draws at most this many points (a fixed sample)
-_FIELD_WIDTH = 70     # width of number fields
 _DELIMITERS = ((",", "comma  ,"), (";", "semicolon  ;"), ("\t", "tab"), ("|", "bar  |"))
 _TASKS = ((None, "automatic"), ("classification", "classification"),
           ("regression", "regression"))
@@ -110,23 +110,6 @@ def _schedule_title(kind: str | None) -> str:
 
 
 # ============================================================================ helpers
-def _fmt(value: Any) -> str:
-    """A setting's value as text: 0.001, 1e-08, 3, on/off, (0.9, 0.999), none."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "(" + ", ".join(_fmt(v) for v in value) + ")"
-    return str(value)
-
-
 def _guess_delimiter(path: str | os.PathLike) -> str:
     """The separator of a CSV file's first line: the most frequent of , ; tab |
     (a comma when none appears)."""
@@ -197,29 +180,6 @@ def _form() -> QFormLayout:
     return form
 
 
-class _ElidedLabel(QLabel):
-    """One line of text cut with "…" to the width it gets (the whole text in the
-    tooltip); it never widens its layout."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return QSize(0, super().minimumSizeHint().height())
-
-    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
-        from PySide6.QtGui import QPainter
-
-        painter = QPainter(self)
-        painter.setPen(self.palette().color(self.foregroundRole()))
-        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
-                                             self.contentsRect().width())
-        painter.drawText(self.contentsRect(),
-                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
-
-
 def _short(message: str, limit: int = 150) -> str:
     """A message cut to ``limit`` characters (with "…")."""
     return message if len(message) <= limit else message[:limit - 1].rstrip() + "…"
@@ -230,109 +190,6 @@ class _Preview(QStackedWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(150, 96)
-
-
-class _NumberEdit(QLineEdit):
-    """A number typed as text (``0.001``, ``1e-8``): any float is accepted here and the
-    settings decide. Emits :attr:`committed` on Enter or focus out when the number
-    differs from the one shown; text that is not a number gets the shown value back."""
-
-    committed = Signal(float)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        validator = QDoubleValidator(self)
-        validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
-        locale = QLocale.c()
-        locale.setNumberOptions(QLocale.NumberOption.RejectGroupSeparator)
-        validator.setLocale(locale)
-        self.setValidator(validator)
-        self.setAlignment(Qt.AlignmentFlag.AlignRight)
-        self.setFixedWidth(_FIELD_WIDTH)
-        self._value: float = 0.0
-        self.editingFinished.connect(self._finish)
-
-    def value(self) -> float:
-        """The value shown (the project's, not a half-typed one)."""
-        return self._value
-
-    def set_value(self, value: float, force: bool = False) -> None:
-        """Show ``value``; a field being typed in keeps its text unless ``force``."""
-        self._value = value
-        if force or not (self.hasFocus() and self.isModified()):
-            self.setText(_fmt(value))
-            self.setModified(False)
-            self.setCursorPosition(0)
-
-    def _finish(self) -> None:
-        self.setModified(False)
-        try:
-            value = float(self.text())
-        except ValueError:
-            self.setText(_fmt(self._value))
-            return
-        if value == self._value:
-            self.setText(_fmt(value))
-            return
-        self.committed.emit(value)
-
-    def focusOutEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
-        super().focusOutEvent(event)
-        if not self.hasAcceptableInput():  # "", "1e": no editingFinished; put back
-            self.setText(_fmt(self._value))
-            self.setModified(False)
-
-
-def _spin_common(spin: QAbstractSpinBox) -> None:
-    spin.setKeyboardTracking(False)  # valueChanged on Enter, focus out and arrows only
-    spin.setAccelerated(True)
-    spin.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    spin.setAlignment(Qt.AlignmentFlag.AlignRight)
-    spin.setFixedWidth(_FIELD_WIDTH)
-
-
-def _int_spin(low: int, high: int) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(max(int(low), -_INT_MAX), min(int(high), _INT_MAX))
-    _spin_common(spin)
-    return spin
-
-
-def _float_spin(low: float, high: float, step: float, decimals: int) -> FloatSpin:
-    spin = FloatSpin()
-    spin.setLocale(QLocale.c())
-    spin.setDecimals(decimals)
-    spin.setRange(low, high)
-    spin.setSingleStep(step)
-    _spin_common(spin)
-    return spin
-
-
-def _set_quietly(widget: QWidget, value: Any, force: bool = False) -> None:
-    """Show ``value`` in an editor without it emitting anything."""
-    if isinstance(widget, _NumberEdit):
-        widget.set_value(float(value), force)
-        return
-    blocked = widget.blockSignals(True)
-    try:
-        if isinstance(widget, QCheckBox):
-            widget.setChecked(bool(value))
-        elif isinstance(widget, QComboBox):
-            widget.setCurrentIndex(max(widget.findData(value), 0))
-        elif isinstance(widget, QSpinBox):
-            value = int(value)
-            if value > widget.maximum():
-                widget.setMaximum(min(value, _INT_MAX))
-            widget.setValue(value)
-        elif isinstance(widget, QDoubleSpinBox):
-            value = float(value)
-            if value > widget.maximum():  # a file may hold more than the usual range
-                widget.setMaximum(value)
-            if value < widget.minimum():
-                widget.setMinimum(value)
-            widget.setValue(value)
-    finally:
-        widget.blockSignals(blocked)
 
 
 def _disconnect_all(callbacks: list[tuple[Any, Callable[..., Any]]], *args: Any) -> None:
@@ -399,6 +256,7 @@ class TrainingPanel(QWidget):
         self._tone_labels: list[tuple[QLabel, str]] = []  # (label, tone) to restyle
         self._sections: list[QLabel] = []
         self._es_defaults = _early_stopping_defaults()
+        self._bindings: dict[str, list[Binding]] = {"dataset": [], "training": []}
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -461,7 +319,7 @@ class TrainingPanel(QWidget):
         self._sections.append(header)
         head.addWidget(header)
         # a refused value's reason, on the header's line (costs no height)
-        error = _ElidedLabel()
+        error = ElidedLabel()
         error.setObjectName(f"{title.lower()}Error")
         error.hide()
         self._tone_labels.append((error, "error"))
@@ -484,6 +342,24 @@ class TrainingPanel(QWidget):
         if tip:
             label.setToolTip(tip)
         return label
+
+    def _bind(self, editor: QWidget, section: str, key: str, title: str,
+              convert: Callable[[Any], Any] | None = None, group: str | None = None) -> None:
+        """Bind ``editor`` to ``settings[section][key]`` (see :class:`Binding`); a refused
+        value's reason goes to ``group``'s error line (the section's by default)."""
+        cls = DatasetSettings if section == "dataset" else TrainingSettings
+        group = group or ("data" if section == "dataset" else "training")
+        self._bindings[section].append(Binding(
+            editor, (section, key), self.document, command=SetSettings, title=title,
+            normalize=lambda d: cls.from_dict(copy.deepcopy(d)).to_dict(),
+            convert=convert, error=partial(self._binding_error, group)))
+
+    def _binding_error(self, group: str, message: str | None) -> None:
+        if message is None:
+            self._error_label(group).hide()
+            return
+        self._show_all(force=True)
+        self._show_error(group, message)
 
     def _make_data_group(self) -> QWidget:
         group, columns, self.data_error_label = self._group("Data")
@@ -534,10 +410,10 @@ class TrainingPanel(QWidget):
         for name in names:
             opt = next(o for s in DATASETS.values() for o in s.options if o.name == name)
             if opt.type is int:
-                editor: QWidget = _int_spin(opt.minimum, opt.maximum)
+                editor: QWidget = int_spin(opt.minimum, opt.maximum)
                 editor.valueChanged.connect(partial(self._commit_data_option, name))
             else:
-                editor = _float_spin(opt.minimum, opt.maximum, 0.05, 3)
+                editor = float_spin(opt.minimum, opt.maximum, 0.05, 3)
                 editor.valueChanged.connect(partial(self._commit_data_option, name))
             editor.setObjectName(f"data_{name}")
             label = self._label(opt.label)
@@ -610,18 +486,16 @@ class TrainingPanel(QWidget):
 
         # --- split
         form = _form()
-        self.val_spin = _float_spin(0.0, 0.9, 0.05, 3)
+        self.val_spin = float_spin(0.0, 0.9, 0.05, 3)
         self.val_spin.setObjectName("dataValFraction")
-        self.val_spin.valueChanged.connect(
-            lambda v: self._commit_data_field("val_fraction", float(v), "Validation share"))
+        self._bind(self.val_spin, "dataset", "val_fraction", "Validation share", float)
         tip = ("Share of the samples held out to measure the network on data it does not "
                "train on (stratified by class)")
         self.val_spin.setToolTip(tip)
         form.addRow(self._label("Validation", tip), self.val_spin)
-        self.test_spin = _float_spin(0.0, 0.9, 0.05, 3)
+        self.test_spin = float_spin(0.0, 0.9, 0.05, 3)
         self.test_spin.setObjectName("dataTestFraction")
-        self.test_spin.valueChanged.connect(
-            lambda v: self._commit_data_field("test_fraction", float(v), "Test share"))
+        self._bind(self.test_spin, "dataset", "test_fraction", "Test share", float)
         tip = "Share of the samples kept aside for a final test, never used in training"
         self.test_spin.setToolTip(tip)
         form.addRow(self._label("Test", tip), self.test_spin)
@@ -630,15 +504,13 @@ class TrainingPanel(QWidget):
         self.standardize_check.setToolTip(
             "Scale every feature to mean 0 and deviation 1, with the training part's "
             "statistics (helps most networks)")
-        self.standardize_check.toggled.connect(
-            lambda on: self._commit_data_field("standardize", bool(on), "Standardize"))
+        self._bind(self.standardize_check, "dataset", "standardize", "Standardize", bool)
         form.addRow(self.standardize_check)
-        self.split_seed_spin = _int_spin(0, _INT_MAX)
+        self.split_seed_spin = int_spin(0, INT_MAX)
         self.split_seed_spin.setObjectName("dataSplitSeed")
         tip = "Seed of the split: the same seed holds out the same samples"
         self.split_seed_spin.setToolTip(tip)
-        self.split_seed_spin.valueChanged.connect(
-            lambda v: self._commit_data_field("seed", int(v), "Split seed"))
+        self._bind(self.split_seed_spin, "dataset", "seed", "Split seed", int)
         form.addRow(self._label("Split seed", tip), self.split_seed_spin)
         col = self._column(columns)
         col.addLayout(form)
@@ -706,9 +578,9 @@ class TrainingPanel(QWidget):
                 pair_layout = QHBoxLayout(pair)
                 pair_layout.setContentsMargins(0, 0, 0, 0)
                 pair_layout.setSpacing(4)
-                edits = tuple(_NumberEdit() for _ in range(spec.length))
+                edits = tuple(NumberEdit() for _ in range(spec.length))
                 for i, edit in enumerate(edits):
-                    edit.setFixedWidth(_FIELD_WIDTH // 2 + 10)
+                    edit.setFixedWidth(FIELD_WIDTH // 2 + 10)
                     edit.setObjectName(f"opt_{key}_{i}")
                     edit.setToolTip(tip)
                     edit.committed.connect(partial(self._commit_item, key, i))
@@ -716,16 +588,16 @@ class TrainingPanel(QWidget):
                 self.opt_editors[key] = edits
                 field: QWidget = pair
             elif spec.type == "int":
-                field = _int_spin(-_INT_MAX if spec.minimum is None else int(spec.minimum),
-                                  _INT_MAX if spec.maximum is None else int(spec.maximum))
+                field = int_spin(-INT_MAX if spec.minimum is None else int(spec.minimum),
+                                  INT_MAX if spec.maximum is None else int(spec.maximum))
                 field.valueChanged.connect(partial(self._commit_option, key))
                 self.opt_editors[key] = field
             elif _spin_spec(spec):
-                field = _float_spin(float(spec.minimum), float(spec.maximum), 0.01, 4)
+                field = float_spin(float(spec.minimum), float(spec.maximum), 0.01, 4)
                 field.valueChanged.connect(partial(self._commit_option, key))
                 self.opt_editors[key] = field
             else:
-                field = _NumberEdit()
+                field = NumberEdit()
                 field.committed.connect(partial(self._commit_option, key))
                 self.opt_editors[key] = field
             field.setObjectName(f"opt_{key}")
@@ -741,11 +613,8 @@ class TrainingPanel(QWidget):
                     "Off by default, as usually recommended: decaying them does not reduce "
                     "overfitting\n(they hold few values and do not multiply inputs) and "
                     "can hurt BatchNorm.")
-                self.decay_check.toggled.connect(
-                    lambda on: self._commit_training(
-                        {"decay_bias_and_norm": bool(on)},
-                        f"Decay biases and BatchNorm: {_fmt(not on)} → {_fmt(bool(on))}",
-                        "optimizer"))
+                self._bind(self.decay_check, "training", "decay_bias_and_norm",
+                           "Decay biases and BatchNorm", bool, group="optimizer")
                 form.addRow(self.decay_check)
         flags = QWidget()
         flags.setObjectName("opt_flags")
@@ -785,14 +654,14 @@ class TrainingPanel(QWidget):
         for key, spec in all_args(SCHEDULES).items():
             tip = f"{spec.help}\n({key})"
             if spec.type == "int":
-                editor = _int_spin(0 if spec.minimum is None else int(spec.minimum),
+                editor = int_spin(0 if spec.minimum is None else int(spec.minimum),
                                    1_000_000 if spec.maximum is None else int(spec.maximum))
                 editor.valueChanged.connect(partial(self._commit_schedule_arg, key))
             elif _spin_spec(spec):
-                editor = _float_spin(float(spec.minimum), float(spec.maximum), 0.01, 4)
+                editor = float_spin(float(spec.minimum), float(spec.maximum), 0.01, 4)
                 editor.valueChanged.connect(partial(self._commit_schedule_arg, key))
             else:
-                editor = _NumberEdit()
+                editor = NumberEdit()
                 editor.committed.connect(partial(self._commit_schedule_arg, key))
             editor.setObjectName(f"schedule_{key}")
             editor.setToolTip(tip)
@@ -806,26 +675,23 @@ class TrainingPanel(QWidget):
     def _make_training_group(self) -> QWidget:
         group, columns, self.training_error_label = self._group("Training")
         form = _form()
-        self.batch_spin = _int_spin(1, 1_000_000)
+        self.batch_spin = int_spin(1, 1_000_000)
         self.batch_spin.setObjectName("batchSize")
         tip = "Samples per gradient step"
         self.batch_spin.setToolTip(tip)
-        self.batch_spin.valueChanged.connect(
-            lambda v: self._commit_training_field("batch_size", int(v), "Batch size"))
+        self._bind(self.batch_spin, "training", "batch_size", "Batch size", int)
         form.addRow(self._label("Batch size", tip), self.batch_spin)
-        self.epochs_spin = _int_spin(1, 1_000_000)
+        self.epochs_spin = int_spin(1, 1_000_000)
         self.epochs_spin.setObjectName("epochs")
         tip = "Passes over the training data (early stopping may end sooner)"
         self.epochs_spin.setToolTip(tip)
-        self.epochs_spin.valueChanged.connect(
-            lambda v: self._commit_training_field("epochs", int(v), "Epochs"))
+        self._bind(self.epochs_spin, "training", "epochs", "Epochs", int)
         form.addRow(self._label("Epochs", tip), self.epochs_spin)
-        self.seed_spin = _int_spin(0, _INT_MAX)
+        self.seed_spin = int_spin(0, INT_MAX)
         self.seed_spin.setObjectName("trainingSeed")
         tip = "Seed of the initial weights and of the shuffling: the same seed, the same run"
         self.seed_spin.setToolTip(tip)
-        self.seed_spin.valueChanged.connect(
-            lambda v: self._commit_training_field("seed", int(v), "Training seed"))
+        self._bind(self.seed_spin, "training", "seed", "Training seed", int)
         form.addRow(self._label("Seed", tip), self.seed_spin)
         clip = QWidget()
         clip_layout = QHBoxLayout(clip)
@@ -837,7 +703,7 @@ class TrainingPanel(QWidget):
                "exceeds this (tames exploding gradients)")
         self.clip_check.setToolTip(tip)
         self.clip_check.toggled.connect(self._clip_toggled)
-        self.clip_edit = _NumberEdit()
+        self.clip_edit = NumberEdit()
         self.clip_edit.setObjectName("maxGradNorm")
         self.clip_edit.setToolTip(tip)
         self.clip_edit.committed.connect(self._clip_committed)
@@ -883,14 +749,14 @@ class TrainingPanel(QWidget):
         es_layout.addWidget(self.es_monitor, 1)
         es_layout.addWidget(self.es_mode)
         form.addRow(self._label("Stop early", tip), es)
-        self.es_patience = _int_spin(0, 1_000_000)
+        self.es_patience = int_spin(0, 1_000_000)
         self.es_patience.setObjectName("esPatience")
         tip = "Epochs without improvement before stopping"
         self.es_patience.setToolTip(tip)
         self.es_patience.valueChanged.connect(
             lambda v: self._commit_es("patience", int(v), "patience"))
         form.addRow(self._label("Patience", tip), self.es_patience)
-        self.es_min_delta = _NumberEdit()
+        self.es_min_delta = NumberEdit()
         self.es_min_delta.setObjectName("esMinDelta")
         tip = "The smallest change that counts as an improvement (min_delta)"
         self.es_min_delta.setToolTip(tip)
@@ -1066,7 +932,7 @@ class TrainingPanel(QWidget):
             done = (max(epoch, 1) - 1) * batches + (batch or 0)
         else:
             total, done = epochs, epoch
-        scale = 1.0 if total <= _INT_MAX else _INT_MAX / total
+        scale = 1.0 if total <= INT_MAX else INT_MAX / total
         self.progress_bar.setRange(0, int(total * scale))
         self.progress_bar.setValue(int(min(max(done, 0), total) * scale))
 
@@ -1113,7 +979,7 @@ class TrainingPanel(QWidget):
             if isinstance(editor, tuple):  # a "floats" argument
                 shown[key] = tuple(e.value() for e in editor)
             else:
-                shown[key] = self._editor_value(editor)
+                shown[key] = editor_value(editor)
         return shown
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
@@ -1268,14 +1134,7 @@ class TrainingPanel(QWidget):
             return
         self._commit_dataset({"options": {**current.options, name: value}},
                              f"{spec.display_name} {spec.option(name).label.lower()}: "
-                             f"{_fmt(old)} → {_fmt(value)}")
-
-    def _commit_data_field(self, key: str, value: Any, title: str) -> None:
-        current, _ = self._read_dataset()
-        old = getattr(current, key)
-        if value == old:
-            return
-        self._commit_dataset({key: value}, f"{title}: {_fmt(old)} → {_fmt(value)}")
+                             f"{fmt(old)} → {fmt(value)}")
 
     def _target_activated(self, index: int) -> None:
         current, _ = self._read_dataset()
@@ -1285,7 +1144,7 @@ class TrainingPanel(QWidget):
             return
         if current.target is None and index == len(self._columns[0]) - 1:
             return  # the last column is the target already
-        before = self.target_combo.itemText(shown) if shown >= 0 else _fmt(current.target)
+        before = self.target_combo.itemText(shown) if shown >= 0 else fmt(current.target)
         self._commit_dataset({"target": value, "classes": None},
                              f"Target column: {before} → {self.target_combo.itemText(index)}")
 
@@ -1334,7 +1193,7 @@ class TrainingPanel(QWidget):
         if value == old:
             return
         self._commit_training({"optimizer_options": {**current.optimizer_options, key: value}},
-                              f"{spec.title}: {_fmt(old)} → {_fmt(value)}", "optimizer")
+                              f"{spec.title}: {fmt(old)} → {fmt(value)}", "optimizer")
 
     def _commit_item(self, key: str, index: int, value: float) -> None:
         """One number of a ``floats`` argument (Adam's ``betas``) changed."""
@@ -1348,7 +1207,7 @@ class TrainingPanel(QWidget):
             return
         self._commit_training({"optimizer_options": {**current.optimizer_options,
                                                      key: list(new)}},
-                              f"{spec.title}: {_fmt(old)} → {_fmt(new)}", "optimizer")
+                              f"{spec.title}: {fmt(old)} → {fmt(new)}", "optimizer")
 
     # --- schedule
     def _schedule_activated(self, index: int) -> None:
@@ -1376,23 +1235,15 @@ class TrainingPanel(QWidget):
             return
         self._commit_training({"schedule": {**current.schedule, key: value}},
                               f"{info.title} {spec.title.lower()}: "
-                              f"{_fmt(old)} → {_fmt(value)}", "optimizer")
+                              f"{fmt(old)} → {fmt(value)}", "optimizer")
 
     # --- training
-    def _commit_training_field(self, key: str, value: Any, title: str) -> None:
-        current, _ = self._read_training()
-        old = getattr(current, key)
-        if value == old:
-            return
-        self._commit_training({key: value}, f"{title}: {_fmt(old)} → {_fmt(value)}",
-                              "training")
-
     def _clip_toggled(self, on: bool) -> None:
         value = self._clip_value if on else None
         current, _ = self._read_training()
         self._commit_training({"max_grad_norm": value},
-                              f"Gradient clipping: {_fmt(current.max_grad_norm)} → "
-                              f"{_fmt(value)}", "training")
+                              f"Gradient clipping: {fmt(current.max_grad_norm)} → "
+                              f"{fmt(value)}", "training")
 
     def _clip_committed(self, value: float) -> None:
         current, _ = self._read_training()
@@ -1400,8 +1251,8 @@ class TrainingPanel(QWidget):
             self._clip_value = value
             return
         if self._commit_training({"max_grad_norm": value},
-                                 f"Gradient clipping: {_fmt(current.max_grad_norm)} → "
-                                 f"{_fmt(value)}", "training"):
+                                 f"Gradient clipping: {fmt(current.max_grad_norm)} → "
+                                 f"{fmt(value)}", "training"):
             self._clip_value = value
 
     def _early_stopping_toggled(self, on: bool) -> None:
@@ -1410,8 +1261,8 @@ class TrainingPanel(QWidget):
             self._last_es = dict(current.early_stopping)
         es = {**self._es_defaults, **self._last_es} if on else None
         self._commit_training({"early_stopping": es},
-                              f"Early stopping: {_fmt(current.early_stopping is not None)} → "
-                              f"{_fmt(on)}", "training")
+                              f"Early stopping: {fmt(current.early_stopping is not None)} → "
+                              f"{fmt(on)}", "training")
 
     def _commit_es(self, key: str, value: Any, title: str, extra: dict | None = None) -> None:
         current, _ = self._read_training()
@@ -1422,7 +1273,7 @@ class TrainingPanel(QWidget):
             return
         self._commit_training({"early_stopping": {**current.early_stopping, key: value,
                                                   **(extra or {})}},
-                              f"Early stopping {title}: {_fmt(old)} → {_fmt(value)}",
+                              f"Early stopping {title}: {fmt(old)} → {fmt(value)}",
                               "training")
 
     def _monitor_activated(self, index: int) -> None:
@@ -1442,7 +1293,7 @@ class TrainingPanel(QWidget):
     def _commit_pending(self) -> None:
         """A field being typed in commits its text (before a run reads the settings)."""
         focused = QApplication.focusWidget()
-        if isinstance(focused, _NumberEdit) and self.isAncestorOf(focused) \
+        if isinstance(focused, NumberEdit) and self.isAncestorOf(focused) \
                 and focused.isModified():
             focused.editingFinished.emit()
 
@@ -1518,10 +1369,10 @@ class TrainingPanel(QWidget):
             if shown:
                 opt = spec.option(name)
                 if isinstance(editor, QSpinBox):
-                    editor.setRange(int(opt.minimum), min(int(opt.maximum), _INT_MAX))
+                    editor.setRange(int(opt.minimum), min(int(opt.maximum), INT_MAX))
                 else:
                     editor.setRange(float(opt.minimum), float(opt.maximum))
-                _set_quietly(editor, values[name])
+                set_quietly(editor, values[name])
                 tip = f"{opt.help}\nAllowed: {opt.minimum:g} to {opt.maximum:g}; " \
                       f"default {opt.default:g}"
                 editor.setToolTip(tip)
@@ -1538,14 +1389,12 @@ class TrainingPanel(QWidget):
             if not full.is_absolute() and self._base_dir() is not None:
                 full = self._base_dir() / full
             self.file_edit.setToolTip(str(full))
-            _set_quietly(self.task_combo, ds.task)
+            set_quietly(self.task_combo, ds.task)
         if ds.source == "csv":
-            _set_quietly(self.delimiter_combo, ds.delimiter)
+            set_quietly(self.delimiter_combo, ds.delimiter)
             self._fill_targets(ds)
-        _set_quietly(self.val_spin, ds.val_fraction)
-        _set_quietly(self.test_spin, ds.test_fraction)
-        _set_quietly(self.standardize_check, ds.standardize)
-        _set_quietly(self.split_seed_spin, ds.seed)
+        for binding in self._bindings["dataset"]:
+            binding.show(force)
 
     def _csv_path(self, ds: DatasetSettings) -> Path:
         path = Path(ds.path or "")
@@ -1592,7 +1441,7 @@ class TrainingPanel(QWidget):
         return -1
 
     def _show_training(self, tr: TrainingSettings, force: bool = False) -> None:
-        _set_quietly(self.optimizer_combo, tr.optimizer)
+        set_quietly(self.optimizer_combo, tr.optimizer)
         info = OPTIMIZERS[tr.optimizer]
         defaults = info.defaults()
         values = {**defaults, **tr.optimizer_options}
@@ -1608,9 +1457,9 @@ class TrainingPanel(QWidget):
                 continue
             if isinstance(editor, tuple):
                 for w, v in zip(editor, values[key]):
-                    _set_quietly(w, v, force)
+                    set_quietly(w, v, force)
             else:
-                _set_quietly(editor, values[key], force)
+                set_quietly(editor, values[key], force)
             # the tooltip of this optimizer's argument: help, range, its default
             full = f"{info.specs[key].describe()}\n({key}, {info.title})"
             for w in (*widgets, *([self.opt_labels[key]] if key in self.opt_labels else [])):
@@ -1626,10 +1475,9 @@ class TrainingPanel(QWidget):
             self.opt_editors[key].setVisible(key in flags)
         self.optimizer_form.setRowVisible(self.flags_row, bool(flags))
         self.optimizer_form.setRowVisible(self.decay_check, "weight_decay" in defaults)
-        _set_quietly(self.decay_check, tr.decay_bias_and_norm)
 
         kind = tr.schedule["type"] if tr.schedule else None
-        _set_quietly(self.schedule_combo, kind)
+        set_quietly(self.schedule_combo, kind)
         args = {**SCHEDULES[kind].defaults(), **tr.schedule} if kind else {}
         for key, editor in self.schedule_editors.items():
             shown = key in args
@@ -1638,39 +1486,28 @@ class TrainingPanel(QWidget):
                 spec = SCHEDULES[kind].specs[key]
                 editor.setToolTip(f"{spec.describe()}\n({key}, {SCHEDULES[kind].title})")
             if shown:
-                _set_quietly(editor, args[key], force)
+                set_quietly(editor, args[key], force)
 
-        _set_quietly(self.batch_spin, tr.batch_size)
-        _set_quietly(self.epochs_spin, tr.epochs)
-        _set_quietly(self.seed_spin, tr.seed)
+        for binding in self._bindings["training"]:
+            binding.show(force)
         clip = tr.max_grad_norm is not None
         if clip:
             self._clip_value = tr.max_grad_norm
-        _set_quietly(self.clip_check, clip)
-        _set_quietly(self.clip_edit, self._clip_value, force)
+        set_quietly(self.clip_check, clip)
+        set_quietly(self.clip_edit, self._clip_value, force)
         self.clip_edit.setEnabled(clip)
         es_on = tr.early_stopping is not None
         es = {**self._es_defaults, **(tr.early_stopping or self._last_es)}
         if es_on:
             self._last_es = dict(tr.early_stopping)
-        _set_quietly(self.es_check, es_on)
-        _set_quietly(self.es_monitor, es["monitor"])
-        _set_quietly(self.es_mode, es["mode"])
-        _set_quietly(self.es_patience, es["patience"])
-        _set_quietly(self.es_min_delta, es["min_delta"], force)
-        _set_quietly(self.es_restore, es["restore_best_weights"])
+        set_quietly(self.es_check, es_on)
+        set_quietly(self.es_monitor, es["monitor"])
+        set_quietly(self.es_mode, es["mode"])
+        set_quietly(self.es_patience, es["patience"])
+        set_quietly(self.es_min_delta, es["min_delta"], force)
+        set_quietly(self.es_restore, es["restore_best_weights"])
         for w in self._es_widgets:
             w.setEnabled(es_on)
-
-    @staticmethod
-    def _editor_value(editor: QWidget) -> Any:
-        if isinstance(editor, QCheckBox):
-            return editor.isChecked()
-        if isinstance(editor, QComboBox):
-            return editor.currentData()
-        if isinstance(editor, _NumberEdit):
-            return editor.value()
-        return editor.value()
 
     # ================================================================ preview
     def _update_preview(self, force: bool = False) -> None:
