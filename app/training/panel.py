@@ -35,7 +35,6 @@ import csv
 import html
 import inspect
 import json
-import math
 import os
 import re
 import warnings
@@ -47,17 +46,21 @@ import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPalette
+from PySide6.QtGui import QAction, QColor, QFont, QPalette
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox,
-                               QFileDialog, QFormLayout, QFrame, QGridLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QScrollArea,
+                               QFileDialog, QFrame, QGridLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QScrollArea,
                                QSizePolicy, QSpinBox, QStackedWidget, QStyle, QToolButton,
                                QVBoxLayout, QWidget)
 
 from app.editor.commands import SetSettings
 from app.state import RunState, can
-from app.widgets import Binding, section_label, tone
-from app.widgets.fields import (FIELD_WIDTH, INT_MAX, ElidedLabel, NumberEdit, editor_value,
+from app.training.run_section import RunSection, format_progress
+from app.training.section import Section
+from app.training.section import form as _form
+from app.training.section import label as _label
+from app.widgets import Binding, tone
+from app.widgets.fields import (FIELD_WIDTH, INT_MAX, NumberEdit, editor_value,
                                 fmt, float_spin, int_spin, set_quietly)
 from nncore.data import DATASETS, Dataset, csv_columns, split
 from nncore.project.settings import DatasetSettings, SettingsError, TrainingSettings
@@ -121,63 +124,6 @@ def _guess_delimiter(path: str | os.PathLike) -> str:
     counts = {d: line.count(d) for d, _ in _DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > counts[","] else ","
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0.0, float(seconds))
-    if seconds < 0.5:
-        return "<1 s"
-    if seconds < 59.5:
-        return f"{round(seconds)} s"
-    if seconds < 3600:
-        m, s = divmod(int(round(seconds)), 60)
-        return f"{m} min {s} s" if s else f"{m} min"
-    h, rest = divmod(int(round(seconds)), 3600)
-    return f"{h} h {rest // 60} min"
-
-
-def _rate(samples_per_s: float) -> str:
-    """41234.5 -> '41,200' (three significant figures above 1000), 512.3 -> '512'."""
-    if samples_per_s >= 1000:
-        digits = int(math.floor(math.log10(samples_per_s))) - 2
-        return f"{int(round(samples_per_s, -digits)):,}"
-    if samples_per_s >= 10:
-        return f"{samples_per_s:.0f}"
-    return f"{samples_per_s:.2g}"
-
-
-def format_progress(epoch: int, epochs: int, batch: int | None = None,
-                    batches: int | None = None, samples_per_s: float | None = None,
-                    eta_s: float | None = None) -> str:
-    """The progress line: ``epoch 3/30 · batch 12/23 · 41,000 samples/s · 4 s left``
-    (parts that are not known, None, are left out)."""
-    parts = [f"epoch {epoch}/{epochs}"]
-    if batch is not None and batches:
-        parts.append(f"batch {batch}/{batches}")
-    if samples_per_s is not None and math.isfinite(samples_per_s) and samples_per_s > 0:
-        parts.append(f"{_rate(samples_per_s)} samples/s")
-    if eta_s is not None and math.isfinite(eta_s):
-        parts.append(f"{_duration(eta_s)} left")
-    return " · ".join(parts)
-
-
-def _section(text: str) -> QLabel:
-    """A small bold header above a group of columns (the inspector's style)."""
-    label = section_label(text)
-    label.setObjectName("panelSection")
-    return label
-
-
-def _form() -> QFormLayout:
-    form = QFormLayout()
-    form.setContentsMargins(0, 0, 0, 0)
-    form.setHorizontalSpacing(8)
-    form.setVerticalSpacing(3)
-    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
-    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    form.setFormAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-    return form
 
 
 def _short(message: str, limit: int = 150) -> str:
@@ -244,17 +190,15 @@ class TrainingPanel(QWidget):
         self.choose_file: Callable[[QWidget, str, str], str | None] = _default_choose_file
         self.preview_data: Dataset | None = None
         self.data_error: str | None = None
-        self._state = RunState.IDLE
         self._preview_key: str | None = None
         self._columns_key: tuple | None = None
         self._columns: tuple[list[str], bool] = ([], False)
         self._shown: dict[str, Any] = {}
         self._row_shown: dict[str, bool] = {}  # optimizer option -> its editor is shown
         self._last_es: dict[str, Any] = {}  # early stopping's last settings, to turn it on
-        self._message_error = False
         self._clip_value = 1.0
         self._tone_labels: list[tuple[QLabel, str]] = []  # (label, tone) to restyle
-        self._sections: list[QLabel] = []
+        self._groups: list[Section] = []
         self._es_defaults = _early_stopping_defaults()
         self._bindings: dict[str, list[Binding]] = {"dataset": [], "training": []}
 
@@ -263,7 +207,6 @@ class TrainingPanel(QWidget):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._refresh)
 
-        self._make_actions()
         content = QWidget()
         content.setObjectName("trainingPanelContent")
         row = QHBoxLayout(content)
@@ -272,7 +215,16 @@ class TrainingPanel(QWidget):
         self.data_group = self._make_data_group()
         self.optimizer_group = self._make_optimizer_group()
         self.training_group = self._make_training_group()
-        self.controls_group = self._make_controls_group()
+        self.controls_group = RunSection(self._commit_pending)
+        run = self.controls_group
+        for name in ("train", "pause", "resume", "step", "stop", "reset"):
+            getattr(run, f"{name}_requested").connect(getattr(self, f"{name}_requested"))
+        # the controls, as the panel's attributes (the window and the tests use them)
+        for name in ("act_train", "act_pause", "act_step_batch", "act_step_epoch", "act_stop",
+                     "act_reset", "buttons", "train_button", "pause_button",
+                     "step_batch_button", "step_epoch_button", "stop_button", "reset_button",
+                     "progress_bar", "progress_label", "message_label"):
+            setattr(self, name, getattr(run, name))
         groups = (self.data_group, self.optimizer_group, self.training_group,
                   self.controls_group)
         for i, group in enumerate(groups):
@@ -307,28 +259,11 @@ class TrainingPanel(QWidget):
         self._refresh()
 
     # ================================================================ building
-    def _group(self, title: str) -> tuple[QWidget, QHBoxLayout, QLabel]:
+    def _group(self, title: str) -> tuple[Section, QHBoxLayout, QLabel]:
         """A titled group: header, a row of columns, an error line."""
-        group = QWidget()
-        box = QVBoxLayout(group)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(4)
-        head = QHBoxLayout()
-        head.setSpacing(10)
-        header = _section(title)
-        self._sections.append(header)
-        head.addWidget(header)
-        # a refused value's reason, on the header's line (costs no height)
-        error = ElidedLabel()
-        error.setObjectName(f"{title.lower()}Error")
-        error.hide()
-        self._tone_labels.append((error, "error"))
-        head.addWidget(error, 1)
-        box.addLayout(head)
-        columns = QHBoxLayout()
-        columns.setSpacing(12)
-        box.addLayout(columns, 1)
-        return group, columns, error
+        group = Section(title)
+        self._groups.append(group)
+        return group, group.columns, group.error_label
 
     @staticmethod
     def _column(columns: QHBoxLayout) -> QVBoxLayout:
@@ -336,12 +271,6 @@ class TrainingPanel(QWidget):
         col.setSpacing(4)
         columns.addLayout(col)
         return col
-
-    def _label(self, text: str, tip: str = "") -> QLabel:
-        label = QLabel(text)
-        if tip:
-            label.setToolTip(tip)
-        return label
 
     def _bind(self, editor: QWidget, section: str, key: str, title: str,
               convert: Callable[[Any], Any] | None = None, group: str | None = None) -> None:
@@ -395,7 +324,7 @@ class TrainingPanel(QWidget):
         self.source_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.source_combo.activated.connect(self._source_activated)
-        form.addRow(self._label("Source", "The data the network is trained on"),
+        form.addRow(_label("Source", "The data the network is trained on"),
                     self.source_combo)
 
         # built-in options: every option any synthetic set has; rows shown as they apply
@@ -416,7 +345,7 @@ class TrainingPanel(QWidget):
                 editor = float_spin(opt.minimum, opt.maximum, 0.05, 3)
                 editor.valueChanged.connect(partial(self._commit_data_option, name))
             editor.setObjectName(f"data_{name}")
-            label = self._label(opt.label)
+            label = _label(opt.label)
             self.option_editors[name] = editor
             self.option_labels[name] = label
             form.addRow(label, editor)
@@ -443,7 +372,7 @@ class TrainingPanel(QWidget):
         self.file_row = QWidget()
         self.file_row.setLayout(file_row)
         file_row.setContentsMargins(0, 0, 0, 0)
-        form.addRow(self._label("File"), self.file_row)
+        form.addRow(_label("File"), self.file_row)
         self.target_combo = QComboBox()
         self.target_combo.setObjectName("dataTarget")
         self.target_combo.setToolTip("The column to predict; the others are the features")
@@ -451,7 +380,7 @@ class TrainingPanel(QWidget):
         self.target_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.target_combo.activated.connect(self._target_activated)
-        form.addRow(self._label("Target", "The column to predict"), self.target_combo)
+        form.addRow(_label("Target", "The column to predict"), self.target_combo)
         self.task_combo = QComboBox()
         self.task_combo.setObjectName("dataTask")
         for value, text in _TASKS:
@@ -460,14 +389,14 @@ class TrainingPanel(QWidget):
                                    "numbers with a fraction are values to predict "
                                    "(a network ending in MSE reads numbers as values)")
         self.task_combo.activated.connect(self._task_activated)
-        form.addRow(self._label("Task"), self.task_combo)
+        form.addRow(_label("Task"), self.task_combo)
         self.delimiter_combo = QComboBox()
         self.delimiter_combo.setObjectName("dataDelimiter")
         for value, text in _DELIMITERS:
             self.delimiter_combo.addItem(text, value)
         self.delimiter_combo.setToolTip("The character between two fields of a line")
         self.delimiter_combo.activated.connect(self._delimiter_activated)
-        form.addRow(self._label("Separator"), self.delimiter_combo)
+        form.addRow(_label("Separator"), self.delimiter_combo)
         col = self._column(columns)
         col.addLayout(form)
         self.summary_label = QLabel()
@@ -492,13 +421,13 @@ class TrainingPanel(QWidget):
         tip = ("Share of the samples held out to measure the network on data it does not "
                "train on (stratified by class)")
         self.val_spin.setToolTip(tip)
-        form.addRow(self._label("Validation", tip), self.val_spin)
+        form.addRow(_label("Validation", tip), self.val_spin)
         self.test_spin = float_spin(0.0, 0.9, 0.05, 3)
         self.test_spin.setObjectName("dataTestFraction")
         self._bind(self.test_spin, "dataset", "test_fraction", "Test share", float)
         tip = "Share of the samples kept aside for a final test, never used in training"
         self.test_spin.setToolTip(tip)
-        form.addRow(self._label("Test", tip), self.test_spin)
+        form.addRow(_label("Test", tip), self.test_spin)
         self.standardize_check = QCheckBox("Standardize")
         self.standardize_check.setObjectName("dataStandardize")
         self.standardize_check.setToolTip(
@@ -511,7 +440,7 @@ class TrainingPanel(QWidget):
         tip = "Seed of the split: the same seed holds out the same samples"
         self.split_seed_spin.setToolTip(tip)
         self._bind(self.split_seed_spin, "dataset", "seed", "Split seed", int)
-        form.addRow(self._label("Split seed", tip), self.split_seed_spin)
+        form.addRow(_label("Split seed", tip), self.split_seed_spin)
         col = self._column(columns)
         col.addLayout(form)
 
@@ -559,7 +488,7 @@ class TrainingPanel(QWidget):
         self.optimizer_combo.setToolTip("How the weights are updated from the gradients "
                                         "(PyTorch's algorithms, names and defaults)")
         self.optimizer_combo.activated.connect(self._optimizer_activated)
-        form.addRow(self._label("Optimizer"), self.optimizer_combo)
+        form.addRow(_label("Optimizer"), self.optimizer_combo)
 
         # one editor per argument of any registered optimizer (its kind from the
         # argument's spec); the current optimizer's rows are shown
@@ -602,7 +531,7 @@ class TrainingPanel(QWidget):
                 self.opt_editors[key] = field
             field.setObjectName(f"opt_{key}")
             field.setToolTip(tip)
-            label = self._label(label_text, tip)
+            label = _label(label_text, tip)
             self.opt_labels[key] = label
             form.addRow(label, field)
             if key == "weight_decay":
@@ -648,7 +577,7 @@ class TrainingPanel(QWidget):
                                             Qt.ItemDataRole.ToolTipRole)
         self.schedule_combo.setToolTip("How the learning rate changes from epoch to epoch")
         self.schedule_combo.activated.connect(self._schedule_activated)
-        form.addRow(self._label("LR schedule", "How the learning rate changes from epoch "
+        form.addRow(_label("LR schedule", "How the learning rate changes from epoch "
                                                "to epoch"), self.schedule_combo)
         self.schedule_editors: dict[str, QWidget] = {}
         for key, spec in all_args(SCHEDULES).items():
@@ -666,7 +595,7 @@ class TrainingPanel(QWidget):
             editor.setObjectName(f"schedule_{key}")
             editor.setToolTip(tip)
             self.schedule_editors[key] = editor
-            form.addRow(self._label(spec.title, tip), editor)
+            form.addRow(_label(spec.title, tip), editor)
         col = self._column(columns)
         col.addLayout(form)
         col.addStretch(1)
@@ -680,19 +609,19 @@ class TrainingPanel(QWidget):
         tip = "Samples per gradient step"
         self.batch_spin.setToolTip(tip)
         self._bind(self.batch_spin, "training", "batch_size", "Batch size", int)
-        form.addRow(self._label("Batch size", tip), self.batch_spin)
+        form.addRow(_label("Batch size", tip), self.batch_spin)
         self.epochs_spin = int_spin(1, 1_000_000)
         self.epochs_spin.setObjectName("epochs")
         tip = "Passes over the training data (early stopping may end sooner)"
         self.epochs_spin.setToolTip(tip)
         self._bind(self.epochs_spin, "training", "epochs", "Epochs", int)
-        form.addRow(self._label("Epochs", tip), self.epochs_spin)
+        form.addRow(_label("Epochs", tip), self.epochs_spin)
         self.seed_spin = int_spin(0, INT_MAX)
         self.seed_spin.setObjectName("trainingSeed")
         tip = "Seed of the initial weights and of the shuffling: the same seed, the same run"
         self.seed_spin.setToolTip(tip)
         self._bind(self.seed_spin, "training", "seed", "Training seed", int)
-        form.addRow(self._label("Seed", tip), self.seed_spin)
+        form.addRow(_label("Seed", tip), self.seed_spin)
         clip = QWidget()
         clip_layout = QHBoxLayout(clip)
         clip_layout.setContentsMargins(0, 0, 0, 0)
@@ -709,7 +638,7 @@ class TrainingPanel(QWidget):
         self.clip_edit.committed.connect(self._clip_committed)
         clip_layout.addWidget(self.clip_check)
         clip_layout.addWidget(self.clip_edit)
-        form.addRow(self._label("Clip norm", tip), clip)
+        form.addRow(_label("Clip norm", tip), clip)
 
         es = QWidget()
         es_layout = QHBoxLayout(es)
@@ -748,21 +677,21 @@ class TrainingPanel(QWidget):
         es_layout.addWidget(self.es_check)
         es_layout.addWidget(self.es_monitor, 1)
         es_layout.addWidget(self.es_mode)
-        form.addRow(self._label("Stop early", tip), es)
+        form.addRow(_label("Stop early", tip), es)
         self.es_patience = int_spin(0, 1_000_000)
         self.es_patience.setObjectName("esPatience")
         tip = "Epochs without improvement before stopping"
         self.es_patience.setToolTip(tip)
         self.es_patience.valueChanged.connect(
             lambda v: self._commit_es("patience", int(v), "patience"))
-        form.addRow(self._label("Patience", tip), self.es_patience)
+        form.addRow(_label("Patience", tip), self.es_patience)
         self.es_min_delta = NumberEdit()
         self.es_min_delta.setObjectName("esMinDelta")
         tip = "The smallest change that counts as an improvement (min_delta)"
         self.es_min_delta.setToolTip(tip)
         self.es_min_delta.committed.connect(
             lambda v: self._commit_es("min_delta", float(v), "min delta"))
-        form.addRow(self._label("Min change", tip), self.es_min_delta)
+        form.addRow(_label("Min change", tip), self.es_min_delta)
         self.es_restore = QCheckBox("Restore best weights")
         self.es_restore.setObjectName("esRestore")
         self.es_restore.setToolTip("When training ends, go back to the weights of the best "
@@ -777,99 +706,11 @@ class TrainingPanel(QWidget):
         col.addStretch(1)
         return group
 
-    def _make_actions(self) -> None:
-        style = self.style()
-        icon = style.standardIcon
-        P = QStyle.StandardPixmap
-
-        def make(text: str, icon_text: str, shortcut: list[str], pixmap: Any,
-                 slot: Callable[[], None], tip: str) -> QAction:
-            action = QAction(icon(pixmap), text, self)
-            action.setIconText(icon_text)
-            action.setShortcuts([QKeySequence(s) for s in shortcut])
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            keys = QKeySequence(shortcut[0]).toString(QKeySequence.SequenceFormat.NativeText)
-            action.setToolTip(f"{tip} ({keys})")
-            action.setStatusTip(tip)
-            action.triggered.connect(slot)
-            self.addAction(action)
-            return action
-
-        self.act_train = make("&Train", "Train", ["Ctrl+Return", "Ctrl+Enter"],
-                              P.SP_MediaPlay, self._train, "Start training")
-        self.act_pause = make("&Pause", "Pause", ["Ctrl+P"], P.SP_MediaPause, self._pause,
-                              "Pause or resume training")
-        self.act_step_batch = make("Step One &Batch", "Step batch", ["Ctrl+B"],
-                                   P.SP_MediaSeekForward, partial(self._step, "batch"),
-                                   "Train one more batch, then pause")
-        self.act_step_epoch = make("Step to End of &Epoch", "Step epoch", ["Ctrl+E"],
-                                   P.SP_MediaSkipForward, partial(self._step, "epoch"),
-                                   "Train to the end of the current epoch, then pause "
-                                   "(paused mid-epoch: only the rest of that epoch)")
-        self.act_stop = make("&Stop", "Stop", ["Ctrl+."], P.SP_MediaStop, self._stop,
-                             "Stop training (the weights stay as they are)")
-        self.act_reset = make("&Reset Weights", "Reset weights", ["Ctrl+Shift+R"],
-                              P.SP_BrowserReload, self._reset,
-                              "Start again from new random weights (the training seed's)")
-
-    def _make_controls_group(self) -> QWidget:
-        group, columns, _ = self._group("Run")
-        col = self._column(columns)
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(4)
-        grid.setVerticalSpacing(4)
-        self.buttons: dict[str, QToolButton] = {}
-        layout = (("train", self.act_train, 0, 0), ("pause", self.act_pause, 0, 1),
-                  ("step_batch", self.act_step_batch, 1, 0),
-                  ("step_epoch", self.act_step_epoch, 1, 1),
-                  ("stop", self.act_stop, 2, 0), ("reset", self.act_reset, 2, 1))
-        for key, action, r, c in layout:
-            button = QToolButton()
-            button.setDefaultAction(action)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            button.setObjectName(f"{key}Button")
-            grid.addWidget(button, r, c)
-            self.buttons[key] = button
-        self.train_button = self.buttons["train"]
-        self.pause_button = self.buttons["pause"]
-        self.step_batch_button = self.buttons["step_batch"]
-        self.step_epoch_button = self.buttons["step_epoch"]
-        self.stop_button = self.buttons["stop"]
-        self.reset_button = self.buttons["reset"]
-        font = QFont(self.train_button.font())
-        font.setBold(True)
-        self.train_button.setFont(font)
-        col.addLayout(grid)
-        col.addSpacing(4)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setObjectName("trainingProgress")
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setTextVisible(False)
-        self.progress_bar.setFixedHeight(10)
-        col.addWidget(self.progress_bar)
-        self.progress_label = QLabel("Not trained yet")
-        self.progress_label.setObjectName("progressText")
-        self.progress_label.setWordWrap(True)
-        self._tone_labels.append((self.progress_label, "muted"))
-        col.addWidget(self.progress_label)
-        self.message_label = QLabel()
-        self.message_label.setObjectName("trainingMessage")
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        col.addWidget(self.message_label)
-        col.addStretch(1)
-        group.setMinimumWidth(228)
-        group.setMaximumWidth(340)
-        return group
-
     # ================================================================ public
     @property
     def state(self) -> RunState:
         """The state last given to :meth:`set_state`."""
-        return self._state
+        return self.controls_group.state
 
     def actions_for_window(self) -> list[QAction]:
         """The controls as actions with their shortcuts, for the window's Training menu:
@@ -880,75 +721,35 @@ class TrainingPanel(QWidget):
 
     def set_state(self, state: RunState | str) -> None:
         """Show the controller's :class:`~app.state.RunState`: each control is
-        enabled when :func:`~app.state.can` allows its action: idle (settings
-        editable; Train, Step and Reset), running (Pause and Stop), paused (Resume, Step,
-        Stop), stepping (Resume and Stop) or stopping (waiting for the run to end:
-        nothing). The settings are read-only unless idle.
+        enabled when :func:`~app.state.can` allows its action (see
+        :meth:`RunSection.set_state`); the settings are read-only unless idle.
 
         Raises:
             ValueError: for another state (also a run's end state: finished, ...).
         """
-        try:
-            state = RunState(state)
-        except ValueError:
-            state = None
-        if state is None or state.ended:
-            names = ", ".join(s for s in RunState if not s.ended)
-            raise ValueError(f"state must be one of {names}, got {state!r}")
-        if state != RunState.IDLE:
-            self._commit_pending()
-        self._state = state
-        resume = can(state, "resume")
-        self.act_train.setEnabled(can(state, "train"))
-        self.act_pause.setEnabled(can(state, "pause") or resume)
-        self.act_pause.setText("&Resume" if resume else "&Pause")
-        self.act_pause.setIconText("Resume" if resume else "Pause")
-        self.act_pause.setIcon(self.style().standardIcon(
-            QStyle.StandardPixmap.SP_MediaPlay if resume else QStyle.StandardPixmap.SP_MediaPause))
-        self.act_step_batch.setEnabled(can(state, "step"))
-        self.act_step_epoch.setEnabled(can(state, "step"))
-        self.act_stop.setEnabled(can(state, "stop"))
-        self.act_reset.setEnabled(can(state, "reset"))
+        self.controls_group.set_state(state)
         for group in (self.data_group, self.optimizer_group, self.training_group):
-            group.setEnabled(can(state, "edit"))
+            group.setEnabled(can(self.state, "edit"))
 
     def set_progress(self, epoch: int, epochs: int, batch: int | None = None,
                      batches: int | None = None, samples_per_s: float | None = None,
                      eta_s: float | None = None) -> None:
-        """Show where the run is: "epoch 3/30 · batch 12/23 · 41,000 samples/s · 4 s left"
-        (``epoch`` and ``batch`` count from 1; parts given as None are left out) and the
-        bar at the share of all batches done, ``((epoch - 1) · batches + batch) /
-        (epochs · batches)`` (or ``epoch / epochs`` without batches)."""
-        text = format_progress(epoch, epochs, batch, batches, samples_per_s, eta_s)
-        # wrapped between the parts only, never inside "41,000 samples/s"
-        self.progress_label.setText(" · ".join(part.replace(" ", "\u00a0")
-                                               for part in text.split(" · ")))
-        if epochs <= 0:
-            self.progress_bar.setRange(0, 1)
-            self.progress_bar.setValue(0)
-            return
-        if batches:
-            total = epochs * batches
-            done = (max(epoch, 1) - 1) * batches + (batch or 0)
-        else:
-            total, done = epochs, epoch
-        scale = 1.0 if total <= INT_MAX else INT_MAX / total
-        self.progress_bar.setRange(0, int(total * scale))
-        self.progress_bar.setValue(int(min(max(done, 0), total) * scale))
+        """Show where the run is (see :meth:`RunSection.set_progress`)."""
+        self.controls_group.set_progress(epoch, epochs, batch, batches, samples_per_s, eta_s)
 
     def clear_progress(self, text: str = "Not trained yet") -> None:
         """Empty the bar and show ``text`` instead of the progress (e.g. after Reset
         weights)."""
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_label.setText(text)
+        self.controls_group.clear_progress(text)
 
     def set_message(self, text: str, error: bool = False) -> None:
         """Show the last status (e.g. "Stopped early at epoch 12: best val_loss 0.08"),
         in red when ``error``."""
-        self.message_label.setText(text)
-        self._message_error = error
-        self.message_label.setStyleSheet(f"color: {tone('error')};" if error else "")
+        self.controls_group.set_message(text, error)
+
+    @property
+    def _message_error(self) -> bool:
+        return self.controls_group._message_error
 
     def refresh_now(self) -> None:
         """Show the project's settings at once instead of at the next event-loop turn."""
@@ -1297,30 +1098,6 @@ class TrainingPanel(QWidget):
                 and focused.isModified():
             focused.editingFinished.emit()
 
-    def _train(self) -> None:
-        if can(self._state, "train"):
-            self._commit_pending()
-            self.train_requested.emit()
-
-    def _pause(self) -> None:
-        if can(self._state, "pause"):
-            self.pause_requested.emit()
-        elif can(self._state, "resume"):
-            self.resume_requested.emit()
-
-    def _step(self, unit: str) -> None:
-        if can(self._state, "step"):
-            self._commit_pending()
-            self.step_requested.emit(unit)
-
-    def _stop(self) -> None:
-        if can(self._state, "stop"):
-            self.stop_requested.emit()
-
-    def _reset(self) -> None:
-        if can(self._state, "reset"):
-            self.reset_requested.emit()
-
     # ================================================================ showing
     def _on_graph_event(self, *args: Any) -> None:
         if shiboken6.isValid(self) and not self._timer.isActive():
@@ -1620,12 +1397,10 @@ class TrainingPanel(QWidget):
 
     # ================================================================ theme
     def _apply_tones(self) -> None:
-        for label in self._sections:
-            label.setStyleSheet(f"color: {tone('muted')};")
-        for label, name in self._tone_labels:
-            label.setStyleSheet(f"color: {tone(name)};")
-        if self._message_error:
-            self.message_label.setStyleSheet(f"color: {tone('error')};")
+        for group in (*self._groups, self.controls_group):
+            group.apply_tones()
+        for widget, name in self._tone_labels:
+            widget.setStyleSheet(f"color: {tone(name)};")
         self.preview_message.setStyleSheet(f"color: {tone('muted')}; padding: 6px;")
         if self.data_error is not None:
             self.summary_label.setStyleSheet(f"color: {tone('error')};")
