@@ -30,13 +30,11 @@ progress (:meth:`set_progress`) and last message (:meth:`set_message`).
 
 from __future__ import annotations
 
-import copy
 import csv
 import html
 import inspect
 import json
 import os
-import re
 import warnings
 from functools import partial
 from pathlib import Path
@@ -56,14 +54,14 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
 from app.editor.commands import SetSettings
 from app.state import RunState, can
 from app.training.run_section import RunSection, format_progress
-from app.training.section import Section
+from app.training.section import Section, SettingsAccess
 from app.training.section import form as _form
 from app.training.section import label as _label
-from app.widgets import Binding, tone
+from app.widgets import tone
 from app.widgets.fields import (FIELD_WIDTH, INT_MAX, NumberEdit, editor_value,
                                 fmt, float_spin, int_spin, set_quietly)
 from nncore.data import DATASETS, Dataset, csv_columns, split
-from nncore.project.settings import DatasetSettings, SettingsError, TrainingSettings
+from nncore.project.settings import DatasetSettings, TrainingSettings
 from nncore.metrics import direction, metric_of, monitors
 from nncore.optim.registry import OPTIMIZERS, SCHEDULES, all_args
 from nncore.project import dataset_for_graph, load_data_cached
@@ -198,9 +196,10 @@ class TrainingPanel(QWidget):
         self._last_es: dict[str, Any] = {}  # early stopping's last settings, to turn it on
         self._clip_value = 1.0
         self._tone_labels: list[tuple[QLabel, str]] = []  # (label, tone) to restyle
-        self._groups: list[Section] = []
+        self._groups: dict[str, Section] = {}  # "data", "optimizer", "training"
         self._es_defaults = _early_stopping_defaults()
-        self._bindings: dict[str, list[Binding]] = {"dataset": [], "training": []}
+        self._access = SettingsAccess(document, lambda force: self._show_all(force=force),
+                                      SetSettings)
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -262,7 +261,7 @@ class TrainingPanel(QWidget):
     def _group(self, title: str) -> tuple[Section, QHBoxLayout, QLabel]:
         """A titled group: header, a row of columns, an error line."""
         group = Section(title)
-        self._groups.append(group)
+        self._groups[title.lower()] = group
         return group, group.columns, group.error_label
 
     @staticmethod
@@ -276,19 +275,8 @@ class TrainingPanel(QWidget):
               convert: Callable[[Any], Any] | None = None, group: str | None = None) -> None:
         """Bind ``editor`` to ``settings[section][key]`` (see :class:`Binding`); a refused
         value's reason goes to ``group``'s error line (the section's by default)."""
-        cls = DatasetSettings if section == "dataset" else TrainingSettings
         group = group or ("data" if section == "dataset" else "training")
-        self._bindings[section].append(Binding(
-            editor, (section, key), self.document, command=SetSettings, title=title,
-            normalize=lambda d: cls.from_dict(copy.deepcopy(d)).to_dict(),
-            convert=convert, error=partial(self._binding_error, group)))
-
-    def _binding_error(self, group: str, message: str | None) -> None:
-        if message is None:
-            self._error_label(group).hide()
-            return
-        self._show_all(force=True)
-        self._show_error(group, message)
+        self._access.bind(editor, section, key, title, convert, self._group_of(group))
 
     def _make_data_group(self) -> QWidget:
         group, columns, self.data_error_label = self._group("Data")
@@ -788,79 +776,32 @@ class TrainingPanel(QWidget):
 
     # ================================================================ reading settings
     def _read_dataset(self) -> tuple[DatasetSettings, str | None]:
-        try:
-            return DatasetSettings.from_dict(
-                copy.deepcopy(self._graph.settings.get("dataset"))), None
-        except SettingsError as e:
-            return DatasetSettings(), str(e)
+        return self._access.read("dataset")
 
     def _read_training(self) -> tuple[TrainingSettings, str | None]:
-        try:
-            return TrainingSettings.from_dict(
-                copy.deepcopy(self._graph.settings.get("training"))), None
-        except SettingsError as e:
-            return TrainingSettings(), str(e)
+        return self._access.read("training")
 
     def _base_dir(self) -> Path | None:
         path = getattr(self.document, "path", None)
         return Path(path).parent if path else None
 
     # ================================================================ committing
+    def _group_of(self, group: str) -> Section:
+        return self._groups[group]
+
     def _error_label(self, group: str) -> QLabel:
-        return {"data": self.data_error_label, "optimizer": self.optimizer_error_label,
-                "training": self.training_error_label}[group]
+        return self._group_of(group).error_label
 
     def _show_error(self, group: str, message: str) -> None:
-        label = self._error_label(group)
-        # "training.optimizer_options: Invalid beta ..." -> the reason, and
-        # "training.optimizer_options.betas[0] must be ..." -> "betas[0] must be ..."
-        # (all in the tooltip)
-        match = re.match(r"(?:dataset|training)\.\w+(?: \(\w+\))?: (.+)", message, re.S) \
-            or re.match(r"(?:dataset|training)\.(?:\w+\.)*(\S+ .+)", message, re.S)
-        label.setText(f"⚠ {match.group(1) if match else message}")
-        label.setToolTip(f"<p>{html.escape(message)}</p>")  # rich text: wrapped
-        label.show()
-
-    def _push(self, section: str, new: dict[str, Any], text: str, group: str) -> bool:
-        settings = {**self._graph.settings, section: new}
-        try:
-            done = self.document.push(SetSettings(self._graph, settings, text))
-        except Exception as e:  # noqa: BLE001 - the model refused: say why, change nothing
-            self._show_all(force=True)
-            self._show_error(group, str(e))
-            return False
-        if done is False:  # the document refuses edits now (e.g. while training runs)
-            self._show_all(force=True)
-            return False
-        self._error_label(group).hide()
-        return True
+        self._group_of(group).show_error(message)
 
     def _commit_dataset(self, changes: dict[str, Any], text: str) -> bool:
         """One SetSettings for a change of the dataset settings; False if refused."""
-        current, _ = self._read_dataset()
-        try:
-            new = DatasetSettings.from_dict({**copy.deepcopy(current.to_dict()), **changes})
-        except SettingsError as e:
-            self._show_all(force=True)
-            self._show_error("data", str(e))
-            return False
-        if new.to_dict() == self._graph.settings.get("dataset"):
-            return True
-        return self._push("dataset", new.to_dict(), text, "data")
+        return self._access.commit("dataset", changes, text, self.data_group)
 
     def _commit_training(self, changes: dict[str, Any], text: str, group: str) -> bool:
         """One SetSettings for a change of the training settings; False if refused."""
-        current, _ = self._read_training()
-        try:
-            new = TrainingSettings.from_dict({**copy.deepcopy(current.to_dict()),
-                                              **copy.deepcopy(changes)})
-        except SettingsError as e:
-            self._show_all(force=True)
-            self._show_error(group, str(e))
-            return False
-        if new.to_dict() == self._graph.settings.get("training"):
-            return True
-        return self._push("training", new.to_dict(), text, group)
+        return self._access.commit("training", changes, text, self._group_of(group))
 
     # --- data
     @staticmethod
@@ -1170,7 +1111,7 @@ class TrainingPanel(QWidget):
         if ds.source == "csv":
             set_quietly(self.delimiter_combo, ds.delimiter)
             self._fill_targets(ds)
-        for binding in self._bindings["dataset"]:
+        for binding in self._access.bindings["dataset"]:
             binding.show(force)
 
     def _csv_path(self, ds: DatasetSettings) -> Path:
@@ -1265,7 +1206,7 @@ class TrainingPanel(QWidget):
             if shown:
                 set_quietly(editor, args[key], force)
 
-        for binding in self._bindings["training"]:
+        for binding in self._access.bindings["training"]:
             binding.show(force)
         clip = tr.max_grad_norm is not None
         if clip:
@@ -1397,7 +1338,7 @@ class TrainingPanel(QWidget):
 
     # ================================================================ theme
     def _apply_tones(self) -> None:
-        for group in (*self._groups, self.controls_group):
+        for group in (*self._groups.values(), self.controls_group):
             group.apply_tones()
         for widget, name in self._tone_labels:
             widget.setStyleSheet(f"color: {tone(name)};")

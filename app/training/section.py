@@ -3,12 +3,21 @@ header, the line where a refused value's reason shows, and a row of columns."""
 
 from __future__ import annotations
 
+import copy
+import html
+import re
+from typing import Any, Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.widgets import ElidedLabel, section_label, tone
+from app.widgets import Binding, ElidedLabel, section_label, tone
+from nncore.project.settings import DatasetSettings, SettingsError, TrainingSettings
 
-__all__ = ["Section", "form"]
+__all__ = ["Section", "SettingsAccess", "form", "label"]
+
+#: The settings' sections and the classes that read them (defaults filled in).
+_KINDS: dict[str, Any] = {"dataset": DatasetSettings, "training": TrainingSettings}
 
 
 def form() -> QFormLayout:
@@ -69,6 +78,16 @@ class Section(QWidget):
         self.columns.addLayout(col)
         return col
 
+    def show_error(self, message: str) -> None:
+        """Show why a value was refused on the header's line (the whole message in the
+        tooltip): "training.optimizer_options: Invalid beta ..." shows the reason,
+        "training.optimizer_options.betas[0] must be ..." shows "betas[0] must be ..."."""
+        match = re.match(r"(?:dataset|training)\.\w+(?: \(\w+\))?: (.+)", message, re.S) \
+            or re.match(r"(?:dataset|training)\.(?:\w+\.)*(\S+ .+)", message, re.S)
+        self.error_label.setText(f"⚠ {match.group(1) if match else message}")
+        self.error_label.setToolTip(f"<p>{html.escape(message)}</p>")  # rich text: wrapped
+        self.error_label.show()
+
     def add_tone(self, widget: QLabel, name: str) -> None:
         """Colour ``widget`` with the theme's ``name`` tone (again at a theme change)."""
         self._tones.append((widget, name))
@@ -78,3 +97,86 @@ class Section(QWidget):
         self.header.setStyleSheet(f"color: {tone('muted')};")
         for widget, name in self._tones:
             widget.setStyleSheet(f"color: {tone(name)};")
+
+
+class SettingsAccess:
+    """The sections' way to the project's settings: read a section, commit a change as
+    one undoable command, bind an editor.
+
+    Args:
+        document: the :class:`~app.document.Document`.
+        show_all: ``show_all(force)`` shows the project's settings in every section (after
+            a refused change).
+        command: ``command(graph, settings, text)``, the undo command
+            (:class:`~app.editor.commands.SetSettings`, given by the panel: the one place
+            training imports from the editor).
+    """
+
+    def __init__(self, document: Any, show_all: Callable[[bool], None],
+                 command: Callable[[Any, dict[str, Any], str], Any]) -> None:
+        self.document = document
+        self.command = command
+        self._show_all = show_all
+        self.bindings: dict[str, list[Binding]] = {"dataset": [], "training": []}
+
+    @property
+    def graph(self) -> Any:
+        return self.document.graph
+
+    def read(self, section: str) -> tuple[Any, str | None]:
+        """The section's settings (defaults filled in) and None, or the defaults and why
+        the project's are invalid."""
+        kind = _KINDS[section]
+        try:
+            return kind.from_dict(copy.deepcopy(self.graph.settings.get(section))), None
+        except SettingsError as e:
+            return kind(), str(e)
+
+    def refuse(self, target: Section, message: str) -> None:
+        """Show the project's settings again and why a value was refused."""
+        self._show_all(True)
+        target.show_error(message)
+
+    def commit(self, section: str, changes: dict[str, Any], text: str,
+               target: Section) -> bool:
+        """One SetSettings for ``changes`` to the section; False if refused (the reason
+        shows on ``target``'s error line)."""
+        current, _ = self.read(section)
+        try:
+            new = _KINDS[section].from_dict({**copy.deepcopy(current.to_dict()),
+                                             **copy.deepcopy(changes)}).to_dict()
+        except SettingsError as e:
+            self.refuse(target, str(e))
+            return False
+        if new == self.graph.settings.get(section):
+            return True
+        settings = {**self.graph.settings, section: new}
+        try:
+            done = self.document.push(self.command(self.graph, settings, text))
+        except Exception as e:  # noqa: BLE001 - the model refused: say why, change nothing
+            self.refuse(target, str(e))
+            return False
+        if done is False:  # the document refuses edits now (e.g. while training runs)
+            self._show_all(True)
+            return False
+        target.error_label.hide()
+        return True
+
+    def bind(self, editor: QWidget, section: str, key: str, title: str,
+             convert: Callable[[Any], Any] | None, target: Section) -> Binding:
+        """Bind ``editor`` to ``settings[section][key]`` (see
+        :class:`~app.widgets.binding.Binding`); refusals show on ``target``."""
+        kind = _KINDS[section]
+
+        def error(message: str | None) -> None:
+            if message is None:
+                target.error_label.hide()
+            else:
+                self.refuse(target, message)
+
+        binding = Binding(editor, (section, key), self.document, command=self.command,
+                          title=title,
+                          normalize=lambda d: kind.from_dict(copy.deepcopy(d)).to_dict(),
+                          convert=convert, error=error)
+        self.bindings[section].append(binding)
+        return binding
