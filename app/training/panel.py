@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import csv
 import html
-import inspect
 import json
 import os
 import warnings
@@ -55,6 +54,7 @@ from app.editor.commands import SetSettings
 from app.state import RunState, can
 from app.training.run_section import RunSection, format_progress
 from app.training.section import Section, SettingsAccess
+from app.training.training_section import TrainingSection
 from app.training.section import form as _form
 from app.training.section import label as _label
 from app.widgets import tone
@@ -62,7 +62,6 @@ from app.widgets.fields import (FIELD_WIDTH, INT_MAX, NumberEdit, editor_value,
                                 fmt, float_spin, int_spin, set_quietly)
 from nncore.data import DATASETS, Dataset, csv_columns, split
 from nncore.project.settings import DatasetSettings, TrainingSettings
-from nncore.metrics import direction, metric_of, monitors
 from nncore.optim.registry import OPTIMIZERS, SCHEDULES, all_args
 from nncore.project import dataset_for_graph, load_data_cached
 from nncore.spec import ParamSpec
@@ -86,16 +85,6 @@ _TASKS = ((None, "automatic"), ("classification", "classification"),
 #: What the file dialog offers for each file source.
 _FILE_FILTERS = {"csv": "CSV files (*.csv *.tsv *.txt);;All files (*)",
                  "npz": "NumPy archives (*.npz);;All files (*)"}
-
-
-def _early_stopping_defaults() -> dict[str, Any]:
-    from nncore.training import EarlyStopping
-
-    defaults = {p.name: p.default for p in inspect.signature(EarlyStopping.__init__)
-                .parameters.values() if p.default is not inspect.Parameter.empty}
-    if defaults.get("mode") == "auto":  # shown as the direction it stands for
-        defaults["mode"] = direction(defaults["monitor"])
-    return defaults
 
 
 def _spin_spec(spec: ParamSpec) -> bool:
@@ -193,11 +182,8 @@ class TrainingPanel(QWidget):
         self._columns: tuple[list[str], bool] = ([], False)
         self._shown: dict[str, Any] = {}
         self._row_shown: dict[str, bool] = {}  # optimizer option -> its editor is shown
-        self._last_es: dict[str, Any] = {}  # early stopping's last settings, to turn it on
-        self._clip_value = 1.0
         self._tone_labels: list[tuple[QLabel, str]] = []  # (label, tone) to restyle
         self._groups: dict[str, Section] = {}  # "data", "optimizer", "training"
-        self._es_defaults = _early_stopping_defaults()
         self._access = SettingsAccess(document, lambda force: self._show_all(force=force),
                                       SetSettings)
 
@@ -213,7 +199,14 @@ class TrainingPanel(QWidget):
         row.setSpacing(8)
         self.data_group = self._make_data_group()
         self.optimizer_group = self._make_optimizer_group()
-        self.training_group = self._make_training_group()
+        self.training_group = TrainingSection(self._access)
+        self._groups["training"] = self.training_group
+        # its editors, as the panel's attributes (the tests use them)
+        for name in ("batch_spin", "epochs_spin", "seed_spin", "clip_check", "clip_edit",
+                     "es_check", "es_monitor", "es_mode", "es_patience", "es_min_delta",
+                     "es_restore"):
+            setattr(self, name, getattr(self.training_group, name))
+        self.training_error_label = self.training_group.error_label
         self.controls_group = RunSection(self._commit_pending)
         run = self.controls_group
         for name in ("train", "pause", "resume", "step", "stop", "reset"):
@@ -589,111 +582,6 @@ class TrainingPanel(QWidget):
         col.addStretch(1)
         return group
 
-    def _make_training_group(self) -> QWidget:
-        group, columns, self.training_error_label = self._group("Training")
-        form = _form()
-        self.batch_spin = int_spin(1, 1_000_000)
-        self.batch_spin.setObjectName("batchSize")
-        tip = "Samples per gradient step"
-        self.batch_spin.setToolTip(tip)
-        self._bind(self.batch_spin, "training", "batch_size", "Batch size", int)
-        form.addRow(_label("Batch size", tip), self.batch_spin)
-        self.epochs_spin = int_spin(1, 1_000_000)
-        self.epochs_spin.setObjectName("epochs")
-        tip = "Passes over the training data (early stopping may end sooner)"
-        self.epochs_spin.setToolTip(tip)
-        self._bind(self.epochs_spin, "training", "epochs", "Epochs", int)
-        form.addRow(_label("Epochs", tip), self.epochs_spin)
-        self.seed_spin = int_spin(0, INT_MAX)
-        self.seed_spin.setObjectName("trainingSeed")
-        tip = "Seed of the initial weights and of the shuffling: the same seed, the same run"
-        self.seed_spin.setToolTip(tip)
-        self._bind(self.seed_spin, "training", "seed", "Training seed", int)
-        form.addRow(_label("Seed", tip), self.seed_spin)
-        clip = QWidget()
-        clip_layout = QHBoxLayout(clip)
-        clip_layout.setContentsMargins(0, 0, 0, 0)
-        clip_layout.setSpacing(4)
-        self.clip_check = QCheckBox()
-        self.clip_check.setObjectName("clipGradients")
-        tip = ("Clip gradients: scale all gradients down together when their global norm "
-               "exceeds this (tames exploding gradients)")
-        self.clip_check.setToolTip(tip)
-        self.clip_check.toggled.connect(self._clip_toggled)
-        self.clip_edit = NumberEdit()
-        self.clip_edit.setObjectName("maxGradNorm")
-        self.clip_edit.setToolTip(tip)
-        self.clip_edit.committed.connect(self._clip_committed)
-        clip_layout.addWidget(self.clip_check)
-        clip_layout.addWidget(self.clip_edit)
-        form.addRow(_label("Clip norm", tip), clip)
-
-        es = QWidget()
-        es_layout = QHBoxLayout(es)
-        es_layout.setContentsMargins(0, 0, 0, 0)
-        es_layout.setSpacing(4)
-        self.es_check = QCheckBox()
-        self.es_check.setObjectName("earlyStopping")
-        tip = ("Stop when the watched metric has not improved for 'patience' epochs "
-               "(and go back to the best weights)")
-        self.es_check.setToolTip(tip)
-        self.es_check.toggled.connect(self._early_stopping_toggled)
-        self.es_monitor = QComboBox()
-        self.es_monitor.setObjectName("esMonitor")
-        for m in monitors():
-            self.es_monitor.addItem(m.replace("_", " "), m)
-            metric = metric_of(m)
-            part = "validation" if m.startswith("val_") else "training"
-            self.es_monitor.setItemData(
-                self.es_monitor.count() - 1,
-                f"{metric.title} on the {part} part: {metric.help} "
-                f"({'higher' if metric.direction == 'max' else 'lower'} is better)",
-                Qt.ItemDataRole.ToolTipRole)
-        self.es_monitor.setToolTip("The metric watched (val: on the validation part)")
-        self.es_monitor.setMinimumContentsLength(8)
-        self.es_monitor.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.es_monitor.activated.connect(self._monitor_activated)
-        self.es_mode = QComboBox()
-        self.es_mode.setObjectName("esMode")
-        self.es_mode.addItem("min", "min")
-        self.es_mode.addItem("max", "max")
-        self.es_mode.setToolTip("min: lower is better (a loss); max: higher is better (an "
-                                "accuracy, R²). Follows the metric when it is chosen.")
-        self.es_mode.activated.connect(
-            lambda i: self._commit_es("mode", self.es_mode.itemData(i), "mode"))
-        es_layout.addWidget(self.es_check)
-        es_layout.addWidget(self.es_monitor, 1)
-        es_layout.addWidget(self.es_mode)
-        form.addRow(_label("Stop early", tip), es)
-        self.es_patience = int_spin(0, 1_000_000)
-        self.es_patience.setObjectName("esPatience")
-        tip = "Epochs without improvement before stopping"
-        self.es_patience.setToolTip(tip)
-        self.es_patience.valueChanged.connect(
-            lambda v: self._commit_es("patience", int(v), "patience"))
-        form.addRow(_label("Patience", tip), self.es_patience)
-        self.es_min_delta = NumberEdit()
-        self.es_min_delta.setObjectName("esMinDelta")
-        tip = "The smallest change that counts as an improvement (min_delta)"
-        self.es_min_delta.setToolTip(tip)
-        self.es_min_delta.committed.connect(
-            lambda v: self._commit_es("min_delta", float(v), "min delta"))
-        form.addRow(_label("Min change", tip), self.es_min_delta)
-        self.es_restore = QCheckBox("Restore best weights")
-        self.es_restore.setObjectName("esRestore")
-        self.es_restore.setToolTip("When training ends, go back to the weights of the best "
-                                   "epoch")
-        self.es_restore.toggled.connect(
-            lambda on: self._commit_es("restore_best_weights", bool(on), "restore best"))
-        form.addRow(self.es_restore)
-        self._es_widgets = (self.es_monitor, self.es_mode, self.es_patience,
-                            self.es_min_delta, self.es_restore)
-        col = self._column(columns)
-        col.addLayout(form)
-        col.addStretch(1)
-        return group
-
     # ================================================================ public
     @property
     def state(self) -> RunState:
@@ -980,57 +868,6 @@ class TrainingPanel(QWidget):
                               f"{fmt(old)} → {fmt(value)}", "optimizer")
 
     # --- training
-    def _clip_toggled(self, on: bool) -> None:
-        value = self._clip_value if on else None
-        current, _ = self._read_training()
-        self._commit_training({"max_grad_norm": value},
-                              f"Gradient clipping: {fmt(current.max_grad_norm)} → "
-                              f"{fmt(value)}", "training")
-
-    def _clip_committed(self, value: float) -> None:
-        current, _ = self._read_training()
-        if current.max_grad_norm is None:  # typed while off: remembered for later
-            self._clip_value = value
-            return
-        if self._commit_training({"max_grad_norm": value},
-                                 f"Gradient clipping: {fmt(current.max_grad_norm)} → "
-                                 f"{fmt(value)}", "training"):
-            self._clip_value = value
-
-    def _early_stopping_toggled(self, on: bool) -> None:
-        current, _ = self._read_training()
-        if current.early_stopping is not None:  # turned off: remembered for turning on
-            self._last_es = dict(current.early_stopping)
-        es = {**self._es_defaults, **self._last_es} if on else None
-        self._commit_training({"early_stopping": es},
-                              f"Early stopping: {fmt(current.early_stopping is not None)} → "
-                              f"{fmt(on)}", "training")
-
-    def _commit_es(self, key: str, value: Any, title: str, extra: dict | None = None) -> None:
-        current, _ = self._read_training()
-        if current.early_stopping is None:
-            return
-        old = {**self._es_defaults, **current.early_stopping}[key]
-        if value == old and not extra:
-            return
-        self._commit_training({"early_stopping": {**current.early_stopping, key: value,
-                                                  **(extra or {})}},
-                              f"Early stopping {title}: {fmt(old)} → {fmt(value)}",
-                              "training")
-
-    def _monitor_activated(self, index: int) -> None:
-        monitor = self.es_monitor.itemData(index)
-        current, _ = self._read_training()
-        if current.early_stopping is None:
-            return
-        es = {**self._es_defaults, **current.early_stopping}
-        if monitor == es["monitor"]:
-            return
-        # a loss goes down, an accuracy or R² up: the mode follows the metric
-        mode = direction(monitor)
-        self._commit_es("monitor", monitor, "monitor",
-                        {"mode": mode} if mode != es["mode"] else None)
-
     # --- controls
     def _commit_pending(self) -> None:
         """A field being typed in commits its text (before a run reads the settings)."""
@@ -1111,7 +948,7 @@ class TrainingPanel(QWidget):
         if ds.source == "csv":
             set_quietly(self.delimiter_combo, ds.delimiter)
             self._fill_targets(ds)
-        for binding in self._access.bindings["dataset"]:
+        for binding in self.data_group.bindings:
             binding.show(force)
 
     def _csv_path(self, ds: DatasetSettings) -> Path:
@@ -1206,26 +1043,9 @@ class TrainingPanel(QWidget):
             if shown:
                 set_quietly(editor, args[key], force)
 
-        for binding in self._access.bindings["training"]:
+        for binding in self.optimizer_group.bindings:
             binding.show(force)
-        clip = tr.max_grad_norm is not None
-        if clip:
-            self._clip_value = tr.max_grad_norm
-        set_quietly(self.clip_check, clip)
-        set_quietly(self.clip_edit, self._clip_value, force)
-        self.clip_edit.setEnabled(clip)
-        es_on = tr.early_stopping is not None
-        es = {**self._es_defaults, **(tr.early_stopping or self._last_es)}
-        if es_on:
-            self._last_es = dict(tr.early_stopping)
-        set_quietly(self.es_check, es_on)
-        set_quietly(self.es_monitor, es["monitor"])
-        set_quietly(self.es_mode, es["mode"])
-        set_quietly(self.es_patience, es["patience"])
-        set_quietly(self.es_min_delta, es["min_delta"], force)
-        set_quietly(self.es_restore, es["restore_best_weights"])
-        for w in self._es_widgets:
-            w.setEnabled(es_on)
+        self.training_group.show(tr, force)
 
     # ================================================================ preview
     def _update_preview(self, force: bool = False) -> None:

@@ -70,6 +70,7 @@ class Section(QWidget):
         self.columns.setSpacing(12)
         box.addLayout(self.columns, 1)
         self._tones: list[tuple[QLabel, str]] = [(self.error_label, "error")]
+        self.bindings: list[Binding] = []  # its editors bound to settings (SettingsAccess)
 
     def column(self) -> QVBoxLayout:
         """A new column at the right of the others."""
@@ -117,7 +118,6 @@ class SettingsAccess:
         self.document = document
         self.command = command
         self._show_all = show_all
-        self.bindings: dict[str, list[Binding]] = {"dataset": [], "training": []}
 
     @property
     def graph(self) -> Any:
@@ -165,7 +165,8 @@ class SettingsAccess:
     def bind(self, editor: QWidget, section: str, key: str, title: str,
              convert: Callable[[Any], Any] | None, target: Section) -> Binding:
         """Bind ``editor`` to ``settings[section][key]`` (see
-        :class:`~app.widgets.binding.Binding`); refusals show on ``target``."""
+        :class:`~app.widgets.binding.Binding`), kept in ``target.bindings``; refusals
+        show on ``target``."""
         kind = _KINDS[section]
 
         def error(message: str | None) -> None:
@@ -178,5 +179,5 @@ class SettingsAccess:
                           title=title,
                           normalize=lambda d: kind.from_dict(copy.deepcopy(d)).to_dict(),
                           convert=convert, error=error)
-        self.bindings[section].append(binding)
+        target.bindings.append(binding)
         return binding
