@@ -223,7 +223,7 @@ class TrainingPanel(QWidget):
 
     @property
     def _message_error(self) -> bool:
-        return self.controls_group._message_error
+        return self.controls_group.message_error
 
     def refresh_now(self) -> None:
         """Show the project's settings at once instead of at the next event-loop turn."""

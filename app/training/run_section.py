@@ -85,7 +85,7 @@ class RunSection(Section):
         super().__init__("Run", parent)
         self._commit_pending = commit_pending
         self._state = RunState.IDLE
-        self._message_error = False
+        self.message_error = False  # the last message is an error (shown in red)
         self._make_actions()
         self._make_controls()
 
@@ -247,7 +247,7 @@ class RunSection(Section):
         """Show the last status (e.g. "Stopped early at epoch 12: best val_loss 0.08"),
         in red when ``error``."""
         self.message_label.setText(text)
-        self._message_error = error
+        self.message_error = error
         self.message_label.setStyleSheet(f"color: {tone('error')};" if error else "")
 
     def _train(self) -> None:
@@ -276,5 +276,5 @@ class RunSection(Section):
 
     def apply_tones(self) -> None:
         super().apply_tones()
-        if self._message_error:
+        if self.message_error:
             self.message_label.setStyleSheet(f"color: {tone('error')};")
