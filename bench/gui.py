@@ -96,8 +96,8 @@ def app_run(epochs: int) -> dict:
             redraw_ms.append(plots.last_redraw_s * 1000)
 
     plots.timer.timeout.connect(after_plot_tick)
-    summary: dict = {}
-    window.controller.worker.finished.connect(lambda run_id, s: summary.update(s))
+    results: list = []  # the worker's RunResult
+    window.controller.worker.finished.connect(lambda run_id, r: results.append(r))
     loop = QEventLoop()
     window.controller.run_finished.connect(lambda run_id: loop.quit())
     window.runs.run_changed.connect(started)  # in the GUI thread, once the worker reports
@@ -119,7 +119,7 @@ def app_run(epochs: int) -> dict:
         return round(values[min(len(values) - 1, int(q * len(values)))], 3) if values else 0.0
 
     return {"epochs": len(run.epochs), "seconds": round(seconds, 3),
-            "samples_per_s": round(summary.get("samples_per_s", 0.0), 1),
+            "samples_per_s": round(results[-1].samples_per_s if results else 0.0, 1),
             "timer_ticks": len(lateness),
             "lateness_p50_ms": pct(lateness, 0.5), "lateness_p95_ms": pct(lateness, 0.95),
             "lateness_p99_ms": pct(lateness, 0.99), "lateness_max_ms": pct(lateness, 1.0),
