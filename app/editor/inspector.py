@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QDoubleValidator, QFont, QMouseEvent
+from PySide6.QtGui import QColor, QFont, QMouseEvent
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox,
                                QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
                                QLineEdit, QScrollArea, QSpinBox, QVBoxLayout,
@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
 
 from app.editor.commands import RenameNode, SetParams
 from app.editor.palette import CATEGORY_COLORS, glyph_pixmap
-from app.widgets import FloatSpin, is_dark, section_label, tone
+from app.widgets import FloatSpin, is_dark, number_validator, section_label, tone
 from nncore.graph import Analysis, Graph, GraphError, Node, ParamError, ParamSpec
 
 __all__ = ["Inspector", "uses_line_edit", "format_float"]
@@ -318,12 +318,7 @@ class _NodePage(_Page):
             return spin
         if uses_line_edit(spec):
             edit = QLineEdit(format_float(value))
-            validator = QDoubleValidator(edit)
-            validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
-            locale = QLocale.c()
-            locale.setNumberOptions(QLocale.NumberOption.RejectGroupSeparator)
-            validator.setLocale(locale)
-            edit.setValidator(validator)
+            edit.setValidator(number_validator(edit))
             edit.setPlaceholderText("a number, e.g. 1e-5")
             edit.setAlignment(Qt.AlignmentFlag.AlignRight)
             edit.editingFinished.connect(lambda: self._commit_text(spec.name, edit))

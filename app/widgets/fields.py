@@ -7,15 +7,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QLocale, QSize, Qt, Signal
+from PySide6.QtCore import QLocale, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QDoubleValidator, QPainter
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox,
                                QLabel, QLineEdit, QSizePolicy, QSpinBox, QWidget)
 
 from app.widgets.spin import FloatSpin
 
-__all__ = ["INT_MAX", "FIELD_WIDTH", "NumberEdit", "ElidedLabel", "int_spin", "float_spin",
-           "set_quietly", "editor_value", "fmt"]
+__all__ = ["INT_MAX", "FIELD_WIDTH", "number_validator", "NumberEdit", "ElidedLabel", "int_spin",
+           "float_spin", "set_quietly", "editor_value", "fmt"]
 
 INT_MAX = 2**31 - 1  # QSpinBox holds a C int
 FIELD_WIDTH = 70     # width of number fields
@@ -59,6 +59,17 @@ class ElidedLabel(QLabel):
                          int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
 
 
+def number_validator(parent: QObject) -> QDoubleValidator:
+    """A validator for a number typed in plain or scientific notation (``1e-5``), with
+    a point as decimal separator whatever the locale, and no group separators."""
+    validator = QDoubleValidator(parent)
+    validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
+    locale = QLocale.c()
+    locale.setNumberOptions(QLocale.NumberOption.RejectGroupSeparator)
+    validator.setLocale(locale)
+    return validator
+
+
 class NumberEdit(QLineEdit):
     """A number typed as text (``0.001``, ``1e-8``): any float is accepted here and the
     settings decide. Emits :attr:`committed` on Enter or focus out when the number
@@ -68,12 +79,7 @@ class NumberEdit(QLineEdit):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        validator = QDoubleValidator(self)
-        validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
-        locale = QLocale.c()
-        locale.setNumberOptions(QLocale.NumberOption.RejectGroupSeparator)
-        validator.setLocale(locale)
-        self.setValidator(validator)
+        self.setValidator(number_validator(self))
         self.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.setFixedWidth(FIELD_WIDTH)
         self._value: float = 0.0
