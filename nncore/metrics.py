@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -46,7 +46,7 @@ from nncore.registry import Registry
 __all__ = [
     "accuracy", "confusion_matrix", "per_class_accuracy", "mse", "r2_score",
     "Histogram", "histogram", "nice_edges", "Metric", "METRICS", "register_metric",
-    "monitors", "metric_of", "direction", "VALIDATION_PREFIX",
+    "monitors", "metric_of", "direction", "VALIDATION_PREFIX", "computed_metrics",
 ]
 
 
@@ -63,6 +63,13 @@ class Metric:
             is (a loss, an error).
         help: one line saying what it measures.
         task: ``"classification"``, ``"regression"``, or None for both (the loss).
+        compute: ``compute(predictions, targets) -> float`` for a metric the Trainer
+            does not know by itself: predictions are the model's scores ``(N, classes)``
+            (classification) or values ``(N, k)`` (regression), targets the class
+            indices ``(N,)`` or values. The training figure is the mean over the
+            epoch's minibatches weighted by their size (Keras' ``MeanMetricWrapper``),
+            the validation figure is computed on the whole validation part. None for
+            the built-ins (loss, accuracy, mse, r2), which the Trainer sums as it goes.
     """
 
     name: str
@@ -70,6 +77,7 @@ class Metric:
     direction: str
     help: str
     task: str | None = None
+    compute: Callable[[np.ndarray, np.ndarray], float] | None = None
 
     def __post_init__(self) -> None:
         if self.direction not in ("min", "max"):
@@ -102,6 +110,13 @@ register_metric(Metric("mse", "MSE", "min", "Mean squared error of the predictio
                        "regression"))
 register_metric(Metric("r2", "R²", "max", "Coefficient of determination: 1 is perfect, 0 "
                        "is as good as predicting the mean", "regression"))
+
+
+def computed_metrics(classification: bool) -> list[Metric]:
+    """The registered metrics with a ``compute`` function that apply to the task, in
+    registration order (what the Trainer adds to the built-in ones)."""
+    task = "classification" if classification else "regression"
+    return [m for m in METRICS.values() if m.compute is not None and m.task in (None, task)]
 
 
 def monitors() -> tuple[str, ...]:

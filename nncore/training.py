@@ -37,7 +37,7 @@ import numpy as np
 
 from nncore.data import minibatches
 from nncore.files import save_arrays
-from nncore.metrics import (Histogram, _pair, _r2_from_sums, _recall, accuracy,
+from nncore.metrics import (Histogram, _pair, _r2_from_sums, _recall, accuracy, computed_metrics,
                             confusion_matrix, direction, histogram, mse, nice_edges,
                             r2_score)
 from nncore.nn import clip_grad_norm_
@@ -615,11 +615,13 @@ class Trainer:
             metrics["accuracy"] = accuracy(out, y)
         else:
             metrics.update(_regression_metrics(out, y))
+        for m in computed_metrics(self.classification):
+            metrics[m.name] = float(m.compute(out, y))
         return metrics, out
 
     def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
         """Loss (mean over samples) and, for classification, accuracy (else ``mse`` and
-        ``r2``), in eval mode. The model's mode is restored afterwards.
+        ``r2``), and every registered metric with a ``compute`` function, in eval mode. The model's mode is restored afterwards.
 
         Raises:
             TypeError, ValueError: for data that is not numeric, of mismatched lengths,
@@ -659,6 +661,8 @@ class Trainer:
         stop, wake = self._stop, self._wake
         classification = self.classification
         sums = None if classification else _RegressionSums()
+        extra = computed_metrics(classification)
+        extra_sums = dict.fromkeys((m.name for m in extra), 0.0)
         total, correct, seen, batches = 0.0, 0, 0, 0
         for b, idx in enumerate(minibatches(len(X), self.batch_size, self.generator), 1):
             if not wake.is_set():
@@ -678,10 +682,13 @@ class Trainer:
                 for buf, old in zip(buffers, saved):
                     buf[...] = old
                 raise error
+            predictions = self._predictions(out.data)
             if classification:
-                correct += round(accuracy(self._predictions(out.data), yb) * len(idx))
+                correct += round(accuracy(predictions, yb) * len(idx))
             else:
-                sums.add(self._predictions(out.data), yb)
+                sums.add(predictions, yb)
+            for m in extra:
+                extra_sums[m.name] += float(m.compute(predictions, yb)) * len(idx)
             opt.zero_grad()
             loss.backward()
             norms = total_norm = None
@@ -707,6 +714,8 @@ class Trainer:
             logs["accuracy"] = correct / seen if seen else math.nan
         else:
             logs.update(sums.result())
+        for name, value in extra_sums.items():
+            logs[name] = value / seen if seen else math.nan
         return logs, batches
 
     def fit(self, X: np.ndarray, y: np.ndarray, epochs: int,
@@ -720,7 +729,9 @@ class Trainer:
 
         Returns:
             the history: one dict of metrics per epoch: ``epoch`` (int), ``loss``,
-            ``accuracy`` (classification) or ``mse`` and ``r2`` (regression), the same
+            ``accuracy`` (classification) or ``mse`` and ``r2`` (regression), every
+            registered metric with a ``compute`` function for the task
+            (:func:`nncore.metrics.computed_metrics`), the same
             with a ``val_`` prefix given a validation split, ``lr`` (of the first group
             during the epoch) and ``time`` (seconds for training and validation).
 
@@ -752,6 +763,7 @@ class Trainer:
             base = ["loss", "accuracy"]
         else:
             base = ["loss", "mse", "r2"]
+        base += [m.name for m in computed_metrics(self.classification)]
         self.metric_names = ["epoch", *base, "lr", "time"]
         if validation is not None:
             self.metric_names += [f"val_{k}" for k in base]
