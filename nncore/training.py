@@ -621,7 +621,8 @@ class Trainer:
 
     def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
         """Loss (mean over samples) and, for classification, accuracy (else ``mse`` and
-        ``r2``), and every registered metric with a ``compute`` function, in eval mode. The model's mode is restored afterwards.
+        ``r2``), and every registered metric with a ``compute`` function, in eval mode.
+        The model's mode is restored afterwards.
 
         Raises:
             TypeError, ValueError: for data that is not numeric, of mismatched lengths,
