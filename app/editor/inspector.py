@@ -28,7 +28,7 @@ from functools import partial
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QMouseEvent
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox,
                                QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
@@ -668,7 +668,7 @@ class Inspector(QWidget):
             event.connect(callback)
             self._callbacks.append((event, callback))
         if hasattr(document, "path_changed"):  # relative data paths follow the folder
-            document.path_changed.connect(self._on_graph_event)
+            document.path_changed.connect(self._on_path_changed)
         # Graph events hold these callbacks: let go of them with the widget.
         self.destroyed.connect(partial(_disconnect_all, list(self._callbacks)))
         self._refresh()
@@ -702,6 +702,11 @@ class Inspector(QWidget):
         self._refresh()
 
     # ------------------------------------------------------------------ updating
+    @Slot(object)
+    def _on_path_changed(self, _path: Any) -> None:
+        # a declared slot: Qt drops the connection when the inspector is destroyed
+        self._on_graph_event()
+
     def _on_graph_event(self, *args: Any) -> None:
         if shiboken6.isValid(self) and not self._timer.isActive():
             self._timer.start()

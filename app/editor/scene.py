@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPen, QTransform
 from PySide6.QtWidgets import (QApplication, QGraphicsPathItem, QGraphicsScene,
                                QGraphicsSceneDragDropEvent, QGraphicsSceneMouseEvent)
@@ -73,7 +73,7 @@ class GraphScene(QGraphicsScene):
         # the data decides the Input's shapes: another dataset, file or folder re-derives
         # every width, count and error downstream
         graph.settings_changed.connect(self._data_changed)
-        document.path_changed.connect(self._data_changed)
+        document.path_changed.connect(self._path_changed)
         self.failed_node: str | None = None  # the node a training run failed at
         for event in ("node_added", "node_removed", "edge_added", "edge_removed",
                       "settings_changed", "graph_reset"):
@@ -173,6 +173,11 @@ class GraphScene(QGraphicsScene):
                 self._place_edge(wire)
 
     def _data_changed(self, *_: Any) -> None:
+        self._schedule()
+
+    @Slot(object)
+    def _path_changed(self, _path: Any) -> None:
+        # a declared slot: Qt drops the connection when the scene is destroyed
         self._schedule()
 
     def _schedule(self) -> None:

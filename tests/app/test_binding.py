@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox, QWidget
 
 from app.document import Document
 from app.editor.commands import SetSettings
@@ -19,6 +19,21 @@ def normalize(section):
     return TrainingSettings.from_dict(copy.deepcopy(section)).to_dict()
 
 
+_HOLDER: list[QWidget] = []
+
+
+@pytest.fixture(autouse=True)
+def holder(qtbot):
+    """A widget owning the test's editors, deleted with the test: an editor left alive
+    keeps a connection to its dead Binding, which PySide may later resolve against an
+    unrelated object at the same address (seen as "Slot 'GraphScene::' not found")."""
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    _HOLDER[:] = [widget]
+    yield widget
+    _HOLDER.clear()
+
+
 @pytest.fixture
 def doc(qtbot):
     d = Document()
@@ -27,6 +42,7 @@ def doc(qtbot):
 
 
 def bind(doc, editor, key, title, **kwargs):
+    editor.setParent(_HOLDER[0])
     errors: list[str | None] = []
     binding = Binding(editor, ("training", key), doc, command=SetSettings, title=title,
                       normalize=normalize, error=errors.append, **kwargs)
