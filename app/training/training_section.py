@@ -30,6 +30,15 @@ def _early_stopping_defaults() -> dict[str, Any]:
     return defaults
 
 
+def _row() -> tuple[QWidget, QHBoxLayout]:
+    """A widget holding a tight row of fields (a check box and what it enables)."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(4)
+    return row, layout
+
+
 class TrainingSection(Section):
     """Batch size, epochs, seed, clip norm and early stopping.
 
@@ -68,10 +77,7 @@ class TrainingSection(Section):
         self.seed_spin.setToolTip(tip)
         self._access.bind(self.seed_spin, "training", "seed", "Training seed", int, self)
         form.addRow(_label("Seed", tip), self.seed_spin)
-        clip = QWidget()
-        clip_layout = QHBoxLayout(clip)
-        clip_layout.setContentsMargins(0, 0, 0, 0)
-        clip_layout.setSpacing(4)
+        clip, clip_layout = _row()
         self.clip_check = QCheckBox()
         self.clip_check.setObjectName("clipGradients")
         tip = ("Clip gradients: scale all gradients down together when their global norm "
@@ -86,10 +92,7 @@ class TrainingSection(Section):
         clip_layout.addWidget(self.clip_edit)
         form.addRow(_label("Clip norm", tip), clip)
 
-        es = QWidget()
-        es_layout = QHBoxLayout(es)
-        es_layout.setContentsMargins(0, 0, 0, 0)
-        es_layout.setSpacing(4)
+        es, es_layout = _row()
         self.es_check = QCheckBox()
         self.es_check.setObjectName("earlyStopping")
         tip = ("Stop when the watched metric has not improved for 'patience' epochs "

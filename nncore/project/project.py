@@ -19,7 +19,7 @@ from nncore.graph.model import Analysis, Graph
 from nncore.project.settings import DatasetSettings, TrainingSettings
 from nncore.graph.shapes import DataShape
 from nncore.project.data import (data_shape, dataset_for_graph, file_stamp,
-                                 load_data_cached, resolve_path)
+                                 load_data_cached)
 
 __all__ = ["Project", "run_key"]
 
@@ -61,14 +61,6 @@ class Project:
             SettingsError: for invalid settings.
         """
         return TrainingSettings.from_dict(self.graph.settings.get("training"))
-
-    def data_path(self) -> Path | None:
-        """The data file (absolute when the project has a folder); None for a built-in
-        dataset or invalid settings."""
-        try:
-            return resolve_path(self.dataset_settings, self.base_dir)
-        except ValueError:
-            return None
 
     # ------------------------------------------------------------------ data
     def load_data(self) -> Dataset:

@@ -104,3 +104,41 @@ def canvas(qtbot):
     view.set_zoom(1.0)
     view.centerOn(500, 100)
     return SimpleNamespace(doc=doc, scene=scene, view=view, graph=doc.graph)
+
+
+@pytest.fixture
+def make_training_panel(qtbot):
+    """``make_training_panel()``: a Training panel on a new project, shown at the size
+    of the window's bottom dock."""
+    from app.document import Document
+    from app.training.panel import TrainingPanel
+
+    def make():
+        doc = Document()
+        doc.new()
+        panel = TrainingPanel(doc)
+        qtbot.addWidget(panel)
+        panel.resize(1400, 260)
+        panel.show()
+        qtbot.waitExposed(panel)
+        return panel
+    return make
+
+
+@pytest.fixture
+def store():
+    """An empty run store."""
+    from app.training.runs import RunStore
+
+    return RunStore()
+
+
+@pytest.fixture
+def plots_panel(qtbot, store):
+    """The Plots panel over ``store``."""
+    from app.plots.panel import PlotsPanel
+
+    p = PlotsPanel(store)
+    qtbot.addWidget(p)
+    p.resize(1000, 750)
+    return p

@@ -74,20 +74,8 @@ def test_histogram_edges_follow_the_weights_over_ten_epochs(qapp):
 
 
 @pytest.fixture
-def store():
-    from app.training.runs import RunStore
-
-    return RunStore()
-
-
-@pytest.fixture
-def panel(qtbot, store):
-    from app.plots.panel import PlotsPanel
-
-    p = PlotsPanel(store)
-    qtbot.addWidget(p)
-    p.resize(1000, 750)
-    return p
+def panel(plots_panel):
+    return plots_panel
 
 
 def test_heat_map_is_drawn_over_the_union_of_the_epochs_ranges(panel, store):

@@ -83,16 +83,8 @@ def add_run(store, label="Adam", **kw):
 
 
 @pytest.fixture
-def store():
-    return RunStore()
-
-
-@pytest.fixture
-def panel(qtbot, store):
-    p = PlotsPanel(store)
-    qtbot.addWidget(p)
-    p.resize(1000, 750)
-    return p
+def panel(plots_panel):
+    return plots_panel
 
 
 def data(curve):

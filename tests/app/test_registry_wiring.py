@@ -13,8 +13,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
-from app.document import Document
-from app.training.panel import TrainingPanel
 from nncore import optim
 from nncore.cli import build_parser, main
 from nncore.project.settings import SettingsError, TrainingSettings
@@ -67,17 +65,8 @@ def toy_metric():
 
 
 @pytest.fixture
-def make_panel(qtbot):
-    def make():
-        doc = Document()
-        doc.new()
-        panel = TrainingPanel(doc)
-        qtbot.addWidget(panel)
-        panel.resize(1400, 260)
-        panel.show()
-        qtbot.waitExposed(panel)
-        return panel
-    return make
+def make_panel(make_training_panel):
+    return make_training_panel
 
 
 def _choices(command):

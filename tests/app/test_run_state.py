@@ -7,10 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from app.document import Document
 from app.plots.runs_table import STATUS
 from app.resources import examples_dir
-from app.training.panel import TrainingPanel
 from app.state import RunState, can
 
 WAIT = 60_000
@@ -35,15 +33,8 @@ def test_run_state_is_its_string_and_can_follows_the_table():
 
 
 @pytest.fixture
-def panel(qtbot):
-    doc = Document()
-    doc.new()
-    p = TrainingPanel(doc)
-    qtbot.addWidget(p)
-    p.resize(1400, 260)
-    p.show()
-    qtbot.waitExposed(p)
-    return p
+def panel(make_training_panel):
+    return make_training_panel()
 
 
 def test_panel_buttons_per_state(panel):

@@ -20,15 +20,8 @@ from nncore.optim import OPTIMIZERS, SCHEDULES
 
 
 @pytest.fixture
-def panel(qtbot):
-    doc = Document()
-    doc.new()
-    p = TrainingPanel(doc)
-    qtbot.addWidget(p)
-    p.resize(1400, 260)
-    p.show()
-    qtbot.waitExposed(p)
-    return p
+def panel(make_training_panel):
+    return make_training_panel()
 
 
 def training(panel) -> dict:
