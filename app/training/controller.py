@@ -22,7 +22,6 @@ from app.state import RunState, can
 from app.training.records import BatchRecords, EpochRecord, RunInfo, RunResult
 from app.training.worker import TrainingWorker
 from nncore.graph import dumps
-from nncore.project import Project
 
 __all__ = ["TrainingController", "GIL_SWITCH_INTERVAL"]
 
@@ -95,8 +94,7 @@ class TrainingController(QObject):
         if not can(self.state, "train"):
             return None
         graph = self.document.graph
-        project = Project(graph, getattr(self.document, "path", None) and
-                          Path(self.document.path).parent)
+        project = self.document.project
         base = str(project.base_dir or "")
         try:
             settings = project.training_settings

@@ -37,6 +37,7 @@ from app.widgets import tone
 from app.widgets.fields import INT_MAX, fmt, float_spin, int_spin, set_quietly
 from nncore.data import DATASETS, Dataset, csv_columns, split
 from nncore.project import dataset_for_graph, load_data_cached
+from nncore.project.data import file_stamp
 from nncore.project.settings import DatasetSettings
 
 __all__ = ["DataSection", "CLASS_COLORS"]
@@ -510,13 +511,8 @@ class DataSection(Section):
         ds, _ = self._access.read("dataset")
         resolved = dataset_for_graph(ds, self._access.graph)
         base = self._base_dir()
-        stamp = None
-        if ds.source != "builtin":
-            try:
-                stamp = self._csv_path(ds).stat().st_mtime
-            except OSError:
-                stamp = None
-        key = json.dumps([resolved.to_dict(), str(base), stamp], sort_keys=True, default=str)
+        key = json.dumps([resolved.to_dict(), str(base), file_stamp(resolved, base)],
+                         sort_keys=True, default=str)
         if key == self._preview_key and not force:
             return
         self._preview_key = key
