@@ -55,6 +55,10 @@ _CHECKPOINT_FORMAT = "nncore-checkpoint"
 _META = "__meta__"
 
 
+#: The ways a Trainer chooses histogram bin edges (see ``Trainer(histogram_edges=...)``).
+HISTOGRAM_EDGES = ("fixed", "per_epoch")
+
+
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. the loss became NaN or infinite); the message says
     at which epoch and batch, and where the non-finite values first appeared.
@@ -430,9 +434,14 @@ class Trainer:
             :meth:`fit` (Keras' TensorBoard callback has the same option). An attribute
             that may be changed between epochs, e.g. to keep the cost of histograms a
             small share of very short epochs.
-        histogram_bins: bins per histogram (default 40). Edges are chosen per tensor by
-            :func:`nncore.metrics.nice_edges` at its first histogram and kept for the
-            trainer's life (and its checkpoints), so histograms over epochs line up.
+        histogram_bins: bins per histogram (default 40).
+        histogram_edges: how bin edges are chosen, per tensor, by
+            :func:`nncore.metrics.nice_edges`: ``"fixed"`` (default) at its first
+            histogram, then kept for the trainer's life (and its checkpoints), so
+            histograms over epochs line up bin for bin (values that drift out of the
+            first range are only counted as out of range); ``"per_epoch"`` from each
+            histogram's own values, so nothing is clipped (TensorBoard re-bins every
+            step and draws the union of the ranges).
         probe_size: samples in the fixed probe batch for activation histograms (default
             256): evenly spaced validation samples, or training samples without a
             validation split. Picking them draws no random numbers.
@@ -460,7 +469,8 @@ class Trainer:
                  generator: np.random.Generator | None = None, *,
                  record_grad_norms: bool = False, record_histograms: bool = False,
                  histogram_bins: int = 40, probe_size: int = 256,
-                 num_classes: int | None = None, histogram_freq: int = 1) -> None:
+                 num_classes: int | None = None, histogram_freq: int = 1,
+                 histogram_edges: str = "fixed") -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
         if batch_size < 1:
@@ -473,6 +483,9 @@ class Trainer:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
                     or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if histogram_edges not in HISTOGRAM_EDGES:
+            raise ValueError(f"histogram_edges must be one of {', '.join(HISTOGRAM_EDGES)}, "
+                             f"got {histogram_edges!r}")
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.batch_size, self.scheduler = int(batch_size), scheduler
         self.callbacks = list(callbacks)
@@ -483,6 +496,7 @@ class Trainer:
         self.record_histograms = bool(record_histograms)
         self.histogram_bins = int(histogram_bins)
         self.histogram_freq = int(histogram_freq)
+        self.histogram_edges = histogram_edges
         self.probe_size = int(probe_size)
         self.num_classes = None if num_classes is None else int(num_classes)
         self.history: list[dict[str, float]] = []
@@ -854,6 +868,8 @@ class Trainer:
         return record
 
     def _histogram(self, kind: str, name: str, values: np.ndarray) -> Histogram:
+        if self.histogram_edges == "per_epoch":
+            return histogram(values, nice_edges(values, self.histogram_bins))
         edges = self._edges.get((kind, name))
         if edges is None or len(edges) != self.histogram_bins + 1:
             edges = self._edges[(kind, name)] = nice_edges(values, self.histogram_bins)

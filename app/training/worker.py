@@ -63,22 +63,6 @@ def _node_name(graph_json: str, error: Exception) -> str:
     return getattr(node, "name", "") or ""
 
 
-def follow_the_data(trainer: Any) -> None:
-    """Let the next recorded histograms choose their bin edges from their own values.
-
-    The :class:`~nncore.training.Trainer` keeps each tensor's edges from its first
-    histogram for the whole run; weights that drift or spread then pile up in the end
-    bins (digits_mlp's BatchNorm weights: 116 of 128 in the last bin after 10 epochs).
-    TensorBoard re-bins every step and draws its heat map over the union of the ranges;
-    so do we (forgetting the edges after each record: each histogram gets
-    :func:`nncore.metrics.nice_edges` of its own values, nothing is clipped) and
-    :func:`app.plots.histograms.heat_matrix`. The Trainer has no public switch for this
-    yet: its edge cache (``_edges``) is cleared when it has one."""
-    edges = getattr(trainer, "_edges", None)
-    if isinstance(edges, dict):
-        edges.clear()
-
-
 class _Recorder(Callback):
     """Collects step and epoch records in the worker thread and hands them to the worker
     to emit, coalesced."""
@@ -93,7 +77,6 @@ class _Recorder(Callback):
 
     def on_epoch_record(self, trainer: Any, record: Any) -> None:
         self.worker._on_epoch(trainer, record)
-        follow_the_data(trainer)
 
     def on_pause(self, trainer: Any) -> None:
         self.worker._pause_began(trainer)
@@ -262,7 +245,11 @@ class TrainingWorker(QObject):
         if not continuing:
             self._run = None
             run = TrainingRun(graph, base_dir=base_dir or None, callbacks=[_Recorder(self)],
-                              record_grad_norms=True, record_histograms=True)
+                              record_grad_norms=True, record_histograms=True,
+                              # edges follow the data over time, as in TensorBoard
+                              # (fixed first-epoch edges piled drifting weights up in
+                              # the end bins: 116 of 128 BatchNorm weights after 10 epochs)
+                              histogram_edges="per_epoch")
             self._run, self._key, self._model_run = run, key, run_id
         run = self._run
         trainer = run.trainer

@@ -134,7 +134,7 @@ import time  # noqa: E402
 from sklearn.metrics import r2_score as sk_r2  # noqa: E402
 
 from nncore import Tensor  # noqa: E402
-from nncore.metrics import histogram  # noqa: E402
+from nncore.metrics import histogram, nice_edges  # noqa: E402
 from nncore.training import Callback, EpochRecord, StepRecord  # noqa: E402
 
 WAIT = 10.0  # seconds any thread handshake may take before a test fails instead of hanging
@@ -340,6 +340,41 @@ def test_histograms_of_parameters_and_activations_with_fixed_edges():
     e1, e3 = records[0].activation_histograms["0"].edges, last["0"].edges
     np.testing.assert_array_equal(e1, e3)
     assert not np.shares_memory(e1, e3)
+
+
+def test_histogram_edges_per_epoch_follow_each_epochs_values():
+    """histogram_edges="per_epoch": every histogram's edges are nice_edges of its own
+    values (nothing clipped), while "fixed" keeps the first epoch's edges."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    snapshots = []
+
+    class Snap(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            snapshots.append(trainer.model.state_dict())
+
+    manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
+    t = Trainer(m, F.cross_entropy, optim.SGD(m.parameters(), lr=2.0), batch_size=16,
+                callbacks=[Snap()], record_histograms=True, histogram_bins=10,
+                histogram_edges="per_epoch")
+    t.fit(X, y, epochs=3)
+    assert t._edges == {}  # nothing cached, nothing saved in checkpoints
+    changed = False
+    for r, state in zip(t.epoch_records, snapshots):
+        for name, h in r.param_histograms.items():
+            v = state[name]
+            np.testing.assert_array_equal(h.edges, nice_edges(v, 10))
+            assert h.edges[0] <= v.min() and v.max() <= h.edges[-1]
+            changed |= not np.array_equal(h.edges, t.epoch_records[0].param_histograms[name].edges)
+    assert changed  # lr=2 moves the weights out of the first epoch's range
+
+
+def test_histogram_edges_must_be_a_known_mode():
+    m = nn.Sequential(nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="histogram_edges must be one of fixed, per_epoch"):
+        Trainer(m, F.cross_entropy, optim.SGD(m.parameters(), lr=0.1), histogram_edges="x")
 
 
 def test_histogram_freq_records_every_kth_epoch_and_the_first_and_last():
