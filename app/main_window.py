@@ -7,7 +7,6 @@ are remembered between runs (``QSettings``).
 
 from __future__ import annotations
 
-import html
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -17,6 +16,7 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QUndoView, QWidget)
 
+from app import help as app_help
 from app.document import Document
 from app.recent import add_recent, recent_files
 from app.editor import commands
@@ -611,50 +611,17 @@ class MainWindow(QMainWindow):
             self._shown = True  # a view of a few pixels: fit it once the docks are laid out
             QTimer.singleShot(0, lambda: self.view.fit(min_zoom=READABLE_ZOOM))
 
-    HELP = """<h3>Building a network</h3>
-<ul>
-<li><b>Add</b> a node: drag it from the palette, double-click it there, or press
-<b>Tab</b> on the canvas and type its name.</li>
-<li><b>Wire</b>: drag from an output port (a card's right side) to an input port (left
-side). Ports that would take the wire light up; the status bar says why others will not.
-Drag a wire's end off its input to remove it, or onto another input to move it.</li>
-<li>Select a node to edit it in the <b>Inspector</b>; with nothing selected it lists what
-would stop training.</li>
-</ul>
-<h3>Keys</h3>
-<table>
-<tr><td>Ctrl+Z / Ctrl+Shift+Z, Ctrl+Y</td><td>undo / redo</td></tr>
-<tr><td>Ctrl+X, C, V, D</td><td>cut, copy, paste, duplicate</td></tr>
-<tr><td>Delete, Backspace</td><td>delete the selection</td></tr>
-<tr><td>Ctrl+A</td><td>select all</td></tr>
-<tr><td>F</td><td>fit the network in view</td></tr>
-<tr><td>Ctrl+wheel, Ctrl+= / Ctrl+-</td><td>zoom (Ctrl+0: 100%)</td></tr>
-<tr><td>wheel, Shift+wheel</td><td>scroll</td></tr>
-<tr><td>middle button, Space+drag</td><td>pan</td></tr>
-<tr><td>Ctrl+L</td><td>auto-layout</td></tr>
-<tr><td>Ctrl+click, Shift+click, drag on empty canvas</td>
-<td>add to the selection, select an area</td></tr>
-</table>"""
+    HELP = app_help.HELP
 
     def help_text(self) -> str:
-        """Help → Mouse and Keyboard: :attr:`HELP` and the training controls' shortcuts,
-        read from the training panel's actions (so they cannot drift)."""
-        rows = []
-        for action in self.training_panel.actions_for_window():
-            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
-                             for k in action.shortcuts())
-            what = action.statusTip() or action.text().replace("&", "")
-            rows.append(f"<tr><td>{html.escape(keys)}</td>"
-                        f"<td>{html.escape(what[:1].lower() + what[1:])}</td></tr>")
-        return f"{self.HELP}\n<h3>Training</h3>\n<table>\n" + "\n".join(rows) + "\n</table>"
+        """Help → Mouse and Keyboard's text (:func:`app.help.help_text`)."""
+        return app_help.help_text(self.training_panel.actions_for_window())
 
     def show_help(self) -> None:
-        QMessageBox.information(self, "Mouse and keyboard", self.help_text())
+        app_help.show_help(self, self.training_panel.actions_for_window())
 
     def about(self) -> None:
-        QMessageBox.about(self, "About NN Canvas",
-                          "<b>NN Canvas</b><br>Build neural networks by wiring nodes, train "
-                          "them with a NumPy backpropagation engine, and watch them learn.")
+        app_help.show_about(self)
 
     # ------------------------------------------------------------------ layout memory
     def _restore_layout(self) -> None:
