@@ -26,6 +26,7 @@ from app.editor.items import TEXT_LOD, node_size
 from app.editor.layout import auto_layout
 from app.editor.minimap import Minimap
 from app.editor.palette import Palette
+from app.minimap_corner import MinimapCorner
 from app.editor.scene import GraphScene
 from app.editor.view import GraphView
 from app.plots.base import runs_history_csv, save_csv_dialog
@@ -106,15 +107,6 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(self._zoom_changed)
         self.scene.selectionChanged.connect(self._selection_actions)
         self._selection_actions()
-        self._minimap_timer = QTimer(self)
-        self._minimap_timer.setSingleShot(True)
-        self._minimap_timer.setInterval(0)
-        self._minimap_timer.timeout.connect(self._update_minimap_visibility)
-        self.view.zoom_changed.connect(lambda _: self._minimap_timer.start())
-        self.view.horizontalScrollBar().valueChanged.connect(lambda _: self._minimap_timer.start())
-        self.view.verticalScrollBar().valueChanged.connect(lambda _: self._minimap_timer.start())
-        for event in ("node_added", "node_removed", "node_changed", "graph_reset"):
-            getattr(self.document.graph, event).connect(self._graph_event_for_minimap)
         self.scene.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.document.path_changed.connect(lambda _: self._update_title())
         self.document.modified_changed.connect(lambda _: self._update_title())
@@ -168,7 +160,8 @@ class MainWindow(QMainWindow):
         self.scene.selection_changed_nodes.connect(self._plots_follow_selection)
         self.document.edit_guard = self._ask_stop_training
         self.minimap = Minimap(self.document.graph, self.view, self.view, sizes=node_size)
-        self.view.zoom_changed.connect(lambda _: self.minimap.update_view())
+        self.minimap_corner = MinimapCorner(self.minimap, self.view, self.scene,
+                                            self.document.graph, self)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -223,7 +216,7 @@ class MainWindow(QMainWindow):
         self.act_layout = a("Auto-&layout", lambda: self.auto_layout("LR"), K("Ctrl+L"),
                             "Arrange the nodes in layers, left to right")
         self.act_layout_tb = a("Auto-layout Top to &Bottom", lambda: self.auto_layout("TB"))
-        self.act_minimap = a("&Minimap", self._toggle_minimap)
+        self.act_minimap = a("&Minimap", self.minimap_corner.set_enabled)
         self.act_minimap.setCheckable(True)
         self.act_minimap.setChecked(True)
         self.theme_actions = QActionGroup(self)
@@ -563,19 +556,6 @@ class MainWindow(QMainWindow):
             act.setChecked(act.text().lower() == name)
         self.store.setValue("theme", name)
 
-    def _toggle_minimap(self, on: bool) -> None:
-        self._update_minimap_visibility()
-
-    def _graph_event_for_minimap(self, *_: object) -> None:
-        self._minimap_timer.start()
-
-    def _update_minimap_visibility(self) -> None:
-        """Show the minimap (if switched on) only when part of the network is out of view:
-        when everything is visible it would just cover the canvas."""
-        rect = self.scene.items_rect()
-        whole = rect.isEmpty() or self.view.visible_scene_rect().contains(rect)
-        self.minimap.setVisible(self.act_minimap.isChecked() and not whole)
-
     def _selection_actions(self) -> None:
         try:
             any_nodes = bool(self.scene.selected_node_ids())
@@ -593,20 +573,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.document.title}[*] — NN Canvas")
         self.setWindowModified(self.document.modified)
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001
-        super().resizeEvent(event)
-        self._place_minimap()
-
-    def _place_minimap(self) -> None:
-        margin = 12
-        vp = self.view.viewport().geometry()
-        self.minimap.move(vp.right() - self.minimap.width() - margin,
-                          vp.bottom() - self.minimap.height() - margin)
-        self.minimap.raise_()
-
     def showEvent(self, event) -> None:  # noqa: ANN001
         super().showEvent(event)
-        self._place_minimap()
         if not self._shown:  # a file opened before the window was shown was fitted to
             self._shown = True  # a view of a few pixels: fit it once the docks are laid out
             QTimer.singleShot(0, lambda: self.view.fit(min_zoom=READABLE_ZOOM))
