@@ -123,8 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     train_p.add_argument("--delimiter", metavar="CHAR", help="the CSV field separator "
                          "(default ',')")
     train_p.add_argument("--data-option", metavar="KEY=VALUE", action="append", default=[],
-                         help="an option of a built-in dataset, e.g. noise=0.3 or "
-                         "n_samples=1000 (repeatable)")
+                         help="an option of the built-in dataset (repeatable), e.g. "
+                         "noise=0.3 or n_samples=1000; " + _data_option_help())
     train_p.add_argument("--epochs", type=_number_type("--epochs", 0, integer=True))
     train_p.add_argument("--batch-size", type=_number_type("--batch-size", 1, integer=True))
     train_p.add_argument("--optimizer", choices=OPTIMIZERS.names(),
@@ -171,9 +171,9 @@ def _optimizer_help() -> str:
     return "; ".join(parts)
 
 
-def _parse_option(spec: Any, key: str, text: str) -> Any:
-    """The text of ``--optimizer-option KEY=VALUE`` as a value of ``spec``'s type (the
-    range is checked by the settings)."""
+def _parse_option(spec: Any, key: str, text: str, flag: str = "--optimizer-option") -> Any:
+    """The text of ``FLAG KEY=VALUE`` (``--optimizer-option``, ``--data-option``) as a
+    value of ``spec``'s type (the range is checked by the settings)."""
     try:
         if spec.type == "bool":
             words = {"true": True, "on": True, "1": True, "yes": True,
@@ -189,7 +189,7 @@ def _parse_option(spec: Any, key: str, text: str) -> Any:
     except (KeyError, ValueError):
         kind = {"bool": "true or false", "int": "a whole number", "floats":
                 f"{spec.length} numbers separated by commas"}.get(spec.type, "a number")
-        raise ValueError(f"--optimizer-option {key}: {text!r} is not {kind}") from None
+        raise ValueError(f"{flag} {key}: {text!r} is not {kind}") from None
 
 
 def _optimizer_options(pairs: Sequence[str], optimizer: str) -> dict[str, Any]:
@@ -340,21 +340,43 @@ def check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0
 
 
-def _data_options(pairs: Sequence[str]) -> dict[str, Any]:
+def _data_options(pairs: Sequence[str], name: Any) -> dict[str, Any]:
+    """``--data-option`` pairs as options of the built-in dataset ``name``, parsed by
+    their specs (:data:`nncore.data.DATASETS`).
+
+    Raises:
+        ValueError: for a malformed pair, a dataset that is not built in, an option the
+            dataset does not have or a value of the wrong type.
+    """
+    from nncore.data import DATASETS
+
+    if not pairs:
+        return {}
+    if name not in DATASETS:
+        raise ValueError(f"--data-option needs a built-in dataset (--dataset NAME), "
+                         f"got {name!r}")
+    spec = DATASETS[name]
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise ValueError(f"--data-option needs KEY=VALUE, got {pair!r}")
-        try:
-            value: Any = int(text)
-        except ValueError:
-            try:
-                value = float(text)
-            except ValueError:
-                raise ValueError(f"--data-option {key}: {text!r} is not a number") from None
-        options[key.strip()] = value
+        if key not in spec.specs:
+            known = (f"known: {', '.join(spec.specs)}" if spec.specs
+                     else "it takes no options")
+            raise ValueError(f"--data-option {key}: {spec.display_name} has no such option "
+                             f"({known})")
+        options[key] = _parse_option(spec.specs[key], key, text, "--data-option")
     return options
+
+
+def _data_option_help() -> str:
+    """``moons: n_samples, noise, seed; ...``: the options of each built-in dataset."""
+    from nncore.data import DATASETS
+
+    return "; ".join(f"{name}: {', '.join(spec.specs)}" for name, spec in DATASETS.items()
+                     if spec.options)
 
 
 def _train_settings(args: argparse.Namespace, graph: Any) -> tuple[Any, Any]:
@@ -374,7 +396,10 @@ def _train_settings(args: argparse.Namespace, graph: Any) -> tuple[Any, Any]:
               "path": str(Path(args.csv or args.npz).resolve()), "classes": None,
               "target": None}
     if args.data_option:
-        ds["options"] = {**(ds.get("options") or {}), **_data_options(args.data_option)}
+        if ds.get("source", "builtin") != "builtin":
+            raise ValueError("--data-option needs a built-in dataset (--dataset NAME)")
+        ds["options"] = {**(ds.get("options") or {}),
+                         **_data_options(args.data_option, ds.get("name", "digits"))}
     if args.target is not None:
         if ds.get("source") != "csv":
             raise ValueError("--target needs a CSV dataset (--csv FILE)")
@@ -449,6 +474,10 @@ class _Progress(Callback):
             print(f"\repoch {record.epoch}/{self.epochs} [{'#' * done}{'.' * (20 - done)}] "
                   f"loss {record.loss:.4g}", end="", file=self.out, flush=True)
 
+    def on_divergence(self, trainer: Any, divergence: Any) -> None:
+        print(("\r\033[K" if self.tty else "") + f"warning: {divergence.message}",
+              file=sys.stderr, flush=True)
+
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
         parts = [f"epoch {epoch:>{len(str(self.epochs))}}/{self.epochs}",
                  f"loss {logs['loss']:.4f}"]
@@ -499,7 +528,11 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         history = run.fit()
     seconds = time.perf_counter() - start
     summary = [f"trained {_plural(len(history), 'epoch')} in {seconds:.1f}s"]
+    if run.trainer.divergence is not None:
+        summary[0] += " (diverged: see the warning)"
     final: dict[str, Any] = {"epochs": len(history), "seconds": seconds}
+    if run.trainer.divergence is not None:
+        final["diverging"] = run.trainer.divergence.message
     es = run.early_stopping
     if es is not None and es.best_epoch:
         summary.append(f"best epoch {es.best_epoch} "

@@ -46,8 +46,13 @@ from nncore.tensor import Tensor, no_grad
 
 __all__ = [
     "Callback", "EarlyStopping", "Trainer", "TrainingError", "CheckpointError",
-    "StepRecord", "EpochRecord", "checkpoint_info", "accuracy", "CHECKPOINT_VERSION",
+    "StepRecord", "EpochRecord", "Divergence", "checkpoint_info", "accuracy",
+    "CHECKPOINT_VERSION", "DIVERGENCE_FACTOR",
 ]
+
+#: A run is reported as diverging when a batch loss exceeds this many times its first
+#: batch loss (``Trainer(divergence_factor=...)``).
+DIVERGENCE_FACTOR = 1000.0
 
 #: Format version written into checkpoints; loading refuses newer versions.
 CHECKPOINT_VERSION = 1
@@ -149,6 +154,33 @@ class EpochRecord:
     histogram_seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class Divergence:
+    """A run whose loss grew far beyond its start: reported (once per trainer) while
+    it trains, through :meth:`Callback.on_divergence`; training goes on.
+
+    Attributes:
+        epoch, batch: where it was first seen (1-based).
+        loss: that batch's loss; reference: the trainer's first batch loss.
+        factor: the threshold, ``loss > factor * reference``.
+    """
+
+    epoch: int
+    batch: int
+    loss: float
+    reference: float
+    factor: float
+
+    @property
+    def message(self) -> str:
+        """One line for the user, e.g. "the loss is diverging: 2.9e+11 at epoch 2,
+        batch 3, 1.2e+11 times its first value 2.3; try a smaller learning rate ..."."""
+        return (f"the loss is diverging: {self.loss:.3g} at epoch {self.epoch}, batch "
+                f"{self.batch}, {self.loss / self.reference:.3g} times its first value "
+                f"{self.reference:.3g} (more than {self.factor:g} times); try a smaller "
+                "learning rate or gradient clipping")
+
+
 # ---------------------------------------------------------------------------- callbacks
 class Callback:
     """Hooks called by :class:`Trainer`; subclasses override what they need.
@@ -172,6 +204,10 @@ class Callback:
         """Called in the training thread when :meth:`Trainer.pause` takes hold, just
         before ``fit`` waits for :meth:`Trainer.resume` (e.g. to hand over what was
         collected so far)."""
+
+    def on_divergence(self, trainer: "Trainer", divergence: Divergence) -> None:
+        """Called once per trainer, after the batch whose loss first exceeds
+        ``divergence_factor`` times the first batch loss (see :class:`Divergence`)."""
 
     def on_epoch_end(self, trainer: "Trainer", epoch: int, logs: dict[str, float]) -> None:
         """Called after each epoch with its metrics (``trainer.epoch_records[-1]`` is
@@ -447,6 +483,11 @@ class Trainer:
             validation split. Picking them draws no random numbers.
         num_classes: K for confusion matrices (default: the model's output width C).
             Give the dataset's number of classes if the model's output is wider.
+        divergence_factor: report the run as diverging (:attr:`divergence`, the
+            callbacks' ``on_divergence``) when a batch loss exceeds this many times the
+            trainer's first batch loss (default :data:`DIVERGENCE_FACTOR`, 1000; None:
+            never). Only a positive first loss is a reference. A NaN or infinite loss
+            is an error instead (:class:`TrainingError`).
 
     Attributes:
         history: one dict of metrics per epoch (see :meth:`fit`).
@@ -454,6 +495,8 @@ class Trainer:
         global_step: optimizer steps taken (restored from checkpoints).
         confusion_matrix, per_class_accuracy: the latest validation ones (or None).
         stopped_by_request: whether the last ``fit`` ended by :meth:`request_stop`.
+        reference_loss: the first batch loss this trainer saw (None before training).
+        divergence: the :class:`Divergence` once reported, else None.
         last_step: the latest :class:`StepRecord` (only built when a callback takes
             ``on_batch_end`` or ``record_grad_norms`` is on; else None).
 
@@ -470,7 +513,8 @@ class Trainer:
                  record_grad_norms: bool = False, record_histograms: bool = False,
                  histogram_bins: int = 40, probe_size: int = 256,
                  num_classes: int | None = None, histogram_freq: int = 1,
-                 histogram_edges: str = "fixed") -> None:
+                 histogram_edges: str = "fixed",
+                 divergence_factor: float | None = DIVERGENCE_FACTOR) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
         if batch_size < 1:
@@ -483,6 +527,12 @@ class Trainer:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
                     or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if divergence_factor is not None and not (
+                isinstance(divergence_factor, (int, float, np.floating))
+                and not isinstance(divergence_factor, bool)
+                and math.isfinite(divergence_factor) and divergence_factor > 1):
+            raise ValueError("divergence_factor must be a finite number > 1 (or None), "
+                             f"got {divergence_factor!r}")
         if histogram_edges not in HISTOGRAM_EDGES:
             raise ValueError(f"histogram_edges must be one of {', '.join(HISTOGRAM_EDGES)}, "
                              f"got {histogram_edges!r}")
@@ -497,6 +547,9 @@ class Trainer:
         self.histogram_bins = int(histogram_bins)
         self.histogram_freq = int(histogram_freq)
         self.histogram_edges = histogram_edges
+        self.divergence_factor = None if divergence_factor is None else float(divergence_factor)
+        self.reference_loss: float | None = None
+        self.divergence: Divergence | None = None
         self.probe_size = int(probe_size)
         self.num_classes = None if num_classes is None else int(num_classes)
         self.history: list[dict[str, float]] = []
@@ -713,6 +766,8 @@ class Trainer:
                 clip_grad_norm_(model.parameters(), self.max_grad_norm)
             opt.step()
             self.global_step += 1
+            if self.divergence is None and self.divergence_factor is not None:
+                self._watch_divergence(value, epoch, b)
             total += value * len(idx)
             seen += len(idx)
             batches = b
@@ -890,6 +945,16 @@ class Trainer:
             self.model.train(was_training)
 
     # ------------------------------------------------------------------ divergence
+    def _watch_divergence(self, value: float, epoch: int, batch: int) -> None:
+        reference = self.reference_loss
+        if reference is None:
+            self.reference_loss = value
+        elif reference > 0 and value > self.divergence_factor * reference:
+            self.divergence = Divergence(epoch, batch, value, reference,
+                                         self.divergence_factor)
+            for cb in self.callbacks:
+                cb.on_divergence(self, self.divergence)
+
     def _divergence(self, value: float, epoch: int, batch: int, xb: np.ndarray
                     ) -> TrainingError:
         """The error for a non-finite batch loss: which parameters are already not
@@ -996,6 +1061,7 @@ class Trainer:
             "trainer": {
                 "epochs": len(self.history),
                 "global_step": int(self.global_step),
+                "reference_loss": self.reference_loss,
                 "batch_size": self.batch_size,
                 "classification": bool(self.classification),
                 "history": packer.pack(self.history, "history"),
@@ -1131,6 +1197,10 @@ class Trainer:
         for kind, name, packed in trainer_meta.get("histogram_edges", []):
             edges[(kind, name)] = np.asarray(unpacker.unpack(packed, "edges"), np.float64)
         global_step = int(trainer_meta.get("global_step", 0))
+        reference = trainer_meta.get("reference_loss")
+        if reference is not None and not isinstance(reference, (int, float)):
+            raise CheckpointError(f"checkpoint {path!r}: reference_loss is {reference!r}, "
+                                  "not a number")
 
         # ---- apply, undoing everything if a step fails
         undo: list[Callable[[], None]] = []
@@ -1166,6 +1236,8 @@ class Trainer:
             raise
         self.history = history
         self.global_step = global_step
+        self.reference_loss = None if reference is None else float(reference)
+        self.divergence = None
         self._edges = edges
         self.epoch_records = []
         self.confusion_matrix = self.per_class_accuracy = None

@@ -221,8 +221,8 @@ class RunsTable(QTableWidget):
 
     def _fill(self, run: Any) -> None:
         row = self.row_of(run.run_id)
-        shown = (run.visible, run.color, run.name, run.message, run.status, run.task,
-                 len(run.epochs))
+        shown = (run.visible, run.color, run.name, run.message, run.warning, run.status,
+                 run.task, len(run.epochs))
         before = self._shown.get(run.run_id)
         if row >= 0 and before == shown:
             return  # a tick that only brought batches: the row says the same
@@ -261,10 +261,12 @@ class RunsTable(QTableWidget):
         name.setToolTip(run.name + (f"\n{run.message}" if run.message else ""))
         status = self.item(row, STATUS)
         state = _state(run)  # the controller's state while it trains: paused, stepping...
-        status.setText(str(state))
-        status.setToolTip(run.message or str(state))
+        status.setText(f"{state}, diverging" if run.warning else str(state))
+        status.setToolTip(run.message or run.warning or str(state))
         if state == RunState.FAILED:
             status.setForeground(QColor("#d62828"))
+        elif run.warning:
+            status.setForeground(QColor("#e07a00"))
         else:
             status.setData(Qt.ForegroundRole, None)
         self.item(row, EPOCHS).setText(str(len(run.epochs)))

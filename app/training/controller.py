@@ -221,6 +221,9 @@ class TrainingController(QObject):
                         series.extend([float("nan")] * missing)
                 series.extend(values)
         run.progress = dict(data.progress)
+        if data.warning and not run.warning:
+            run.warning = data.warning
+            self.message.emit(f"{run.name}: {data.warning}", True)
         self.store.changed(run_id)
 
     @Slot(int, object)
@@ -261,7 +264,9 @@ class TrainingController(QObject):
             text += f", validation R² {val['r2']:.4f}"
         if summary.restored:
             text += f" (best epoch {run.best_epoch} restored)"
-        self._end(run_id, text, False)
+        if run.warning:
+            text += f"; {run.warning}"
+        self._end(run_id, text, bool(run.warning))
 
     @Slot(int, str, str)
     def _on_failed(self, run_id: int, message: str, node: str) -> None:

@@ -60,6 +60,7 @@ class BatchRecords:
         grad_norms: parameter display name -> float64 array of its gradient L2 norms.
         progress: ``epoch``, ``batch``, ``batches``, ``epochs`` and, when known,
             ``samples_per_s`` and ``eta_s`` (seconds; NaN when unknown).
+        warning: a warning that arose in these batches (the loss is diverging), or "".
     """
 
     step: np.ndarray
@@ -67,6 +68,7 @@ class BatchRecords:
     lr: np.ndarray
     grad_norms: dict[str, np.ndarray]
     progress: dict[str, float]
+    warning: str = ""
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,8 @@ class Run:
             ``points``: (X, y) of the data shown under it.
         best_epoch, stopped_epoch: from early stopping (0 if none).
         message: the error of a failed run.
+        warning: what went wrong while it trained without failing (the loss is
+            diverging: :class:`nncore.training.Divergence`), or "".
         progress: the latest progress dict (epoch, batch, batches, samples_per_s, eta_s).
     """
 
@@ -127,6 +129,7 @@ class Run:
     best_epoch: int = 0
     stopped_epoch: int = 0
     message: str = ""
+    warning: str = ""
     progress: dict[str, float] = field(default_factory=dict)
 
     def best(self, key: str = "val_loss", mode: str = "min") -> tuple[int, float] | None:

@@ -75,6 +75,9 @@ class _Recorder(Callback):
         if not self.worker.gui_free.is_set():  # the GUI is drawing: let it have the GIL
             self.worker.gui_free.wait(GUI_WAIT_MAX)
 
+    def on_divergence(self, trainer: Any, divergence: Any) -> None:
+        self.worker._pending_warning = divergence.message  # sent with the next batches
+
     def on_epoch_record(self, trainer: Any, record: Any) -> None:
         self.worker._on_epoch(trainer, record)
 
@@ -120,6 +123,7 @@ class TrainingWorker(QObject):
         self._paused_s = 0.0
         self._paused_at: float | None = None
         self._pending_steps: list[tuple[int, float, float]] = []
+        self._pending_warning = ""
         self._pending_norms: dict[str, list[float]] = {}
         self._pending_epochs: list[dict[str, Any]] = []
         self._last_emit = 0.0
@@ -212,6 +216,7 @@ class TrainingWorker(QObject):
             self._run_id = run_id
         self._progress = {}  # a run that fails before its first batch shows no old progress
         self._pending_steps, self._pending_norms, self._pending_epochs = [], {}, []
+        self._pending_warning = ""
         try:
             with threadpool_limits(1), np.errstate(all="ignore"):
                 self._train(run_id, graph_json, base_dir, epochs, start_paused)
@@ -441,8 +446,9 @@ class TrainingWorker(QObject):
             self.batches.emit(run_id, BatchRecords(
                 step=steps[:, 0].copy(), loss=steps[:, 1].copy(), lr=steps[:, 2].copy(),
                 grad_norms={k: np.array(v) for k, v in self._pending_norms.items()},
-                progress=dict(self._progress)))
+                progress=dict(self._progress), warning=self._pending_warning))
             self._pending_steps, self._pending_norms = [], {}
+            self._pending_warning = ""
         if self._pending_epochs:
             self.epochs.emit(run_id, self._pending_epochs)
             self._pending_epochs = []

@@ -131,7 +131,12 @@ class CompiledGraph(nn.Module):
             else:
                 inputs = {port: [values[w] for w in wires]
                           for port, wires in self._wires[nid].items()}
-                out = ntype.forward(self._modules.get(nid), self._params[nid], inputs)
+                try:
+                    out = ntype.forward(self._modules.get(nid), self._params[nid], inputs)
+                except GraphError:
+                    raise
+                except ValueError as e:  # name and outline the node (e.g. BatchNorm, batch of 1)
+                    raise GraphError(f"{self.node_names[nid]}: {e}", nid) from None
             for port, value in out.items():
                 values[(nid, port)] = value
             if record:
@@ -146,7 +151,10 @@ class CompiledGraph(nn.Module):
         Shapes: x ``(N, *features)``.
 
         Raises:
-            ValueError: if a sample of x is not of shape ``features``.
+            ValueError: if a sample of x is not of shape ``features``; GraphError
+                (a ValueError, with ``node_id``) when a node refuses its input, e.g. a
+                BatchNorm in training given one sample: "BatchNorm 1: batch norm needs
+                more than one sample ...".
         """
         x = self._check(x)
         return self._evaluate(x, False)[0]

@@ -82,6 +82,11 @@ class TrainingRun:
         rng = np.random.default_rng(self.settings.seed)
         self.model: CompiledGraph = compile_graph(graph, self.shape, rng)
         s = self.settings
+        for node in graph.nodes:
+            if s.batch_size < node.type.min_batch:
+                raise GraphError(f"{node.name}: {node.type.display_name} needs at least "
+                                 f"{node.type.min_batch} samples per batch in training, but "
+                                 f"training.batch_size is {s.batch_size}", node.id)
         if not any(True for _ in self.model.parameters()):
             raise GraphError("the network has nothing to train: no node has weights (add "
                              "a Dense layer between the Input and the loss)")

@@ -111,6 +111,9 @@ class NodeType:
     #: The node feeds the dataset's samples into the network (the Input): its output
     #: shapes come from the data (:meth:`infer_data`), its values from the batch.
     reads_data: ClassVar[bool] = False
+    #: The fewest samples a training minibatch may hold for this node (BatchNorm: 2,
+    #: a variance needs two values); checked against the batch size before training.
+    min_batch: ClassVar[int] = 1
 
     def __init__(self) -> None:
         self.param_index: dict[str, ParamSpec] = {p.name: p for p in self.params}

@@ -40,6 +40,7 @@ class BatchNorm(ModuleType):
              "samples per batch in training, and behaves differently in training and "
              "evaluation.")
     glyph = "≋"
+    min_batch = 2
 
     def infer(self, params: Params, inputs: Shapes) -> dict[str, PortShape]:
         return {"output": batch_tensor(inputs, max_rank=2)}
