@@ -41,8 +41,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from nncore.spec import ParamSpec, validate_all
+
 __all__ = [
-    "Dataset", "DatasetSpec", "OptionSpec", "DATASETS", "BUILTIN_DATASETS",
+    "Dataset", "DatasetSpec", "DATASETS", "BUILTIN_DATASETS",
     "load_dataset", "load_builtin", "load_csv", "load_npz", "DataFileError", "csv_columns",
     "is_header",
     "Split", "SplitWarning", "split", "standardize", "minibatches",
@@ -232,55 +234,8 @@ def _fmt(v: Any) -> str:
 
 
 @dataclass(frozen=True)
-class OptionSpec:
-    """One setting of a built-in dataset, for the GUI and for validation.
-
-    Attributes:
-        name: the keyword of :func:`load_dataset` (``"noise"``).
-        type: ``int`` or ``float``.
-        default: the value used when the option is not given.
-        minimum, maximum: the inclusive range.
-        label: a short display label.
-        help: one line for a tooltip: what the option does, in the data's units.
-    """
-
-    name: str
-    type: type
-    default: int | float
-    minimum: int | float
-    maximum: int | float
-    label: str
-    help: str
-
-    def validate(self, value: Any) -> int | float:
-        """``value`` as this option's type, or a ValueError naming the option.
-
-        ints: Python or NumPy integers, or integer-valued floats (as JSON may give them);
-        floats: any finite real number. bool is refused for both.
-        """
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            kind = "an integer" if self.type is int else "a number"
-            raise ValueError(f"{self.name} must be {kind}, got {value!r} "
-                             f"({type(value).__name__})")
-        if self.type is int:
-            if not isinstance(value, numbers.Integral):
-                f = float(value)
-                if not (math.isfinite(f) and f.is_integer()):
-                    raise ValueError(f"{self.name} must be an integer, got {_fmt(value)}")
-            value = int(value)
-        else:
-            value = float(value)
-            if not math.isfinite(value):
-                raise ValueError(f"{self.name} must be a finite number, got {value!r}")
-        if not self.minimum <= value <= self.maximum:
-            raise ValueError(f"{self.name} must be in [{_fmt(self.minimum)}, "
-                             f"{_fmt(self.maximum)}], got {_fmt(value)}")
-        return value
-
-
-@dataclass(frozen=True)
 class DatasetSpec:
-    """What the GUI shows about a built-in dataset.
+    """One built-in dataset as NN Canvas offers it.
 
     Attributes:
         name: the key for :func:`load_dataset` (``"moons"``).
@@ -291,7 +246,11 @@ class DatasetSpec:
         description: one line for learners.
         source: where the data or its formula comes from.
         n_features: number of input features.
-        options: the settings :func:`load_dataset` accepts (empty for real datasets).
+        options: the keyword arguments :func:`load_dataset` accepts, as
+            :class:`~nncore.spec.ParamSpec` s (type, default, range, label, help), the
+            same declaration as node parameters and optimizer arguments; empty for real
+            datasets. The command line's ``--data-option``, the project settings' check
+            and the training panel's editors are generated from them.
     """
 
     name: str
@@ -301,53 +260,53 @@ class DatasetSpec:
     description: str
     source: str
     n_features: int
-    options: tuple[OptionSpec, ...] = ()
+    options: tuple[ParamSpec, ...] = ()
 
-    def defaults(self) -> dict[str, int | float]:
+    @property
+    def specs(self) -> dict[str, ParamSpec]:
+        """``name -> ParamSpec`` of the options."""
+        return {o.name: o for o in self.options}
+
+    def defaults(self) -> dict[str, Any]:
         """Every option with its default value."""
         return {o.name: o.default for o in self.options}
 
-    def option(self, name: str) -> OptionSpec:
+    def option(self, name: str) -> ParamSpec:
         """The option called ``name`` (KeyError if there is none)."""
-        for o in self.options:
-            if o.name == name:
-                return o
-        raise KeyError(name)
+        return self.specs[name]
 
-    def resolve(self, options: Mapping[str, Any]) -> dict[str, int | float]:
-        """Validate ``options`` and fill in defaults.
+    def validate(self, options: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+        """``options`` checked and normalized (ints as int, floats as float), with the
+        defaults of the options not given.
+
+        Args:
+            path: where the options sit, for the messages (``"dataset.options"``).
 
         Raises:
-            ValueError: for an unknown option (listing the known ones) or a value of the
-                wrong type or out of range (naming the option, its range and the value).
+            SpecError: (a ValueError) for an unknown option (listing the known ones) or a
+                value of the wrong type or out of range, naming the option, its range and
+                the value (``"noise must be in [0, 1], got 2"``).
         """
-        known = {o.name for o in self.options}
-        unknown = [k for k in options if k not in known]
-        if unknown:
-            takes = (f"its options are {', '.join(o.name for o in self.options)}"
-                     if self.options else "it takes no options")
-            raise ValueError(f"unknown option{'s' if len(unknown) > 1 else ''} "
-                             f"{', '.join(repr(k) for k in unknown)} for dataset "
-                             f"{self.name!r}; {takes}")
-        return {o.name: o.validate(options[o.name]) if o.name in options else o.default
-                for o in self.options}
+        return validate_all(self.options, options, path, self.display_name)
 
 
-def _n_samples(default: int) -> OptionSpec:
-    return OptionSpec("n_samples", int, default, 20, 100_000, "Samples",
-                      "number of points generated")
+def _n_samples(default: int) -> ParamSpec:
+    return ParamSpec("n_samples", "int", default, "Number of points generated",
+                     label="Samples", minimum=20, maximum=100_000)
 
 
-_SEED = OptionSpec("seed", int, 0, 0, 2**32 - 1, "Seed",
-                   "random seed: the same seed gives the same data")
+_SEED = ParamSpec("seed", "int", 0, "Random seed: the same seed gives the same data",
+                  label="Seed", minimum=0, maximum=2**32 - 1)
 
 
-def _noise(default: float, help: str, maximum: float = 1.0) -> OptionSpec:
-    return OptionSpec("noise", float, default, 0.0, maximum, "Noise", help)
+def _noise(default: float, help: str, maximum: float = 1.0) -> ParamSpec:
+    return ParamSpec("noise", "float", default, help[0].upper() + help[1:], label="Noise",
+                     minimum=0.0, maximum=maximum, step=0.05)
 
 
-def _classes(default: int, maximum: int) -> OptionSpec:
-    return OptionSpec("classes", int, default, 2, maximum, "Classes", "number of classes")
+def _classes(default: int, maximum: int) -> ParamSpec:
+    return ParamSpec("classes", "int", default, "Number of classes", label="Classes",
+                     minimum=2, maximum=maximum)
 
 
 _SKLEARN_UCI = "scikit-learn's bundled copy of the UCI Machine Learning Repository dataset"
@@ -593,7 +552,7 @@ def load_dataset(name: str, **options: Any) -> Dataset:
     if not isinstance(name, str) or name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     spec = DATASETS[name]
-    resolved = spec.resolve(options)
+    resolved = spec.validate(options)
     if spec.kind == "real":
         return load_builtin(name)
     X, y = _GENERATORS[name](**resolved)

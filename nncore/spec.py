@@ -77,6 +77,9 @@ class ParamSpec:
         length: the number of values of a ``"floats"``.
         log: the value spans orders of magnitude (a learning rate, an epsilon): editors
             use a text field taking ``1e-5`` rather than a spin box.
+        step: the increment of a spin box's arrows for a bounded number (None: the
+            editor's default, 1 for an int, 0.01 for a float); a hint for editors, not
+            checked.
 
     The type never changes through validation: an int stays an int (``3.0`` from a JSON
     file becomes ``3``), a float becomes a Python float, a ``floats`` a tuple.
@@ -94,6 +97,7 @@ class ParamSpec:
     choices: tuple[Any, ...] = ()
     length: int = 0
     log: bool = False
+    step: float | None = None
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:
@@ -204,7 +208,8 @@ def validate_all(specs: Iterable[ParamSpec], values: Mapping[str, Any], path: st
         what: what the values belong to, for the unknown-name message (``"Adam"``).
 
     Raises:
-        SpecError: for an unknown name (listing the known ones) or an invalid value.
+        SpecError: for unknown names (all of them, with the known ones) or an invalid
+            value.
     """
     specs = tuple(specs)
     if not isinstance(values, Mapping):
@@ -213,8 +218,10 @@ def validate_all(specs: Iterable[ParamSpec], values: Mapping[str, Any], path: st
     unknown = [k for k in values if k not in known]
     if unknown:
         owner = f"{what} has" if what else "there is"
-        names = ", ".join(known) or "none"
-        raise SpecError(f"{owner} no setting {unknown[0]!r} (known: {names})", path)
+        listed = ", ".join(repr(k) for k in unknown)
+        known_text = f"known: {', '.join(known)}" if known else "it takes none"
+        raise SpecError(f"{owner} no setting{'s' if len(unknown) > 1 else ''} {listed} "
+                        f"({known_text})", path)
     prefix = f"{path}." if path else ""
     return {s.name: s.validate(values[s.name], prefix + s.name) if s.name in values
             else s.default for s in specs}

@@ -175,7 +175,7 @@ class DataSection(Section):
         names.sort(key=lambda n: n == "seed")  # as every spec lists them: the seed last
         for name in names:
             opt = next(o for s in DATASETS.values() for o in s.options if o.name == name)
-            if opt.type is int:
+            if opt.type == "int":
                 editor: QWidget = int_spin(opt.minimum, opt.maximum)
                 editor.valueChanged.connect(partial(self._commit_data_option, name))
             else:
@@ -378,8 +378,8 @@ class DataSection(Section):
         spec = DATASETS.get(current.name)
         if current.source != "builtin" or spec is None:
             return
-        value = int(value) if spec.option(name).type is int else float(value)
-        old = spec.resolve(current.options)[name]
+        value = int(value) if spec.option(name).type == "int" else float(value)
+        old = spec.validate(current.options)[name]
         if value == old:
             return
         self._commit({"options": {**current.options, name: value}},
@@ -428,7 +428,7 @@ class DataSection(Section):
         combo.setToolTip(spec.description if spec else
                          "CSV file: numbers in columns" if ds.source == "csv" else
                          "NPZ file: arrays X and y")
-        values = spec.resolve(ds.options) if spec else {}
+        values = spec.validate(ds.options) if spec else {}
         form = self.source_form
         for name, editor in self.option_editors.items():
             shown = spec is not None and name in values

@@ -6,11 +6,12 @@ read them with defaults filled in and every value checked (a clear error names t
 setting), write them back, and build the optimizer, scheduler and early stopping the
 :class:`~nncore.training.Trainer` uses.
 
-The optimizers, schedules and metrics allowed, their arguments, defaults and ranges come
-from the registries (:data:`nncore.optim.OPTIMIZERS`, :data:`nncore.optim.SCHEDULES`,
-:data:`nncore.metrics.METRICS`): the optimizer options are exactly the engine's
-constructor arguments (PyTorch's names and defaults), checked by their
-:class:`~nncore.spec.ParamSpec` s.
+The optimizers, schedules, metrics and built-in datasets allowed, their arguments,
+defaults and ranges come from the registries (:data:`nncore.optim.OPTIMIZERS`,
+:data:`nncore.optim.SCHEDULES`, :data:`nncore.metrics.METRICS`,
+:data:`nncore.data.DATASETS`): the optimizer options are exactly the engine's
+constructor arguments (PyTorch's names and defaults) and the dataset options those of
+:func:`nncore.data.load_dataset`, each checked by its :class:`~nncore.spec.ParamSpec`.
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ class DatasetSettings:
         source: ``"builtin"`` (``name`` with ``options``), ``"csv"`` or ``"npz"``
             (``path``, relative to the graph file or absolute).
         name: a built-in dataset (``"digits"``, ``"moons"``, ...).
-        options: the built-in dataset's options (``noise``, ``n_samples``, ``seed``...).
+        options: the built-in dataset's options (``noise``, ``n_samples``, ``seed``...),
+            checked by the dataset's :class:`~nncore.spec.ParamSpec` s
+            (:data:`nncore.data.DATASETS`); only those given are kept, normalized.
         path: the CSV/NPZ file.
         target: the CSV target column (name or 0-based index, negative from the end;
             default the last).
@@ -145,9 +148,11 @@ class DatasetSettings:
                 raise SettingsError(f"dataset.name {s.name!r} is not a built-in dataset; "
                                     f"choose one of {', '.join(DATASETS)}")
             try:
-                DATASETS[s.name].resolve(s.options)
-            except (TypeError, ValueError) as e:
-                raise SettingsError(f"dataset.options: {e}") from None
+                checked = DATASETS[s.name].validate(s.options, "dataset.options")
+            except SpecError as e:
+                raise _refused(e) from None
+            # only what was given is kept (a file stays as it was), normalized
+            s.options = {k: checked[k] for k in s.options}
         if s.classes is not None and (not isinstance(s.classes, list)
                                       or not all(isinstance(c, str) for c in s.classes)):
             raise SettingsError("dataset.classes must be a list of class names")

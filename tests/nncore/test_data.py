@@ -12,6 +12,7 @@ from nncore import functional as F, nn
 from nncore.data import (BUILTIN_DATASETS, DATASETS, DataFileError, Dataset, DatasetSpec,
                          Split, SplitWarning, load_builtin, load_csv, load_dataset, load_npz,
                          minibatches, split, standardize)
+from nncore.spec import ParamSpec, SpecError
 from nncore.tensor import Tensor
 
 SYNTHETIC = [n for n, s in DATASETS.items() if s.kind == "synthetic"]
@@ -101,9 +102,11 @@ class TestRegistry:
             assert spec.description and "\n" not in spec.description
             assert spec.task in ("classification", "regression")
             assert spec.kind in ("real", "synthetic")
-            for o in spec.options:
-                assert o.type in (int, float) and o.minimum <= o.default <= o.maximum
-                assert isinstance(o.default, o.type) and o.help
+            for o in spec.options:  # the one spec type of every setting
+                assert isinstance(o, ParamSpec) and o.type in ("int", "float")
+                assert o.minimum <= o.default <= o.maximum and o.help and o.label
+                assert o.validate(o.default) == o.default
+                assert type(o.validate(o.default)) is {"int": int, "float": float}[o.type]
             d = load_dataset(name)
             assert d.task == spec.task and d.n_features == spec.n_features
             assert d.X.dtype == np.float32 and d.name == name
@@ -125,27 +128,30 @@ class TestRegistry:
             load_builtin("mnist")
 
     @pytest.mark.parametrize("options, message", [
-        ({"noise": 2}, r"noise must be in \[0, 1\], got 2"),
-        ({"noise": -0.5}, r"noise must be in \[0, 1\], got -0.5"),
-        ({"noise": "a lot"}, r"noise must be a number, got 'a lot' \(str\)"),
-        ({"noise": float("nan")}, r"noise must be a finite number"),
-        ({"n_samples": 10}, r"n_samples must be in \[20, 100000\], got 10"),
-        ({"n_samples": 25.5}, r"n_samples must be an integer, got 25.5"),
-        ({"n_samples": True}, r"n_samples must be an integer, got True"),
-        ({"seed": -1}, r"seed must be in \[0, 4294967295\], got -1"),
-        ({"classes": 3}, r"unknown option 'classes' for dataset 'moons'; its options are "
-                         r"n_samples, noise, seed"),
-        ({"nosie": 0.1, "sead": 1}, r"unknown options 'nosie', 'sead'"),
+        ({"noise": 2}, r"^noise must be in \[0, 1\], got 2$"),
+        ({"noise": -0.5}, r"^noise must be in \[0, 1\], got -0.5$"),
+        ({"noise": "a lot"}, r"^noise must be a number, got 'a lot'$"),
+        ({"noise": float("nan")}, r"^noise must be a finite number, got nan$"),
+        ({"n_samples": 10}, r"^n_samples must be in \[20, 100000\], got 10$"),
+        ({"n_samples": 25.5}, r"^n_samples must be a whole number, got 25.5$"),
+        ({"n_samples": True}, r"^n_samples must be a whole number, got True$"),
+        ({"seed": -1}, r"^seed must be in \[0, 4294967295\], got -1$"),
+        ({"classes": 3}, r"^Two moons has no setting 'classes' \(known: n_samples, noise, "
+                         r"seed\)$"),
+        ({"nosie": 0.1, "sead": 1}, r"^Two moons has no settings 'nosie', 'sead' \(known: "),
     ])
     def test_option_errors_name_the_option(self, options, message):
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(SpecError, match=message) as info:  # a ValueError
             load_dataset("moons", **options)
+        assert isinstance(info.value, ValueError)
+        if len(options) == 1 and "classes" not in options:
+            assert info.value.path == next(iter(options))  # the GUI pins it to its field
 
     def test_other_option_errors(self):
         with pytest.raises(ValueError, match=r"classes must be in \[2, 6\], got 7"):
             load_dataset("spiral", classes=7)
-        with pytest.raises(ValueError, match="unknown option 'seed' for dataset 'iris'; it "
-                                             "takes no options"):
+        with pytest.raises(ValueError, match=r"Iris flowers has no setting 'seed' \(it takes "
+                                             r"none\)"):
             load_dataset("iris", seed=1)
         with pytest.raises(ValueError, match="unknown dataset 'mnist'; choose one of digits"):
             load_dataset("mnist")

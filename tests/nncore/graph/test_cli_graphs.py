@@ -184,7 +184,7 @@ def test_target_by_negative_index_delimiter_and_data_options(tmp_path, capsys):
                  "--data-option", "noise=0.3", "--epochs", "1"]) == 0
     assert "80 training, 20 validation" in capsys.readouterr().out
     assert main(["train", str(EXAMPLES / "moons_tanh.json"), "--data-option", "noise=7", "--epochs", "1"]) == 1
-    assert "dataset.options: noise" in capsys.readouterr().err
+    assert "dataset.options.noise must be in [0, 1], got 7" in capsys.readouterr().err
 
 
 def test_outputs_are_checked_before_training_and_written_exactly(tmp_path, capsys):
