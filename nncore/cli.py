@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence, TextIO
 import numpy as np
 
 from nncore.optim.registry import OPTIMIZERS
+from nncore.text import plural
 from nncore.training import Callback
 
 __all__ = ["main", "build_parser", "demo", "check", "train"]
@@ -313,7 +314,7 @@ def check(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"dataset: {project.describe_data()}", file=out)
     options = {k: v for k, v in tr.optimizer_options.items()}
     print(f"training: {tr.optimizer} {options or '(PyTorch defaults)'}, batch size "
-          f"{tr.batch_size}, up to {_plural(tr.epochs, 'epoch')}"
+          f"{tr.batch_size}, up to {plural(tr.epochs, 'epoch')}"
           + (", early stopping" if tr.early_stopping else "")
           + (f", {tr.schedule['type']} schedule" if tr.schedule else ""), file=out)
     analysis = graph.analysis(shape)
@@ -330,7 +331,7 @@ def check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     for row in [("node", "type", "output", "parameters"), *rows]:
         print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  "
               f"{row[3]:>{widths[3]}}", file=out)
-    print(f"total: {_plural(len(graph), 'node')}, {_plural(len(graph.edges), 'wire')}, "
+    print(f"total: {plural(len(graph), 'node')}, {plural(len(graph.edges), 'wire')}, "
           f"{analysis.total_params} trainable parameters", file=out)
     if analysis.problems:
         for _, message in analysis.problems:
@@ -443,10 +444,6 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _writable(path: str, option: str) -> None:
     folder = Path(path).resolve().parent
     if not folder.is_dir():
@@ -522,12 +519,12 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"note: {sp.warning}", file=out)
     opt = run.optimizer
     print(f"{type(opt).__name__} lr={opt.param_groups[0]['lr']:g}, batch size "
-          f"{training.batch_size}, up to {_plural(training.epochs, 'epoch')}", file=out)
+          f"{training.batch_size}, up to {plural(training.epochs, 'epoch')}", file=out)
     start = time.perf_counter()
     with threadpool_limits(args.threads):
         history = run.fit()
     seconds = time.perf_counter() - start
-    summary = [f"trained {_plural(len(history), 'epoch')} in {seconds:.1f}s"]
+    summary = [f"trained {plural(len(history), 'epoch')} in {seconds:.1f}s"]
     if run.trainer.divergence is not None:
         summary[0] += " (diverged: see the warning)"
     final: dict[str, Any] = {"epochs": len(history), "seconds": seconds}

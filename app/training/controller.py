@@ -22,6 +22,7 @@ from app.state import RunState, can
 from app.training.records import BatchRecords, EpochRecord, RunInfo, RunResult
 from app.training.worker import TrainingWorker
 from nncore.graph import dumps
+from nncore.text import plural
 
 __all__ = ["TrainingController", "GIL_SWITCH_INTERVAL"]
 
@@ -257,7 +258,7 @@ class TrainingController(QObject):
         run.status = RunState(summary.status)
         run.best_epoch, run.stopped_epoch = summary.best_epoch, summary.stopped_epoch
         val = summary.val
-        text = f"{run.name}: {run.status} after {len(run.epochs)} epochs"
+        text = f"{run.name}: {run.status} after {plural(len(run.epochs), 'epoch')}"
         if "accuracy" in val:
             text += f", validation accuracy {val['accuracy']:.2%}"
         elif "r2" in val:
