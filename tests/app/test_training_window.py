@@ -416,3 +416,47 @@ def test_undo_redo_and_open_while_training_ask_to_stop_first(digits, qtbot):
     assert w.controller.state == "idle" and w.document.graph.settings["training"]["epochs"] == 2
     assert w.history.isEnabled()
 
+
+
+def test_a_diverging_run_is_reported_while_it_trains_and_marked(digits, qtbot):
+    """Adam at lr 1e6 stays finite (no error) but its loss grows 1e12-fold: the window
+    says so while it trains, in red, and the runs table marks the run (issue 9)."""
+    from app.plots.runs_table import STATUS
+
+    w = digits
+    set_training(w, optimizer="adam", optimizer_options={"lr": 1e6}, epochs=2)
+    messages = []
+    w.controller.message.connect(lambda text, error: messages.append((text, error)))
+    with qtbot.waitSignal(w.controller.run_finished, timeout=WAIT):
+        w.start_training()
+    run = w.runs.current_run()
+    assert run.status == "finished" and run.warning.startswith("the loss is diverging")
+    # said while training (before the end message), then again in the end message
+    assert messages[0] == (f"{run.name}: {run.warning}", True)
+    assert messages[-1][1] and run.warning in messages[-1][0] and "finished" in messages[-1][0]
+    assert "diverging" in w.training_panel.message_label.text()
+    table = w.plots.runs_table
+    w.plots.redraw_now()
+    status = table.item(table.row_of(run.run_id), STATUS)
+    assert status.text() == "finished, diverging" and status.toolTip() == run.warning
+
+
+def test_batch_size_one_with_batchnorm_outlines_the_batchnorm_node(digits, qtbot):
+    w = digits
+    bn = next(n for n in w.document.graph.nodes if n.type_id == "batchnorm")
+    set_training(w, batch_size=1, epochs=1)
+    with qtbot.waitSignal(w.controller.run_finished, timeout=WAIT):
+        w.start_training()
+    run = w.runs.current_run()
+    assert run.status == "failed" and run.message.startswith(f"{bn.name}: BatchNorm needs")
+    assert w.scene.failed_node == bn.id
+    assert w.scene.nodes[bn.id].error == run.message
+
+
+def test_the_end_message_says_1_epoch_not_1_epochs(digits, qtbot):
+    w = digits
+    set_training(w, epochs=1)
+    with qtbot.waitSignal(w.controller.run_finished, timeout=WAIT):
+        w.start_training()
+    assert "finished after 1 epoch, validation accuracy" in \
+        w.training_panel.message_label.text()
