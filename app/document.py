@@ -8,11 +8,17 @@ files through :mod:`nncore.graph.io` (atomic saves; a failed load changes nothin
 A shipped example (:mod:`app.resources`) opens as an untitled copy: it has no path, its
 title says ``digits_mlp (example)``, the first save asks where, and the example itself is
 never written.
+
+The file's content is remembered (:func:`file_stamp`) when it is opened or saved: a save
+over a file that changed on disk since (another window, another program) raises
+:class:`FileChangedError` instead of silently overwriting it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -23,7 +29,30 @@ from app.resources import is_example
 from nncore.graph import Graph, load_graph, save_graph
 from nncore.project import Project
 
-__all__ = ["Document"]
+__all__ = ["Document", "FileChangedError", "file_stamp"]
+
+
+class FileChangedError(OSError):
+    """The file was changed on disk since this document opened or saved it.
+
+    Attributes:
+        path: the file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path}: changed on disk since it was opened or saved here")
+        self.path = path
+
+
+def file_stamp(path: str | os.PathLike) -> tuple[int, str] | None:
+    """What identifies a file's content: (size in bytes, SHA-256 of the bytes), or None
+    when there is no file to read. The content is hashed because two saves within the
+    file system's clock tick can leave one modification time."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    return len(data), hashlib.sha256(data).hexdigest()
 
 
 class Document(QObject):
@@ -44,6 +73,8 @@ class Document(QObject):
         self.path: Path | None = None
         #: The name of the shipped example this untitled project was opened from, or None.
         self.example: str | None = None
+        #: :func:`file_stamp` of :attr:`path` when this document last read or wrote it.
+        self.stamp: tuple[int, str] | None = None
         #: Called before every edit; returning False refuses it (the window asks to
         #: stop training first). None: always allowed.
         self.edit_guard: Callable[[], bool] | None = None
@@ -130,19 +161,65 @@ class Document(QObject):
             GraphFileError: for a file that cannot be read; nothing changes then.
         """
         path = Path(path)
+        stamp = file_stamp(path)  # before reading: a change in between is noticed later
         graph = load_graph(path)
         if is_example(path):
             self._replace(graph, None, example=path.stem)
         else:
-            self._replace(graph, path.resolve())
+            self._replace(graph, path.resolve(), stamp=stamp)
 
-    def save(self, path: str | Path | None = None) -> Path:
+    def rebased_settings(self, target: str | Path) -> dict | None:
+        """The settings to write when the project is saved as ``target``: a relative
+        data path made to name the same file from ``target``'s folder, or None when
+        nothing needs to change (no data file, an absolute path, the same folder).
+
+        The data file found from the current folder (the project file's, else the
+        working directory's, as :func:`nncore.project.data.resolve_path` reads it) is
+        named relative to the new folder when it lies inside it, else by its absolute
+        path (a path climbing out of the project's folder breaks when the folder
+        moves)."""
+        dataset = self.graph.settings.get("dataset")
+        if not isinstance(dataset, dict):
+            return None
+        value = dataset.get("path")
+        if not isinstance(value, str) or not value or "\0" in value:
+            return None
+        old = Path(value)
+        if old.is_absolute():
+            return None
+        base = (self.path.parent if self.path is not None else Path.cwd()).resolve()
+        folder = Path(target).parent.resolve()
+        if folder == base:
+            return None
+        file = Path(os.path.normpath(base / old))
+        try:
+            new = file.relative_to(folder).as_posix()
+        except ValueError:  # outside the new folder (or another drive)
+            new = str(file)
+        if new == value:
+            return None
+        return {**self.graph.settings, "dataset": {**dataset, "path": new}}
+
+    def changed_on_disk(self) -> bool:
+        """Whether :attr:`path` now holds something else than this document last read
+        or wrote there (a missing file is no change: saving recreates it)."""
+        if self.path is None or self.stamp is None:
+            return False
+        now = file_stamp(self.path)
+        return now is not None and now != self.stamp
+
+    def save(self, path: str | Path | None = None, overwrite: bool = False) -> Path:
         """Save to ``path`` (default: the current file) atomically and mark the project
         clean. Returns the path.
 
         Raises:
             ValueError: if there is no path yet, or ``path`` is a shipped example (never
                 overwritten); OSError for a write failure (the old file is untouched).
+            FileChangedError: when saving to the current file, which changed on disk
+                since it was opened or saved here (:meth:`changed_on_disk`), unless
+                ``overwrite``; nothing is written then.
+            RecursionError, ValueError, TypeError: for settings that cannot be written
+                as JSON (nothing is written).
         """
         target = Path(path) if path is not None else self.path
         if target is None:
@@ -150,7 +227,10 @@ class Document(QObject):
         if is_example(target):
             raise ValueError(f"{target.name} is an example that comes with NN Canvas: "
                              "save your copy under another name or in another folder")
+        if not overwrite and self.path == target.resolve() and self.changed_on_disk():
+            raise FileChangedError(self.path)
         save_graph(target, self.graph)
+        self.stamp = file_stamp(target)
         self.undo_stack.setClean()
         if self.path != target.resolve():
             self.path = target.resolve()
@@ -158,11 +238,13 @@ class Document(QObject):
             self.path_changed.emit(self.path)
         return self.path
 
-    def _replace(self, graph: Graph, path: Path | None, example: str | None = None) -> None:
+    def _replace(self, graph: Graph, path: Path | None, example: str | None = None,
+                 stamp: tuple[int, str] | None = None) -> None:
         self.undo_stack.clear()
         self.graph.replace_with(graph)
         self.path = path
         self.example = example
+        self.stamp = stamp
         self.undo_stack.setClean()
         self.path_changed.emit(path)
         self.modified_changed.emit(False)

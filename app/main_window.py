@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
 
 from app import help as app_help
 from app.document import Document
-from app.recent import add_recent, recent_files
+from app.file_actions import FileActions, ask_overwrite, ask_save
 from app.editor import commands
 from app.editor.export import export_scene
 from app.editor.inspector import Inspector
@@ -31,13 +31,12 @@ from app.editor.scene import GraphScene
 from app.editor.view import GraphView
 from app.plots.base import runs_history_csv, save_csv_dialog
 from app.plots.panel import PlotsPanel
-from app.resources import example_paths, examples_dir
+from app.resources import example_paths
 from app.theme import CATEGORY_COLORS, THEMES, apply_palette
 from app.training.controller import TrainingController
 from app.training.panel import TrainingPanel
 from app.training.runs import RunStore
 from app.state import RunState
-from nncore.graph import GraphFileError
 
 __all__ = ["MainWindow", "settings"]
 
@@ -45,7 +44,6 @@ __all__ = ["MainWindow", "settings"]
 #: is a blank bar (its texts are not drawn, see ``app.editor.items.TEXT_LOD``), with a
 #: margin for rounding (a zoom set to 0.45 reads back as 0.4499...).
 READABLE_ZOOM = TEXT_LOD + 0.01
-FILE_FILTER = "NN Canvas graphs (*.json);;All files (*)"
 
 
 def settings() -> QSettings:
@@ -74,8 +72,13 @@ class MainWindow(QMainWindow):
 
     Attributes:
         document, scene, view, palette, inspector, minimap: the parts.
+        files: File → New, Open, Save, Save As and Open Recent
+            (:class:`app.file_actions.FileActions`).
         ask_save: called when closing or replacing a modified project; returns
             ``QMessageBox.Save``, ``Discard`` or ``Cancel`` (tests replace it).
+        ask_overwrite: called with the path when a save would overwrite a file changed
+            on disk since; returns ``QMessageBox.Save`` (overwrite), ``SaveAll`` (Save
+            As) or ``Cancel`` (tests replace it).
 
     With ``persist=False`` (``--screenshot``) the window neither reads nor writes the
     saved layout, theme and recent files: it starts from the defaults and what it
@@ -93,19 +96,26 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(self.document, THEMES[self.theme_name], self)
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
-        self.ask_save: Callable[[], int] = self._ask_save
+        self.ask_save: Callable[[], int] = lambda: ask_save(self, self.document.title)
+        self.ask_overwrite: Callable[[Path], int] = lambda path: ask_overwrite(self, path)
+        self.files = FileActions(self)
         self.ask_stop: Callable[[], int] = self._ask_stop
         self._make_docks()
         self._make_actions()
         self._make_menus()
+        # once per burst of edits (per node it made a paste of N nodes O(N^2))
+        self._colors_timer = QTimer(self)
+        self._colors_timer.setSingleShot(True)
+        self._colors_timer.setInterval(0)
+        self._colors_timer.timeout.connect(self._node_colors)
         for event in ("node_added", "node_changed", "graph_reset"):
-            getattr(self.document.graph, event).connect(self._node_colors)
+            getattr(self.document.graph, event).connect(lambda *_: self._colors_timer.start())
         self._node_colors()
         self.statusBar().showMessage("Drag a node from the palette, or press Tab on the canvas")
         self.zoom_label = QLabel("100%")
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.view.zoom_changed.connect(self._zoom_changed)
-        self.scene.selectionChanged.connect(self._selection_actions)
+        self.scene.selection_changed_nodes.connect(lambda _ids: self._selection_actions())
         self._selection_actions()
         self.scene.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.document.path_changed.connect(lambda _: self._update_title())
@@ -276,110 +286,48 @@ class MainWindow(QMainWindow):
         if self.document.can_edit():
             step()
 
+    # File → New, Open, Save, Save As, Open Recent: app.file_actions.FileActions
     def new_file(self) -> bool:
-        if not self.document.can_edit() or not self.maybe_save():  # stop training first
-            return False
-        self.document.new()
-        self._forget_runs()
-        self.view.fit()
-        return True
+        return self.files.new_file()
 
-    def _forget_runs(self) -> None:
-        """A new project replaced the old one: its runs, plots, decision boundary and
+    def open_dialog(self) -> None:
+        self.files.open_dialog()
+
+    def open_file(self, path: str | Path) -> bool:
+        """Open a graph file (:meth:`app.file_actions.FileActions.open_file`)."""
+        return self.files.open_file(path)
+
+    def save(self) -> bool:
+        return self.files.save()
+
+    def save_as(self) -> bool:
+        return self.files.save_as()
+
+    def save_to(self, path: str | Path) -> bool:
+        """Save to ``path`` (:meth:`app.file_actions.FileActions.save_to`)."""
+        return self.files.save_to(path)
+
+    _save_to = save_to
+
+    def maybe_save(self) -> bool:
+        return self.files.maybe_save()
+
+    def recent_files(self) -> list[str]:
+        return self.files.recent_files()
+
+    def _update_recent_menu(self) -> None:
+        self.files.update_recent_menu()
+
+    def project_replaced(self) -> None:
+        """New or Open replaced the project: its runs, plots, decision boundary and
         progress go with it (the trained weights too: the next Train starts fresh)."""
         self.controller.forget()
         self.scene.clear_failed_node()
         self.training_panel.clear_progress()
         self.training_panel.set_message("")
         self.statusBar().clearMessage()
-
-    def open_dialog(self) -> None:
-        start = str(self.document.path.parent if self.document.path else examples_dir())
-        path, _ = QFileDialog.getOpenFileName(self, "Open network", start, FILE_FILTER)
-        if path:
-            self.open_file(path)
-
-    def open_file(self, path: str | Path) -> bool:
-        """Open a graph file; an unreadable file is reported and changes nothing.
-        While training runs, asks to stop it first."""
-        if not self.document.can_edit() or not self.maybe_save():
-            return False
-        try:
-            self.document.open(path)
-        except GraphFileError as e:
-            QMessageBox.warning(self, "Cannot open the file", str(e))
-            self.statusBar().showMessage(f"Cannot open {path}: {e}", 10000)
-            return False
-        self._forget_runs()
-        self._add_recent(Path(path))
         self.scene.refresh()
         self.view.fit(min_zoom=READABLE_ZOOM)
-        if self.document.example:  # an untitled copy: the example is never overwritten
-            self.statusBar().showMessage(f"Opened a copy of the example {Path(path).name}: "
-                                         "Save asks where to keep it", 8000)
-        else:
-            self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
-        return True
-
-    def save(self) -> bool:
-        if self.document.path is None:
-            return self.save_as()
-        return self._save_to(self.document.path)
-
-    def save_as(self) -> bool:
-        start = str(self.document.path or Path.home() / f"{self.document.base_name}.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save network", start, FILE_FILTER)
-        if not path:
-            return False
-        if not path.endswith(".json"):
-            path += ".json"
-        return self._save_to(Path(path))
-
-    def _save_to(self, path: Path) -> bool:
-        try:
-            self.document.save(path)
-        except (OSError, ValueError) as e:
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            QMessageBox.critical(self, "Cannot save", f"Cannot save {path.name} in "
-                                 f"{path.parent}:\n{reason}")
-            return False
-        self._add_recent(path)
-        self.statusBar().showMessage(f"Saved {path.name}", 5000)
-        return True
-
-    def maybe_save(self) -> bool:
-        """Ask to save unsaved changes; False if the user cancels."""
-        if not self.document.modified:
-            return True
-        answer = self.ask_save()
-        if answer == QMessageBox.Save:
-            return self.save()
-        return answer == QMessageBox.Discard
-
-    def _ask_save(self) -> int:
-        return QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to {self.document.title}?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
-
-    def _add_recent(self, path: Path) -> None:
-        add_recent(self.store, path)
-        self._update_recent_menu()
-
-    def recent_files(self) -> list[str]:
-        """The recent files, newest first, each once (:func:`app.recent.recent_files`)."""
-        return recent_files(self.store)
-
-    def _update_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        files = [p for p in self.recent_files() if Path(p).exists()]
-        names = [Path(p).name for p in files]
-        for path, name in zip(files, names):
-            if names.count(name) > 1:  # two files of one name: say which folder
-                name = f"{name} — {Path(path).parent.name or Path(path).parent}"
-            act = self.recent_menu.addAction(name)
-            act.setToolTip(path)
-            act.triggered.connect(lambda _=False, p=path: self.open_file(p))
-        self.recent_menu.setEnabled(bool(files))
 
     def export_dialog(self, kind: str) -> None:
         name = f"{self.document.base_name}.{kind}"
@@ -405,8 +353,7 @@ class MainWindow(QMainWindow):
             self.scene.delete_selection()
 
     def select_all(self) -> None:
-        for item in [*self.scene.nodes.values(), *self.scene.edges.values()]:
-            item.setSelected(True)
+        self.scene.select_all()
 
     def select_and_show(self, node_id: str) -> None:
         self.scene.select_nodes([node_id])
