@@ -162,11 +162,15 @@ class SettingsAccess:
         target.error_label.hide()
         return True
 
-    def bind(self, editor: QWidget, section: str, key: str, title: str,
-             convert: Callable[[Any], Any] | None, target: Section) -> Binding:
-        """Bind ``editor`` to ``settings[section][key]`` (see
-        :class:`~app.widgets.binding.Binding`), kept in ``target.bindings``; refusals
-        show on ``target``."""
+    def bind(self, editor: QWidget, section: str, key: str | tuple[str, ...],
+             title: str | Callable[[dict[str, Any]], str],
+             convert: Callable[[Any], Any] | None, target: Section,
+             **hooks: Any) -> Binding:
+        """Bind ``editor`` to ``settings[section][key]`` (``key`` a name, or the keys
+        below the section: ``("optimizer_options", "lr")``), kept in ``target.bindings``;
+        refusals show on ``target``. ``hooks`` are :class:`~app.widgets.binding.Binding`'s
+        (``spec``, ``default``, ``read``, ``write``, ``shown``, ``enabled``, ``text``,
+        ``tip``, ``after``)."""
         kind = _KINDS[section]
 
         def error(message: str | None) -> None:
@@ -175,9 +179,10 @@ class SettingsAccess:
             else:
                 self.refuse(target, message)
 
-        binding = Binding(editor, (section, key), self.document, command=self.command,
+        keys = (key,) if isinstance(key, str) else tuple(key)
+        binding = Binding(editor, (section, *keys), self.document, command=self.command,
                           title=title,
                           normalize=lambda d: kind.from_dict(copy.deepcopy(d)).to_dict(),
-                          convert=convert, error=error)
+                          convert=convert, error=error, **hooks)
         target.bindings.append(binding)
         return binding

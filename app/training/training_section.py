@@ -1,6 +1,7 @@
 """The TRAINING section of the training panel: batch size, epochs, seed, gradient
-clipping and early stopping, each editor the project's setting (one undoable command per
-change; see :class:`~app.training.section.SettingsAccess`)."""
+clipping and early stopping, each editor a :class:`~app.widgets.binding.Binding` to the
+project's setting (one undoable command per change; see
+:class:`~app.training.section.SettingsAccess`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QWidget
 from app.training.section import Section, SettingsAccess
 from app.training.section import form as _form
 from app.training.section import label as _label
-from app.widgets.fields import INT_MAX, NumberEdit, fmt, int_spin, set_quietly
+from app.widgets.fields import INT_MAX, NumberEdit, fmt, int_spin
 from nncore.metrics import direction, metric_of, monitors
 from nncore.project.settings import TrainingSettings
 
@@ -28,6 +29,11 @@ def _early_stopping_defaults() -> dict[str, Any]:
     if defaults.get("mode") == "auto":  # shown as the direction it stands for
         defaults["mode"] = direction(defaults["monitor"])
     return defaults
+
+
+def _clip_text(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """The text of a change of the clip norm (none: off)."""
+    return f"Gradient clipping: {fmt(old['max_grad_norm'])} → {fmt(new['max_grad_norm'])}"
 
 
 def _row() -> tuple[QWidget, QHBoxLayout]:
@@ -54,51 +60,77 @@ class TrainingSection(Section):
         self._es_defaults = _early_stopping_defaults()
         self._build()
 
-    def _commit(self, changes: dict[str, Any], text: str) -> bool:
-        return self._access.commit("training", changes, text, self)
+    def _es(self, tr: dict[str, Any]) -> dict[str, Any]:
+        """Early stopping's settings shown: the project's, or the last ones while it is
+        off, with EarlyStopping's defaults filled in."""
+        return {**self._es_defaults, **(tr["early_stopping"] or self._last_es)}
+
+    def _write_early_stopping(self, tr: dict[str, Any], on: bool) -> None:
+        if tr["early_stopping"] is not None:  # turned off: remembered for turning on
+            self._last_es = dict(tr["early_stopping"])
+        tr["early_stopping"] = self._es(tr) if on else None
+
+    def _bind_es(self, editor: QWidget, key: str, title: str, convert: Any = None,
+                 **hooks: Any) -> None:
+        """Bind an early-stopping field: editable while early stopping is on."""
+        self._access.bind(editor, "training", ("early_stopping", key),
+                          f"Early stopping {title}", convert, self,
+                          default=lambda tr: self._es(tr)[key],
+                          enabled=lambda tr: tr["early_stopping"] is not None, **hooks)
 
     def _build(self) -> None:
+        bind = self._access.bind
         form = _form()
         self.batch_spin = int_spin(1, 1_000_000)
         self.batch_spin.setObjectName("batchSize")
         tip = "Samples per gradient step"
         self.batch_spin.setToolTip(tip)
-        self._access.bind(self.batch_spin, "training", "batch_size", "Batch size", int, self)
+        bind(self.batch_spin, "training", "batch_size", "Batch size", int, self)
         form.addRow(_label("Batch size", tip), self.batch_spin)
         self.epochs_spin = int_spin(1, 1_000_000)
         self.epochs_spin.setObjectName("epochs")
         tip = "Passes over the training data (early stopping may end sooner)"
         self.epochs_spin.setToolTip(tip)
-        self._access.bind(self.epochs_spin, "training", "epochs", "Epochs", int, self)
+        bind(self.epochs_spin, "training", "epochs", "Epochs", int, self)
         form.addRow(_label("Epochs", tip), self.epochs_spin)
         self.seed_spin = int_spin(0, INT_MAX)
         self.seed_spin.setObjectName("trainingSeed")
         tip = "Seed of the initial weights and of the shuffling: the same seed, the same run"
         self.seed_spin.setToolTip(tip)
-        self._access.bind(self.seed_spin, "training", "seed", "Training seed", int, self)
+        bind(self.seed_spin, "training", "seed", "Training seed", int, self)
         form.addRow(_label("Seed", tip), self.seed_spin)
+
+        # clipping: on/off (the last norm remembered) and the norm
         clip, clip_layout = _row()
         self.clip_check = QCheckBox()
         self.clip_check.setObjectName("clipGradients")
         tip = ("Clip gradients: scale all gradients down together when their global norm "
                "exceeds this (tames exploding gradients)")
         self.clip_check.setToolTip(tip)
-        self.clip_check.toggled.connect(self._clip_toggled)
+        bind(self.clip_check, "training", "max_grad_norm", "Gradient clipping", bool, self,
+             read=lambda tr: tr["max_grad_norm"] is not None,
+             write=lambda tr, on: tr.update(max_grad_norm=self._clip_value if on else None),
+             text=_clip_text)
         self.clip_edit = NumberEdit()
         self.clip_edit.setObjectName("maxGradNorm")
         self.clip_edit.setToolTip(tip)
-        self.clip_edit.committed.connect(self._clip_committed)
+        bind(self.clip_edit, "training", "max_grad_norm", "Gradient clipping", float, self,
+             default=lambda tr: self._clip_value,
+             enabled=lambda tr: tr["max_grad_norm"] is not None, text=_clip_text)
         clip_layout.addWidget(self.clip_check)
         clip_layout.addWidget(self.clip_edit)
         form.addRow(_label("Clip norm", tip), clip)
 
+        # early stopping: on/off (the last settings remembered) and its arguments
         es, es_layout = _row()
         self.es_check = QCheckBox()
         self.es_check.setObjectName("earlyStopping")
         tip = ("Stop when the watched metric has not improved for 'patience' epochs "
                "(and go back to the best weights)")
         self.es_check.setToolTip(tip)
-        self.es_check.toggled.connect(self._early_stopping_toggled)
+        bind(self.es_check, "training", "early_stopping", "Early stopping", bool, self,
+             read=lambda tr: tr["early_stopping"] is not None,
+             write=self._write_early_stopping)
         self.es_monitor = QComboBox()
         self.es_monitor.setObjectName("esMonitor")
         for m in monitors():
@@ -114,15 +146,17 @@ class TrainingSection(Section):
         self.es_monitor.setMinimumContentsLength(8)
         self.es_monitor.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.es_monitor.activated.connect(self._monitor_activated)
+        # a loss goes down, an accuracy or R² up: the mode follows the metric
+        self._bind_es(self.es_monitor, "monitor", "monitor",
+                      write=lambda tr, m: tr["early_stopping"].update(monitor=m,
+                                                                      mode=direction(m)))
         self.es_mode = QComboBox()
         self.es_mode.setObjectName("esMode")
         self.es_mode.addItem("min", "min")
         self.es_mode.addItem("max", "max")
         self.es_mode.setToolTip("min: lower is better (a loss); max: higher is better (an "
                                 "accuracy, R²). Follows the metric when it is chosen.")
-        self.es_mode.activated.connect(
-            lambda i: self._commit_es("mode", self.es_mode.itemData(i), "mode"))
+        self._bind_es(self.es_mode, "mode", "mode")
         es_layout.addWidget(self.es_check)
         es_layout.addWidget(self.es_monitor, 1)
         es_layout.addWidget(self.es_mode)
@@ -131,96 +165,31 @@ class TrainingSection(Section):
         self.es_patience.setObjectName("esPatience")
         tip = "Epochs without improvement before stopping"
         self.es_patience.setToolTip(tip)
-        self.es_patience.valueChanged.connect(
-            lambda v: self._commit_es("patience", int(v), "patience"))
+        self._bind_es(self.es_patience, "patience", "patience", int)
         form.addRow(_label("Patience", tip), self.es_patience)
         self.es_min_delta = NumberEdit()
         self.es_min_delta.setObjectName("esMinDelta")
         tip = "The smallest change that counts as an improvement (min_delta)"
         self.es_min_delta.setToolTip(tip)
-        self.es_min_delta.committed.connect(
-            lambda v: self._commit_es("min_delta", float(v), "min delta"))
+        self._bind_es(self.es_min_delta, "min_delta", "min delta", float)
         form.addRow(_label("Min change", tip), self.es_min_delta)
         self.es_restore = QCheckBox("Restore best weights")
         self.es_restore.setObjectName("esRestore")
         self.es_restore.setToolTip("When training ends, go back to the weights of the best "
                                    "epoch")
-        self.es_restore.toggled.connect(
-            lambda on: self._commit_es("restore_best_weights", bool(on), "restore best"))
+        self._bind_es(self.es_restore, "restore_best_weights", "restore best", bool)
         form.addRow(self.es_restore)
-        self._es_widgets = (self.es_monitor, self.es_mode, self.es_patience,
-                            self.es_min_delta, self.es_restore)
         col = self.column()
         col.addLayout(form)
         col.addStretch(1)
 
-    def _clip_toggled(self, on: bool) -> None:
-        value = self._clip_value if on else None
-        current, _ = self._access.read("training")
-        self._commit({"max_grad_norm": value},
-                     f"Gradient clipping: {fmt(current.max_grad_norm)} → {fmt(value)}")
-
-    def _clip_committed(self, value: float) -> None:
-        current, _ = self._access.read("training")
-        if current.max_grad_norm is None:  # typed while off: remembered for later
-            self._clip_value = value
-            return
-        if self._commit({"max_grad_norm": value},
-                        f"Gradient clipping: {fmt(current.max_grad_norm)} → {fmt(value)}"):
-            self._clip_value = value
-
-    def _early_stopping_toggled(self, on: bool) -> None:
-        current, _ = self._access.read("training")
-        if current.early_stopping is not None:  # turned off: remembered for turning on
-            self._last_es = dict(current.early_stopping)
-        es = {**self._es_defaults, **self._last_es} if on else None
-        self._commit({"early_stopping": es},
-                     f"Early stopping: {fmt(current.early_stopping is not None)} → {fmt(on)}")
-
-    def _commit_es(self, key: str, value: Any, title: str, extra: dict | None = None) -> None:
-        current, _ = self._access.read("training")
-        if current.early_stopping is None:
-            return
-        old = {**self._es_defaults, **current.early_stopping}[key]
-        if value == old and not extra:
-            return
-        self._commit({"early_stopping": {**current.early_stopping, key: value,
-                                         **(extra or {})}},
-                     f"Early stopping {title}: {fmt(old)} → {fmt(value)}")
-
-    def _monitor_activated(self, index: int) -> None:
-        monitor = self.es_monitor.itemData(index)
-        current, _ = self._access.read("training")
-        if current.early_stopping is None:
-            return
-        es = {**self._es_defaults, **current.early_stopping}
-        if monitor == es["monitor"]:
-            return
-        # a loss goes down, an accuracy or R² up: the mode follows the metric
-        mode = direction(monitor)
-        self._commit_es("monitor", monitor, "monitor",
-                        {"mode": mode} if mode != es["mode"] else None)
-
     def show(self, tr: TrainingSettings, force: bool = False) -> None:
         """Show the project's training settings ``tr`` (a number being typed keeps its
-        text unless ``force``)."""
+        text unless ``force``); the clip norm and early stopping's settings in force are
+        remembered, for turning them on again."""
+        if tr.max_grad_norm is not None:
+            self._clip_value = tr.max_grad_norm
+        if tr.early_stopping is not None:
+            self._last_es = dict(tr.early_stopping)
         for binding in self.bindings:
             binding.show(force)
-        clip = tr.max_grad_norm is not None
-        if clip:
-            self._clip_value = tr.max_grad_norm
-        set_quietly(self.clip_check, clip)
-        set_quietly(self.clip_edit, self._clip_value, force)
-        self.clip_edit.setEnabled(clip)
-        es_on = tr.early_stopping is not None
-        es = {**self._es_defaults, **(tr.early_stopping or self._last_es)}
-        if es_on:
-            self._last_es = dict(tr.early_stopping)
-        set_quietly(self.es_check, es_on)
-        set_quietly(self.es_monitor, es["monitor"])
-        set_quietly(self.es_mode, es["mode"])
-        set_quietly(self.es_patience, es["patience"])
-        set_quietly(self.es_min_delta, es["min_delta"], force)
-        set_quietly(self.es_restore, es["restore_best_weights"])
-        for w in self._es_widgets:
-            w.setEnabled(es_on)

@@ -10,12 +10,12 @@ from typing import Any
 from PySide6.QtCore import QLocale, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QDoubleValidator, QPainter
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox,
-                               QLabel, QLineEdit, QSizePolicy, QSpinBox, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QSpinBox, QWidget)
 
 from app.widgets.spin import FloatSpin
 
-__all__ = ["INT_MAX", "FIELD_WIDTH", "number_validator", "NumberEdit", "ElidedLabel", "int_spin",
-           "float_spin", "set_quietly", "editor_value", "fmt"]
+__all__ = ["INT_MAX", "FIELD_WIDTH", "number_validator", "NumberEdit", "FloatsEdit",
+           "ElidedLabel", "int_spin", "float_spin", "set_quietly", "editor_value", "fmt"]
 
 INT_MAX = 2**31 - 1  # QSpinBox holds a C int
 FIELD_WIDTH = 70     # width of number fields
@@ -116,6 +116,56 @@ class NumberEdit(QLineEdit):
             self.setModified(False)
 
 
+class FloatsEdit(QWidget):
+    """A fixed number of numbers typed side by side (Adam's ``betas``): one
+    :class:`NumberEdit` each (``edit[i]``). Emits :attr:`committed` with every number (a
+    tuple) when one of them is committed."""
+
+    committed = Signal(object)
+
+    def __init__(self, length: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self._edits = tuple(NumberEdit(self) for _ in range(length))
+        for i, edit in enumerate(self._edits):
+            edit.setFixedWidth(FIELD_WIDTH // 2 + 10)
+            edit.committed.connect(lambda v, i=i: self._commit(i, v))
+            layout.addWidget(edit)
+
+    def __getitem__(self, index: int) -> NumberEdit:
+        return self._edits[index]
+
+    def __len__(self) -> int:
+        return len(self._edits)
+
+    def value(self) -> tuple[float, ...]:
+        """The numbers shown (the project's, not half-typed ones)."""
+        return tuple(e.value() for e in self._edits)
+
+    def set_value(self, values: Any, force: bool = False) -> None:
+        """Show ``values`` (one per field; see :meth:`NumberEdit.set_value`)."""
+        for edit, v in zip(self._edits, values):
+            edit.set_value(float(v), force)
+
+    def setObjectName(self, name: str) -> None:  # noqa: N802 - Qt API
+        """Name the row and each field (``name_0``, ``name_1``, ...)."""
+        super().setObjectName(name)
+        for i, edit in enumerate(self._edits):
+            edit.setObjectName(f"{name}_{i}")
+
+    def setToolTip(self, tip: str) -> None:  # noqa: N802 - Qt API
+        """The tooltip of the row and of each field."""
+        super().setToolTip(tip)
+        for edit in self._edits:
+            edit.setToolTip(tip)
+
+    def _commit(self, index: int, value: float) -> None:
+        self.committed.emit(tuple(value if i == index else e.value()
+                                  for i, e in enumerate(self._edits)))
+
+
 def _spin_common(spin: QAbstractSpinBox) -> None:
     spin.setKeyboardTracking(False)  # valueChanged on Enter, focus out and arrows only
     spin.setAccelerated(True)
@@ -148,6 +198,9 @@ def set_quietly(widget: QWidget, value: Any, force: bool = False) -> None:
     item whose data is ``value``; a spin box widens its range to a value beyond it)."""
     if isinstance(widget, NumberEdit):
         widget.set_value(float(value), force)
+        return
+    if isinstance(widget, FloatsEdit):
+        widget.set_value(value, force)
         return
     blocked = widget.blockSignals(True)
     try:
