@@ -27,14 +27,15 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QFrame,
-                               QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QSpinBox,
+                               QHBoxLayout, QLabel, QLineEdit, QSizePolicy,
                                QStackedWidget, QStyle, QToolButton, QWidget)
 
 from app.training.section import Section, SettingsAccess
 from app.training.section import form as _form
 from app.training.section import label as _label
 from app.widgets import tone
-from app.widgets.fields import INT_MAX, fmt, float_spin, int_spin, set_quietly
+from app.widgets.binding import Unchanged, spec_editor
+from app.widgets.fields import INT_MAX, float_spin, int_spin
 from nncore.data import DATASETS, Dataset, csv_columns, split
 from nncore.project import dataset_for_graph, load_data_cached
 from nncore.project.data import file_stamp
@@ -54,6 +55,34 @@ _TASKS = ((None, "automatic"), ("classification", "classification"),
 _FILE_FILTERS = {"csv": "CSV files (*.csv *.tsv *.txt);;All files (*)",
                  "npz": "NumPy archives (*.npz);;All files (*)"}
 
+
+
+def _source_key(ds: dict[str, Any]) -> str:
+    """The source list's item data of the dataset settings ``ds``: ``"builtin:<name>"``,
+    ``"csv"`` or ``"npz"``."""
+    return f"builtin:{ds['name']}" if ds["source"] == "builtin" else ds["source"]
+
+
+def _source_tip(ds: dict[str, Any]) -> str:
+    if ds["source"] == "builtin" and ds["name"] in DATASETS:
+        return DATASETS[ds["name"]].description
+    return "CSV file: numbers in columns" if ds["source"] == "csv" else "NPZ file: arrays X and y"
+
+
+def _option_spec(name: str, ds: dict[str, Any]) -> Any:
+    """The chosen built-in dataset's spec of option ``name`` (None: not a built-in set, or
+    one without that option)."""
+    spec = DATASETS.get(ds["name"]) if ds["source"] == "builtin" else None
+    return spec.specs.get(name) if spec is not None else None
+
+
+def _option_title(name: str, ds: dict[str, Any]) -> str:
+    spec = DATASETS[ds["name"]]
+    return f"{spec.display_name} {spec.option(name).title.lower()}"
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return dict(_DELIMITERS).get(delimiter, delimiter).split()[0]
 
 
 def _guess_delimiter(path: str | os.PathLike) -> str:
@@ -121,9 +150,6 @@ class DataSection(Section):
         self._preview_key = None
         self._refresh_now()
 
-    def _commit(self, changes: dict[str, Any], text: str) -> bool:
-        return self._access.commit("dataset", changes, text, self)
-
     def _base_dir(self) -> Path | None:
         path = getattr(self._access.document, "path", None)
         return Path(path).parent if path else None
@@ -160,29 +186,29 @@ class DataSection(Section):
         self.source_combo.setMinimumContentsLength(17)
         self.source_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.source_combo.activated.connect(self._source_activated)
+        self.source_binding = self._access.bind(
+            self.source_combo, "dataset", "source", "Dataset", None, self,
+            read=_source_key, write=self._write_source,
+            text=lambda a, b: f"Dataset: {self._data_title(a)} → {self._data_title(b)}",
+            tip=lambda ds, spec: _source_tip(ds), after=self._after_source)
         form.addRow(_label("Source", "The data the network is trained on"),
                     self.source_combo)
 
-        # built-in options: every option any synthetic set has; rows shown as they apply
+        # built-in options: an editor per option any dataset has (made from its spec),
+        # its row shown while the chosen dataset has the option
         self.option_editors: dict[str, QWidget] = {}
         self.option_labels: dict[str, QLabel] = {}
-        names: list[str] = []
+        specs: dict[str, Any] = {}
         for spec in DATASETS.values():
             for opt in spec.options:
-                if opt.name not in names:
-                    names.append(opt.name)
-        names.sort(key=lambda n: n == "seed")  # as every spec lists them: the seed last
-        for name in names:
-            opt = next(o for s in DATASETS.values() for o in s.options if o.name == name)
-            if opt.type == "int":
-                editor: QWidget = int_spin(opt.minimum, opt.maximum)
-                editor.valueChanged.connect(partial(self._commit_data_option, name))
-            else:
-                editor = float_spin(opt.minimum, opt.maximum, 0.05, 3)
-                editor.valueChanged.connect(partial(self._commit_data_option, name))
+                specs.setdefault(opt.name, opt)
+        for name in sorted(specs, key=lambda n: n == "seed"):  # as each lists them: seed last
+            editor = spec_editor(specs[name])
             editor.setObjectName(f"data_{name}")
-            label = _label(opt.label)
+            self._access.bind(editor, "dataset", ("options", name),
+                              partial(_option_title, name), None, self,
+                              spec=partial(_option_spec, name))
+            label = _label(specs[name].title)
             self.option_editors[name] = editor
             self.option_labels[name] = label
             form.addRow(label, editor)
@@ -216,7 +242,10 @@ class DataSection(Section):
         self.target_combo.setMinimumContentsLength(10)
         self.target_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.target_combo.activated.connect(self._target_activated)
+        self._access.bind(self.target_combo, "dataset", "target", "Target column", None, self,
+                          read=self._target_value,
+                          write=lambda ds, v: ds.update(target=v, classes=None),
+                          shown=lambda ds: ds["source"] == "csv")
         form.addRow(_label("Target", "The column to predict"), self.target_combo)
         self.task_combo = QComboBox()
         self.task_combo.setObjectName("dataTask")
@@ -225,14 +254,21 @@ class DataSection(Section):
         self.task_combo.setToolTip("Automatic: whole-number or text targets are classes, "
                                    "numbers with a fraction are values to predict "
                                    "(a network ending in MSE reads numbers as values)")
-        self.task_combo.activated.connect(self._task_activated)
+        self._access.bind(self.task_combo, "dataset", "task", "Task", None, self,
+                          write=lambda ds, v: ds.update(task=v, classes=None),
+                          shown=lambda ds: ds["source"] != "builtin")
         form.addRow(_label("Task"), self.task_combo)
         self.delimiter_combo = QComboBox()
         self.delimiter_combo.setObjectName("dataDelimiter")
         for value, text in _DELIMITERS:
             self.delimiter_combo.addItem(text, value)
         self.delimiter_combo.setToolTip("The character between two fields of a line")
-        self.delimiter_combo.activated.connect(self._delimiter_activated)
+        self._access.bind(self.delimiter_combo, "dataset", "delimiter", "Separator", None,
+                          self, write=lambda ds, v: ds.update(delimiter=v, target=None,
+                                                              classes=None),
+                          shown=lambda ds: ds["source"] == "csv",
+                          text=lambda a, b: f"Separator: {_delimiter_name(a['delimiter'])} → "
+                                            f"{_delimiter_name(b['delimiter'])}")
         form.addRow(_label("Separator"), self.delimiter_combo)
         col = self.column()
         col.addLayout(form)
@@ -313,53 +349,49 @@ class DataSection(Section):
         col.addWidget(self.preview_stack, 1)
 
     @staticmethod
-    def _data_title(ds: DatasetSettings) -> str:
-        if ds.source == "builtin":
-            spec = DATASETS.get(ds.name)
-            return spec.display_name if spec else ds.name
-        return Path(ds.path or "?").name
+    def _data_title(ds: dict[str, Any]) -> str:
+        """The data's name for people: the built-in set's title or the file's name."""
+        if ds["source"] == "builtin":
+            spec = DATASETS.get(ds["name"])
+            return spec.display_name if spec else str(ds["name"])
+        return Path(ds["path"] or "?").name
 
-    def _source_activated(self, index: int) -> None:
-        key = self.source_combo.itemData(index)
-        current, _ = self._access.read("dataset")
-        if not isinstance(key, str):
-            self.show(current)
-            return
+    def _write_source(self, ds: dict[str, Any], key: Any) -> None:
+        """A built-in set (``"builtin:<name>"``, its default options) or a file asked for
+        (``"csv"``, ``"npz"``; the separator guessed); Unchanged when none is chosen."""
+        self._chose_file = False
+        if not isinstance(key, str):  # a heading of the list
+            raise Unchanged
+        reset = {"options": {}, "target": None, "task": None, "classes": None}
         if key.startswith("builtin:"):
             name = key.split(":", 1)[1]
-            if current.source == "builtin" and current.name == name:
-                return
-            self._commit(
-                {"source": "builtin", "name": name, "options": {}, "path": None,
-                 "target": None, "task": None, "classes": None},
-                f"Dataset: {self._data_title(current)} → {DATASETS[name].display_name}")
-        else:
-            self._choose_data_file(key)
+            if ds["source"] != "builtin" or ds["name"] != name:
+                ds.update(source="builtin", name=name, path=None, **reset)
+            return
+        path = self.choose_file(self, key, self._start_dir(ds))
+        if not path:
+            raise Unchanged  # the list goes back to the source in use
+        ds.update(source=key, path=self._stored_path(Path(path)), **reset)
+        if key == "csv":
+            ds["delimiter"] = _guess_delimiter(path)
+        self._chose_file = True
+
+    def _after_source(self) -> None:
+        if getattr(self, "_chose_file", False):  # read it (again, if it is the same file)
+            self._chose_file = False
+            self.reload_data()
+
+    def _start_dir(self, ds: dict[str, Any]) -> str:
+        """Where the file dialog opens: the current file's folder, or the project's."""
+        base = self._base_dir()
+        if ds["source"] != "builtin" and ds["path"]:
+            p = Path(ds["path"])
+            return str((p if p.is_absolute() or base is None else base / p).parent)
+        return str(base or Path.home())
 
     def _browse(self) -> None:
         current, _ = self._access.read("dataset")
-        self._choose_data_file(current.source if current.source != "builtin" else "csv")
-
-    def _choose_data_file(self, kind: str) -> None:
-        current, _ = self._access.read("dataset")
-        start = str(self._base_dir() or Path.home())
-        if current.source != "builtin" and current.path:
-            p = Path(current.path)
-            p = p if p.is_absolute() or self._base_dir() is None else self._base_dir() / p
-            start = str(p.parent)
-        path = self.choose_file(self, kind, start)
-        if not path:
-            self.show(current)  # the list goes back to the source in use
-            return
-        stored = self._stored_path(Path(path))
-        changes: dict[str, Any] = {"source": kind, "path": stored, "target": None,
-                                   "task": None, "classes": None, "options": {}}
-        if kind == "csv":
-            changes["delimiter"] = _guess_delimiter(path)
-        if not self._commit(changes, f"Dataset: {self._data_title(current)} → "
-                                             f"{Path(path).name}"):
-            return
-        self.reload_data()
+        self.source_binding.commit(current.source if current.source != "builtin" else "csv")
 
     def _stored_path(self, path: Path) -> str:
         """The path as saved: relative to the project's folder when the file is inside
@@ -373,92 +405,21 @@ class DataSection(Section):
                 pass
         return str(path)
 
-    def _commit_data_option(self, name: str, value: Any) -> None:
-        current, _ = self._access.read("dataset")
-        spec = DATASETS.get(current.name)
-        if current.source != "builtin" or spec is None:
-            return
-        value = int(value) if spec.option(name).type == "int" else float(value)
-        old = spec.validate(current.options)[name]
-        if value == old:
-            return
-        self._commit({"options": {**current.options, name: value}},
-                             f"{spec.display_name} {spec.option(name).label.lower()}: "
-                             f"{fmt(old)} → {fmt(value)}")
-
-    def _target_activated(self, index: int) -> None:
-        current, _ = self._access.read("dataset")
-        value = self.target_combo.itemData(index)
-        shown = self._target_index(current)
-        if index == shown and current.target is not None:
-            return
-        if current.target is None and index == len(self._columns[0]) - 1:
-            return  # the last column is the target already
-        before = self.target_combo.itemText(shown) if shown >= 0 else fmt(current.target)
-        self._commit({"target": value, "classes": None},
-                             f"Target column: {before} → {self.target_combo.itemText(index)}")
-
-    def _task_activated(self, index: int) -> None:
-        value = self.task_combo.itemData(index)
-        current, _ = self._access.read("dataset")
-        if value == current.task:
-            return
-        self._commit({"task": value, "classes": None},
-                             f"Task: {current.task or 'automatic'} → {value or 'automatic'}")
-
-    def _delimiter_activated(self, index: int) -> None:
-        value = self.delimiter_combo.itemData(index)
-        current, _ = self._access.read("dataset")
-        if value == current.delimiter:
-            return
-        names = dict(_DELIMITERS)
-        self._commit({"delimiter": value, "target": None, "classes": None},
-                             f"Separator: "
-                             f"{names.get(current.delimiter, current.delimiter).split()[0]} "
-                             f"→ {names[value].split()[0]}")
+    def _target_value(self, ds: dict[str, Any]) -> Any:
+        """The target column as the list's item data (None: the last column)."""
+        index = self._target_index(ds["target"])
+        return self.target_combo.itemData(index) if index >= 0 else ds["target"]
 
     def show(self, ds: DatasetSettings, force: bool = False) -> None:
-        key = f"builtin:{ds.name}" if ds.source == "builtin" else ds.source
-        combo = self.source_combo
-        blocked = combo.blockSignals(True)
-        combo.setCurrentIndex(max(combo.findData(key), 0))
-        combo.blockSignals(blocked)
+        """Show the project's dataset settings ``ds``: the source, the rows that apply to
+        it and the file's columns."""
         builtin = ds.source == "builtin"
-        spec = DATASETS.get(ds.name) if builtin else None
-        combo.setToolTip(spec.description if spec else
-                         "CSV file: numbers in columns" if ds.source == "csv" else
-                         "NPZ file: arrays X and y")
-        values = spec.validate(ds.options) if spec else {}
-        form = self.source_form
-        for name, editor in self.option_editors.items():
-            shown = spec is not None and name in values
-            form.setRowVisible(editor, shown)
-            if shown:
-                opt = spec.option(name)
-                if isinstance(editor, QSpinBox):
-                    editor.setRange(int(opt.minimum), min(int(opt.maximum), INT_MAX))
-                else:
-                    editor.setRange(float(opt.minimum), float(opt.maximum))
-                set_quietly(editor, values[name])
-                tip = f"{opt.help}\nAllowed: {opt.minimum:g} to {opt.maximum:g}; " \
-                      f"default {opt.default:g}"
-                editor.setToolTip(tip)
-                self.option_labels[name].setText(opt.label)
-                self.option_labels[name].setToolTip(tip)
-        form.setRowVisible(self.file_row, not builtin)
-        form.setRowVisible(self.target_combo, ds.source == "csv")
-        form.setRowVisible(self.delimiter_combo, ds.source == "csv")
-        form.setRowVisible(self.task_combo, not builtin)
+        self.source_form.setRowVisible(self.file_row, not builtin)
         if not builtin:
             self.file_edit.setText(ds.path or "")
             self.file_edit.setCursorPosition(len(ds.path or ""))  # the file name shows
-            full = Path(ds.path or "")
-            if not full.is_absolute() and self._base_dir() is not None:
-                full = self._base_dir() / full
-            self.file_edit.setToolTip(str(full))
-            set_quietly(self.task_combo, ds.task)
+            self.file_edit.setToolTip(str(self._csv_path(ds)))
         if ds.source == "csv":
-            set_quietly(self.delimiter_combo, ds.delimiter)
             self._fill_targets(ds)
         for binding in self.bindings:
             binding.show(force)
@@ -488,23 +449,24 @@ class DataSection(Section):
         combo.clear()
         for i, name in enumerate(names):
             combo.addItem(name, name if header else i)
-        index = self._target_index(ds)
+        index = self._target_index(ds.target)
         if index < 0 and ds.target is not None:
             combo.addItem(f"{ds.target} (not in the file)", ds.target)
             index = combo.count() - 1
         combo.setCurrentIndex(index)
         combo.blockSignals(blocked)
 
-    def _target_index(self, ds: DatasetSettings) -> int:
+    def _target_index(self, target: str | int | None) -> int:
+        """The target column's index among the file's columns (-1: not in the file)."""
         names, header = self._columns
         n = len(names)
-        if ds.target is None:
+        if target is None:
             return n - 1
-        if isinstance(ds.target, int):
-            t = ds.target + n if ds.target < 0 else ds.target
+        if isinstance(target, int):
+            t = target + n if target < 0 else target
             return t if 0 <= t < n else -1
-        if header and ds.target in names:
-            return names.index(ds.target)
+        if header and target in names:
+            return names.index(target)
         return -1
 
     def update_preview(self, force: bool = False) -> None:

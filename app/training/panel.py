@@ -21,8 +21,9 @@ The panel is a thin container: each column group is a section in its own module
 (:mod:`~app.training.data_section` with the dataset preview,
 :mod:`~app.training.optimizer_section`, :mod:`~app.training.training_section`,
 :mod:`~app.training.run_section`), editing the settings through one
-:class:`~app.training.section.SettingsAccess`; simple fields are
-:class:`~app.widgets.binding.Binding` s. The panel lays them out, forwards their signals
+:class:`~app.training.section.SettingsAccess`; every field is a
+:class:`~app.widgets.binding.Binding` (one declaration: the setting, its editor, its
+undoable change, when it applies). The panel lays them out, forwards their signals
 and keeps their editors as its attributes.
 
 The run controls only emit signals (:attr:`TrainingPanel.train_requested`, ...); the

@@ -101,8 +101,9 @@ class Section(QWidget):
 
 
 class SettingsAccess:
-    """The sections' way to the project's settings: read a section, commit a change as
-    one undoable command, bind an editor.
+    """The sections' way to the project's settings: read a section, and bind an editor
+    to a setting (:meth:`bind`): every change in the panel is a
+    :class:`~app.widgets.binding.Binding`'s one undoable command.
 
     Args:
         document: the :class:`~app.document.Document`.
@@ -136,31 +137,6 @@ class SettingsAccess:
         """Show the project's settings again and why a value was refused."""
         self._show_all(True)
         target.show_error(message)
-
-    def commit(self, section: str, changes: dict[str, Any], text: str,
-               target: Section) -> bool:
-        """One SetSettings for ``changes`` to the section; False if refused (the reason
-        shows on ``target``'s error line)."""
-        current, _ = self.read(section)
-        try:
-            new = _KINDS[section].from_dict({**copy.deepcopy(current.to_dict()),
-                                             **copy.deepcopy(changes)}).to_dict()
-        except SettingsError as e:
-            self.refuse(target, str(e))
-            return False
-        if new == self.graph.settings.get(section):
-            return True
-        settings = {**self.graph.settings, section: new}
-        try:
-            done = self.document.push(self.command(self.graph, settings, text))
-        except Exception as e:  # noqa: BLE001 - the model refused: say why, change nothing
-            self.refuse(target, str(e))
-            return False
-        if done is False:  # the document refuses edits now (e.g. while training runs)
-            self._show_all(True)
-            return False
-        target.error_label.hide()
-        return True
 
     def bind(self, editor: QWidget, section: str, key: str | tuple[str, ...],
              title: str | Callable[[dict[str, Any]], str],

@@ -317,10 +317,6 @@ class Binding:
                         node[key] = {}
                     node = node[key]
                 node[self.path[-1]] = value
-        except Unchanged:
-            self.show(force=True)
-            return False
-        try:
             if self._normalize is not None:
                 new = self._normalize(new)
             if new == self.document.graph.settings.get(self.path[0]):
@@ -331,6 +327,9 @@ class Binding:
             else:
                 text = f"{self.title}: {self._describe(section)} → {self._describe(new)}"
             done = self.document.push(self._command(self.document.graph, settings, text))
+        except Unchanged:
+            self.show(force=True)
+            return False
         except Exception as e:  # noqa: BLE001 - the settings refused: say why, change nothing
             self.show(force=True)
             if self._error is not None:
