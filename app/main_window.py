@@ -11,14 +11,13 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QByteArray, QDeadlineTimer, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QUndoView, QWidget)
+                               QUndoView, QWidget)
 
 from app import help as app_help
 from app.document import Document
-from app.file_actions import FileActions, ask_overwrite, ask_save
 from app.editor import commands
 from app.editor.export import export_scene
 from app.editor.inspector import Inspector
@@ -26,17 +25,17 @@ from app.editor.items import TEXT_LOD, node_size
 from app.editor.layout import auto_layout
 from app.editor.minimap import Minimap
 from app.editor.palette import Palette
-from app.minimap_corner import MinimapCorner
 from app.editor.scene import GraphScene
 from app.editor.view import GraphView
-from app.plots.base import runs_history_csv, save_csv_dialog
+from app.file_actions import FileActions, ask_overwrite, ask_save
+from app.minimap_corner import MinimapCorner
 from app.plots.panel import PlotsPanel
 from app.resources import example_paths
-from app.theme import CATEGORY_COLORS, THEMES, apply_palette
+from app.theme import THEMES, apply_palette
 from app.training.controller import TrainingController
 from app.training.panel import TrainingPanel
 from app.training.runs import RunStore
-from app.state import RunState
+from app.training_actions import TrainingActions, ask_stop
 
 __all__ = ["MainWindow", "settings"]
 
@@ -99,18 +98,11 @@ class MainWindow(QMainWindow):
         self.ask_save: Callable[[], int] = lambda: ask_save(self, self.document.title)
         self.ask_overwrite: Callable[[Path], int] = lambda path: ask_overwrite(self, path)
         self.files = FileActions(self)
-        self.ask_stop: Callable[[], int] = self._ask_stop
+        self.ask_stop: Callable[[], int] = lambda: ask_stop(self)
         self._make_docks()
         self._make_actions()
         self._make_menus()
-        # once per burst of edits (per node it made a paste of N nodes O(N^2))
-        self._colors_timer = QTimer(self)
-        self._colors_timer.setSingleShot(True)
-        self._colors_timer.setInterval(0)
-        self._colors_timer.timeout.connect(self._node_colors)
-        for event in ("node_added", "node_changed", "graph_reset"):
-            getattr(self.document.graph, event).connect(lambda *_: self._colors_timer.start())
-        self._node_colors()
+        self.training = TrainingActions(self)
         self.statusBar().showMessage("Drag a node from the palette, or press Tab on the canvas")
         self.zoom_label = QLabel("100%")
         self.statusBar().addPermanentWidget(self.zoom_label)
@@ -153,22 +145,6 @@ class MainWindow(QMainWindow):
         self.plots_dock = self._dock("Plots", "plots", self.plots, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.history_dock, self.plots_dock)
         self.inspector_dock.raise_()
-        panel, ctl = self.training_panel, self.controller
-        # while the plots draw, the worker waits between batches (see TrainingWorker.gui_free)
-        free = ctl.worker.gui_free
-        self.plots.gui_busy = lambda busy: free.clear() if busy else free.set()
-        panel.train_requested.connect(self.start_training)
-        panel.pause_requested.connect(ctl.pause)
-        panel.resume_requested.connect(ctl.resume)
-        panel.step_requested.connect(self.step_training)
-        panel.stop_requested.connect(ctl.stop)
-        panel.reset_requested.connect(self.reset_training)
-        ctl.state_changed.connect(self._training_state)
-        ctl.message.connect(self._training_message)
-        ctl.node_failed.connect(self._highlight_failed_node)
-        self.runs.run_changed.connect(self._run_progress)
-        self.scene.selection_changed_nodes.connect(self._plots_follow_selection)
-        self.document.edit_guard = self._ask_stop_training
         self.minimap = Minimap(self.document.graph, self.view, self.view, sizes=node_size)
         self.minimap_corner = MinimapCorner(self.minimap, self.view, self.scene,
                                             self.document.graph, self)
@@ -377,35 +353,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ training
     def start_training(self, epochs: int = 0) -> int | None:
-        """Train the network (the panel's Train button); the plots come to the front.
-        A node marked by a failed run is unmarked. Data that cannot be read starts no
-        run (the controller says why) and empties the progress bar; returns None then."""
-        self.scene.refresh()
-        self.scene.clear_failed_node()
-        self.show_plots()
-        run_id = self.controller.train(epochs)
-        self._refused(run_id is None)
-        return run_id
+        """Train (:meth:`app.training_actions.TrainingActions.start`); the run id or None."""
+        return self.training.start(epochs)
 
-    def step_training(self, kind: str) -> None:
-        self.scene.clear_failed_node()
-        self.show_plots()
-        idle = self.controller.state == RunState.IDLE
-        self.controller.step(kind)
-        self._refused(idle and self.controller.state == RunState.IDLE)
-
-    def _refused(self, refused: bool) -> None:
-        if refused and self.controller.state == RunState.IDLE:
-            self.training_panel.clear_progress("Not trained: see the message below")
-
-    def reset_training(self) -> None:
-        self.controller.reset()
-        self.training_panel.clear_progress("Weights reset: the next run starts fresh")
-
-    def _node_colors(self, *_: object) -> None:
-        """Gradient curves in the colour of their node's category."""
-        self.plots.set_node_colors({n.name: CATEGORY_COLORS.get(n.type.category, "#888888")
-                                    for n in self.document.graph.nodes})
+    def export_history(self) -> None:
+        self.training.export_history()
 
     def show_plots(self) -> None:
         """Bring the plots dock to the front, at least about 45% of the window wide."""
@@ -415,78 +367,6 @@ class MainWindow(QMainWindow):
         if self.plots_dock.width() < 480:  # about 45% of the window, the canvas keeps the rest
             self.resizeDocks([self.plots_dock], [max(560, int(0.45 * self.width()))],
                              Qt.Horizontal)
-
-    def _training_state(self, state: RunState) -> None:
-        state = RunState(state)
-        self.training_panel.set_state(state)
-        busy = state != RunState.IDLE
-        for item in self.scene.nodes.values():  # read-only while training
-            item.setFlag(item.GraphicsItemFlag.ItemIsMovable, not busy)
-        self.history.setEnabled(not busy)  # a click there would jump in the history
-        self.statusBar().showMessage(state.message, 4000)
-
-    def _training_message(self, text: str, error: bool) -> None:
-        self.training_panel.set_message(text, error)
-        self.statusBar().showMessage(text, 15000)
-
-    def _run_progress(self, run_id: int) -> None:
-        if run_id != self.controller.active:
-            return
-        run = self.runs.get(run_id)
-        p = run.progress if run else {}
-        if p.get("epochs"):
-            self.training_panel.set_progress(int(p.get("epoch") or 0), int(p["epochs"]),
-                                             int(p.get("batch") or 0) or None,
-                                             int(p.get("batches") or 0) or None,
-                                             p.get("samples_per_s"), p.get("eta_s"))
-
-    def _highlight_failed_node(self, name: str) -> None:
-        """A run failed at node ``name``: select it and outline it in red, with the
-        failure as its error text, until training starts again or the graph changes."""
-        node = self.document.graph.node_by_name(name)
-        if node is not None:
-            run = self.runs.get(self.controller.active)  # the failed run, still active here
-            message = run.message if run is not None and run.message else "training failed here"
-            self.scene.set_failed_node(node.id, message)
-            self.select_and_show(node.id)
-
-    def _plots_follow_selection(self, node_ids: list) -> None:
-        if len(node_ids) == 1 and self.document.graph.has_node(node_ids[0]):
-            self.plots.select_node(self.document.graph.node(node_ids[0]).name)
-
-    def _ask_stop_training(self) -> bool:
-        """Edits while training runs: offer to stop first (refuse the edit otherwise)."""
-        if self.controller.state == RunState.IDLE:
-            return True
-        answer = self.ask_stop()
-        if answer != QMessageBox.Yes:
-            return False
-        self.controller.stop()
-        deadline = QDeadlineTimer(5000)
-        while self.controller.state != RunState.IDLE and not deadline.hasExpired():
-            QApplication.processEvents()
-        return self.controller.state == RunState.IDLE
-
-    def _ask_stop(self) -> int:
-        return QMessageBox.question(self, "Training is running",
-                                    "Stop training to change the network?",
-                                    QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
-
-    def export_history(self) -> None:
-        """Training → Export History as CSV: the epochs of every run in one CSV file
-        (a first column ``run`` names the run; runs without epochs are left out). A
-        file that cannot be written is reported, never raised."""
-        runs = [r for r in self.runs.runs.values() if r.epochs]
-        if not runs:
-            self.statusBar().showMessage("No training history yet", 5000)
-            return
-        path = save_csv_dialog(self, "Export history as CSV",
-                               str(Path.home() / "history.csv"), runs_history_csv(runs))
-        if path is None:
-            return
-        n = len(runs)
-        self.statusBar().showMessage(
-            f"Saved the history of {n} run{'s' if n != 1 else ''} to {path}", 5000)
 
     # ------------------------------------------------------------------ appearance
     def set_theme(self, name: str) -> None:

@@ -209,7 +209,7 @@ def test_a_bad_size_is_refused_before_the_window_opens(tmp_path):
 
 def test_help_lists_the_training_shortcuts_from_the_panels_actions(window, monkeypatch):
     shown = []
-    monkeypatch.setattr("app.main_window.QMessageBox.information",
+    monkeypatch.setattr(QMessageBox, "information",
                         lambda parent, title, text: shown.append(text))
     window.show_help()
     (text,) = shown

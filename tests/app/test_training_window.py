@@ -249,7 +249,7 @@ def test_history_csv_to_an_unwritable_path_warns(window, tmp_path, monkeypatch):
     monkeypatch.setattr("app.main_window.QFileDialog.getSaveFileName",
                         lambda *a, **k: asked.append(1) or (str(bad), "*.csv"))
     warnings = []
-    monkeypatch.setattr("app.main_window.QMessageBox.warning",
+    monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.warning",
                         lambda *a, **k: warnings.append(a[2]))
     bad = tmp_path / "no such folder" / "history.csv"
     w.export_history()  # no run yet: said in the status bar, no dialog
