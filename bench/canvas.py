@@ -15,6 +15,16 @@ For N = 250 and 500. The step ratios at 500 over 250 nodes show how redrawing sc
 under 1 s; a zoom or pan step under 16 ms (60 frames a second). Results go to
 ``bench/results.json`` under ``"canvas"``.
 
+Then, through the real :class:`~app.main_window.MainWindow` (offscreen, shown), the
+editing of a saved file of N = 250, 500, 1,000 and 2,000 nodes, each timed until the
+event loop has nothing left to do (the scene, the inspector, the minimap and the
+window are up to date and drawn): ``open_s`` (File → Open of the file), ``select_all_s``
+(Edit → Select All), ``copy_s`` and ``paste_s`` (Edit → Copy, Edit → Paste of every
+node), ``undo_paste_s``, ``delete_s`` (Edit → Delete of every node) and
+``undo_delete_s``. The ratio per doubling of N shows how each scales (2 is linear, 4
+quadratic). Goals: each under 1 s at 2,000 nodes, and at most 2.2 per doubling (the
+geometric mean from 250 to 2,000).
+
 Run: ``python -m bench.canvas [--quick] [--no-json]`` (``make bench`` runs it too).
 """
 
@@ -36,7 +46,7 @@ def build_graph(n: int):
     from nncore.graph import Graph
 
     g = Graph()
-    inp = g.add_node("input", params={"features": 32, "classes": 10})
+    inp = g.add_node("input")  # its shapes come from the dataset (the digits)
     branches = max(2, round((n / 2) ** 0.5 * 0.8))
     depth = max(1, (n - 4) // branches)
     cat = g.add_node("concatenate")
@@ -53,6 +63,9 @@ def build_graph(n: int):
     g.connect(cat.id, "output", out.id, "input")
     g.connect(out.id, "output", loss.id, "input")
     g.connect(inp.id, "labels", loss.id, "target")
+    from nncore.project.settings import DatasetSettings
+
+    g.settings = {"dataset": DatasetSettings().to_dict()}
     return g
 
 
@@ -121,6 +134,116 @@ def measure(n: int, zoom_steps: int, pan_steps: int) -> dict:
             "nodes_visible_at_100pct": visible}
 
 
+#: The sizes of the window benchmark, each twice the one before.
+WINDOW_SIZES = (250, 500, 1000, 2000)
+#: What the window benchmark times, in the order it does it.
+WINDOW_OPS = ("open_s", "select_all_s", "copy_s", "paste_s", "undo_paste_s", "delete_s",
+              "undo_delete_s")
+
+
+def _settle(app) -> None:
+    """Run the event loop until nothing is pending: the coalesced refreshes (zero-time
+    timers that may start others), posted events and the painting of the window."""
+    for _ in range(4):
+        app.sendPostedEvents()
+        app.processEvents()
+
+
+def measure_window(n: int, folder) -> dict:
+    """Open a saved file of about ``n`` nodes in a MainWindow and time the edits of
+    :data:`WINDOW_OPS` (seconds, each until the window is up to date)."""
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from app.editor.items import node_size
+    from app.editor.layout import auto_layout
+    from app.main_window import MainWindow
+    from nncore.graph import save_graph
+
+    app = QApplication.instance() or QApplication([])
+    g = build_graph(n)
+    positions = auto_layout(g, {node.id: node_size(node) for node in g.nodes},
+                            gap=(100.0, 40.0))
+    for nid, pos in positions.items():
+        g.move_node(nid, pos)
+    path = Path(folder) / f"canvas_{n}.json"
+    save_graph(path, g)
+    win = MainWindow(persist=False)
+    win.ask_save = lambda: QMessageBox.Discard
+    win.resize(1400, 860)
+    win.show()
+    _settle(app)
+    graph = win.document.graph
+
+    def timed(step) -> float:
+        t = time.perf_counter()
+        step()
+        _settle(app)
+        return round(time.perf_counter() - t, 4)
+
+    r = {"nodes": len(g), "wires": len(g.edges)}
+    r["open_s"] = timed(lambda: win.open_file(path))
+    assert len(win.scene.nodes) == len(g), "the file did not open"
+    r["select_all_s"] = timed(win.act_select_all.trigger)
+    assert len(win.scene.selected_node_ids()) == len(g), "Select All missed nodes"
+    r["copy_s"] = timed(win.act_copy.trigger)
+    r["paste_s"] = timed(win.act_paste.trigger)
+    assert len(graph) == 2 * len(g), "Paste did not add every node"
+    r["undo_paste_s"] = timed(win.act_undo.trigger)
+    assert len(graph) == len(g), "undoing the paste left nodes"
+    win.act_select_all.trigger()
+    _settle(app)
+    r["delete_s"] = timed(win.act_delete.trigger)
+    assert len(graph) == 0 and not win.scene.nodes, "Delete left nodes"
+    r["undo_delete_s"] = timed(win.act_undo.trigger)
+    assert len(graph) == len(g) and len(graph.edges) == len(g.edges), "undo lost wires"
+    win.close()
+    win.deleteLater()
+    _settle(app)
+    return r
+
+
+def window_ratios(sizes: dict) -> dict:
+    """Per operation: the time ratio of each size over the one before (``"500/250"``)
+    and the geometric mean per doubling (``"per_doubling"``)."""
+    ns = sorted(int(k) for k in sizes)
+    out = {}
+    for op in WINDOW_OPS:
+        steps = {f"{b}/{a}": round(sizes[str(b)][op] / max(sizes[str(a)][op], 1e-6), 2)
+                 for a, b in zip(ns, ns[1:])}
+        whole = sizes[str(ns[-1])][op] / max(sizes[str(ns[0])][op], 1e-6)
+        steps["per_doubling"] = round(whole ** (1 / max(len(ns) - 1, 1)), 2)
+        out[op] = steps
+    return out
+
+
+def main_window_bench(quick: bool) -> tuple[dict, dict, dict]:
+    """Run :func:`measure_window` for every size (250 and 500 only with ``quick``); print
+    the table and the ratios; return (sizes, ratios, goals)."""
+    import tempfile
+
+    ns = WINDOW_SIZES[:2] if quick else WINDOW_SIZES
+    sizes = {}
+    with tempfile.TemporaryDirectory() as folder:
+        measure_window(60, folder)  # warm up (fonts, caches, imports)
+        for n in ns:
+            sizes[str(n)] = measure_window(n, folder)
+    ratios = window_ratios(sizes)
+    print("canvas benchmark in the main window (offscreen, 1400x860), seconds")
+    print(f"{'nodes':>6} " + " ".join(f"{op[:-2]:>12}" for op in WINDOW_OPS))
+    for n in ns:
+        r = sizes[str(n)]
+        print(f"{r['nodes']:>6} " + " ".join(f"{r[op]:>12.3f}" for op in WINDOW_OPS))
+    print(f"{'x/2x':>6} " + " ".join(f"{ratios[op]['per_doubling']:>12.2f}"
+                                     for op in WINDOW_OPS))
+    largest = sizes[str(ns[-1])]
+    goals = {f"{op[:-2]} of {ns[-1]} nodes < 1 s": largest[op] < 1.0 for op in WINDOW_OPS}
+    goals.update({f"{op[:-2]} <= 2.2x per doubling": ratios[op]["per_doubling"] <= 2.2
+                  for op in WINDOW_OPS})
+    return sizes, ratios, goals
+
+
 def main(argv=None) -> int:
     args = parse_args("python -m bench.canvas", __doc__, "fewer steps; no results file", argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -148,8 +271,13 @@ def main(argv=None) -> int:
              "zoom step < 16 ms": b["zoom_step_ms"] < 16.0,
              "pan step < 16 ms": b["pan_step_ms"] < 16.0}
     print_goals(goals)
+    window_sizes, window_ratios_, window_goals = main_window_bench(args.quick)
+    print_goals(window_goals)
     if not (args.quick or args.no_json):
         save_section(args.json, "canvas", {"sizes": sizes, "ratios": ratios, "goals": goals,
+                                           "window": {"sizes": window_sizes,
+                                                      "ratios": window_ratios_,
+                                                      "goals": window_goals},
                                            "date": now_iso()})
     return 0
 

@@ -76,8 +76,7 @@ class RemoveNodes(QUndoCommand):
         self.records = [self.graph.remove_node(n) for n in self.node_ids]
 
     def undo(self) -> None:
-        for record in reversed(self.records):
-            self.graph.restore_node(record)
+        self.graph.restore_nodes(reversed(self.records))  # one check, not one per node
 
 
 class RemoveEdges(QUndoCommand):

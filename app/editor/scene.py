@@ -16,8 +16,9 @@ added where it lands.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any
+from typing import Any, Iterator
 
 from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPen, QTransform
@@ -55,12 +56,28 @@ class GraphScene(QGraphicsScene):
         self.theme = theme
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[Edge, EdgeItem] = {}
+        # the labels wires and the wires going backwards: they route below the cards
+        # they pass, so any card moving may move them
+        self._wires_below: set[EdgeItem] = set()
         self._drag: dict[str, Any] | None = None  # a wire being drawn
         self._press_positions: dict[str, QPointF] = {}
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(0)
         self._refresh_timer.timeout.connect(self.refresh)
+        # Selection changes of many items at once (select all, paste, delete, undo) are
+        # announced once: Qt emits selectionChanged per item, and every listener does
+        # O(N) work (the inspector, the window's actions), which made them O(N^2).
+        self._selection_hold = 0
+        self._selection_pending = False
+        self._selection_timer = QTimer(self)
+        self._selection_timer.setSingleShot(True)
+        self._selection_timer.setInterval(0)
+        self._selection_timer.timeout.connect(self._emit_selection)
+        #: How often the analysis was shown (refresh) and the selection announced: for
+        #: tests that check a burst of edits costs O(1) of each, not O(N).
+        self.refresh_count = 0
+        self.selection_emit_count = 0
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         self.selectionChanged.connect(self._selection_changed)
         graph = document.graph
@@ -89,9 +106,11 @@ class GraphScene(QGraphicsScene):
     def rebuild(self) -> None:
         """Recreate every item from the model (after open/new)."""
         self._drag = None
-        self.clear()
+        with self.selection_batch():
+            self.clear()
         self.nodes.clear()
         self.edges.clear()
+        self._wires_below.clear()
         for node in self.graph.nodes:
             self._on_node_added(node)
         for edge in self.graph.edges:
@@ -107,8 +126,24 @@ class GraphScene(QGraphicsScene):
     def _on_node_removed(self, node: Node) -> None:
         item = self.nodes.pop(node.id, None)
         if item is not None:
-            self.removeItem(item)
+            self._remove_item(item)
         self._schedule()
+
+    def _remove_item(self, item: Any) -> None:
+        """Take ``item`` off the scene; a selected one changes the selection, which is
+        announced once after the burst of edits (at the next event-loop turn, or at
+        the end of a :meth:`selection_batch`)."""
+        if not item.isSelected():
+            self.removeItem(item)
+            return
+        self._selection_hold += 1
+        try:
+            self.removeItem(item)
+        finally:
+            self._selection_hold -= 1
+        self._selection_pending = True
+        if not self._selection_hold:
+            self._selection_timer.start()
 
     def _on_node_changed(self, node: Node, what: str) -> None:
         item = self.nodes.get(node.id)
@@ -133,7 +168,8 @@ class GraphScene(QGraphicsScene):
     def _on_edge_removed(self, edge: Edge) -> None:
         item = self.edges.pop(edge, None)
         if item is not None:
-            self.removeItem(item)
+            self._wires_below.discard(item)
+            self._remove_item(item)
         self._schedule()
 
     def _place_edge(self, item: EdgeItem) -> None:
@@ -149,6 +185,10 @@ class GraphScene(QGraphicsScene):
             if item.kind == "target" or backward:
                 lane = self._lane(start, end, [a, b] if backward else [])
             item.update_path(start, end, lane)
+            if item.kind == "target" or item.backward:
+                self._wires_below.add(item)
+            else:
+                self._wires_below.discard(item)
 
     def _lane(self, start: QPointF, end: QPointF, also: list[NodeItem]) -> float | None:
         """For a long labels wire or a wire going backwards: a height just below every
@@ -166,11 +206,11 @@ class GraphScene(QGraphicsScene):
     def node_item_moved(self, item: NodeItem) -> None:
         """Called by a node item as it moves: its wires follow (and labels wires, which
         route below the cards they pass)."""
-        mine = (set(self.graph.edges_of(item.node_id)) if self.graph.has_node(item.node_id)
-                else set())
-        for edge, wire in self.edges.items():
-            if edge in mine or wire.kind == "target" or wire.backward:
-                self._place_edge(wire)
+        graph, nid = self.graph, item.node_id
+        wires = {self.edges[e] for e in (*graph.incoming(nid), *graph.outgoing(nid))
+                 if e in self.edges} if graph.has_node(nid) else set()
+        for wire in wires | self._wires_below:
+            self._place_edge(wire)
 
     def _data_changed(self, *_: Any) -> None:
         self._schedule()
@@ -189,6 +229,7 @@ class GraphScene(QGraphicsScene):
         cards, shapes on the wires, which ports are connected. Runs once after a burst
         of edits (and can be called directly)."""
         self._refresh_timer.stop()
+        self.refresh_count += 1
         analysis = self.document.project.analysis()
         connected_in = {(e.dst, e.dst_port) for e in self.graph.edges}
         connected_out = {(e.src, e.src_port) for e in self.graph.edges}
@@ -249,13 +290,41 @@ class GraphScene(QGraphicsScene):
         return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
 
     def select_nodes(self, node_ids: list[str]) -> None:
-        """Select exactly these nodes."""
-        self.clearSelection()
-        for nid in node_ids:
-            if nid in self.nodes:
-                self.nodes[nid].setSelected(True)
+        """Select exactly these nodes (announced once)."""
+        with self.selection_batch():
+            self.clearSelection()
+            for nid in node_ids:
+                if nid in self.nodes:
+                    self.nodes[nid].setSelected(True)
+
+    def select_all(self) -> None:
+        """Select every node and wire (announced once)."""
+        with self.selection_batch():
+            for item in [*self.nodes.values(), *self.edges.values()]:
+                item.setSelected(True)
+
+    @contextlib.contextmanager
+    def selection_batch(self) -> Iterator[None]:
+        """Inside, selection changes are collected; ``selection_changed_nodes`` is
+        emitted once at the end if the selection changed (batches nest)."""
+        self._selection_hold += 1
+        try:
+            yield
+        finally:
+            self._selection_hold -= 1
+            if not self._selection_hold and self._selection_pending:
+                self._emit_selection()
 
     def _selection_changed(self) -> None:
+        if self._selection_hold:
+            self._selection_pending = True
+        else:
+            self._emit_selection()
+
+    def _emit_selection(self) -> None:
+        self._selection_pending = False
+        self._selection_timer.stop()
+        self.selection_emit_count += 1
         try:
             self.selection_changed_nodes.emit(self.selected_node_ids())
         except RuntimeError:  # pragma: no cover - during teardown
@@ -299,7 +368,7 @@ class GraphScene(QGraphicsScene):
         names = [self.graph.node(n).name for n in node_ids]
         what = (names[0] if len(names) == 1 else f"{len(names)} nodes" if names else
                 f"{len(edges)} wire{'s' if len(edges) != 1 else ''}")
-        with self.document.macro(f"Delete {what}") as allowed:
+        with self.selection_batch(), self.document.macro(f"Delete {what}") as allowed:
             if allowed and edges:
                 self.document.push(commands.RemoveEdges(self.graph, edges))
             if allowed and node_ids:

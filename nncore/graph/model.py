@@ -16,6 +16,7 @@ there (Ryven's ``FlowCommands``, NodeGraphQt's ``commands``).
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import re
 from dataclasses import dataclass, field
@@ -186,11 +187,16 @@ class Graph:
     def __init__(self) -> None:
         self._nodes: dict[str, Node] = {}
         self._edges: list[Edge] = []
+        # a key per wire, increasing along the edge list: a wire's place is found by
+        # bisection (O(log E)), not by comparing it with every wire before it
+        self._edge_keys: list[float] = []
+        self._key_of: dict[Edge, float] = {}
         self.settings: dict[str, Any] = {}
         self._next_id = 1
         self._analyses: dict[DataShape | None, Analysis] = {}
         self._index: tuple[dict[str, list[Edge]], dict[str, list[Edge]]] | None = None
         self._by_name: dict[str, str] = {}  # display name -> node id
+        self._name_hints: dict[str, int] = {}  # base name -> lowest number maybe free
         for name in ("node_added", "node_removed", "node_changed", "edge_added",
                      "edge_removed", "settings_changed", "graph_reset"):
             setattr(self, name, Event(name))
@@ -242,7 +248,7 @@ class Graph:
         """Every wire into or out of ``node_id``, in edge order."""
         into, out = self._wires()
         mine = set(into.get(node_id, [])) | set(out.get(node_id, []))
-        return [e for e in self._edges if e in mine] if mine else []
+        return sorted(mine, key=self._key_of.__getitem__)
 
     def incoming(self, node_id: str, port: str | None = None) -> list[Edge]:
         """The wires into ``node_id`` (into ``port`` only, if given), in order."""
@@ -283,10 +289,17 @@ class Graph:
         taken = self._by_name
         if base not in taken:
             return base
-        i = 2
+        # every "base k" below the hint is taken (a name freed since dropped the hint),
+        # so N pastes of one type look at O(N) names, not O(N^2)
+        i = self._name_hints.get(base, 2)
         while f"{base} {i}" in taken:
             i += 1
+        self._name_hints[base] = i
         return f"{base} {i}"
+
+    def _forget_name(self, name: str) -> None:
+        """``name`` is free again: :meth:`unique_name` searches its base from 2."""
+        self._name_hints.pop(re.sub(r"\s+\d+$", "", name.strip()) or "Node", None)
 
     def add_node(self, type_id: str, position: tuple[float, float] = (0.0, 0.0),
                  params: dict[str, Any] | None = None, name: str | None = None,
@@ -361,13 +374,17 @@ class Graph:
         """
         node = self.node(node_id)
         index = list(self._nodes).index(node_id)
-        mine = set(self.edges_of(node_id))
-        broken = tuple((i, e) for i, e in enumerate(self._edges) if e in mine)
+        into, out = self._wires()
+        mine = dict.fromkeys([*into.get(node_id, ()), *out.get(node_id, ())])
+        # the wires' places by bisection, not a scan of every wire: a delete of N nodes
+        # stays about linear
+        broken = tuple(sorted((self._edge_index(e), e) for e in mine))
         for _, edge in reversed(broken):
             self._remove_edge(edge)
             self.edge_removed.emit(edge)
         del self._nodes[node_id]
         del self._by_name[node.name]
+        self._forget_name(node.name)
         self._changed()
         self.node_removed.emit(node)
         return RemovedNode(node, index, broken)
@@ -380,17 +397,31 @@ class Graph:
             GraphError: if it cannot all be put back (its id or name is taken, or a wire
                 is refused because of later edits); then nothing changes.
         """
+        self.restore_nodes([removed])
+
+    def restore_nodes(self, removed: Iterable[RemovedNode]) -> None:
+        """:meth:`restore_node` for each record in turn (the last removed first, for an
+        undo of several removals), all or nothing: checked on one copy of the graph, so
+        putting back N nodes costs O(N), not N copies.
+
+        Raises:
+            GraphError: as :meth:`restore_node`; then nothing changes.
+        """
+        records = list(removed)
         trial = Graph()
         trial.replace_with(self)
-        trial._restore(removed)  # raises before this graph is touched
-        self._restore(removed)
+        for record in records:
+            trial._restore(record)  # raises before this graph is touched
+        for record in records:
+            self._restore(record)
 
     def _restore(self, removed: RemovedNode) -> None:
         node = removed.node
         self.add_node(node.type_id, node.position, node.params, node.name, node.id,
                       removed.index)
         for index, edge in removed.edges:
-            if edge.src in self._nodes and edge.dst in self._nodes and edge not in self._edges:
+            if (edge.src in self._nodes and edge.dst in self._nodes
+                    and edge not in self._wires()[1].get(edge.src, ())):
                 self.connect(edge.src, edge.src_port, edge.dst, edge.dst_port, index=index)
 
     def set_params(self, node_id: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -420,6 +451,7 @@ class Graph:
         self.check_name(name, node_id)
         old, node.name = node.name, name
         del self._by_name[old]
+        self._forget_name(old)
         self._by_name[name] = node_id
         self._changed()  # problem messages name nodes
         self.node_changed.emit(node, "name")
@@ -533,17 +565,43 @@ class Graph:
         if not verdict:
             raise GraphError(verdict.reason, dst if dst in self._nodes else None)
         edge = Edge(src, src_port, dst, dst_port)
-        if index is None or index >= len(self._edges):
-            self._edges.append(edge)
-            if self._index is not None:
-                self._index[0].setdefault(dst, []).append(edge)
-                self._index[1].setdefault(src, []).append(edge)
-        else:
-            self._edges.insert(max(index, 0), edge)
-            self._index = None
+        at_end = index is None or index >= len(self._edges)
+        self._store_edge(edge, None if at_end else max(index, 0))
+        if self._index is not None:
+            for wires, key in ((self._index[0], dst), (self._index[1], src)):
+                mine = wires.setdefault(key, [])
+                mine.append(edge)
+                if not at_end and len(mine) > 1:  # kept in edge order
+                    mine.sort(key=self._key_of.__getitem__)
         self._changed()
         self.edge_added.emit(edge)
         return edge
+
+    def _store_edge(self, edge: Edge, index: int | None) -> None:
+        """Put ``edge`` at ``index`` of the edge list (None: at the end), with its key."""
+        keys = self._edge_keys
+        if index is None or index >= len(keys):
+            key = keys[-1] + 1.0 if keys else 0.0
+            self._edges.append(edge)
+            keys.append(key)
+        else:
+            before = keys[index - 1] if index > 0 else keys[0] - 2.0
+            key = (before + keys[index]) / 2
+            if not before < key < keys[index]:  # no float left in between: renumber
+                self._renumber_edges()
+                self._store_edge(edge, index)
+                return
+            self._edges.insert(index, edge)
+            keys.insert(index, key)
+        self._key_of[edge] = key
+
+    def _renumber_edges(self) -> None:
+        self._edge_keys = [float(i) for i in range(len(self._edges))]
+        self._key_of = dict(zip(self._edges, self._edge_keys))
+
+    def _edge_index(self, edge: Edge) -> int:
+        """The place of ``edge`` (a wire of this graph) in the edge list."""
+        return bisect.bisect_left(self._edge_keys, self._key_of[edge])
 
     def disconnect(self, edge: Edge) -> int:
         """Remove a wire; returns its place in the edge list (for undo).
@@ -585,7 +643,9 @@ class Graph:
         """Remove everything (nodes, wires, settings) and announce ``graph_reset``."""
         self._nodes.clear()
         self._edges.clear()
+        self._renumber_edges()
         self._by_name.clear()
+        self._name_hints.clear()
         self._index = None
         self.settings = {}
         self._next_id = 1
@@ -598,7 +658,9 @@ class Graph:
         self._nodes = {n.id: Node(n.id, n.type_id, n.name, dict(n.params), n.position)
                        for n in other._nodes.values()}
         self._edges = list(other._edges)
+        self._renumber_edges()
         self._by_name = {n.name: n.id for n in self._nodes.values()}
+        self._name_hints = {}
         self._index = None
         self.settings = dict(other.settings)
         self._next_id = other._next_id
@@ -606,8 +668,10 @@ class Graph:
         self.graph_reset.emit()
 
     def _remove_edge(self, edge: Edge) -> int:
-        index = self._edges.index(edge)
+        index = self._edge_index(edge)
         del self._edges[index]
+        del self._edge_keys[index]
+        del self._key_of[edge]
         if self._index is not None:
             self._index[0][edge.dst].remove(edge)
             self._index[1][edge.src].remove(edge)
@@ -735,9 +799,15 @@ class Graph:
                                           f"training minimizes), it has {len(losses)}"
                                           f"{named(losses)}"))
         if len(inputs) == 1 and len(losses) == 1:
-            if self._path(inputs[0].id, losses[0].id) is None:
-                result.problems.append((losses[0].id, f"{losses[0].name} is not connected "
-                                                      f"to {inputs[0].name}"))
+            loss = losses[0]
+            if self._path(inputs[0].id, loss.id) is None:
+                result.problems.append((loss.id, f"{loss.name} is not connected "
+                                                 f"to {inputs[0].name}"))
+            wired = self.incoming(loss.id, loss.type.prediction_port)
+            if wired and wired[0].src in self.labels_dependent():
+                result.problems.append((loss.id, f"{loss.name}: its prediction is computed "
+                                                 "from the labels (the answers); the network "
+                                                 "must predict them from the features alone"))
 
 
 def _kind_mismatch(out_spec: PortSpec, in_spec: PortSpec, a: Node, b: Node) -> str:
