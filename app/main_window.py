@@ -172,9 +172,9 @@ class MainWindow(QMainWindow):
         K = QKeySequence
         a = self._action
         self.act_new = a("&New", self.new_file, K.New, "Start a new network")
-        self.act_open = a("&Open…", self.open_dialog, K.Open, "Open a network file")
+        self.act_open = a("&Open…", self.files.open_dialog, K.Open, "Open a network file")
         self.act_save = a("&Save", self.save, K.Save, "Save the network")
-        self.act_save_as = a("Save &As…", self.save_as, K("Ctrl+Shift+S"))
+        self.act_save_as = a("Save &As…", self.files.save_as, K("Ctrl+Shift+S"))
         self.act_export_png = a("Export Canvas as &PNG…", lambda: self.export_dialog("png"))
         self.act_export_svg = a("Export Canvas as S&VG…", lambda: self.export_dialog("svg"))
         self.act_quit = a("&Quit", self.close, K.Quit)
@@ -266,9 +266,6 @@ class MainWindow(QMainWindow):
     def new_file(self) -> bool:
         return self.files.new_file()
 
-    def open_dialog(self) -> None:
-        self.files.open_dialog()
-
     def open_file(self, path: str | Path) -> bool:
         """Open a graph file (:meth:`app.file_actions.FileActions.open_file`)."""
         return self.files.open_file(path)
@@ -276,17 +273,11 @@ class MainWindow(QMainWindow):
     def save(self) -> bool:
         return self.files.save()
 
-    def save_as(self) -> bool:
-        return self.files.save_as()
-
     def save_to(self, path: str | Path) -> bool:
         """Save to ``path`` (:meth:`app.file_actions.FileActions.save_to`)."""
         return self.files.save_to(path)
 
     _save_to = save_to
-
-    def maybe_save(self) -> bool:
-        return self.files.maybe_save()
 
     def recent_files(self) -> list[str]:
         return self.files.recent_files()
@@ -428,7 +419,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.maybe_save():
+        if not self.files.maybe_save():  # a failed or cancelled save keeps the window
             event.ignore()
             return
         self.controller.shutdown()  # stop training and end the worker thread (R19)

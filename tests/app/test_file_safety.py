@@ -140,7 +140,7 @@ def test_save_as_into_another_folder_keeps_naming_the_same_data_file(window, tmp
     target = b / "project.json"
     patch_dialogs(lambda: target)
     count = window.document.undo_stack.count()
-    assert window.save_as()
+    assert window.files.save_as()
     saved = load_graph(target).settings["dataset"]["path"]
     assert Path(saved).is_absolute() and _data_path(target) == (a / "data.csv").resolve()
     proc = subprocess.run([sys.executable, "-m", "nncore.cli", "check", str(target)],
@@ -161,13 +161,13 @@ def test_save_as_into_a_folder_holding_the_data_names_it_relative(window, tmp_pa
     _csv_project(window, a, "sets/data.csv")
     target = a / "sets" / "project.json"
     patch_dialogs(lambda: target)
-    assert window.save_as()
+    assert window.files.save_as()
     assert load_graph(target).settings["dataset"]["path"] == "data.csv"
     assert _data_path(target) == (a / "sets" / "data.csv").resolve()
     # saved into the same folder again: nothing to rewrite, no undo step
     count = window.document.undo_stack.count()
     patch_dialogs(lambda: a / "sets" / "other.json")
-    assert window.save_as() and window.document.undo_stack.count() == count
+    assert window.files.save_as() and window.document.undo_stack.count() == count
 
 
 def test_a_failed_save_as_leaves_the_data_path_and_history_as_they_were(window, tmp_path,
@@ -178,7 +178,7 @@ def test_a_failed_save_as_leaves_the_data_path_and_history_as_they_were(window, 
     blocker.write_text("")
     _, warned, _ = patch_dialogs(lambda: blocker / "project.json")
     count = window.document.undo_stack.count()
-    assert not window.save_as()
+    assert not window.files.save_as()
     assert warned and window.document.undo_stack.count() == count
     assert window.document.graph.settings["dataset"]["path"] == "data.csv"
 
