@@ -332,8 +332,8 @@ class Binding:
             return False
         except Exception as e:  # noqa: BLE001 - the settings refused: say why, change nothing
             self.show(force=True)
-            if self._error is not None:
-                self._error(str(e))
+            if self._error is not None:  # a KeyError's str() is its message quoted
+                self._error(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
             return False
         if done is False:  # the document refuses edits now (e.g. while training runs)
             self.show(force=True)
