@@ -120,3 +120,101 @@ def test_unknown_editor_and_short_path_are_refused(doc):
     from PySide6.QtWidgets import QLabel
     with pytest.raises(TypeError):
         Binding(QLabel(), ("training", "epochs"), doc, command=SetSettings, title="x")
+
+
+# ---------------------------------------------------------------- spec-made editors and hooks
+def test_spec_editor_makes_the_editor_the_spec_asks_for(holder):
+    from PySide6.QtWidgets import QDoubleSpinBox
+
+    from app.widgets.binding import spec_editor
+    from app.widgets.fields import FloatsEdit
+    from nncore.spec import ParamSpec
+
+    kinds = {
+        ParamSpec("on", "bool", False, label="Turn on"): QCheckBox,
+        ParamSpec("kind", "choice", "a", choices=("a", "b")): QComboBox,
+        ParamSpec("n", "int", 3, minimum=1, maximum=10): QSpinBox,
+        ParamSpec("rho", "float", 0.9, minimum=0.0, maximum=1.0, step=0.05): QDoubleSpinBox,
+        ParamSpec("lr", "float", 1e-3, minimum=0.0, log=True): NumberEdit,
+        ParamSpec("p", "float", 0.5, minimum=0.0, maximum=1.0, exclusive_max=True): NumberEdit,
+        ParamSpec("betas", "floats", (0.9, 0.999), length=2): FloatsEdit,
+    }
+    for spec, kind in kinds.items():
+        editor = spec_editor(spec)
+        editor.setParent(holder)
+        assert type(editor) is kind or (kind is QDoubleSpinBox and isinstance(editor, kind)), spec
+    box = spec_editor(ParamSpec("on", "bool", False, label="Turn on"))
+    assert box.text() == "Turn on"
+    spin = spec_editor(ParamSpec("n", "int", 3, minimum=1, maximum=10))
+    assert (spin.minimum(), spin.maximum()) == (1, 10)
+    rho = spec_editor(ParamSpec("rho", "float", 0.9, minimum=0.0, maximum=1.0, step=0.05))
+    assert rho.singleStep() == 0.05 and (rho.minimum(), rho.maximum()) == (0.0, 1.0)
+    combo = spec_editor(ParamSpec("kind", "choice", "a", choices=("a", "b")))
+    assert [combo.itemData(i) for i in range(combo.count())] == ["a", "b"]
+    for w in (box, spin, rho, combo):
+        w.setParent(holder)
+
+
+def test_a_spec_binding_defaults_types_and_hides(doc):
+    """The optimizer's argument: its default shows while the file leaves it out, the
+    value keeps the spec's type, and another optimizer without it hides and ignores it."""
+    from nncore.optim.registry import OPTIMIZERS
+
+    edit = NumberEdit(_HOLDER[0])
+    errors: list[str | None] = []
+    binding = Binding(edit, ("training", "optimizer_options", "momentum"), doc,
+                      command=SetSettings, title="Momentum", normalize=normalize,
+                      error=errors.append,
+                      spec=lambda tr: OPTIMIZERS[tr["optimizer"]].specs.get("momentum"))
+    assert binding.spec() is None and not binding.applies()  # Adam has no momentum
+    assert binding.commit(0.5) is True and "training" not in doc.graph.settings
+    doc.push(SetSettings(doc.graph, {**doc.graph.settings, "training": {"optimizer": "sgd"}}))
+    binding.show()
+    assert binding.applies() and binding.value() == 0.0 and edit.value() == 0.0
+    assert "momentum" in edit.toolTip() and ">= 0" in edit.toolTip()
+    assert binding.commit(0.9) is True
+    assert doc.graph.settings["training"]["optimizer_options"] == {"momentum": 0.9}
+    assert doc.undo_stack.text(doc.undo_stack.count() - 1) == "Momentum: 0 → 0.9"
+
+
+def test_read_write_and_unchanged(doc):
+    """A value that is not one entry (early stopping on/off), and a write that cancels."""
+    from app.widgets.binding import Unchanged
+
+    box = QCheckBox()
+    box.setParent(_HOLDER[0])
+    cancel = []
+
+    def write(tr, on):
+        if cancel:
+            raise Unchanged
+        tr["early_stopping"] = {"patience": 4} if on else None
+
+    binding = Binding(box, ("training", "early_stopping"), doc, command=SetSettings,
+                      title="Early stopping", normalize=normalize,
+                      read=lambda tr: tr["early_stopping"] is not None, write=write)
+    binding.show()
+    assert not box.isChecked() and binding.value() is False
+    box.click()
+    assert doc.graph.settings["training"]["early_stopping"]["patience"] == 4
+    assert doc.undo_stack.text(0) == "Early stopping: off → on"
+    cancel.append(True)
+    count = doc.undo_stack.count()
+    box.click()  # cancelled: still on, the box shows it
+    assert box.isChecked() and doc.undo_stack.count() == count
+    assert doc.graph.settings["training"]["early_stopping"] is not None
+
+
+def test_floats_edit_commits_all_its_numbers(holder):
+    from app.widgets.fields import FloatsEdit
+
+    pair = FloatsEdit(2)
+    pair.setParent(holder)
+    pair.setObjectName("opt_betas")
+    assert [pair[i].objectName() for i in range(2)] == ["opt_betas_0", "opt_betas_1"]
+    pair.set_value((0.9, 0.999))
+    got = []
+    pair.committed.connect(got.append)
+    pair[1].setText("0.99")
+    pair[1].editingFinished.emit()
+    assert got == [(0.9, 0.99)] and pair.value() == (0.9, 0.999)  # the project decides
