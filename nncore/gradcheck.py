@@ -76,6 +76,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], *, eps: float
 
     Returns:
         a :class:`GradcheckResult` saying whether it passed and where the worst error is.
+        An element whose analytic or numeric gradient is NaN or infinite fails (its
+        error is infinite): nothing is verified there.
 
     Raises:
         ValueError: if no input requires grad, or a checked input is not float64.
@@ -121,11 +123,17 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], *, eps: float
                 data[idx] = original  # the input is left exactly as it was, even on error
             numeric = (plus - minus) / (2.0 * eps)
             a = float(a_grad[idx])
-            err = abs(a - numeric)
-            scale = max(abs(a), abs(numeric))
-            rel = 0.0 if err <= atol else err / scale
-            if err > atol + rtol * abs(numeric):
+            if not (np.isfinite(a) and np.isfinite(numeric)):
+                # NaN or infinity: nothing is verified there (NaN > tol is False: it
+                # would pass unnoticed)
+                err = rel = np.inf
                 ok = False
+            else:
+                err = abs(a - numeric)
+                scale = max(abs(a), abs(numeric))
+                rel = 0.0 if err <= atol else err / scale
+                if err > atol + rtol * abs(numeric):
+                    ok = False
             input_rel = max(input_rel, rel)
             if rel > max_rel or (rel == max_rel and err > max_abs):
                 worst = f"{label} index {idx}: analytic {a:.10g}, numeric {numeric:.10g}"

@@ -15,7 +15,11 @@ What ``forward`` returns, so that accuracy is the arg-max of the output:
 * Binary Cross-Entropy with two classes: two columns ``[0, z]`` where z is the logit
   (the Sigmoid's input, fused into the "with logits" form, if a Sigmoid feeds the loss)
   or ``[1 - p, p]`` for a probability that does not come from a Sigmoid;
-* MSE and Binary Cross-Entropy on values: the prediction.
+* MSE and Binary Cross-Entropy on values: the prediction;
+* an Objective (a loss written with operator nodes): its ``prediction`` input (a
+  probability ``(N, 1)`` becomes ``[1 - p, p]`` for two classes). The nodes that use
+  the dataset's labels (through One-hot or Targets) are evaluated by
+  :meth:`CompiledGraph.loss`, on the values ``forward`` computed for the same batch.
 
 Each node type says how: the loss type's ``fuses``, ``scores``, ``predictions`` and
 ``loss`` (:class:`~nncore.graph.types.LossType`), every other node's ``build`` and
@@ -34,7 +38,7 @@ import numpy as np
 from nncore import nn
 from nncore.graph.model import Graph, GraphError
 from nncore.graph.shapes import DataShape
-from nncore.graph.types import LossType, NodeType, NodeValueError
+from nncore.graph.types import TARGET, LossType, NodeType, NodeValueError
 from nncore.random import default_generator
 from nncore.tensor import Tensor
 
@@ -68,13 +72,17 @@ class CompiledGraph(nn.Module):
         input_node = next(n for n in graph.nodes if n.type.reads_data)
         loss_node = next(n for n in graph.nodes if n.type.is_loss)
         needed = self._ancestors(graph, loss_node.id)
+        uses_labels = graph.labels_dependent()
         self.data = data
-        self.order = [nid for nid in analysis.order if nid in needed and nid != loss_node.id]
-        self.node_names = {nid: graph.node(nid).name for nid in self.order}
-        self.node_types: dict[str, NodeType] = {nid: graph.node(nid).type for nid in self.order}
-        self._params = {nid: dict(graph.node(nid).params) for nid in self.order}
+        evaluated = [nid for nid in analysis.order if nid in needed and nid != loss_node.id]
+        self.order = [nid for nid in evaluated if nid not in uses_labels]
+        #: the nodes that use the labels (an Objective's loss), evaluated by loss()
+        self.loss_order = [nid for nid in evaluated if nid in uses_labels]
+        self.node_names = {nid: graph.node(nid).name for nid in evaluated}
+        self.node_types: dict[str, NodeType] = {nid: graph.node(nid).type for nid in evaluated}
+        self._params = {nid: dict(graph.node(nid).params) for nid in evaluated}
         self._wires: dict[str, dict[str, list[tuple[str, str]]]] = {}
-        for nid in [*self.order, loss_node.id]:
+        for nid in [*evaluated, loss_node.id]:
             ports: dict[str, list[tuple[str, str]]] = {}
             for e in graph.incoming(nid):
                 ports.setdefault(e.dst_port, []).append((e.src, e.src_port))
@@ -86,8 +94,10 @@ class CompiledGraph(nn.Module):
         self.task = data.task
         self.num_classes = data.classes if data.task == "classification" else 0
         self.features = data.features
+        self.labels_port = next(p.name for p in input_node.type.outputs if p.kind == TARGET)
+        self._values: dict[tuple[str, str], Tensor] = {}
         self.parameter_nodes: dict[str, str] = {}
-        for nid in self.order:
+        for nid in evaluated:
             shapes = {port: analysis.input_shapes.get((nid, port), [])
                       for port in self._wires[nid]}
             module = self.node_types[nid].build(self._params[nid], shapes, rng)
@@ -114,17 +124,17 @@ class CompiledGraph(nn.Module):
     def _prediction_source(self, loss_id: str) -> tuple[tuple[str, str], bool]:
         """The (node, port) whose value the loss uses, and whether the node before the
         loss is fused into it (the loss then reads that node's input)."""
-        src, port = self._wires[loss_id]["input"][0]
+        src, port = self._wires[loss_id][self.loss_node_type.prediction_port][0]
         before = self.node_types.get(src)
         if before is not None and before.type_id in self.loss_node_type.fuses:
             return self._wires[src]["input"][0], True
         return (src, port), False
 
     # ------------------------------------------------------------------ running
-    def _evaluate(self, x: Tensor, record: bool) -> tuple[Tensor, dict[str, np.ndarray]]:
-        values: dict[tuple[str, str], Tensor] = {}
-        activations: dict[str, np.ndarray] = {}
-        for nid in self.order:
+    def _run(self, order: list[str], x: Tensor | None, values: dict[tuple[str, str], Tensor],
+             activations: dict[str, np.ndarray] | None) -> None:
+        """Evaluate the nodes of ``order`` into ``values`` (by (node, port))."""
+        for nid in order:
             ntype = self.node_types[nid]
             if ntype.reads_data:
                 out = ntype.feed(x)
@@ -139,9 +149,16 @@ class CompiledGraph(nn.Module):
                     raise GraphError(f"{self.node_names[nid]}: {e}", nid) from None
             for port, value in out.items():
                 values[(nid, port)] = value
-            if record:
+            if activations is not None:
                 first = next(iter(out.values()))
                 activations[self.node_names[nid]] = first.data
+
+    def _evaluate(self, x: Tensor, record: bool) -> tuple[Tensor, dict[str, np.ndarray]]:
+        values: dict[tuple[str, str], Tensor] = {}
+        activations: dict[str, np.ndarray] = {}
+        self._run(self.order, x, values, activations if record else None)
+        if self.loss_node_type.in_graph:
+            self._values = values  # loss() goes on from here for this batch
         scores = self.loss_node_type.scores(values[self._prediction], self._fused, self.task)
         return scores, activations
 
@@ -188,6 +205,8 @@ class CompiledGraph(nn.Module):
                 GraphError (naming the loss node) for inputs it cannot use (Binary
                 Cross-Entropy inputs outside [0, 1]: no Sigmoid before it).
         """
+        if self.loss_node_type.in_graph:
+            return self._graph_loss(target)
         try:
             return self.loss_node_type.loss(output, target, self.loss_params, self._fused,
                                             self.task)
@@ -195,6 +214,20 @@ class CompiledGraph(nn.Module):
             raise GraphError(f"{self.loss_name}: {e}", self.loss_id) from None
         except ValueError as e:
             raise ValueError(f"{self.loss_name}: {e}") from None
+
+    def _graph_loss(self, target: Any) -> Tensor:
+        """An Objective's loss: the nodes that use the labels, evaluated on the values
+        of the last ``forward`` (the same batch) and the targets."""
+        if not self._values:
+            raise RuntimeError("loss() needs a forward() of the same batch first")
+        values = dict(self._values)
+        values[(self.input_id, self.labels_port)] = Tensor(np.asarray(target))
+        self._run(self.loss_order, None, values, None)
+        result = values[self._wires[self.loss_id][self.loss_node_type.inputs[0].name][0]]
+        if result.ndim != 0:
+            raise GraphError(f"{self.loss_name}: its scalar input has shape {result.shape}",
+                             self.loss_id)
+        return result
 
     def named_node_parameters(self) -> dict[str, list[tuple[str, Any]]]:
         """Display name of each node with parameters -> its (parameter name, Parameter)

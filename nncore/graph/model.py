@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from nncore.graph.shapes import DataShape, PortShape, ShapeError
-from nncore.graph.types import CATALOGUE, LOSS_KIND, NodeType, PortSpec, node_type
+from nncore.graph.types import CATALOGUE, LOSS_KIND, TARGET, NodeType, PortSpec, node_type
 
 __all__ = ["Graph", "Node", "Edge", "GraphError", "Verdict", "RemovedNode", "Analysis",
            "Event"]
@@ -683,6 +683,20 @@ class Graph:
         self._analyses.clear()
 
     # ------------------------------------------------------------------ analysis
+    def labels_dependent(self) -> set[str]:
+        """The ids of the nodes whose value depends on the dataset's labels: wired from
+        the Input's target port (through One-hot or Targets, and on), losses included."""
+        stack = [e.dst for n in self._nodes.values() if n.type.reads_data
+                 for e in self.outgoing(n.id)
+                 if getattr(n.type.output(e.src_port), "kind", None) == TARGET]
+        seen: set[str] = set()
+        while stack:
+            nid = stack.pop()
+            if nid not in seen:
+                seen.add(nid)
+                stack.extend(e.dst for e in self.outgoing(nid))
+        return seen
+
     def topological_order(self) -> list[str]:
         """Node ids so that every wire goes forward (Kahn's algorithm, iterative; ties
         broken by the node order, so the result is deterministic).
@@ -816,9 +830,12 @@ def _kind_mismatch(out_spec: PortSpec, in_spec: PortSpec, a: Node, b: Node) -> s
     if out_spec.kind == LOSS_KIND:
         return (f"{a.name} is a loss: a single number that training minimizes; it cannot "
                 f"feed {b.name}")
-    if out_spec.kind == "target":
+    if out_spec.kind == TARGET:
+        takers = [t.display_name for t in CATALOGUE.values()
+                  if not t.is_loss and any(p.kind == TARGET for p in t.inputs)]
         return (f"{a.name}.{out_spec.title} carries the dataset's labels; only a loss's "
-                "target input can take them")
+                "target input can take them" + (f" (or {' and '.join(takers)}, which turn "
+                                                "them into a tensor)" if takers else ""))
     return (f"{b.name}.{in_spec.title} takes the dataset's labels (from Input.labels), not "
             f"{a.name}.{out_spec.title}")
 

@@ -60,7 +60,8 @@ class PortShape:
             return f"(N,) labels, {self.classes} classes"
         if not self.dims:
             return "scalar"
-        return "(" + ", ".join("N" if d is None else str(d) for d in self.dims) + ")"
+        dims = ", ".join("N" if d is None else str(d) for d in self.dims)
+        return f"({dims},)" if len(self.dims) == 1 else f"({dims})"  # NumPy's (3,)
 
 
 def tensor(*features: int) -> PortShape:

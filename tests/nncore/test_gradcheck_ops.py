@@ -320,3 +320,16 @@ def test_gradcheck_restores_inputs_when_the_function_fails():
     with pytest.raises(RuntimeError, match="boom"):
         gradcheck(fn, [x])
     np.testing.assert_array_equal(x.data, [1.0, 2.0])
+
+
+def test_a_nan_gradient_fails_the_check_and_is_named():
+    """log(-1) is NaN in value and gradient: NaN compares False with any tolerance, so
+    the check used to pass; now the element fails and is the worst one."""
+    import warnings
+
+    x = Tensor(np.array([2.0, -1.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = gradcheck(lambda t: F.log(t), [x], raise_exception=False)
+    assert not result.ok and result.max_rel_error == np.inf
+    assert "index (1,)" in result.worst

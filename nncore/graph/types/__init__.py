@@ -24,7 +24,7 @@ __all__ = ["CATALOGUE", "CATEGORIES", "register", "node_type", "NodeType", "Loss
 CATALOGUE: Registry[NodeType] = Registry("node type")
 
 #: Palette order of the categories.
-CATEGORIES = ("Data", "Layers", "Activations", "Normalization", "Merge", "Losses")
+CATEGORIES = ("Data", "Layers", "Activations", "Normalization", "Merge", "Losses", "Operators")
 
 T = TypeVar("T", bound=type[NodeType])
 
@@ -55,3 +55,4 @@ def node_type(type_id: str) -> NodeType:
 # The built-in types register themselves on import (palette order within a category is
 # the order of registration).
 from nncore.graph.types import data, layers, activations, normalization, merge, losses  # noqa: E402,F401,I001
+from nncore.graph.types import operators  # noqa: E402,F401,I001

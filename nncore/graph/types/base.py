@@ -249,6 +249,12 @@ class LossType(NodeType):
     glyph: ClassVar[str] = "ℒ"
     fuses: ClassVar[dict[str, str]] = {}
     wants_regression: ClassVar[bool] = False
+    #: The input port carrying the network's prediction (what the metrics compare).
+    prediction_port: ClassVar[str] = "input"
+    #: The loss is a value computed by the graph itself (the Objective node): the
+    #: compiled graph evaluates the nodes that use the labels and returns the value
+    #: wired into the loss node's first input instead of calling :meth:`loss`.
+    in_graph: ClassVar[bool] = False
 
     def forward(self, module: Any, params: Params, inputs: dict[str, list[Tensor]]
                 ) -> dict[str, Tensor]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from nncore import functional as F
-from nncore.graph.shapes import PortShape, Shapes, ShapeError
+from nncore.graph.shapes import PortShape, Shapes, ShapeError, broadcast
 from nncore.graph.types import register
 from nncore.graph.types.base import ExportSpec, NodeType, Params, PortSpec
 from nncore.tensor import Tensor
@@ -33,17 +33,30 @@ class Add(_Merge):
     type_id = "add"
     display_name = "Add"
     glyph = "+"
-    summary = "Sums its inputs elementwise (a residual connection)."
-    learn = ("y = a + b + ...; all inputs must have the same shape. The gradient of the sum "
-             "flows unchanged into every input, which is why skip connections (y = x + "
-             "f(x)) let gradients reach early layers of deep networks (He et al. 2016).")
+    summary = "Sums its inputs elementwise (a residual connection, or x·W + b)."
+    learn = ("y = a + b + ..., with NumPy's broadcasting: (N, k) + (k,) adds the vector to "
+             "every row, as a layer adds its bias. The gradient of the sum flows unchanged "
+             "into every input (summed over the axes an input was broadcast along: the "
+             "bias's gradient is the sum over the batch), which is why skip connections "
+             "(y = x + f(x)) let gradients reach early layers of deep networks (He et al. "
+             "2016).")
 
     def infer(self, params: Params, inputs: Shapes) -> dict[str, PortShape]:
-        shapes = _tensors(inputs)
-        if len({s.dims for s in shapes}) > 1:
-            raise ShapeError("Add needs inputs of one shape, got "
-                             + ", ".join(str(s) for s in shapes))
-        return {"output": shapes[0]}
+        shapes = inputs.get("inputs") or []
+        if not shapes:
+            raise ShapeError("input 'inputs' is not connected")
+        labels = [s for s in shapes if s.is_labels]
+        if labels:
+            raise ShapeError(f"Add needs tensors, got {labels[0]}")
+        result = shapes[0]
+        for s in shapes[1:]:
+            try:
+                result = broadcast(result, s)
+            except ShapeError:
+                raise ShapeError("Add needs inputs of one shape or shapes that broadcast "
+                                 "(NumPy's rules), got "
+                                 + ", ".join(str(s) for s in shapes)) from None
+        return {"output": result}
 
     def forward(self, module: Any, params: Params, inputs: dict[str, list[Tensor]]
                 ) -> dict[str, Tensor]:

@@ -190,12 +190,14 @@ def test_add_and_concatenate_shapes():
         g.connect(d.id, "output", add.id, "inputs")
         g.connect(d.id, "output", cat.id, "inputs")
     a = g.analysis(DataShape((3,), classes=2))
-    assert "Add needs inputs of one shape, got (N, 4), (N, 5)" in a.errors[add.id]
+    assert "Add needs inputs of one shape or shapes that broadcast (NumPy's rules), got (N, 4), (N, 5)" \
+        in a.errors[add.id]
     assert str(a.shapes[(cat.id, "output")]) == "(N, 9)"
 
 
 def test_every_catalogue_entry_is_complete():
-    categories = {"Data", "Layers", "Activations", "Normalization", "Merge", "Losses"}
+    categories = {"Data", "Layers", "Activations", "Normalization", "Merge", "Losses",
+                  "Operators"}
     required = {"input", "dense", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "batchnorm",
                 "dropout", "add", "concatenate", "cross_entropy", "mse", "bce"}
     assert required <= set(CATALOGUE)
