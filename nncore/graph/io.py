@@ -16,23 +16,30 @@ Layout (version 2)::
 Loading rebuilds the graph through :meth:`Graph.add_node` and :meth:`Graph.connect`, so a
 file can hold nothing an edit could not make (jchanvfx/NodeGraphQt#316): an unknown type,
 a dangling wire, a cycle, a parameter out of range are reported with their place, never
-as a traceback or a RecursionError. Saving writes a temporary file and renames it over
-the old one (never a half-written file); save, load, save gives byte-identical files.
+as a traceback or a RecursionError. A file beyond the limits of :mod:`nncore.limits`
+(its size, nesting depth, a text's or a number's length, the count of nodes and wires)
+is refused with the limit named, and what opens can always be saved again: a setting
+NN Canvas does not know is kept only if it can be written back (no NaN). Saving writes
+a temporary file and renames it over the old one (never a half-written file); save,
+load, save gives byte-identical files.
 Weights go to a sibling ``.npz`` read with ``allow_pickle=False``: loading never runs code.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nncore.files import atomic_write, save_arrays
+from nncore import limits
+from nncore.files import FileRefused, atomic_write, read_limited, remove_leftovers, save_arrays
 from nncore.graph.model import Graph, GraphError
 from nncore.graph.types import CATALOGUE, ParamError
+from nncore.limits import excerpt
 from nncore.project.settings import DatasetSettings, SettingsError, TrainingSettings
 
 __all__ = ["FORMAT", "VERSION", "GraphFileError", "to_dict", "from_dict", "dumps", "loads",
@@ -102,11 +109,11 @@ def from_dict(data: Any, source: str = "graph") -> Graph:
         raise GraphFileError(f"{source}: not a graph file (the top level is not an object)")
     if data.get("format") != FORMAT:
         raise GraphFileError(f"{source}: not an NN Canvas graph (format is "
-                             f"{data.get('format')!r}, expected {FORMAT!r})")
+                             f"{excerpt(data.get('format'))}, expected {FORMAT!r})")
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise GraphFileError(f"{source}: the format version must be a whole number, got "
-                             f"{version!r}")
+                             f"{excerpt(version)}")
     if version > VERSION:
         raise GraphFileError(f"{source}: written by a newer NN Canvas (format version "
                              f"{version}; this one reads up to {VERSION}); please update")
@@ -116,23 +123,28 @@ def from_dict(data: Any, source: str = "graph") -> Graph:
     data = _migrate(data, version)
     unknown = sorted(set(data) - {"format", "version", "nodes", "edges", "settings", "weights"})
     if unknown:
-        raise GraphFileError(f"{source}: unknown field {unknown[0]!r}")
+        raise GraphFileError(f"{source}: unknown field {excerpt(unknown[0])}")
     nodes, edges = data.get("nodes", []), data.get("edges", [])
     if not isinstance(nodes, list) or not isinstance(edges, list):
         raise GraphFileError(f"{source}: 'nodes' and 'edges' must be lists")
+    for what, items, limit in (("nodes", nodes, limits.MAX_NODES),
+                               ("wires", edges, limits.MAX_EDGES)):
+        if len(items) > limit:
+            raise GraphFileError(f"{source}: {len(items):,} {what}; a project holds at most "
+                                 f"{limit:,}")
     graph = Graph()
     for i, nd in enumerate(nodes, 1):
         where = f"{source}: node {i}"
         if not isinstance(nd, dict):
             raise GraphFileError(f"{where} is not an object")
         if isinstance(nd.get("id"), str):
-            label = repr(nd["id"])
+            label = excerpt(nd["id"])
             if isinstance(nd.get("name"), str):
-                label += f", {nd['name']!r}"
+                label += f", {excerpt(nd['name'])}"
             where += f" ({label})"
         unknown = sorted(set(nd) - {"id", "type", "name", "position", "params"})
         if unknown:
-            raise GraphFileError(f"{where}: unknown field {unknown[0]!r}")
+            raise GraphFileError(f"{where}: unknown field {excerpt(unknown[0])}")
         try:
             params = nd.get("params", {})
             if not isinstance(params, dict):
@@ -150,11 +162,12 @@ def from_dict(data: Any, source: str = "graph") -> Graph:
             (src, src_port), (dst, dst_port) = ed["from"], ed["to"]
         except (TypeError, KeyError, ValueError):
             raise GraphFileError(f"{where} must look like {{\"from\": [node, port], \"to\": "
-                                 f"[node, port]}}, got {ed!r}") from None
+                                 f"[node, port]}}, got {excerpt(ed)}") from None
         for node_id in (src, dst):
             if not isinstance(node_id, str) or not graph.has_node(node_id):
-                raise GraphFileError(f"{where} ({src}.{src_port} -> {dst}.{dst_port}) refers "
-                                     f"to node {node_id!r}, which is not in the file")
+                raise GraphFileError(f"{where} ({_key(src)}.{_key(src_port)} -> "
+                                     f"{_key(dst)}.{_key(dst_port)}) refers to node "
+                                     f"{excerpt(node_id)}, which is not in the file")
         try:
             graph.connect(src, src_port, dst, dst_port)
         except GraphError as e:
@@ -168,8 +181,71 @@ def from_dict(data: Any, source: str = "graph") -> Graph:
         TrainingSettings.from_dict(settings.get("training"))
     except (SettingsError, TypeError, ValueError, OverflowError) as e:
         raise GraphFileError(f"{source}: settings: {e}") from None
+    for key, value in settings.items():
+        if key not in ("dataset", "training"):  # kept as they are: they must save again
+            _check_savable(value, f"{source}: settings.{_key(key)}")
     graph.settings = dict(settings)
     return graph
+
+
+def _check_savable(value: Any, where: str) -> None:
+    """Refuse a value :func:`dumps` could not write back (NaN, infinity)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            raise GraphFileError(f"{where} holds {v!r}, which a project file cannot hold "
+                                 "(JSON has no NaN or infinity): remove it")
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+
+
+def _check_limits(data: Any, source: str) -> None:
+    """Refuse JSON nested deeper than :data:`~nncore.limits.MAX_DEPTH` or holding a text
+    longer than :data:`~nncore.limits.MAX_TEXT_CHARS`, naming the place (without
+    recursion, so any depth is measured)."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, str):
+            if len(value) > limits.MAX_TEXT_CHARS:
+                raise GraphFileError(f"{source}: {where or 'the file'} is a text of "
+                                     f"{len(value):,} characters ({excerpt(value)}); the "
+                                     f"limit is {limits.MAX_TEXT_CHARS:,}")
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth >= limits.MAX_DEPTH:
+            where = where if len(where) <= 60 else where[:60] + "…"
+            raise GraphFileError(f"{source}: {where or 'the file'} is nested more than "
+                                 f"{limits.MAX_DEPTH} levels deep (the limit)")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str) and len(key) > limits.MAX_TEXT_CHARS:
+                raise GraphFileError(f"{source}: {where or 'the file'} has a key of "
+                                     f"{len(key):,} characters ({excerpt(key)}); the limit "
+                                     f"is {limits.MAX_TEXT_CHARS:,}")
+            label = f"[{key}]" if isinstance(key, int) else f".{_key(key)}"
+            stack.append((item, f"{where}{label}".lstrip("."), depth + 1))
+
+
+def _key(key: Any) -> str:
+    """A key or name of the file as a message names it: plain if a short text, else an
+    excerpt."""
+    return key if isinstance(key, str) and len(key) <= 40 and key.isprintable() \
+        else excerpt(key)
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > limits.MAX_INT_DIGITS:
+        raise _TooLong(text)
+    return int(text)
+
+
+class _TooLong(Exception):
+    """A number of too many digits met while parsing."""
 
 
 def _format(value: Any, indent: str = "") -> str:
@@ -214,13 +290,21 @@ def loads(text: str, source: str = "graph") -> Graph:
             graph.
     """
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_parse_int)
     except RecursionError:
-        raise GraphFileError(f"{source}: nested too deeply to be a graph file") from None
+        raise GraphFileError(f"{source}: nested too deeply to be a graph file (the limit "
+                             f"is {limits.MAX_DEPTH} levels)") from None
     except json.JSONDecodeError as e:
         hint = " (is the file truncated?)" if e.pos >= len(text.rstrip()) else ""
         raise GraphFileError(f"{source}: not valid JSON at line {e.lineno}, column "
                              f"{e.colno}: {e.msg}{hint}") from None
+    except _TooLong as e:
+        digits = str(e.args[0])
+        pos = text.find(digits)
+        line = text.count("\n", 0, pos) + 1 if pos >= 0 else "?"
+        raise GraphFileError(f"{source}: line {line}: a whole number of {len(digits):,} "
+                             f"digits; the limit is {limits.MAX_INT_DIGITS}") from None
+    _check_limits(data, source)
     return from_dict(data, source)
 
 
@@ -245,14 +329,18 @@ def load_graph(path: str | os.PathLike) -> Graph:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_limited(path, "a project file", limits.MAX_PROJECT_BYTES)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise GraphFileError(f"{path}: no such file") from None
+    except FileRefused as e:
+        raise GraphFileError(str(e)) from None
     except UnicodeDecodeError as e:
         raise GraphFileError(f"{path}: not a text file (byte {e.start} is not UTF-8)") from None
     except OSError as e:
         raise GraphFileError(f"{path}: cannot read it ({e.strerror})") from None
-    return loads(text, str(path))
+    remove_leftovers(path)  # of saves killed midway
+    return loads(text.replace("\r\n", "\n").replace("\r", "\n"), str(path))
 
 
 def load_weights(path: str | os.PathLike) -> dict[str, np.ndarray] | None:

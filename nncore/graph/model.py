@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from nncore.graph.shapes import DataShape, PortShape, ShapeError
+from nncore.limits import MAX_NAME_CHARS, MAX_POSITION, excerpt
 from nncore.graph.types import CATALOGUE, LOSS_KIND, TARGET, NodeType, PortSpec, node_type
 
 __all__ = ["Graph", "Node", "Edge", "GraphError", "Verdict", "RemovedNode", "Analysis",
@@ -358,6 +359,9 @@ class Graph:
         (a new node when None): non-empty valid text that no other node has."""
         if not isinstance(name, str) or not name.strip():
             raise GraphError("a node name must be a non-empty text", node_id)
+        if len(name) > MAX_NAME_CHARS:
+            raise GraphError(f"a node name is at most {MAX_NAME_CHARS} characters, got "
+                             f"{len(name):,} ({excerpt(name)})", node_id)
         try:
             name.encode("utf-8")
         except UnicodeEncodeError:
@@ -844,7 +848,10 @@ def _position(position: Iterable[Any]) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in position)
     except (TypeError, ValueError, OverflowError):
-        raise GraphError(f"a position is two numbers (x, y), got {position!r}") from None
+        raise GraphError(f"a position is two numbers (x, y), got {excerpt(position)}") from None
     if x != x or y != y or abs(x) == float("inf") or abs(y) == float("inf"):
-        raise GraphError(f"a position must be finite, got {position!r}")
+        raise GraphError(f"a position must be finite, got {excerpt(position)}")
+    if abs(x) > MAX_POSITION or abs(y) > MAX_POSITION:
+        raise GraphError(f"a position is at most {MAX_POSITION:,.0f} from the origin in x and "
+                         f"y, got ({x:g}, {y:g})")
     return (x, y)

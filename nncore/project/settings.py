@@ -21,6 +21,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from nncore.limits import MAX_BATCH_SIZE, MAX_EPOCHS
 from nncore.metrics import direction, metric_of, monitors
 from nncore.optim.registry import OPTIMIZERS, SCHEDULES
 from nncore.spec import SpecError
@@ -224,6 +225,10 @@ class TrainingSettings:
             raise SettingsError("training.decay_bias_and_norm must be true or false")
         s.batch_size = _number("training", "batch_size", s.batch_size, 1, None, integer=True)
         s.epochs = _number("training", "epochs", s.epochs, 1, None, integer=True)
+        for key, limit in (("batch_size", MAX_BATCH_SIZE), ("epochs", MAX_EPOCHS)):
+            if getattr(s, key) > limit:  # nncore.limits: the window's fields are 32-bit
+                raise SettingsError(f"training.{key} is at most {limit:,}, got "
+                                    f"{getattr(s, key):.3g}")
         s.max_grad_norm = _number("training", "max_grad_norm", s.max_grad_norm, positive=True,
                                   allow_none=True)
         s.seed = _number("training", "seed", s.seed, 0, MAX_SEED, integer=True)
