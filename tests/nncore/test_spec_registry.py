@@ -95,3 +95,22 @@ def test_registry_lookup_order_and_errors():
     assert reg.get("adamax", 5) == 5
     with pytest.raises(ValueError, match="registered twice"):
         reg.register("sgd", 3)
+
+
+def test_validate_all_names_every_unknown_setting_and_an_empty_set():
+    specs = (ParamSpec("a", "int", 1), ParamSpec("b", "float", 0.5))
+    with pytest.raises(SpecError) as info:
+        validate_all(specs, {"x": 1, "a": 2, "y": 3}, "dataset.options", "Two moons")
+    assert str(info.value) == ("dataset.options Two moons has no settings 'x', 'y' "
+                               "(known: a, b)")
+    with pytest.raises(SpecError) as info:
+        validate_all((), {"seed": 1}, "", "Iris flowers")
+    assert str(info.value) == "Iris flowers has no setting 'seed' (it takes none)"
+    assert validate_all((), {}) == {}
+
+
+def test_step_is_an_editor_hint_that_validation_ignores():
+    noise = ParamSpec("noise", "float", 0.1, minimum=0.0, maximum=1.0, step=0.05)
+    assert noise.step == 0.05 and ParamSpec("x", "float", 0.0).step is None
+    assert noise.validate(0.12) == 0.12  # not a multiple of the step: still valid
+    assert noise.with_(step=0.1).step == 0.1
