@@ -142,6 +142,7 @@ class DataSection(Section):
         self._preview_key: str | None = None
         self._columns_key: tuple | None = None
         self._columns: tuple[list[str], bool] = ([], False)
+        self._chose_file = False  # the source's last change chose a file: read it
         self._build()
 
     def reload_data(self) -> None:
@@ -377,7 +378,7 @@ class DataSection(Section):
         self._chose_file = True
 
     def _after_source(self) -> None:
-        if getattr(self, "_chose_file", False):  # read it (again, if it is the same file)
+        if self._chose_file:  # read it (again, if it is the same file)
             self._chose_file = False
             self.reload_data()
 
