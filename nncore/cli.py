@@ -333,8 +333,10 @@ def check(args: argparse.Namespace, out: TextIO | None = None) -> int:
               f"{row[3]:>{widths[3]}}", file=out)
     print(f"total: {plural(len(graph), 'node')}, {plural(len(graph.edges), 'wire')}, "
           f"{analysis.total_params} trainable parameters", file=out)
-    if analysis.problems:
-        for _, message in analysis.problems:
+    # with the data, the project's problems: the graph's and whether training fits in memory
+    problems = analysis.problems if args.no_data else project.problems()
+    if problems:
+        for _, message in problems:
             print(f"problem: {message}", file=sys.stderr)
         return 1
     print("ok: the network can be trained", file=out)
@@ -595,6 +597,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except (ValueError, OSError) as e:  # bad files, data, settings, graphs: one line
         print(f"nncore {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except (MemoryError, RecursionError) as e:  # the limits (nncore.limits) should prevent it
+        what = "memory" if isinstance(e, MemoryError) else "stack"
+        print(f"nncore {args.command}: error: out of {what} ({type(e).__name__}: "
+              f"{str(e)[:200]})", file=sys.stderr)
         return 1
     return 0
 

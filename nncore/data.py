@@ -41,6 +41,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from nncore import limits
+from nncore.files import check_npz, read_limited, regular_file
+from nncore.limits import excerpt
 from nncore.spec import ParamSpec, validate_all
 
 __all__ = [
@@ -660,8 +663,11 @@ def csv_columns(path: str | os.PathLike, delimiter: str = ",") -> tuple[list[str
     columns are named ``x1, x2, ...``.
 
     Raises:
-        OSError, UnicodeDecodeError, csv.Error: for a file that cannot be read.
+        OSError, UnicodeDecodeError, csv.Error: for a file that cannot be read
+            (:class:`nncore.files.FileRefused`, an OSError, for a device, a FIFO, a
+            kernel file or a file over :data:`~nncore.limits.MAX_CSV_BYTES`).
     """
+    regular_file(path, "the CSV file", limits.MAX_CSV_BYTES)
     rows: list[list[str]] = []
     with open(path, encoding="utf-8-sig", newline="") as f:
         for row in csv.reader(f, delimiter=delimiter):
@@ -722,7 +728,10 @@ def load_csv(path: str | os.PathLike, target: int | str | None = None,
         ``origin`` records the path and the resolved settings.
 
     Raises:
-        FileNotFoundError: (and other OSErrors) when the file cannot be read.
+        FileNotFoundError: (and other OSErrors) when the file cannot be read;
+            :class:`nncore.files.FileRefused` (an OSError and a ValueError) for a device,
+            a FIFO, a kernel file or a file over :data:`~nncore.limits.MAX_CSV_BYTES`,
+            refused before it is opened.
         DataFileError (a ValueError): with the 1-based line and, where it applies, the
             column (number and name) at fault: text that is not UTF-8; an empty file;
             a header with no data rows; fewer than two columns; a row with the wrong
@@ -745,8 +754,7 @@ def load_csv(path: str | os.PathLike, target: int | str | None = None,
         raise TypeError(f"target must be None (last column), a column index or a column "
                         f"name, got {target!r}")
     label = Path(path).name
-    with open(path, "rb") as f:
-        raw = f.read()
+    raw = read_limited(path, "the CSV file", limits.MAX_CSV_BYTES)
     rows = _read_rows(_decode(raw, path), path, delimiter)
     if not rows:
         raise DataFileError(f"{label} is empty: no rows", path)
@@ -783,8 +791,10 @@ def load_csv(path: str | os.PathLike, target: int | str | None = None,
                                 f"has no header row; give a column index", path)
         matches = [j for j, n in enumerate(names) if n == target]
         if not matches:
-            raise DataFileError(f"{label}: no column named {target!r}; the columns are "
-                                f"{', '.join(repr(n) for n in names)}", path, first_line)
+            raise DataFileError(f"{label}: no column named {excerpt(target)}; the columns "
+                                f"are {', '.join(excerpt(n) for n in names[:20])}"
+                                + (f" and {len(names) - 20:,} more" if len(names) > 20 else ""),
+                                path, first_line)
         if len(matches) > 1:
             raise DataFileError(f"{label}: {len(matches)} columns are named {target!r} "
                                 f"(columns {', '.join(str(j + 1) for j in matches)}); give "
@@ -799,7 +809,7 @@ def load_csv(path: str | os.PathLike, target: int | str | None = None,
     feature_cols = [j for j in range(ncols) if j != t]
 
     def where(line: int, j: int) -> str:
-        return f"{label}: line {line}, column {j + 1} ({names[j]!r})"
+        return f"{label}: line {line}, column {j + 1} ({excerpt(names[j])})"
 
     lines = []
     feats = []
@@ -820,10 +830,10 @@ def load_csv(path: str | os.PathLike, target: int | str | None = None,
             except ValueError:
                 hint = (f" (if line {line} is a header, pass has_header=True)"
                         if not has_header and row_no == 0 else "")
-                raise DataFileError(f"{where(line, j)}: {s!r} is not a number{hint}",
+                raise DataFileError(f"{where(line, j)}: {excerpt(s)} is not a number{hint}",
                                     path, line, j + 1, names[j]) from None
             if not math.isfinite(v):
-                raise DataFileError(f"{where(line, j)}: {s!r} is not a finite number; "
+                raise DataFileError(f"{where(line, j)}: {excerpt(s)} is not a finite number; "
                                     f"missing values are not filled in: fix or remove the "
                                     f"row", path, line, j + 1, names[j])
             values.append(v)
@@ -840,7 +850,7 @@ def load_csv(path: str | os.PathLike, target: int | str | None = None,
     if not np.all(np.isfinite(X)):
         r, c = np.argwhere(~np.isfinite(X))[0]
         j = feature_cols[c]
-        raise DataFileError(f"{where(lines[r], j)}: {data[r][1][j]!r} is too large for "
+        raise DataFileError(f"{where(lines[r], j)}: {excerpt(data[r][1][j])} is too large for "
                             f"float32", path, lines[r], j + 1, names[j])
 
     # The target: numbers or text?
@@ -854,11 +864,11 @@ def load_csv(path: str | os.PathLike, target: int | str | None = None,
                 bad = i
             continue
         if not math.isfinite(v):  # never a class called "nan": a missing value
-            raise DataFileError(f"{where(lines[i], t)}: {s!r} is not a finite number; "
+            raise DataFileError(f"{where(lines[i], t)}: {excerpt(s)} is not a finite number; "
                                 f"missing values are not filled in: fix or remove the row",
                                 path, lines[i], t + 1, names[t])
     if task == "regression" and bad is not None:
-        raise DataFileError(f"{where(lines[bad], t)}: {labels[bad]!r} is not a number (a "
+        raise DataFileError(f"{where(lines[bad], t)}: {excerpt(labels[bad])} is not a number (a "
                             f"regression target must be numeric)", path, lines[bad], t + 1,
                             names[t])
     if task is None:
@@ -874,7 +884,7 @@ def load_csv(path: str | os.PathLike, target: int | str | None = None,
             y = numeric.astype(np.float32)
         if not np.all(np.isfinite(y)):
             i = int(np.argmax(~np.isfinite(y)))
-            raise DataFileError(f"{where(lines[i], t)}: {labels[i]!r} is too large for "
+            raise DataFileError(f"{where(lines[i], t)}: {excerpt(labels[i])} is too large for "
                                 f"float32", path, lines[i], t + 1, names[t])
         return Dataset(X, y.reshape(-1, 1), name, None, features, origin)
     if bad is None:
@@ -882,8 +892,9 @@ def load_csv(path: str | os.PathLike, target: int | str | None = None,
     else:
         y, classes = _labels_from_strings(labels)
     if len(classes) < 2:
-        raise DataFileError(f"{label}: the target column {t + 1} ({names[t]!r}) holds only "
-                            f"one class ({classes[0]!r}); is it the right column?", path)
+        raise DataFileError(f"{label}: the target column {t + 1} ({excerpt(names[t])}) holds "
+                            f"only one class ({excerpt(classes[0])}); is it the right column?",
+                            path)
     return Dataset(X, y, name, classes, features, origin)
 
 
@@ -926,6 +937,10 @@ def load_npz(path: str | os.PathLike, task: str | None = None) -> Dataset:
 
     Raises:
         FileNotFoundError: (and other OSErrors) when the file cannot be opened.
+        nncore.files.FileRefused: (an OSError and a ValueError) before anything is read,
+            for a device, a FIFO or a kernel file, arrays taking more than
+            :data:`~nncore.limits.MAX_NPZ_BYTES` once decompressed (a zip bomb) or an
+            array whose header claims more than :data:`~nncore.limits.MAX_ARRAY_VALUES`.
         DataFileError (a ValueError): for a file that is not an .npz archive, a missing
             ``X`` or ``y``, an object array, wrong shapes or mismatched lengths,
             non-numeric X, NaN or infinite values (naming the first, e.g. ``X[3, 1]``),
@@ -939,6 +954,8 @@ def load_npz(path: str | os.PathLike, task: str | None = None) -> Dataset:
     def fail(message: str) -> DataFileError:
         return DataFileError(f"{label}: {message}", path)
 
+    regular_file(path, "the NPZ file", limits.MAX_NPZ_BYTES)
+    check_npz(path, "the NPZ file", limits.MAX_NPZ_BYTES, limits.MAX_ARRAY_VALUES)
     try:
         archive = np.load(path, allow_pickle=False)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
@@ -963,7 +980,7 @@ def load_npz(path: str | os.PathLike, task: str | None = None) -> Dataset:
                 if not required:
                     return None
                 raise fail(f"missing array {key!r}; the file holds "
-                           f"{', '.join(repr(h) for h in held) or 'no arrays'} "
+                           f"{', '.join(excerpt(h) for h in held[:20]) or 'no arrays'} "
                            f"(save with np.savez(path, X=X, y=y))")
             try:
                 return archive[key]
@@ -1054,14 +1071,14 @@ def load_npz(path: str | os.PathLike, task: str | None = None) -> Dataset:
                        f"{classes_arr.dtype} shape {classes_arr.shape}")
         classes = _strings(classes_arr.astype(str))
         if len(set(classes)) != len(classes):
-            raise fail(f"classes has repeated names: {classes}")
+            raise fail(f"classes has repeated names: {excerpt(classes)}")
         if text:
             index = {c: i for i, c in enumerate(classes)}
             labels = _strings(y.astype(str))
             missing = next((i for i, v in enumerate(labels) if v not in index), None)
             if missing is not None:
-                raise fail(f"y[{missing}] = {labels[missing]!r} is not one of classes "
-                           f"{classes}")
+                raise fail(f"y[{missing}] = {excerpt(labels[missing])} is not one of the "
+                           f"{len(classes):,} classes ({excerpt(classes)})")
             y_idx = np.array([index[v] for v in labels], dtype=np.int64)
         else:
             if not np.all(y64 == np.round(y64)):
@@ -1076,7 +1093,8 @@ def load_npz(path: str | os.PathLike, task: str | None = None) -> Dataset:
     else:
         y_idx, classes = _labels_from_numbers(y64)
     if len(classes) < 2:
-        raise fail(f"y holds only one class ({classes[0]!r}); a classifier needs two or more")
+        raise fail(f"y holds only one class ({excerpt(classes[0])}); a classifier needs two "
+                   "or more")
     return Dataset(X32, y_idx, name, classes, features, origin)
 
 

@@ -20,6 +20,7 @@ import re
 import stat
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -28,7 +29,7 @@ import numpy as np
 from nncore.limits import PSEUDO_FOLDERS, TEMP_GRACE_SECONDS, excerpt, size_text
 
 __all__ = ["atomic_write", "save_arrays", "FileRefused", "regular_file", "read_limited",
-           "remove_leftovers"]
+           "remove_leftovers", "check_npz"]
 
 
 class FileRefused(OSError, ValueError):
@@ -173,6 +174,57 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def check_npz(path: str | os.PathLike, what: str, max_bytes: int, max_values: int) -> None:
+    """Look into an ``.npz`` before ``np.load`` reads it: the zip directory's sizes and
+    each ``.npy`` member's header (``numpy.lib.format``), so that a zip bomb or a header
+    claiming 10**12 values is refused before any memory is taken. A file that is not a
+    zip archive passes (``np.load`` says what is wrong with it).
+
+    Raises:
+        FileRefused: when the arrays would take more than ``max_bytes`` once
+            decompressed, an array claims more than ``max_values`` values, or claims
+            more bytes than its member holds; the message names the file, the array and
+            the limit.
+    """
+    fmt = np.lib.format
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return
+    with archive:
+        members = archive.infolist()
+        total = sum(m.file_size for m in members)
+        if total > max_bytes:
+            raise FileRefused(f"{path}: the arrays of {what} would take "
+                              f"{size_text(total)} once decompressed; the limit is "
+                              f"{size_text(max_bytes)}")
+        for m in members:
+            if not m.filename.endswith(".npy"):
+                continue
+            name = excerpt(m.filename[:-4])
+            try:
+                with archive.open(m) as f:
+                    version = fmt.read_magic(f)
+                    read = {(1, 0): fmt.read_array_header_1_0,
+                            (2, 0): fmt.read_array_header_2_0}.get(version)
+                    if read is None:
+                        continue
+                    shape, _, dtype = read(f)
+            except Exception:  # noqa: BLE001 - np.load reports a malformed member
+                continue
+            values = 1
+            for d in shape:
+                values *= int(d)
+            if values > max_values:
+                dims = " x ".join(f"{int(d):,}" for d in shape)
+                raise FileRefused(f"{path}: array {name} of {what} claims {dims} = "
+                                  f"{values:,} values; the limit is {max_values:,}")
+            if values * dtype.itemsize > m.file_size:
+                raise FileRefused(f"{path}: array {name} of {what} claims {values:,} values "
+                                  f"({size_text(values * dtype.itemsize)}) but holds "
+                                  f"{size_text(m.file_size)}: the file is damaged")
 
 
 def save_arrays(path: str | os.PathLike, arrays: Mapping[str, Any]) -> None:

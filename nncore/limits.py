@@ -40,8 +40,8 @@ MAX_BATCH_SIZE = 2**31 - 1
 MAX_EPOCHS = 2**31 - 1
 #: A CSV data file: at most 256 MiB (read into memory as text, then as numbers).
 MAX_CSV_BYTES = 256 * 2**20
-#: An NPZ data file: its arrays together at most 2 GiB once decompressed.
-MAX_NPZ_BYTES = 2 * 2**30
+#: An NPZ data file: its arrays together at most 1 GiB once decompressed.
+MAX_NPZ_BYTES = 2**30
 #: One array of an NPZ data file: at most 250 million values (1 GB as float32).
 MAX_ARRAY_VALUES = 250_000_000
 #: Folders of devices and kernel files, never read as data (they never end, or block).

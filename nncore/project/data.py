@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nncore import limits
 from nncore.data import Dataset, load_csv, load_dataset, load_npz
+from nncore.files import FileRefused, regular_file
 from nncore.graph.model import Graph
 from nncore.project.settings import DatasetSettings
 from nncore.graph.shapes import DataShape
@@ -54,19 +56,30 @@ def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = No
     For a CSV with a saved label mapping (``settings.classes``), class indices follow
     that mapping, so they mean what they meant when the project was saved.
 
+    The file is looked at before it is opened (:func:`nncore.files.regular_file`): a
+    folder, device, FIFO, ``/proc`` or ``/sys`` entry, or a file over the size limit
+    (:data:`~nncore.limits.MAX_CSV_BYTES`, :data:`~nncore.limits.MAX_NPZ_BYTES`) is
+    refused at once, never read.
+
     Raises:
-        ValueError (nncore.data.DataFileError among them): for a dataset that cannot be
-            loaded, naming the file, line and column or the option at fault; or labels
-            the saved mapping does not know.
+        ValueError (nncore.data.DataFileError and nncore.files.FileRefused among them):
+            for a dataset that cannot be loaded, naming the file, line and column or the
+            option at fault; or labels the saved mapping does not know.
     """
     if settings.source == "builtin":
         return load_dataset(settings.name, **settings.options)
     path = resolve_path(settings, base_dir)
     assert path is not None
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder, not a data file (the dataset of this project)")
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file (the dataset of this project)")
+    what = "the dataset of this project"
+    try:
+        regular_file(path, what, limits.MAX_NPZ_BYTES if settings.source == "npz"
+                     else limits.MAX_CSV_BYTES)
+    except FileNotFoundError as e:
+        raise ValueError(str(e)) from None
+    except FileRefused as e:
+        if "is a folder" in str(e):
+            raise FileRefused(f"{path}: is a folder, not a data file ({what})") from None
+        raise
     if settings.source == "npz":
         data = load_npz(path, task=settings.task)
     else:

@@ -14,14 +14,58 @@ import os
 from pathlib import Path
 from typing import Any
 
+from nncore import limits
 from nncore.data import Dataset
+from nncore.files import regular_file
 from nncore.graph.model import Analysis, Graph
 from nncore.project.settings import DatasetSettings, TrainingSettings
 from nncore.graph.shapes import DataShape
 from nncore.project.data import (data_shape, dataset_for_graph, file_stamp,
                                  load_data_cached)
 
-__all__ = ["Project", "run_key"]
+__all__ = ["Project", "run_key", "memory_needed", "memory_problem"]
+
+#: Bytes per value: training runs in float32.
+_BYTES = 4
+#: Rows :meth:`nncore.training.Trainer.evaluate` runs at once.
+_EVAL_ROWS = 1024
+
+
+def memory_needed(analysis: Analysis, batch_size: int, n_samples: int) -> int:
+    """A lower bound of the memory training takes, in bytes: the weights and their
+    gradients (float32; the parameter counts are the node types', ``analysis.params``),
+    and every output port's values and gradients for the rows run at once (a minibatch,
+    or an evaluation's 1,024 rows). The optimizer's state comes on top."""
+    rows = max(1, min(n_samples, max(batch_size, _EVAL_ROWS)))
+    activations = 0
+    for shape in analysis.shapes.values():
+        per_row = 1
+        for d in shape.sample:
+            per_row *= d or 1
+        activations += per_row
+    return 2 * _BYTES * (analysis.total_params + rows * activations)
+
+
+def memory_problem(graph: Graph, analysis: Analysis, batch_size: int,
+                   n_samples: int) -> tuple[str | None, str] | None:
+    """(node id, text) when training ``graph`` would need more memory than the machine
+    has available (:func:`memory_needed` against
+    :func:`nncore.limits.available_memory`), pinned to the node with the most weights;
+    None when it fits or the machine does not say."""
+    available = limits.available_memory()
+    need = memory_needed(analysis, batch_size, n_samples)
+    if available is None or need <= available:
+        return None
+    size = limits.size_text
+    total = analysis.total_params
+    biggest = max(analysis.params, key=lambda nid: analysis.params[nid], default=None)
+    share = ""
+    if biggest is not None and analysis.params[biggest] and graph.has_node(biggest):
+        share = (f"; {graph.node(biggest).name} alone has "
+                 f"{analysis.params[biggest]:,} ({size(analysis.params[biggest] * _BYTES)})")
+    return (biggest, f"memory: the network's {total:,} parameters take {size(total * _BYTES)} "
+            f"as float32{share}; training needs at least {size(need)} (with gradients and "
+            f"activations), and this machine has {size(available)} available")
 
 
 class Project:
@@ -94,7 +138,16 @@ class Project:
         graph's problems on the data, and the data itself when it cannot be read
         (pinned to the Input, instead of its "no dataset yet")."""
         shape, error = self.data_state()
-        problems = list(self.graph.analysis(shape).problems)
+        analysis = self.graph.analysis(shape)
+        problems = list(analysis.problems)
+        if shape is not None:
+            try:
+                batch = self.training_settings.batch_size
+            except ValueError:
+                batch = 1
+            memory = memory_problem(self.graph, analysis, batch, self.load_data().n_samples)
+            if memory is not None:
+                problems.append(memory)
         if error is not None:
             # the Input's "no dataset yet" says less than why the data cannot be read
             inputs = {n.id for n in self.graph.nodes if n.type.reads_data}
@@ -129,11 +182,13 @@ def _content_hash(stamp: tuple[str, float | None, int | None]) -> str:
     if digest is None:
         h = hashlib.sha256()
         try:
+            regular_file(stamp[0], "the dataset", max(limits.MAX_NPZ_BYTES,
+                                                      limits.MAX_CSV_BYTES))
             with open(stamp[0], "rb") as f:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     h.update(block)
             digest = h.hexdigest()
-        except OSError:
+        except OSError:  # FileRefused among them: a device, a FIFO is never read
             digest = "unreadable"
         if len(_HASHES) > 32:
             _HASHES.clear()

@@ -20,6 +20,7 @@ from nncore.graph.compile import CompiledGraph, compile_graph
 from nncore.graph.model import Graph, GraphError
 from nncore.project.settings import DatasetSettings, SettingsError, TrainingSettings
 from nncore.project.data import data_shape, dataset_for_graph, load_data
+from nncore.project.project import memory_problem
 
 __all__ = ["TrainingRun"]
 
@@ -49,7 +50,9 @@ class TrainingRun:
     Raises:
         ValueError: for data that cannot be loaded or split.
         SettingsError: for invalid settings.
-        GraphError: for a graph that cannot be trained (names the node).
+        GraphError: for a graph that cannot be trained (names the node), or that would
+            need more memory than the machine has available
+            (:func:`~nncore.project.project.memory_problem`).
     """
 
     def __init__(self, graph: Graph, dataset: DatasetSettings | None = None,
@@ -79,6 +82,10 @@ class TrainingRun:
                                             classes=list(self.data.classes))
         graph.set_settings({**graph.settings, "dataset": self.dataset_settings.to_dict(),
                             "training": self.settings.to_dict()})
+        memory = memory_problem(graph, graph.analysis(self.shape), self.settings.batch_size,
+                                self.data.n_samples)
+        if memory is not None:  # refused before the weights are made
+            raise GraphError(memory[1], memory[0])
         rng = np.random.default_rng(self.settings.seed)
         self.model: CompiledGraph = compile_graph(graph, self.shape, rng)
         s = self.settings
