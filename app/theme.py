@@ -18,7 +18,8 @@ __all__ = ["Theme", "LIGHT", "DARK", "THEMES", "CATEGORY_COLORS", "PORT_COLORS",
 
 #: Node category -> colour (headers, palette icons, minimap).
 CATEGORY_COLORS = {"Data": "#2a9d8f", "Layers": "#3a86ff", "Activations": "#f4a261",
-                   "Normalization": "#8e6cdb", "Merge": "#6c8a5b", "Losses": "#e63946"}
+                   "Normalization": "#8e6cdb", "Merge": "#6c8a5b", "Losses": "#e63946",
+                   "Operators": "#c05299"}
 #: Port kind -> colour (ports and the wires that carry that kind).
 PORT_COLORS = {"tensor": "#3a86ff", "target": "#2a9d8f", "loss": "#e63946"}
 

@@ -31,6 +31,41 @@ def build(layers, dataset, training, loss="cross_entropy", loss_params=None):
     return g
 
 
+def operators(widths, dataset, training, loss="cross_entropy", last=None):
+    """A network written with operator nodes: per layer a Parameter W (inputs, units),
+    a Parameter b (units,), MatMul and Add, ReLU between layers, ``last`` (an
+    activation type id or None) before the loss. The parameters sit above their
+    operation."""
+    g = Graph()
+    inp = g.add_node("input", (0.0, 0.0))
+    prev, port, x = inp, "features", 0.0
+    for i, (fan_in, units) in enumerate(zip(widths, widths[1:]), 1):
+        x += STEP
+        W = g.add_node("parameter", (x - STEP, -170.0), {"rows": fan_in, "columns": units})
+        g.rename_node(W.id, f"W{i}")
+        mm = g.add_node("matmul", (x, 0.0))
+        g.connect(prev.id, port, mm.id, "a")
+        g.connect(W.id, "output", mm.id, "b")
+        x += STEP
+        b = g.add_node("parameter", (x - STEP, -170.0), {"rows": units, "columns": 0})
+        g.rename_node(b.id, f"b{i}")
+        add = g.add_node("add", (x, 0.0))
+        g.connect(mm.id, "output", add.id, "inputs")
+        g.connect(b.id, "output", add.id, "inputs")
+        prev, port = add, "output"
+        activation = "relu" if i < len(widths) - 1 else last
+        if activation:
+            x += STEP
+            act = g.add_node(activation, (x, 0.0))
+            g.connect(prev.id, "output", act.id, "input")
+            prev = act
+    end = g.add_node(loss, (x + STEP, 0.0))
+    g.connect(prev.id, "output", end.id, "input")
+    g.connect(inp.id, "labels", end.id, "target")
+    g.settings = {"dataset": dataset, "training": training}
+    return g
+
+
 EXAMPLES = {
     "digits_mlp": build(
         [("dense", {"units": 128}), ("batchnorm", {}), ("relu", {}), ("dense", {"units": 10})],
@@ -70,6 +105,14 @@ EXAMPLES = {
         {"name": "sine", "options": {"n_samples": 300, "noise": 0.1}},
         {"optimizer": "adam", "optimizer_options": {"lr": 0.01}, "batch_size": 32, "epochs": 150},
         loss="mse"),
+    # the computation graph written by hand: sigmoid(x·W + b), a Dense(1) -> Sigmoid
+    "logistic_operators": operators(
+        [30, 1], {"name": "breast_cancer"},
+        {"optimizer": "adam", "optimizer_options": {"lr": 0.01}, "batch_size": 32, "epochs": 30},
+        loss="bce", last="sigmoid"),
+    "digits_operators": operators(
+        [64, 64, 10], {"name": "digits"},
+        {"optimizer": "adam", "optimizer_options": {"lr": 2e-3}, "batch_size": 64, "epochs": 30}),
 }
 
 

@@ -284,9 +284,9 @@ def test_rubber_band_selects_the_nodes_it_touches(canvas):
 def test_quick_add_prefers_names_and_follows_the_palette_order(canvas):
     qa = canvas.view.quick_add
     qa.open_at(canvas.view.rect().center())
-    qa.search.setText("tan")
+    qa.search.setText("tan")  # names first, in palette order: Tanh, then Constant
     shown = [qa.list.item(i).data(Qt.UserRole) for i in range(qa.list.count()) if not qa.list.item(i).isHidden()]
-    assert shown == ["tanh"]
+    assert shown == ["tanh", "constant"]
     qa.search.setText("probabilit")  # only in descriptions
     shown = [qa.list.item(i).data(Qt.UserRole) for i in range(qa.list.count()) if not qa.list.item(i).isHidden()]
     assert "softmax" in shown

@@ -62,12 +62,14 @@ def test_search_filters_case_insensitively_and_hides_empty_categories(palette, q
                if not palette.tree.topLevelItem(i).isHidden()]
     assert visible == ["Activations"]
 
-    palette.search.setText("LOSS")
-    assert palette.type_ids_shown() == ["cross_entropy", "mse", "bce"]
+    palette.search.setText("LOSS")  # the losses, then the operators that write one by hand
+    assert palette.type_ids_shown() == ["cross_entropy", "mse", "bce", "targets", "objective"]
     palette.search.setText("normalization")  # by category
     assert palette.type_ids_shown() == ["batchnorm"]
-    palette.search.setText("elementwise")  # by summary
+    palette.search.setText("residual")  # by summary
     assert palette.type_ids_shown() == ["add"]
+    palette.search.setText("matmul")  # issue 10: the operators are found by what they are
+    assert palette.type_ids_shown() == ["matmul"]
     palette.search.setText("leaky_relu")  # by type id
     assert palette.type_ids_shown() == ["leaky_relu"]
     palette.search.setText("zzz")

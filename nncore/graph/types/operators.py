@@ -103,7 +103,7 @@ class _Holder(nn.Module):
 
 
 class _OneHot(nn.Module):
-    """Class indices ``(N,)`` -> float32 ``(N, classes)`` rows of 0 with a 1 at the class
+    """Class indices ``(N,)`` → float32 ``(N, classes)`` rows of 0 with a 1 at the class
     (no gradient flows into labels)."""
 
     def __init__(self, classes: int) -> None:
@@ -223,7 +223,7 @@ class MatMul(_Operator):
     learn = ("y = a · b: each output is a weighted sum over the shared axis. Its gradients "
              "are matrix products too: dL/da = dL/dy · bᵀ and dL/db = aᵀ · dL/dy, so for "
              "y = x·W the weight's gradient dL/dW = xᵀ · dL/dy sums over the batch.")
-    glyph = "·"
+    glyph = "@"
 
     def infer(self, params: Params, inputs: Shapes) -> dict[str, PortShape]:
         a, b = value(inputs, "a"), value(inputs, "b")
@@ -402,8 +402,9 @@ class Mean(_Reduce):
     display_name = "Mean"
     op = "mean"
     summary = "Averages the elements (all, or along an axis)."
-    learn = ("y = (1/n) Σ x; each element's gradient is dL/dx_i = dL/dy / n. The built-in losses average over the "
-             "batch, so the learning rate means the same for any batch size.")
+    learn = ("y = (1/n) Σ x; each element's gradient is dL/dx_i = dL/dy / n. The built-in "
+             "losses average over the batch, so the learning rate means the same for any "
+             "batch size.")
     glyph = "x̄"
 
 
@@ -411,7 +412,7 @@ class Mean(_Reduce):
 class Transpose(_Operator):
     type_id = "transpose"
     display_name = "Transpose"
-    summary = "Swaps the last two axes: (a, b) -> (b, a)."
+    summary = "Swaps the last two axes: (a, b) → (b, a)."
     learn = ("y = xᵀ; the gradient is transposed back: dL/dx = (dL/dy)ᵀ. With it the "
              "backward pass of MatMul can be written by hand: dL/dW = xᵀ · dL/dy.")
     glyph = "ᵀ"
@@ -436,12 +437,12 @@ class Transpose(_Operator):
 
 @register
 class OneHot(_Operator):
-    """Class labels ``(N,)`` -> ``(N, classes)`` of 0 and 1."""
+    """Class labels ``(N,)`` → ``(N, classes)`` of 0 and 1."""
 
     type_id = "one_hot"
     display_name = "One-hot"
     inputs: ClassVar[tuple[PortSpec, ...]] = (PortSpec("labels", TARGET),)
-    summary = "Class labels as rows of 0s with a 1 at the class: (N,) -> (N, classes)."
+    summary = "Class labels as rows of 0s with a 1 at the class: (N,) → (N, classes)."
     learn = ("Turns class indices into a tensor: label 2 of 4 classes becomes [0, 0, 1, 0]. "
              "With it cross-entropy can be written by hand: -mean(Σ onehot(y) · "
              "log softmax(z)), whose gradient is softmax(z) - onehot(y). Nothing flows "
@@ -519,9 +520,9 @@ class Objective(LossType):
     learn = ("Training minimizes the number wired into 'scalar', however it was computed: "
              "write MSE as Mean(Square(prediction - Targets)) or cross-entropy with One-hot, "
              "Log and Mean, and compare with the built-in loss nodes. Backpropagation "
-             "starts here: the gradient of the loss with respect to itself is 1. 'prediction' is what accuracy or R² is measured "
-             "on: the class scores (N, classes), a probability (N, 1) for two classes, or "
-             "the predicted values.")
+             "starts here: the gradient of the loss with respect to itself is 1. "
+             "'prediction' is what accuracy or R² is measured on: the class scores "
+             "(N, classes), a probability (N, 1) for two classes, or the predicted values.")
     glyph = "ℒ"
 
     def infer(self, params: Params, inputs: Shapes) -> dict[str, PortShape]:

@@ -43,7 +43,8 @@ def test_check_prints_every_node_and_the_total(name, capsys):
 EXPECTED = {"digits_mlp": ("accuracy", 0.97), "moons_tanh": ("accuracy", 0.95),
             "spiral_relu": ("accuracy", 0.90), "iris_sigmoid": ("accuracy", 0.90),
             "wine_leaky": ("accuracy", 0.90), "breast_cancer_bce": ("accuracy", 0.93),
-            "sine_regression": ("r2", 0.90)}
+            "sine_regression": ("r2", 0.90), "logistic_operators": ("accuracy", 0.93),
+            "digits_operators": ("accuracy", 0.95)}
 
 
 @pytest.mark.parametrize("name", NAMES)
