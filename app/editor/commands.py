@@ -196,7 +196,17 @@ class AddSubgraph(QUndoCommand):
         return [self.created[n["id"]][0] for n in self.nodes if n["id"] in self.created]
 
     def _redo(self) -> None:
+        before = dict(self.created)
+        try:
+            self._add_all()
+        except (GraphError, ParamError):  # all or nothing: take back what was added
+            self.undo()
+            self.created = before
+            raise
+
+    def _add_all(self) -> None:
         dx, dy = self.offset
+        self.created = dict(self.created)
         for n in self.nodes:
             again = self.created.get(n["id"])
             base = n.get("name") or None

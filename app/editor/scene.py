@@ -16,6 +16,7 @@ added where it lands.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 from typing import Any, Iterator
@@ -29,7 +30,9 @@ from app.document import Document
 from app.editor import commands
 from app.editor.items import EdgeItem, NodeItem, PortItem, node_size, wire_path
 from app.theme import LIGHT, PORT_COLORS, Theme
-from nncore.graph import Edge, Node, Verdict
+from nncore.graph import Edge, Graph, GraphError, Node, ParamError, Verdict
+from nncore.graph import io as graph_io
+from nncore.limits import MAX_PROJECT_BYTES, size_text
 
 __all__ = ["GraphScene", "NODE_MIME", "CLIPBOARD_MIME"]
 
@@ -37,6 +40,35 @@ __all__ = ["GraphScene", "NODE_MIME", "CLIPBOARD_MIME"]
 NODE_MIME = "application/x-nncanvas-node-type"
 #: Clipboard mime type of copied nodes (JSON: nodes and the wires among them).
 CLIPBOARD_MIME = "application/x-nncanvas-nodes"
+
+
+_CLIPBOARD_HOOKED = False
+
+
+def _hand_over_clipboard_at_exit() -> None:
+    """Before the application quits and before Python finalizes, replace a QMimeData
+    made in Python on the clipboard by the same text in one Qt makes: the clipboard
+    destroys its data after Python is gone, and destroying a Python-made QMimeData then
+    crashes (SIGSEGV, exit code 139). The copied nodes stay on the clipboard as text,
+    which Paste reads too."""
+    global _CLIPBOARD_HOOKED
+    if _CLIPBOARD_HOOKED:
+        return
+    _CLIPBOARD_HOOKED = True
+    atexit.register(_hand_over_clipboard)
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(_hand_over_clipboard)
+
+
+def _hand_over_clipboard() -> None:
+    app = QApplication.instance()
+    if app is None:
+        return
+    clipboard = QApplication.clipboard()
+    mime = clipboard.mimeData()
+    if mime is not None and mime.hasFormat(CLIPBOARD_MIME):
+        clipboard.setText(bytes(mime.data(CLIPBOARD_MIME)).decode("utf-8", "replace"))
 
 
 class GraphScene(QGraphicsScene):
@@ -375,14 +407,21 @@ class GraphScene(QGraphicsScene):
                 self.document.push(commands.RemoveNodes(self.graph, node_ids))
 
     def copy_data(self, node_ids: list[str] | None = None) -> dict[str, Any]:
-        """The selected (or given) nodes and the wires among them, as JSON-able data."""
+        """The selected (or given) nodes and the wires among them, as the contents of a
+        graph file (:func:`nncore.graph.io.to_dict`, without settings): what Copy puts
+        on the clipboard and Paste reads back through the file format's checks."""
         ids = self.selected_node_ids() if node_ids is None else node_ids
         chosen = set(ids)
-        nodes = [{"id": n.id, "type": n.type_id, "name": n.name, "params": dict(n.params),
-                  "position": list(n.position)} for n in self.graph.nodes if n.id in chosen]
-        edges = [[e.src, e.src_port, e.dst, e.dst_port] for e in self.graph.edges
-                 if e.src in chosen and e.dst in chosen]
-        return {"nodes": nodes, "edges": edges}
+        part = Graph()
+        for n in self.graph.nodes:
+            if n.id in chosen:
+                part.add_node(n.type_id, n.position, n.params, n.name, n.id)
+        for e in self.graph.edges:
+            if e.src in chosen and e.dst in chosen:
+                part.connect(e.src, e.src_port, e.dst, e.dst_port)
+        data = graph_io.to_dict(part)
+        del data["settings"]  # nodes and wires only: a paste changes no setting
+        return data
 
     def copy(self) -> bool:
         """Put the selected nodes on the clipboard; False if nothing is selected."""
@@ -394,26 +433,67 @@ class GraphScene(QGraphicsScene):
         mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
         mime.setText(text)
         QApplication.clipboard().setMimeData(mime)
+        _hand_over_clipboard_at_exit()
         return True
 
-    def paste(self, data: dict[str, Any] | None = None, offset: tuple[float, float] = (40, 40),
-              text: str = "Paste") -> list[str]:
-        """Add copies of clipboard (or given) nodes, shifted by ``offset``; the copies get
-        new ids and names, keep the wires among them, and are selected. Returns their
-        ids."""
-        if data is None:
-            mime = QApplication.clipboard().mimeData()
-            if mime is None or not mime.hasFormat(CLIPBOARD_MIME):
-                self.message.emit("Nothing to paste: copy some nodes first")
-                return []
+    def _clipboard_text(self) -> str | None:
+        """The clipboard's nodes as text (our mime type, else plain text), or None when
+        it holds nothing to paste (said in a message)."""
+        mime = QApplication.clipboard().mimeData()
+        raw: bytes | str = b""
+        if mime is not None and mime.hasFormat(CLIPBOARD_MIME):
+            raw = bytes(mime.data(CLIPBOARD_MIME))
+        elif mime is not None and mime.hasText():
+            raw = mime.text()
+        if not raw.strip():
+            self.message.emit("Nothing to paste: copy some nodes first")
+            return None
+        if len(raw) > MAX_PROJECT_BYTES:
+            self.message.emit(f"Nothing pasted: the clipboard holds {size_text(len(raw))}, "
+                              f"more than NN Canvas reads ({size_text(MAX_PROJECT_BYTES)})")
+            return None
+        if isinstance(raw, bytes):
             try:
-                data = json.loads(bytes(mime.data(CLIPBOARD_MIME)).decode("utf-8"))
-            except ValueError:
-                self.message.emit("The clipboard does not hold NN Canvas nodes")
+                return raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                self.message.emit(f"Nothing pasted: the clipboard's nodes are not text "
+                                  f"(byte {e.start} is not UTF-8)")
+                return None
+        return raw
+
+    def paste(self, data: dict[str, Any] | str | None = None,
+              offset: tuple[float, float] = (40, 40), text: str = "Paste") -> list[str]:
+        """Add copies of the clipboard's nodes (or of ``data``: graph-file contents as
+        :meth:`copy_data` makes them, or their JSON text), shifted by ``offset``; the
+        copies get new ids and names, keep the wires among them, and are selected.
+
+        The whole paste is checked first, as a graph file is on opening (types, ids,
+        names, parameters, positions, wires, cycles, sizes): it is applied as one undo
+        step, or refused with a message (``message`` signal: the status bar) and the
+        graph is unchanged. Returns the ids of the copies ([] when refused)."""
+        source = "clipboard" if data is None else "pasted nodes"
+        if data is None:
+            data = self._clipboard_text()
+            if data is None:
                 return []
-        cmd = commands.AddSubgraph(self.graph, data["nodes"], [tuple(e) for e in data["edges"]],
-                                   offset, text)
-        if not self.document.push(cmd):
+        try:
+            part = (graph_io.loads(data, source) if isinstance(data, str)
+                    else graph_io.from_dict(data, source))
+        except graph_io.GraphFileError as e:
+            self.message.emit(f"Nothing pasted: {e}")
+            return []
+        if not len(part):
+            self.message.emit("Nothing to paste: the clipboard holds no nodes")
+            return []
+        nodes = [{"id": n.id, "type": n.type_id, "name": n.name, "params": dict(n.params),
+                  "position": list(n.position)} for n in part.nodes]
+        edges = [(e.src, e.src_port, e.dst, e.dst_port) for e in part.edges]
+        cmd = commands.AddSubgraph(self.graph, nodes, edges, offset, text)
+        try:
+            if not self.document.push(cmd):
+                return []
+        except (GraphError, ParamError) as e:  # the command undid what it had done
+            self.message.emit(f"Nothing pasted: {e}")
             return []
         self.select_nodes(cmd.new_ids)
         return cmd.new_ids

@@ -425,7 +425,7 @@ class Graph:
                       removed.index)
         for index, edge in removed.edges:
             if (edge.src in self._nodes and edge.dst in self._nodes
-                    and edge not in self._wires()[1].get(edge.src, ())):
+                    and edge not in self._key_of):
                 self.connect(edge.src, edge.src_port, edge.dst, edge.dst_port, index=index)
 
     def set_params(self, node_id: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -537,7 +537,7 @@ class Graph:
         if src == dst:
             return Verdict(False, f"a wire from {a.name} to itself would make a cycle")
         edge = Edge(src, src_port, dst, dst_port)
-        if edge in self._wires()[1].get(src, ()):
+        if edge in self._key_of:
             return Verdict(False, "these ports are already connected")
         if not in_spec.multi:
             taken = self.incoming(dst, dst_port)
@@ -613,7 +613,7 @@ class Graph:
         Raises:
             GraphError: if there is no such wire.
         """
-        if edge not in self._wires()[1].get(edge.src, ()):
+        if edge not in self._key_of:
             raise GraphError(f"there is no wire {edge}")
         index = self._remove_edge(edge)
         self.edge_removed.emit(edge)
