@@ -254,6 +254,9 @@ class DatasetSpec:
             same declaration as node parameters and optimizer arguments; empty for real
             datasets. The command line's ``--data-option``, the project settings' check
             and the training panel's editors are generated from them.
+        make: how the data is made, declared with the rest: a synthetic set's generator,
+            called with the options and returning ``(X, y)``; a real set's loader,
+            called without arguments and returning scikit-learn's Bunch.
     """
 
     name: str
@@ -264,6 +267,7 @@ class DatasetSpec:
     source: str
     n_features: int
     options: tuple[ParamSpec, ...] = ()
+    make: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def specs(self) -> dict[str, ParamSpec]:
@@ -312,116 +316,16 @@ def _classes(default: int, maximum: int) -> ParamSpec:
                      minimum=2, maximum=maximum)
 
 
-_SKLEARN_UCI = "scikit-learn's bundled copy of the UCI Machine Learning Repository dataset"
+# --------------------------------------------------------------------------- generators
 
-_SPECS = (
-    DatasetSpec("digits", "Handwritten digits", "classification", "real",
-                "1797 handwritten digits as 8x8 images (64 pixel intensities 0-16), "
-                "10 classes 0-9.",
-                f"{_SKLEARN_UCI} 'Optical Recognition of Handwritten Digits' (test set)",
-                64),
-    DatasetSpec("iris", "Iris flowers", "classification", "real",
-                "150 iris flowers: 4 measurements in cm (sepal and petal length and "
-                "width), 3 species.",
-                f"{_SKLEARN_UCI} 'Iris' (R. A. Fisher, 1936)", 4),
-    DatasetSpec("wine", "Wine", "classification", "real",
-                "178 Italian wines: 13 chemical measurements, 3 grape cultivars.",
-                f"{_SKLEARN_UCI} 'Wine' (Forina et al.)", 13),
-    DatasetSpec("breast_cancer", "Breast cancer", "classification", "real",
-                "569 breast tumour samples: 30 features of cell nuclei in images, "
-                "malignant or benign.",
-                f"{_SKLEARN_UCI} 'Breast Cancer Wisconsin (Diagnostic)' "
-                "(Wolberg, Street, Mangasarian)", 30),
-    DatasetSpec("moons", "Two moons", "classification", "synthetic",
-                "Two interleaving half circles: not separable by a straight line.",
-                "scikit-learn sklearn.datasets.make_moons", 2,
-                (_n_samples(400),
-                 _noise(0.1, "standard deviation of Gaussian noise added to each "
-                             "coordinate (the moons have radius 1)"), _SEED)),
-    DatasetSpec("circles", "Circles", "classification", "synthetic",
-                "A small circle inside a larger one: the boundary must close around "
-                "the centre.",
-                "scikit-learn sklearn.datasets.make_circles (radii 1 and 0.5)", 2,
-                (_n_samples(400),
-                 _noise(0.05, "standard deviation of Gaussian noise added to each "
-                              "coordinate (the circles have radii 1 and 0.5)"), _SEED)),
-    DatasetSpec("spiral", "Spiral", "classification", "synthetic",
-                "Interleaved spiral arms, one per class: hard, needs a deep or wide "
-                "network.",
-                "TensorFlow Playground (Smilkov and Carter, 2016) spiral formula, "
-                "generalised to k arms", 2,
-                (_n_samples(400),
-                 _noise(0.1, "each coordinate moves by up to +-noise (uniform); the "
-                             "arms reach radius 5"),
-                 _classes(2, 6), _SEED)),
-    DatasetSpec("xor", "XOR", "classification", "synthetic",
-                "Four quadrants; class 1 where exactly one of x1 > 0, x2 > 0 holds: "
-                "needs a hidden layer.",
-                "TensorFlow Playground (Smilkov and Carter, 2016) XOR formula", 2,
-                (_n_samples(400),
-                 _noise(0.0, "labels are taken at the point moved by up to +-5*noise "
-                             "(uniform), so points near the axes may get the other label"),
-                 _SEED)),
-    DatasetSpec("blobs", "Gaussian blobs", "classification", "synthetic",
-                "Round Gaussian clusters, one per class, on a circle of radius 2: "
-                "nearly linearly separable.",
-                "scikit-learn sklearn.datasets.make_blobs (centres on a circle)", 2,
-                (_n_samples(400),
-                 _noise(0.4, "standard deviation of each cluster (centres 2 from the "
-                             "origin)"),
-                 _classes(3, 10), _SEED)),
-    DatasetSpec("sine", "Sine wave (regression)", "regression", "synthetic",
-                "Fit y = sin(x) + noise for x in [-pi, pi]: one input, one output.",
-                "synthetic: y = sin(x) + Gaussian noise", 1,
-                (_n_samples(200),
-                 _noise(0.1, "standard deviation of Gaussian noise added to y "
-                             "(sin(x) ranges over [-1, 1])"), _SEED)),
-    DatasetSpec("surface", "Smooth surface (regression)", "regression", "synthetic",
-                "Fit the surface y = sin(x1) * cos(x2) + noise over [-3, 3]^2: two "
-                "inputs, one output.",
-                "synthetic: y = sin(x1) cos(x2) + Gaussian noise", 2,
-                (_n_samples(400),
-                 _noise(0.05, "standard deviation of Gaussian noise added to y "
-                              "(the surface ranges over [-1, 1])"), _SEED)),
-)
+def _sklearn(loader: str) -> Callable[[], Any]:
+    """A real dataset's ``make``: scikit-learn's bundled loader (no download), imported
+    when called."""
 
-#: Every built-in dataset by name, in menu order (real first, then synthetic): a
-#: read-only mapping ``name -> DatasetSpec``.
-DATASETS: Mapping[str, DatasetSpec] = MappingProxyType({s.name: s for s in _SPECS})
-
-#: The real datasets shipped inside scikit-learn (what :func:`load_builtin` loads).
-BUILTIN_DATASETS = ("digits", "iris", "wine", "breast_cancer")
-
-
-# --------------------------------------------------------------------------- built-ins
-
-def load_builtin(name: str) -> Dataset:
-    """Load a real dataset shipped inside scikit-learn (no download).
-
-    ``digits``: 1797 8x8 handwritten digits, 64 features (pixel intensities 0-16),
-    10 classes (UCI ML hand-written digits); ``iris``: 150 x 4, 3 classes (Fisher's
-    iris, UCI); ``wine``: 178 x 13, 3 classes (UCI wine recognition); ``breast_cancer``:
-    569 x 30, 2 classes ``["malignant", "benign"]`` (UCI Breast Cancer Wisconsin,
-    Diagnostic). X float32 (raw units, not standardized), y int64 class indices in
-    scikit-learn's order of ``target_names`` (which are the ``classes``).
-
-    Raises:
-        ValueError: for an unknown name, listing the known ones.
-    """
-    from sklearn import datasets as skd
-
-    loaders = {"digits": skd.load_digits, "iris": skd.load_iris, "wine": skd.load_wine,
-               "breast_cancer": skd.load_breast_cancer}
-    if name not in loaders:
-        raise ValueError(f"unknown built-in dataset {name!r}; choose one of "
-                         f"{', '.join(BUILTIN_DATASETS)}")
-    bunch = loaders[name]()
-    classes = [str(c) for c in bunch.target_names]
-    features = [str(f) for f in getattr(bunch, "feature_names", [])] or \
-        [f"x{i}" for i in range(bunch.data.shape[1])]
-    return Dataset(np.asarray(bunch.data, dtype=np.float32),
-                   np.asarray(bunch.target, dtype=np.int64), name, classes, features,
-                   {"loader": "builtin", "name": name, "options": {}})
+    def make() -> Any:
+        from sklearn import datasets as skd
+        return getattr(skd, loader)()
+    return make
 
 
 def _class_names(k: int) -> list[str]:
@@ -502,10 +406,113 @@ def _make_surface(n_samples: int, noise: float, seed: int) -> tuple[np.ndarray, 
     return x, y[:, None]
 
 
-_GENERATORS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
-    "moons": _make_moons, "circles": _make_circles, "spiral": _make_spiral,
-    "xor": _make_xor, "blobs": _make_blobs, "sine": _make_sine, "surface": _make_surface,
-}
+_SKLEARN_UCI = "scikit-learn's bundled copy of the UCI Machine Learning Repository dataset"
+
+_SPECS = (
+    DatasetSpec("digits", "Handwritten digits", "classification", "real",
+                "1797 handwritten digits as 8x8 images (64 pixel intensities 0-16), "
+                "10 classes 0-9.",
+                f"{_SKLEARN_UCI} 'Optical Recognition of Handwritten Digits' (test set)",
+                64, make=_sklearn("load_digits")),
+    DatasetSpec("iris", "Iris flowers", "classification", "real",
+                "150 iris flowers: 4 measurements in cm (sepal and petal length and "
+                "width), 3 species.",
+                f"{_SKLEARN_UCI} 'Iris' (R. A. Fisher, 1936)", 4, make=_sklearn("load_iris")),
+    DatasetSpec("wine", "Wine", "classification", "real",
+                "178 Italian wines: 13 chemical measurements, 3 grape cultivars.",
+                f"{_SKLEARN_UCI} 'Wine' (Forina et al.)", 13, make=_sklearn("load_wine")),
+    DatasetSpec("breast_cancer", "Breast cancer", "classification", "real",
+                "569 breast tumour samples: 30 features of cell nuclei in images, "
+                "malignant or benign.",
+                f"{_SKLEARN_UCI} 'Breast Cancer Wisconsin (Diagnostic)' "
+                "(Wolberg, Street, Mangasarian)", 30, make=_sklearn("load_breast_cancer")),
+    DatasetSpec("moons", "Two moons", "classification", "synthetic",
+                "Two interleaving half circles: not separable by a straight line.",
+                "scikit-learn sklearn.datasets.make_moons", 2,
+                (_n_samples(400),
+                 _noise(0.1, "standard deviation of Gaussian noise added to each "
+                             "coordinate (the moons have radius 1)"), _SEED), make=_make_moons),
+    DatasetSpec("circles", "Circles", "classification", "synthetic",
+                "A small circle inside a larger one: the boundary must close around "
+                "the centre.",
+                "scikit-learn sklearn.datasets.make_circles (radii 1 and 0.5)", 2,
+                (_n_samples(400),
+                 _noise(0.05, "standard deviation of Gaussian noise added to each "
+                              "coordinate (the circles have radii 1 and 0.5)"), _SEED),
+                make=_make_circles),
+    DatasetSpec("spiral", "Spiral", "classification", "synthetic",
+                "Interleaved spiral arms, one per class: hard, needs a deep or wide "
+                "network.",
+                "TensorFlow Playground (Smilkov and Carter, 2016) spiral formula, "
+                "generalised to k arms", 2,
+                (_n_samples(400),
+                 _noise(0.1, "each coordinate moves by up to +-noise (uniform); the "
+                             "arms reach radius 5"),
+                 _classes(2, 6), _SEED), make=_make_spiral),
+    DatasetSpec("xor", "XOR", "classification", "synthetic",
+                "Four quadrants; class 1 where exactly one of x1 > 0, x2 > 0 holds: "
+                "needs a hidden layer.",
+                "TensorFlow Playground (Smilkov and Carter, 2016) XOR formula", 2,
+                (_n_samples(400),
+                 _noise(0.0, "labels are taken at the point moved by up to +-5*noise "
+                             "(uniform), so points near the axes may get the other label"),
+                 _SEED), make=_make_xor),
+    DatasetSpec("blobs", "Gaussian blobs", "classification", "synthetic",
+                "Round Gaussian clusters, one per class, on a circle of radius 2: "
+                "nearly linearly separable.",
+                "scikit-learn sklearn.datasets.make_blobs (centres on a circle)", 2,
+                (_n_samples(400),
+                 _noise(0.4, "standard deviation of each cluster (centres 2 from the "
+                             "origin)"),
+                 _classes(3, 10), _SEED), make=_make_blobs),
+    DatasetSpec("sine", "Sine wave (regression)", "regression", "synthetic",
+                "Fit y = sin(x) + noise for x in [-pi, pi]: one input, one output.",
+                "synthetic: y = sin(x) + Gaussian noise", 1,
+                (_n_samples(200),
+                 _noise(0.1, "standard deviation of Gaussian noise added to y "
+                             "(sin(x) ranges over [-1, 1])"), _SEED), make=_make_sine),
+    DatasetSpec("surface", "Smooth surface (regression)", "regression", "synthetic",
+                "Fit the surface y = sin(x1) * cos(x2) + noise over [-3, 3]^2: two "
+                "inputs, one output.",
+                "synthetic: y = sin(x1) cos(x2) + Gaussian noise", 2,
+                (_n_samples(400),
+                 _noise(0.05, "standard deviation of Gaussian noise added to y "
+                              "(the surface ranges over [-1, 1])"), _SEED), make=_make_surface),
+)
+
+#: Every built-in dataset by name, in menu order (real first, then synthetic): a
+#: read-only mapping ``name -> DatasetSpec``.
+DATASETS: Mapping[str, DatasetSpec] = MappingProxyType({s.name: s for s in _SPECS})
+
+#: The real datasets shipped inside scikit-learn (what :func:`load_builtin` loads).
+BUILTIN_DATASETS = tuple(s.name for s in _SPECS if s.kind == "real")
+
+
+# --------------------------------------------------------------------------- built-ins
+
+def load_builtin(name: str) -> Dataset:
+    """Load a real dataset shipped inside scikit-learn (no download).
+
+    ``digits``: 1797 8x8 handwritten digits, 64 features (pixel intensities 0-16),
+    10 classes (UCI ML hand-written digits); ``iris``: 150 x 4, 3 classes (Fisher's
+    iris, UCI); ``wine``: 178 x 13, 3 classes (UCI wine recognition); ``breast_cancer``:
+    569 x 30, 2 classes ``["malignant", "benign"]`` (UCI Breast Cancer Wisconsin,
+    Diagnostic). X float32 (raw units, not standardized), y int64 class indices in
+    scikit-learn's order of ``target_names`` (which are the ``classes``).
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if name not in BUILTIN_DATASETS:
+        raise ValueError(f"unknown built-in dataset {name!r}; choose one of "
+                         f"{', '.join(BUILTIN_DATASETS)}")
+    bunch = DATASETS[name].make()
+    classes = [str(c) for c in bunch.target_names]
+    features = [str(f) for f in getattr(bunch, "feature_names", [])] or \
+        [f"x{i}" for i in range(bunch.data.shape[1])]
+    return Dataset(np.asarray(bunch.data, dtype=np.float32),
+                   np.asarray(bunch.target, dtype=np.int64), name, classes, features,
+                   {"loader": "builtin", "name": name, "options": {}})
 
 
 def load_dataset(name: str, **options: Any) -> Dataset:
@@ -558,7 +565,7 @@ def load_dataset(name: str, **options: Any) -> Dataset:
     resolved = spec.validate(options)
     if spec.kind == "real":
         return load_builtin(name)
-    X, y = _GENERATORS[name](**resolved)
+    X, y = spec.make(**resolved)
     X = np.ascontiguousarray(X, dtype=np.float32)
     features = ["x"] if spec.n_features == 1 else [f"x{i + 1}" for i in range(spec.n_features)]
     origin = {"loader": "builtin", "name": name, "options": dict(resolved)}

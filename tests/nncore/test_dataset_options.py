@@ -84,3 +84,23 @@ def test_cli_data_option_reaches_the_settings_checked(tmp_path):
     with pytest.raises(SettingsError, match=r"dataset.options.classes must be in \[2, 6\], "
                                             r"got 9"):
         _train_settings(args, graph)
+
+
+def test_a_dataset_kind_is_one_declaration_with_its_make():
+    """Each DatasetSpec carries how its data is made: load_dataset and load_builtin call
+    it, and the list of real datasets is derived from the specs."""
+    import numpy as np
+
+    from nncore.data import BUILTIN_DATASETS, DATASETS, load_dataset
+
+    assert BUILTIN_DATASETS == tuple(n for n, s in DATASETS.items() if s.kind == "real")
+    for name, spec in DATASETS.items():
+        assert callable(spec.make), name
+        data = load_dataset(name)
+        if spec.kind == "real":
+            bunch = spec.make()
+            np.testing.assert_array_equal(data.X, bunch.data.astype(np.float32))
+        else:
+            X, y = spec.make(**spec.defaults())
+            np.testing.assert_array_equal(data.X, np.asarray(X, dtype=np.float32))
+            assert data.X.shape[1] == spec.n_features
