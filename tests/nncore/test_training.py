@@ -626,7 +626,7 @@ def test_pause_before_fit_waits_for_resume_from_another_thread():
 def test_grad_norms_of_huge_float32_gradients_do_not_overflow():
     """Norms are dot products in float32 (fast, after every batch); a float32 overflow
     (a norm above ~1.8e19, an exploding run) is redone in float64, not shown as inf."""
-    from nncore.training import _grad_norms
+    from nncore.training.trainer import _grad_norms
 
     p = nn.Parameter(np.zeros(4, dtype=np.float32))
     p.grad = np.full(4, 1e20, dtype=np.float32)
