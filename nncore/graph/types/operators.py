@@ -57,7 +57,11 @@ class _Operator(NodeType):
 
 
 class _Unary(_Operator):
-    """``y = f(x)`` elementwise: the output has the input's shape."""
+    """``y = f(x)`` elementwise: the output has the input's shape. A subclass names the
+    engine's function (``op``, in :mod:`nncore.functional`, also PyTorch's name) or
+    overrides :meth:`apply`."""
+
+    op: ClassVar[str] = ""
 
     def infer(self, params: Params, inputs: Shapes) -> dict[str, PortShape]:
         return {"output": value(inputs)}
@@ -67,11 +71,16 @@ class _Unary(_Operator):
         return {"output": self.apply(params, inputs["input"][0])}
 
     def apply(self, params: Params, x: Tensor) -> Tensor:
-        raise NotImplementedError  # pragma: no cover
+        return getattr(F, self.op)(x)
+
+    def export(self, params: Params, inputs: Shapes) -> ExportSpec:
+        return ExportSpec(self.op, module=False)
 
 
 class _Binary(_Operator):
-    """``y = a op b`` elementwise, with NumPy's broadcasting."""
+    """``y = op(a, b)`` of two inputs, ``op`` the engine's function (PyTorch's name):
+    elementwise with NumPy's broadcasting, unless the subclass's shape rule says
+    otherwise (MatMul)."""
 
     inputs: ClassVar[tuple[PortSpec, ...]] = (PortSpec("a"), PortSpec("b"))
     op: ClassVar[str] = ""
@@ -212,13 +221,13 @@ class Constant(_Operator):
 
 
 @register
-class MatMul(_Operator):
+class MatMul(_Binary):
     """``a @ b`` with NumPy's rules: ``(N, k) @ (k, m) -> (N, m)``; 1-D operands and
     broadcast leading axes as in ``np.matmul``."""
 
     type_id = "matmul"
     display_name = "MatMul"
-    inputs: ClassVar[tuple[PortSpec, ...]] = (PortSpec("a"), PortSpec("b"))
+    op = "matmul"
     summary = "Matrix multiply: y = a · b (x·W of a layer)."
     learn = ("y = a · b: each output is a weighted sum over the shared axis. Its gradients "
              "are matrix products too: dL/da = dL/dy · bᵀ and dL/db = aᵀ · dL/dy, so for "
@@ -244,13 +253,6 @@ class MatMul(_Operator):
         dims = (*lead, *(ad[-2:-1] if len(a.dims) > 1 else ()),
                 *(bd[-1:] if len(b.dims) > 1 else ()))
         return {"output": PortShape(tuple(dims))}
-
-    def forward(self, module: Any, params: Params, inputs: dict[str, list[Tensor]]
-                ) -> dict[str, Tensor]:
-        return {"output": F.matmul(inputs["a"][0], inputs["b"][0])}
-
-    def export(self, params: Params, inputs: Shapes) -> ExportSpec:
-        return ExportSpec("matmul", module=False)
 
 
 @register
@@ -319,7 +321,7 @@ class Square(_Unary):
         return F.pow(x, 2.0)
 
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
-        return ExportSpec("square", module=False)
+        return ExportSpec("square", module=False)  # torch.square
 
 
 @register
@@ -331,12 +333,7 @@ class Exp(_Unary):
              "own derivative. It overflows float32 above x ≈ 88, which is why softmax "
              "subtracts the maximum first.")
     glyph = "eˣ"
-
-    def apply(self, params: Params, x: Tensor) -> Tensor:
-        return F.exp(x)
-
-    def export(self, params: Params, inputs: Shapes) -> ExportSpec:
-        return ExportSpec("exp", module=False)
+    op = "exp"
 
 
 @register
@@ -347,12 +344,7 @@ class Log(_Unary):
     learn = ("y = ln x; its gradient dL/dx = dL/dy / x. log(0) is -inf and its gradient infinite: "
              "the built-in losses use log-softmax and clamping for that reason.")
     glyph = "ln"
-
-    def apply(self, params: Params, x: Tensor) -> Tensor:
-        return F.log(x)
-
-    def export(self, params: Params, inputs: Shapes) -> ExportSpec:
-        return ExportSpec("log", module=False)
+    op = "log"
 
 
 _AXES = {"all": None, "batch": 0, "last": -1}
