@@ -175,7 +175,7 @@ class Graph:
 
     Events (each an :class:`Event`; callbacks receive the arguments shown):
     ``node_added(node)``, ``node_removed(node)``, ``node_changed(node, what)`` with
-    ``what`` one of ``"params"``, ``"name"``, ``"position"``; ``edge_added(edge)``,
+    ``what`` one of ``"params"``, ``"name"``, ``"position"``, ``"type"``; ``edge_added(edge)``,
     ``edge_removed(edge)``, ``settings_changed(settings)``, ``graph_reset()``.
     Every edit is validated first and changes nothing when refused (:class:`GraphError`
     or :class:`~nncore.graph.types.ParamError`).
@@ -443,6 +443,67 @@ class Graph:
         node.params = merged
         self._changed()
         self.node_changed.emit(node, "params")
+        return old
+
+    def set_type(self, node_id: str, type_id: str, params: dict[str, Any] | None = None,
+                 name: str | None = None) -> tuple[str, dict[str, Any], str]:
+        """Change a node's type in place, keeping its id, position and wires: swap an
+        activation's kind (ReLU → Tanh) without rewiring.
+
+        Args:
+            params: the new type's parameters; by default, each parameter the old type
+                had under the same name with a value the new type accepts is kept, the
+                others get their defaults.
+            name: the node's new name; by default a name that was the old type's
+                (``"ReLU 2"``) follows the type (``"Tanh"``), any other name stays.
+
+        Returns:
+            the old (type id, parameters, name), for undo.
+
+        Raises:
+            GraphError: for an unknown type, or a wired port the new type does not have
+                (or has with another kind), naming the port; nothing changes.
+            ParamError: for invalid ``params``.
+        """
+        node = self.node(node_id)
+        if type_id not in CATALOGUE:
+            raise GraphError(f"unknown node type {type_id!r}", node_id)
+        new = CATALOGUE[type_id]
+        for e in self.edges_of(node_id):
+            if e.dst == node_id:
+                spec, have = new.input(e.dst_port), node.type.input(e.dst_port)
+            else:
+                spec, have = new.output(e.src_port), node.type.output(e.src_port)
+            port = e.dst_port if e.dst == node_id else e.src_port
+            if spec is None or have is None or spec.kind != have.kind:
+                raise GraphError(f"{node.name} cannot become {new.display_name}: its wired "
+                                 f"port {port!r} does not exist there (disconnect it first)",
+                                 node_id)
+        if params is None:
+            params = {}
+            for p in new.params:
+                if p.name in node.params:
+                    try:
+                        params[p.name] = p.validate(node.params[p.name])
+                    except ValueError:
+                        pass
+        validated = new.validate_params(params)
+        if name is None:
+            base = re.escape(node.type.display_name)
+            name = node.name
+            if re.fullmatch(rf"{base}( \d+)?", node.name):
+                name = self.unique_name(new.display_name)
+        if name != node.name:
+            self.check_name(name, node_id)
+        old = (node.type_id, dict(node.params), node.name)
+        node.type_id, node.params = type_id, validated
+        if name != node.name:
+            del self._by_name[node.name]
+            self._forget_name(node.name)
+            node.name = name
+            self._by_name[name] = node_id
+        self._changed()
+        self.node_changed.emit(node, "type")
         return old
 
     def set_param(self, node_id: str, name: str, value: Any) -> Any:
