@@ -36,9 +36,11 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
                                QWidget)
 
 from app.editor.commands import RenameNode, SetParams
-from app.editor.palette import CATEGORY_COLORS, glyph_pixmap
+from app.editor.palette import glyph_pixmap
+from app.theme import CATEGORY_COLORS
 from app.widgets import FloatSpin, is_dark, number_validator, section_label, tone
 from nncore.graph import Analysis, Graph, GraphError, Node, ParamError, ParamSpec
+from nncore.text import plural
 
 __all__ = ["Inspector", "uses_line_edit", "format_float"]
 
@@ -98,10 +100,6 @@ def _wrapped(text: str = "", rich: bool = False) -> QLabel:
 
 def _count(n: int) -> str:
     return f"{n:,}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 class _ProblemRow(QWidget):
@@ -564,8 +562,8 @@ class _NetworkPage(_Page):
         self.finish()
 
     def refresh(self, graph: Graph, analysis: Analysis) -> None:
-        self.counts_label.setText(f"{_plural(len(graph), 'node')}, "
-                                  f"{_plural(len(graph.edges), 'wire')}")
+        self.counts_label.setText(f"{plural(len(graph), 'node')}, "
+                                  f"{plural(len(graph.edges), 'wire')}")
         self.params_label.setText(f"Trainable parameters: {_count(analysis.total_params)}")
         for label in self.problem_labels:
             self.problems_box.removeWidget(label)
@@ -580,7 +578,7 @@ class _NetworkPage(_Page):
             self.status_label.setStyleSheet(f"color: {tone('ok')}; font-weight: bold;")
             return
         n = len(problems)
-        self.status_label.setText(f"{_plural(n, 'problem')} to fix before training:")
+        self.status_label.setText(f"{plural(n, 'problem')} to fix before training:")
         self.status_label.setStyleSheet("font-weight: bold;")
         for node_id, text in problems:
             known = node_id is not None and graph.has_node(node_id)
@@ -618,7 +616,7 @@ class _SelectionPage(_Page):
         known = [analysis.params[n.id] for n in nodes if n.id in analysis.params]
         text = f"Trainable parameters: {_count(sum(known))}"
         if len(known) < len(nodes):
-            text += f" ({_plural(len(nodes) - len(known), 'node')} not counted: shapes unknown)"
+            text += f" ({plural(len(nodes) - len(known), 'node')} not counted: shapes unknown)"
         self.params_label.setText(text)
         self.names_label.setText(", ".join(n.name for n in nodes))
 

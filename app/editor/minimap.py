@@ -26,13 +26,8 @@ from PySide6.QtGui import (QColor, QMouseEvent, QPainter, QPainterPath, QPaintEv
                            QPen, QPixmap, QTransform)
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
+from app.theme import CATEGORY_COLORS
 from nncore.graph import Graph, Node
-
-try:
-    from app.editor.palette import CATEGORY_COLORS
-except ImportError:  # pragma: no cover - the palette not being there yet
-    CATEGORY_COLORS = {"Data": "#2a9d8f", "Layers": "#3a86ff", "Activations": "#f4a261",
-                       "Normalization": "#8e6cdb", "Merge": "#6c8a5b", "Losses": "#e63946"}
 
 __all__ = ["Minimap", "DEFAULT_NODE_SIZE"]
 

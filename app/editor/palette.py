@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeW
                                QVBoxLayout, QWidget)
 
 from app.editor.scene import NODE_MIME
-from app.theme import CATEGORY_COLORS  # noqa: F401 - re-exported for the minimap
+from app.theme import CATEGORY_COLORS
 from nncore.graph import CATALOGUE, CATEGORIES, NodeType
 
-__all__ = ["Palette", "MIME_TYPE", "CATEGORY_COLORS", "glyph_pixmap", "glyph_icon",
+__all__ = ["Palette", "MIME_TYPE", "glyph_pixmap", "glyph_icon",
            "mime_data", "type_id_from_mime", "type_tooltip", "matches"]
 
 #: Mime type of a node type dragged from the palette; the data is the type id in UTF-8.

@@ -9,7 +9,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPen
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QWidget
 
-from app.editor.minimap import CATEGORY_COLORS, DEFAULT_NODE_SIZE, Minimap
+from app.editor.minimap import DEFAULT_NODE_SIZE, Minimap
+from app.theme import CATEGORY_COLORS
 from app.resources import example_path
 from nncore.graph import Graph, load_graph
 

@@ -7,8 +7,9 @@ from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QColor
 
 from app.editor import palette as palette_module
-from app.editor.palette import (CATEGORY_COLORS, MIME_TYPE, Palette, glyph_pixmap, mime_data,
-                                type_id_from_mime, type_tooltip)
+from app.editor.palette import (MIME_TYPE, Palette, glyph_pixmap, mime_data, type_id_from_mime,
+                                type_tooltip)
+from app.theme import CATEGORY_COLORS
 from nncore.graph import CATALOGUE, CATEGORIES
 
 pytestmark = pytest.mark.gui
