@@ -46,6 +46,10 @@ class GradcheckResult:
     max_rel_error: float
     worst: str
     per_input: dict[str, float] = field(default_factory=dict)
+    #: the label of the input holding the worst element ("input 0 (n2.weight)") and
+    #: its index there (``()`` for a scalar or when nothing was checked)
+    worst_input: str = ""
+    worst_index: tuple[int, ...] = ()
 
     def __str__(self) -> str:
         status = "passed" if self.ok else "FAILED"
@@ -106,6 +110,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], *, eps: float
 
     max_abs = max_rel = 0.0
     worst = "nowhere (no elements)"
+    worst_input, worst_index = "", ()
     per_input: dict[str, float] = {}
     ok = True
     for (i, t), a_grad in zip(checked, analytic):
@@ -137,10 +142,11 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], *, eps: float
             input_rel = max(input_rel, rel)
             if rel > max_rel or (rel == max_rel and err > max_abs):
                 worst = f"{label} index {idx}: analytic {a:.10g}, numeric {numeric:.10g}"
+                worst_input, worst_index = label, tuple(int(i) for i in idx)
             max_abs = max(max_abs, err)
             max_rel = max(max_rel, rel)
         per_input[label] = input_rel
-    result = GradcheckResult(ok, max_abs, max_rel, worst, per_input)
+    result = GradcheckResult(ok, max_abs, max_rel, worst, per_input, worst_input, worst_index)
     if not ok and raise_exception:
         raise GradcheckError(str(result))
     return result

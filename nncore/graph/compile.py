@@ -215,12 +215,15 @@ class CompiledGraph(nn.Module):
         except ValueError as e:
             raise ValueError(f"{self.loss_name}: {e}") from None
 
-    def _graph_loss(self, target: Any) -> Tensor:
+    def _graph_loss(self, target: Any, values: dict[tuple[str, str], Tensor] | None = None
+                    ) -> Tensor:
         """An Objective's loss: the nodes that use the labels, evaluated on the values
-        of the last ``forward`` (the same batch) and the targets."""
-        if not self._values:
-            raise RuntimeError("loss() needs a forward() of the same batch first")
-        values = dict(self._values)
+        of the last ``forward`` (the same batch) and the targets; into ``values`` when
+        given (:meth:`trace`), else into a copy of the last forward's."""
+        if values is None:
+            if not self._values:
+                raise RuntimeError("loss() needs a forward() of the same batch first")
+            values = dict(self._values)
         values[(self.input_id, self.labels_port)] = Tensor(np.asarray(target))
         self._run(self.loss_order, None, values, None)
         result = values[self._wires[self.loss_id][self.loss_node_type.inputs[0].name][0]]
@@ -228,6 +231,49 @@ class CompiledGraph(nn.Module):
             raise GraphError(f"{self.loss_name}: its scalar input has shape {result.shape}",
                              self.loss_id)
         return result
+
+    def trace(self, x: Any, target: Any) -> tuple[dict[tuple[str, str], Tensor], Tensor, Tensor]:
+        """One batch through the network, keeping every wire: the same operations in
+        the same order as ``loss(forward(x), target)`` (what the Trainer computes), for
+        the step-through (:mod:`nncore.stepthrough`).
+
+        Shapes: x ``(N, *features)``; target as :meth:`loss`.
+
+        Returns:
+            ``(values, output, loss)``: every evaluated output by ``(node id, port)``
+            (the Input's labels as a Tensor of the targets, the loss node's output port
+            holding the loss), ``forward``'s output and the 0-d loss.
+
+        Raises:
+            as :meth:`forward` and :meth:`loss`.
+        """
+        x = self._check(x)
+        values: dict[tuple[str, str], Tensor] = {}
+        self._run(self.order, x, values, None)
+        output = self.loss_node_type.scores(values[self._prediction], self._fused, self.task)
+        if self.loss_node_type.in_graph:
+            loss = self._graph_loss(target, values)
+        else:
+            loss = self.loss(output, target)
+            values[(self.input_id, self.labels_port)] = Tensor(np.asarray(target))
+        values[(self.loss_id, self.loss_node_type.outputs[0].name)] = loss
+        return values, output, loss
+
+    @property
+    def prediction_wire(self) -> tuple[tuple[str, str], bool]:
+        """The ``(node id, port)`` whose value the loss reads, and whether the node
+        wired into the loss is fused into it (the loss then reads that node's input:
+        a Softmax into Cross-Entropy, a Sigmoid into Binary Cross-Entropy)."""
+        return self._prediction, self._fused
+
+    def wires_into(self, node_id: str) -> dict[str, list[tuple[str, str]]]:
+        """What is wired into each input port of an evaluated node (or the loss node):
+        port -> the ``(source node, source port)`` of each wire, in order."""
+        return {port: list(wires) for port, wires in self._wires[node_id].items()}
+
+    def node_params(self, node_id: str) -> dict[str, Any]:
+        """The parameters of an evaluated node (or the loss node), as compiled."""
+        return dict(self.loss_params if node_id == self.loss_id else self._params[node_id])
 
     def named_node_parameters(self) -> dict[str, list[tuple[str, Any]]]:
         """Display name of each node with parameters -> its (parameter name, Parameter)

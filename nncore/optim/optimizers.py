@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -37,7 +38,7 @@ from nncore.tensor import Tensor, enable_grad
 
 __all__ = [
     "Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
-    "param_groups_for_weight_decay",
+    "param_groups_for_weight_decay", "UpdateTerm",
 ]
 
 
@@ -215,6 +216,30 @@ class _FlatGroup:
         return self.grad
 
 
+# ---------------------------------------------------------------------------- explaining a step
+@dataclass(frozen=True)
+class UpdateTerm:
+    """One quantity of an optimizer's step for one parameter, by the name the
+    literature gives it (:meth:`Optimizer.explain_step`).
+
+    Attributes:
+        symbol: its name in the formulas (``"w"``, ``"g"``, ``"m_t"``, ``"m̂_t"``).
+        key: the engine's name: a state key (``"exp_avg"``), ``"param"``, ``"grad"``,
+            or ``""`` for a quantity computed only to show it (Adam's bias-corrected
+            moments, in float64).
+        formula: how the step computes it (``"β1·m_{t−1} + (1 − β1)·g"``).
+        before: its value before the step (None for what the step creates).
+        after: its value after the step (an array of the parameter's shape, or a
+            number).
+    """
+
+    symbol: str
+    key: str
+    formula: str
+    before: Any
+    after: Any
+
+
 # ---------------------------------------------------------------------------- base
 class Optimizer:
     """Base class of the optimizers (PyTorch's ``torch.optim.Optimizer``).
@@ -248,6 +273,9 @@ class Optimizer:
 
     #: Scratch arrays per parameter an optimizer's step needs (views of shared buffers).
     _n_scratch = 2
+    #: The state's arrays by the names the literature and the class docstring give
+    #: them (Adam's ``exp_avg`` is m_t), for :meth:`explain_step`.
+    state_names: ClassVar[dict[str, str]] = {}
 
     def __init__(self, params: Iterable[Any], defaults: Mapping[str, Any]) -> None:
         if isinstance(params, Tensor):
@@ -606,6 +634,66 @@ class Optimizer:
         self._flat_groups.clear()
         self._checked.clear()
 
+    # ------------------------------------------------------------------ explaining a step
+    def snapshot(self, p: Any) -> dict[str, Any]:
+        """Copies of what a step of ``p`` reads: ``"param"`` (its data), ``"grad"`` and
+        its state (arrays copied, ``"step"`` as an int; no state before its first
+        step). Take it before :meth:`step`, pass it to :meth:`explain_step` after."""
+        snap: dict[str, Any] = {"param": np.array(p.data, copy=True),
+                                "grad": None if p.grad is None else np.array(p.grad, copy=True)}
+        for key, value in self.state.get(p, {}).items():
+            snap[key] = value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value)
+        return snap
+
+    def explain_step(self, p: Any, before: Mapping[str, Any]) -> list[UpdateTerm]:
+        """The step just taken for parameter ``p``, quantity by quantity, by the names
+        of the class docstring's update (w, g, the state's arrays by
+        :attr:`state_names`, and derived quantities such as Adam's bias-corrected
+        moments), each with its formula and its value before and after.
+
+        Args:
+            p: a parameter of this optimizer.
+            before: :meth:`snapshot` of ``p`` taken just before the step.
+
+        Returns:
+            the terms in the order the update computes them, ``w`` last. Derived
+            quantities are computed in float64 to show them; the step itself is
+            :meth:`step`'s, unchanged.
+
+        Raises:
+            KeyError: if ``p`` is not a parameter of this optimizer.
+        """
+        _, _, group = self._group_of(p)
+        state = self.state.get(p, {})
+        g = before["grad"]
+        terms = [UpdateTerm("g", "grad", "dL/dw from the backward pass", None, g)]
+        terms += self._explain_terms(group, before, state, g)
+        terms.append(UpdateTerm("w", "param", self._update_formula(group), before["param"],
+                                np.array(p.data, copy=True)))
+        return terms
+
+    def _explain_terms(self, group: Mapping[str, Any], before: Mapping[str, Any],
+                       state: Mapping[str, Any], g: np.ndarray) -> list[UpdateTerm]:
+        """The terms between ``g`` and ``w`` (subclasses override): by default each
+        named state array, before and after."""
+        return [UpdateTerm(symbol, key, "", before.get(key), np.array(state[key], copy=True))
+                for key, symbol in self.state_names.items() if key in state]
+
+    def _update_formula(self, group: Mapping[str, Any]) -> str:
+        """How ``w`` changes (subclasses override)."""
+        return "w ← step(w, g)"
+
+    @staticmethod
+    def _l2_term(group: Mapping[str, Any], before: Mapping[str, Any], g: np.ndarray
+                 ) -> list[UpdateTerm]:
+        """Weight decay as an L2 term in the gradient, when there is one."""
+        wd = float(group.get("weight_decay", 0.0))
+        if not wd or group.get("decoupled_weight_decay"):
+            return []
+        w = np.asarray(before["param"], dtype=np.float64)
+        return [UpdateTerm("g + λ·w", "", f"L2 weight decay in the gradient, λ = {wd:g}",
+                           None, np.asarray(g, dtype=np.float64) + wd * w)]
+
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -675,6 +763,27 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening "
                              f"(got nesterov=True, momentum={group['momentum']}, "
                              f"dampening={group['dampening']})")
+
+    state_names = {"momentum_buffer": "b_t"}
+
+    def _explain_terms(self, group, before, state, g):
+        terms = self._l2_term(group, before, g)
+        if "momentum_buffer" in state:
+            formula = ("b_1 = g (the first step copies the gradient)" if "momentum_buffer"
+                       not in before else "b_t = μ·b_{t−1} + (1 − dampening)·g")
+            terms.append(UpdateTerm("b_t", "momentum_buffer", formula + f", μ = "
+                                    f"{float(group['momentum']):g}",
+                                    before.get("momentum_buffer"),
+                                    np.array(state["momentum_buffer"], copy=True)))
+        return terms
+
+    def _update_formula(self, group):
+        lr = f"lr = {float(group['lr']):g}"
+        if float(group["momentum"]) == 0.0:
+            return f"w ← w − lr·g, {lr}"
+        if group["nesterov"]:
+            return f"w ← w − lr·(g + μ·b_t) (Nesterov), {lr}"
+        return f"w ← w − lr·b_t, {lr}"
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one SGD step (see the class docstring); returns the closure's loss."""
@@ -763,6 +872,19 @@ class Adagrad(Optimizer):
                            "initial_accumulator_value value")
         _check_nonnegative(group, "eps", "epsilon value")
         _check_flag(group, "maximize")
+
+    state_names = {"sum": "G_t"}
+
+    def _explain_terms(self, group, before, state, g):
+        t = int(state["step"])
+        clr = float(group["lr"]) / (1 + (t - 1) * float(group["lr_decay"]))
+        return [*self._l2_term(group, before, g),
+                UpdateTerm("G_t", "sum", "G_t = G_{t−1} + g² (the sum of squared gradients)",
+                           before.get("sum"), np.array(state["sum"], copy=True)),
+                UpdateTerm("clr", "", f"clr = lr / (1 + (t − 1)·lr_decay), t = {t}", None, clr)]
+
+    def _update_formula(self, group):
+        return f"w ← w − clr·g / (√G_t + ε), ε = {float(group['eps']):g}"
 
     def _init_state(self, p: Any, d: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         return {"step": 0,
@@ -854,6 +976,26 @@ class RMSprop(Optimizer):
         _check_nonnegative(group, "alpha", "alpha value")
         _check_flag(group, "centered")
         _check_flag(group, "maximize")
+
+    state_names = {"square_avg": "v_t", "grad_avg": "m_t", "momentum_buffer": "b_t"}
+
+    def _explain_terms(self, group, before, state, g):
+        a = f"α = {float(group['alpha']):g}"
+        formulas = {"square_avg": f"v_t = α·v_{{t−1}} + (1 − α)·g², {a}",
+                    "grad_avg": f"m_t = α·m_{{t−1}} + (1 − α)·g (centered), {a}",
+                    "momentum_buffer": "b_t = μ·b_{t−1} + g / avg, "
+                                       f"μ = {float(group['momentum']):g}"}
+        return [*self._l2_term(group, before, g)] + [
+            UpdateTerm(symbol, key, formulas[key], before.get(key),
+                       np.array(state[key], copy=True))
+            for key, symbol in self.state_names.items() if key in state]
+
+    def _update_formula(self, group):
+        avg = "√(v_t − m_t²) + ε" if group["centered"] else "√v_t + ε"
+        lr = f"lr = {float(group['lr']):g}, ε = {float(group['eps']):g}"
+        if float(group["momentum"]) > 0:
+            return f"w ← w − lr·b_t with avg = {avg}, {lr}"
+        return f"w ← w − lr·g / ({avg}), {lr}"
 
     def _init_state(self, p: Any, d: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         st: dict[str, Any] = {"step": 0, "square_avg": np.zeros_like(d)}
@@ -959,6 +1101,29 @@ class Adadelta(Optimizer):
         _check_nonnegative(group, "eps", "epsilon value")
         _check_nonnegative(group, "weight_decay", "weight_decay value")
         _check_flag(group, "maximize")
+
+    state_names = {"square_avg": "E[g²]_t", "acc_delta": "E[Δw²]_t"}
+
+    def _explain_terms(self, group, before, state, g):
+        rho, eps = float(group["rho"]), float(group["eps"])
+        gd = np.asarray(g, dtype=np.float64)
+        if float(group["weight_decay"]):
+            gd = gd + float(group["weight_decay"]) * np.asarray(before["param"], np.float64)
+        u_before = before.get("acc_delta")
+        u_before = np.zeros_like(gd) if u_before is None else np.asarray(u_before, np.float64)
+        v = np.asarray(state["square_avg"], dtype=np.float64)
+        delta = np.sqrt(u_before + eps) / np.sqrt(v + eps) * gd
+        return [*self._l2_term(group, before, g),
+                UpdateTerm("E[g²]_t", "square_avg", f"E[g²]_t = ρ·E[g²]_{{t−1}} + (1 − ρ)·g², "
+                           f"ρ = {rho:g}", before.get("square_avg"),
+                           np.array(state["square_avg"], copy=True)),
+                UpdateTerm("Δw", "", f"Δw = √(E[Δw²]_{{t−1}} + ε) / √(E[g²]_t + ε)·g, ε = "
+                           f"{eps:g}", None, delta),
+                UpdateTerm("E[Δw²]_t", "acc_delta", "E[Δw²]_t = ρ·E[Δw²]_{t−1} + (1 − ρ)·Δw²",
+                           before.get("acc_delta"), np.array(state["acc_delta"], copy=True))]
+
+    def _update_formula(self, group):
+        return f"w ← w − lr·Δw, lr = {float(group['lr']):g}"
 
     def _init_state(self, p: Any, d: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         return {"step": 0, "square_avg": np.zeros_like(d), "acc_delta": np.zeros_like(d)}
@@ -1073,6 +1238,41 @@ class Adam(Optimizer):
         _check_flag(group, "amsgrad")
         _check_flag(group, "maximize")
         _check_flag(group, "decoupled_weight_decay")
+
+    state_names = {"exp_avg": "m_t", "exp_avg_sq": "v_t", "max_exp_avg_sq": "v_max"}
+
+    def _explain_terms(self, group, before, state, g):
+        b1, b2 = (float(b) for b in group["betas"])
+        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        t = int(state["step"])
+        terms = self._l2_term(group, before, g)
+        if wd and group["decoupled_weight_decay"]:
+            w = np.asarray(before["param"], dtype=np.float64)
+            terms.append(UpdateTerm("w·(1 − lr·λ)", "", f"decoupled weight decay (AdamW), "
+                                    f"λ = {wd:g}, before the Adam step", None,
+                                    w * (1.0 - lr * wd)))
+        m = np.array(state["exp_avg"], copy=True)
+        v = np.array(state["exp_avg_sq"], copy=True)
+        terms.append(UpdateTerm("m_t", "exp_avg", f"m_t = β1·m_{{t−1}} + (1 − β1)·g, β1 = {b1:g}",
+                                before.get("exp_avg"), m))
+        terms.append(UpdateTerm("v_t", "exp_avg_sq", f"v_t = β2·v_{{t−1}} + (1 − β2)·g², "
+                                f"β2 = {b2:g}", before.get("exp_avg_sq"), v))
+        if "max_exp_avg_sq" in state:
+            v = np.array(state["max_exp_avg_sq"], copy=True)
+            terms.append(UpdateTerm("v_max", "max_exp_avg_sq", "v_max = max(v_max, v_t) "
+                                    "(AMSGrad: used for v̂_t)", before.get("max_exp_avg_sq"), v))
+        m_hat = np.asarray(m, np.float64) / (1.0 - b1 ** t)
+        v_hat = np.asarray(v, np.float64) / (1.0 - b2 ** t)
+        terms.append(UpdateTerm("m̂_t", "", f"m̂_t = m_t / (1 − β1^t), t = {t}", None, m_hat))
+        terms.append(UpdateTerm("v̂_t", "", f"v̂_t = v_t / (1 − β2^t), t = {t}", None, v_hat))
+        terms.append(UpdateTerm("step", "", f"lr·m̂_t / (√v̂_t + ε), lr = {lr:g}, ε = {eps:g}",
+                                None, lr * m_hat / (np.sqrt(v_hat) + eps)))
+        return terms
+
+    def _update_formula(self, group):
+        decay = "w·(1 − lr·λ) " if group["decoupled_weight_decay"] and \
+            float(group["weight_decay"]) else "w "
+        return f"w ← {decay}− lr·m̂_t / (√v̂_t + ε)"
 
     def _init_state(self, p: Any, d: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         st: dict[str, Any] = {"step": 0, "exp_avg": np.zeros_like(d),

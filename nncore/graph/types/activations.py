@@ -10,6 +10,8 @@ from nncore import functional as F
 from nncore.graph.shapes import Shapes
 from nncore.graph.types import register
 from nncore.graph.types.base import ExportSpec, NodeType, Params
+from nncore.graph.types.explain import (NodeStep, at, chain_rule, num, pending, spot,
+                                        value_line)
 from nncore.spec import ParamSpec
 from nncore.tensor import Tensor
 
@@ -60,6 +62,11 @@ class ReLU(Activation):
         units = a.reshape(a.shape[0], -1)
         return {"dead": float(np.mean(np.all(units <= 0, axis=0)))}
 
+    def explain(self, step: NodeStep) -> str:
+        x, y, g = (at(a, step.index) for a in (step.x(), step.y, step.g))
+        return "\n".join([value_line(step, "max(0, x)", f"max(0, {num(x)})"),
+                          chain_rule(step, "dL/dy · [x > 0]", [g, 1.0 if x > 0 else 0.0])])
+
 
 @register
 class LeakyReLU(Activation):
@@ -81,6 +88,14 @@ class LeakyReLU(Activation):
     def card_text(self, params: Params, data: Any = None) -> str:
         return f"slope {params['negative_slope']:g}"
 
+    def explain(self, step: NodeStep) -> str:
+        a = float(step.params["negative_slope"])
+        x, g = at(step.x(), step.index), at(step.g, step.index)
+        slope = 1.0 if x > 0 else a
+        return "\n".join([value_line(step, f"x if x > 0 else {num(a)}·x",
+                                     num(x) if x > 0 else f"{num(a)} · {num(x)}"),
+                          chain_rule(step, f"dL/dy · (1 if x > 0 else {num(a)})", [g, slope])])
+
 
 @register
 class Sigmoid(Activation):
@@ -99,6 +114,12 @@ class Sigmoid(Activation):
     #: outputs within 0.02 of 0 or 1: the derivative is below 0.02
     unit_stat = _saturated(lambda a: (a < 0.02) | (a > 0.98))
 
+    def explain(self, step: NodeStep) -> str:
+        x, y, g = (at(a, step.index) for a in (step.x(), step.y, step.g))
+        return "\n".join([value_line(step, "σ(x) = 1 / (1 + e^−x)", f"1 / (1 + e^{-x:.4g})"
+                                     .replace("-", "−")),
+                          chain_rule(step, "dL/dy · y(1 − y)", [g, y, 1.0 - y])])
+
 
 @register
 class Tanh(Activation):
@@ -114,6 +135,11 @@ class Tanh(Activation):
              "sigmoid, so gradients can vanish in deep stacks.")
     #: |tanh| above 0.96: the derivative 1 - tanh^2 is below 0.08
     unit_stat = _saturated(lambda a: np.abs(a) > 0.96)
+
+    def explain(self, step: NodeStep) -> str:
+        x, y, g = (at(a, step.index) for a in (step.x(), step.y, step.g))
+        return "\n".join([value_line(step, "tanh(x)", f"tanh({num(x)})"),
+                          chain_rule(step, "dL/dy · (1 − y²)", [g, 1.0 - y * y])])
 
 
 @register
@@ -132,3 +158,22 @@ class Softmax(Activation):
 
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         return ExportSpec("Softmax", args={"dim": -1})
+
+    def explain(self, step: NodeStep) -> str:
+        i = step.index
+        row = i[:-1]
+        x = np.asarray(step.x(), dtype=np.float64)[row]
+        p = np.asarray(step.y, dtype=np.float64)[row]
+        row_text = "".join(f"{int(k)}, " for k in row)
+        lines = [value_line(step, f"e^x{spot(i)} / Σ_j e^x[{row_text}j]",
+                            f"e^{num(x[i[-1]])} / {num(np.exp(x).sum())}")]
+        g = step.g
+        if g is None:
+            lines.append(f"dL/dx{spot(i)} = p_i · (dL/dp_i − Σ_j dL/dp_j · p_j): "
+                         f"{pending(step)}")
+        else:
+            gr = np.asarray(g, dtype=np.float64)[row]
+            inner = float(np.dot(gr, p))
+            lines.append(chain_rule(step, "p_i · (dL/dp_i − Σ_j dL/dp_j · p_j)",
+                                    [p[i[-1]], gr[i[-1]] - inner]))
+        return "\n".join(lines)

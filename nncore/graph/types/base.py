@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nncore.graph.shapes import DataShape, PortShape, Shapes, batch_tensor
+from nncore.graph.types.explain import NodeStep, at, num, pending, spot, value_line
 from nncore.spec import ParamSpec, SpecError
 from nncore.tensor import Tensor
 
@@ -220,6 +221,24 @@ class NodeType:
     def export(self, params: Params, inputs: Shapes) -> ExportSpec | None:
         """The PyTorch equivalent (None: nothing to write, e.g. the Input)."""
         return None
+
+    def explain(self, step: NodeStep) -> str:
+        """The chain rule at this node with the live numbers plugged in, for the
+        selected element ``step.index`` of its first output: what the forward pass
+        computed there and how the backward pass turns dL/d(output) into dL/d(input)
+        (lines separated by newlines; the step-through shows it). Default: the
+        selected output and its gradient; the types override it with their formula
+        (Sigmoid: ``dL/dx = dL/dy · y(1 − y) = −0.21 · 0.73 · 0.27 = −0.041``).
+
+        Raises:
+            IndexError: for an index outside the output's shape.
+        """
+        i = step.index
+        lines = [f"{step.name}: {self.summary}", value_line(step, "output")]
+        g = step.g
+        lines.append(f"dL/dy{spot(i)} = {num(at(g, i))}" if g is not None
+                     else f"dL/dy{spot(i)}: {pending(step)}")
+        return "\n".join(lines)
 
 
 class ModuleType(NodeType):

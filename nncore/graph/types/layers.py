@@ -10,6 +10,8 @@ from nncore import init, nn
 from nncore.graph.shapes import PortShape, Shapes, batch_tensor, features
 from nncore.graph.types import register
 from nncore.graph.types.base import ExportSpec, ModuleType, Params
+from nncore.graph.types.explain import (NodeStep, at, chain_rule, num, pending, spot,
+                                        value_line, written_sum)
 from nncore.spec import ParamSpec
 
 __all__ = ["Dense", "Dropout"]
@@ -70,6 +72,42 @@ class Dense(ModuleType):
                                           "out_features": params["units"],
                                           "bias": params["bias"]})
 
+    def explain(self, step: NodeStep) -> str:
+        """y = x Wᵀ + b at the selected (sample, unit); dL/dW, dL/db, dL/dx written out
+        for it (the first input feature's weight)."""
+        *lead, j = step.index
+        x = np.asarray(step.x(), dtype=np.float64)
+        xr = x[tuple(lead)]
+        W = np.asarray(step.module.weight.data, dtype=np.float64)
+        b = None if step.module.bias is None else float(step.module.bias.data[j])
+        terms = [f"{num(a)}·{num(w)}" for a, w in zip(xr, W[j])]
+        total = float(xr @ W[j]) + (b or 0.0)
+        if b is not None:
+            terms.append(num(b))
+        n_in, units = W.shape[1], W.shape[0]
+        lines = [f"y = x · Wᵀ + b: {x.shape} · ({n_in}, {units}) → {np.shape(step.y)}",
+                 f"y{spot(step.index)} = Σ_k x[k]·W[{j}, k]" + (" + b" if b is not None else "")
+                 + " = " + written_sum(terms, total)]
+        g = step.g
+        if g is None:
+            lines.append(f"dL/dW = (dL/dy)ᵀ · x, dL/db = Σ_n dL/dy, dL/dx = dL/dy · W: "
+                         f"{pending(step)}")
+            return "\n".join(lines)
+        g2 = np.asarray(g, dtype=np.float64).reshape(-1, units)
+        x2 = x.reshape(-1, n_in)
+        lines.append(f"dL/dW = (dL/dy)ᵀ · x: ({units}, {len(g2)}) · ({len(x2)}, {n_in}) → "
+                     f"({units}, {n_in}), summed over the batch")
+        lines.append(f"dL/dW[{j}, 0] = Σ_n dL/dy[n, {j}]·x[n, 0] = " + written_sum(
+            [f"{num(a)}·{num(c)}" for a, c in zip(g2[:, j], x2[:, 0])],
+            float(g2[:, j] @ x2[:, 0])))
+        if b is not None:
+            lines.append(f"dL/db[{j}] = Σ_n dL/dy[n, {j}] = " + written_sum(
+                [num(a) for a in g2[:, j]], float(g2[:, j].sum())))
+        gr = np.asarray(g, dtype=np.float64)[tuple(lead)]
+        lines.append(f"dL/dx{spot((*lead, 0))} = Σ_j dL/dy[j]·W[j, 0] = " + written_sum(
+            [f"{num(a)}·{num(w)}" for a, w in zip(gr, W[:, 0])], float(gr @ W[:, 0])))
+        return "\n".join(lines)
+
 
 @register
 class Dropout(ModuleType):
@@ -98,3 +136,22 @@ class Dropout(ModuleType):
 
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         return ExportSpec("Dropout", args={"p": params["p"]})
+
+    def explain(self, step: NodeStep) -> str:
+        """Its mask (the engine's, kept for the backward pass) at the selected element,
+        and how many values it kept."""
+        p = float(step.params["p"])
+        mask = step.saved.get("mask")
+        if not step.training or mask is None:
+            return "\n".join(["evaluation behaviour (or p = 0): Dropout passes its input "
+                              "unchanged", value_line(step, "x"),
+                              chain_rule(step, "dL/dy", [at(step.g, step.index)])])
+        m = at(mask, step.index)
+        kept = int(np.count_nonzero(mask))
+        x, g = at(step.x(), step.index), at(step.g, step.index)
+        return "\n".join([
+            f"mask: each value kept with probability 1 − p = {num(1 - p)} and scaled by "
+            f"1/(1 − p) = {num(1 / (1 - p))}, else 0; this batch keeps {kept} of {mask.size}",
+            f"mask{spot(step.index)} = {num(m)} ({'kept' if m else 'dropped'})",
+            value_line(step, "x · mask", f"{num(x)} · {num(m)}"),
+            chain_rule(step, "dL/dy · mask", [g, m])])

@@ -11,6 +11,7 @@ from nncore.graph.shapes import LOSS, PortShape, Shapes, ShapeError, batch_tenso
 from nncore.graph.types import register
 from nncore.graph.types.base import (TARGET, ExportSpec, LossType, NodeValueError, Params,
                                      PortSpec)
+from nncore.graph.types.explain import NodeStep, num, spot
 from nncore.spec import ParamSpec
 from nncore.tensor import Tensor
 
@@ -68,6 +69,30 @@ class CrossEntropy(LossType):
         return ExportSpec("cross_entropy", module=False,
                           args={"label_smoothing": params["label_smoothing"]})
 
+    def explain(self, step: NodeStep) -> str:
+        """For the selected (sample, class) of the scores: p = softmax(z), the sample's
+        loss and the fused gradient (p − onehot(y)) / N."""
+        n, c = step.index
+        z = np.asarray(step.extra["prediction"], dtype=np.float64)
+        N, C = z.shape
+        zr = z[n] - z[n].max()
+        p = np.exp(zr) / np.exp(zr).sum()
+        label = int(np.asarray(step.target).reshape(-1)[n])
+        eps = float(step.params["label_smoothing"])
+        t = (1.0 - eps) * (1.0 if c == label else 0.0) + eps / C
+        where = "the Softmax's input, fused: log-softmax" if step.extra["fused"] else "logits"
+        lines = [f"z = the scores ({where}); p = softmax(z); L = −mean_n log p[n, y_n] "
+                 f"= {num(np.asarray(step.y))}",
+                 f"sample {n}: class y = {label}, p[{n}, {label}] = {num(p[label])}, "
+                 f"−log p = {num(-np.log(p[label]))}",
+                 f"p{spot(step.index)} = {num(p[c])}"]
+        target = (f"onehot(y){spot(step.index)}" if not eps else
+                  f"((1 − {num(eps)})·onehot(y) + {num(eps)}/{C}){spot(step.index)}")
+        lines.append(f"dL/dz{spot(step.index)} = (p − onehot(y)) / N = ({num(p[c])} − "
+                     f"{num(t)}) / {N} = {num((p[c] - t) / N)}" + (
+                         f"  (label smoothing {num(eps)}: the target is {target})" if eps else ""))
+        return "\n".join(lines)
+
 
 @register
 class MSE(LossType):
@@ -98,6 +123,16 @@ class MSE(LossType):
 
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         return ExportSpec("mse_loss", module=False)
+
+    def explain(self, step: NodeStep) -> str:
+        pred = np.asarray(step.extra["prediction"], dtype=np.float64)
+        y = np.asarray(step.target, dtype=np.float64).reshape(pred.shape)
+        i = step.index
+        a, b = float(pred[i]), float(y[i])
+        return "\n".join([f"L = mean((ŷ − y)²) over {pred.size} values = {num(np.asarray(step.y))}",
+                          f"ŷ{spot(i)} = {num(a)}, y{spot(i)} = {num(b)}",
+                          f"dL/dŷ{spot(i)} = 2(ŷ − y) / n = 2·({num(a)} − {num(b)}) / "
+                          f"{pred.size} = {num(2 * (a - b) / pred.size)}"])
 
 
 @register
@@ -167,3 +202,26 @@ class BinaryCrossEntropy(LossType):
 
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         return ExportSpec("binary_cross_entropy", module=False)
+
+    def explain(self, step: NodeStep) -> str:
+        """Fused (a Sigmoid before it): dL/dz = (σ(z) − y) / N on the logit z; else
+        dL/dp = (p − y) / (p(1 − p)) / N."""
+        v = np.asarray(step.extra["prediction"], dtype=np.float64)
+        i = tuple(step.index) if len(step.index) == v.ndim else (0,) * v.ndim
+        y = float(np.asarray(step.target, dtype=np.float64).reshape(v.shape)[i])
+        n = v.size
+        lines = [f"L = −mean(y·log p + (1 − y)·log(1 − p)) = {num(np.asarray(step.y))}"]
+        if step.extra["fused"]:
+            z = float(v[i])
+            p = 1.0 / (1.0 + np.exp(-z))
+            lines += [f"z{spot(i)} = {num(z)} (the Sigmoid's input, fused: with logits), "
+                      f"p = σ(z) = {num(p)}, y = {num(y)}",
+                      f"dL/dz{spot(i)} = (σ(z) − y) / N = ({num(p)} − {num(y)}) / {n} = "
+                      f"{num((p - y) / n)}"]
+        else:
+            p = float(v[i])
+            d = max(p * (1 - p), 1e-12)
+            lines += [f"p{spot(i)} = {num(p)}, y = {num(y)}",
+                      f"dL/dp{spot(i)} = (p − y) / (p(1 − p)) / N = ({num(p)} − {num(y)}) / "
+                      f"{num(d)} / {n} = {num((p - y) / d / n)}"]
+        return "\n".join(lines)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
+
 from nncore import functional as F
 from nncore.graph.shapes import PortShape, Shapes, ShapeError, broadcast
 from nncore.graph.types import register
 from nncore.graph.types.base import ExportSpec, NodeType, Params, PortSpec
+from nncore.graph.types.explain import NodeStep, at, mapped_index, num, pending, spot, value_line
 from nncore.tensor import Tensor
 
 __all__ = ["Add", "Concatenate"]
@@ -67,6 +70,26 @@ class Add(_Merge):
 
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         return ExportSpec("add", module=False)
+
+    def explain(self, step: NodeStep) -> str:
+        """The sum at the selected element, and the gradient flowing unchanged into
+        each input (a broadcast input, a bias, gets it summed over the batch)."""
+        i = step.index
+        xs = step.inputs["inputs"]
+        lines = [value_line(step, " + ".join(f"x{k + 1}" for k in range(len(xs))),
+                            " + ".join(num(at(x, i)) for x in xs))]
+        g = step.g
+        if g is None:
+            lines.append(f"dL/dx_k = dL/dy for every input: {pending(step)}")
+            return "\n".join(lines)
+        lines.append(f"dL/dx_k{spot(i)} = dL/dy{spot(i)} = {num(at(g, i))} for every input")
+        for k, (x, gx) in enumerate(zip(xs, step.input_grads["inputs"])):
+            if np.shape(x) != np.shape(g) and gx is not None:
+                j = mapped_index(i, np.shape(x))
+                lines.append(f"x{k + 1} {np.shape(x)} was broadcast to {np.shape(g)}: its "
+                             f"gradient is summed over the broadcast axes, dL/dx{k + 1}"
+                             f"{spot(j)} = {num(at(gx, j))}")
+        return "\n".join(lines)
 
 
 @register

@@ -10,6 +10,8 @@ from nncore import nn
 from nncore.graph.shapes import PortShape, Shapes, batch_tensor, features
 from nncore.graph.types import register
 from nncore.graph.types.base import ExportSpec, ModuleType, Params
+from nncore.graph.types.explain import (NodeStep, chain_rule, num, pending, spot,
+                                        value_line)
 from nncore.spec import ParamSpec
 
 __all__ = ["BatchNorm"]
@@ -59,3 +61,42 @@ class BatchNorm(ModuleType):
         return ExportSpec("BatchNorm1d", args={"num_features": features(inputs),
                                                "eps": params["eps"],
                                                "momentum": params["momentum"]})
+
+    def explain(self, step: NodeStep) -> str:
+        """The batch mean and variance (training) or the running ones (evaluation) of
+        the selected feature, γ and β, and the gradient at the selected element."""
+        n, j = step.index
+        x = np.asarray(step.x(), dtype=np.float64)
+        eps = float(step.params["eps"])
+        m = step.module
+        gamma, beta = float(m.weight.data[j]), float(m.bias.data[j])
+        if step.training:
+            mean = float(x[:, j].mean())
+            var = float(((x[:, j] - mean) ** 2).mean())
+            stats = (f"batch mean μ[{j}] = {num(mean)}, batch variance σ²[{j}] = {num(var)} "
+                     f"(biased, over the {len(x)} samples)")
+        else:
+            mean, var = float(m.running_mean[j]), float(m.running_var[j])
+            stats = (f"running mean μ[{j}] = {num(mean)}, running variance σ²[{j}] = "
+                     f"{num(var)} (evaluation behaviour)")
+        inv = 1.0 / np.sqrt(var + eps)
+        xhat = (x[n, j] - mean) * inv
+        lines = [stats, f"γ[{j}] = {num(gamma)}, β[{j}] = {num(beta)}, ε = {num(eps)}",
+                 f"x̂{spot(step.index)} = (x − μ) / √(σ² + ε) = ({num(x[n, j])} − {num(mean)}) "
+                 f"/ {num(1 / inv)} = {num(xhat)}",
+                 value_line(step, "γ·x̂ + β", f"{num(gamma)} · {num(xhat)} + {num(beta)}")]
+        g = step.g
+        if g is None:
+            lines.append(f"dL/dx = γ/√(σ² + ε) · (g − mean(g) − x̂·mean(g·x̂)): {pending(step)}")
+            return "\n".join(lines)
+        gj = np.asarray(g, dtype=np.float64)[:, j]
+        xh = (x[:, j] - mean) * inv
+        lines.append(f"dL/dγ[{j}] = Σ_n dL/dy·x̂ = {num(float(gj @ xh))}, dL/dβ[{j}] = Σ_n "
+                     f"dL/dy = {num(float(gj.sum()))}")
+        if step.training:
+            mg, mgx = float(gj.mean()), float((gj * xh).mean())
+            lines.append(chain_rule(step, "γ/√(σ² + ε) · (g − mean(g) − x̂·mean(g·x̂))",
+                                    [gamma * inv, gj[n] - mg - xhat * mgx]))
+        else:
+            lines.append(chain_rule(step, "dL/dy · γ/√(σ² + ε)", [gj[n], gamma * inv]))
+        return "\n".join(lines)

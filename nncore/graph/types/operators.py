@@ -25,6 +25,8 @@ from nncore.graph.shapes import LOSS, PortShape, Shapes, ShapeError, broadcast, 
 from nncore.graph.types import register
 from nncore.graph.types.base import (LOSS_KIND, TARGET, ExportSpec, LossType, NodeType, Params,
                                      PortSpec)
+from nncore.graph.types.explain import (NodeStep, at, chain_rule, mapped_index, num, pending,
+                                        spot, value_line, written_sum)
 from nncore.spec import ParamSpec
 from nncore.tensor import Tensor
 
@@ -76,6 +78,17 @@ class _Unary(_Operator):
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         return ExportSpec(self.op, module=False)
 
+    def local(self, params: Params, x: float, y: float) -> tuple[str, str, list[float]]:
+        """For :meth:`explain`: the forward formula in x, the backward rule (``"dL/dy ·
+        y"``) and its factors after dL/dy at one element (subclasses override)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def explain(self, step: NodeStep) -> str:
+        x, y, g = (at(a, step.index) for a in (step.x(), step.y, step.g))
+        forward, rule, factors = self.local(step.params, x, y)
+        return "\n".join([value_line(step, forward, forward.replace("x", f"({num(x)})")),
+                          chain_rule(step, rule, [g, *factors])])
+
 
 class _Binary(_Operator):
     """``y = op(a, b)`` of two inputs, ``op`` the engine's function (PyTorch's name):
@@ -98,6 +111,31 @@ class _Binary(_Operator):
 
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         return ExportSpec(self.op, module=False)
+
+    symbol: ClassVar[str] = ""
+
+    def local(self, a: float, b: float) -> tuple[str, list[float], str, list[float]]:
+        """For :meth:`explain`: the rule and factors (after dL/dy) of dL/da and of
+        dL/db at one element (subclasses override)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def explain(self, step: NodeStep) -> str:
+        """The operation at the selected element, each input's share of the gradient
+        there, and for a broadcast input its gradient summed over the broadcast axes."""
+        i = step.index
+        a, b, g = at(step.x("a"), i), at(step.x("b"), i), at(step.g, i)
+        rule_a, fa, rule_b, fb = self.local(a, b)
+        lines = [value_line(step, f"a {self.symbol} b", f"{num(a)} {self.symbol} {num(b)}"),
+                 chain_rule(step, rule_a, [g, *fa], "a"), chain_rule(step, rule_b, [g, *fb], "b")]
+        if step.g is not None:
+            for port in ("a", "b"):
+                x, gx = step.x(port), step.gx(port)
+                if np.shape(x) != np.shape(step.g) and gx is not None:
+                    j = mapped_index(i, np.shape(x))
+                    lines.append(f"{port} {np.shape(x)} was broadcast to {np.shape(step.g)}: "
+                                 f"dL/d{port}{spot(j)} sums over the broadcast axes = "
+                                 f"{num(at(gx, j))}")
+        return "\n".join(lines)
 
 
 class _Holder(nn.Module):
@@ -156,6 +194,18 @@ class Parameter(_Operator):
              "Dense layer written by hand. Starting every weight at the same value (zeros) "
              "makes all units learn the same thing; random starts break the symmetry.")
     glyph = "θ"
+
+    def explain(self, step: NodeStep) -> str:
+        i = step.index
+        lines = [f"{step.name}: a learnable tensor of shape {np.shape(step.y)}",
+                 value_line(step, "its current value")]
+        if step.g is None:
+            lines.append(f"dL/d{step.name}{spot(i)}: {pending(step)}")
+        else:
+            lines.append(f"dL/d{step.name}{spot(i)} = {num(at(step.g, i))}: the sum of what "
+                         "every operation using it sent back; Apply update moves it against "
+                         "this gradient")
+        return "\n".join(lines)
 
     @staticmethod
     def shape(params: Params) -> tuple[int, ...]:
@@ -254,6 +304,35 @@ class MatMul(_Binary):
                 *(bd[-1:] if len(b.dims) > 1 else ()))
         return {"output": PortShape(tuple(dims))}
 
+    def explain(self, step: NodeStep) -> str:
+        """For 2-D operands: y[i, j] = Σ_k a[i, k]·b[k, j] written out, dL/da = dL/dy · bᵀ
+        and dL/db = aᵀ · dL/dy with their shapes, and the first term of each for the
+        selected row i and column j (the sums written out when short)."""
+        a = np.asarray(step.x("a"), dtype=np.float64)
+        b = np.asarray(step.x("b"), dtype=np.float64)
+        shapes = f"{a.shape} · {b.shape} → {np.shape(step.y)}"
+        if a.ndim != 2 or b.ndim != 2:
+            return "\n".join([f"y = a · b: {shapes}", value_line(step, "Σ_k a[…, k]·b[k, …]"),
+                              "dL/da = dL/dy · bᵀ, dL/db = aᵀ · dL/dy"])
+        i, j = step.index
+        lines = [f"y = a · b: {shapes}",
+                 f"y[{i}, {j}] = Σ_k a[{i}, k]·b[k, {j}] = " + written_sum(
+                     [f"{num(u)}·{num(v)}" for u, v in zip(a[i], b[:, j])],
+                     float(a[i] @ b[:, j]))]
+        g = step.g
+        gshape = np.shape(step.y)
+        lines.append(f"dL/da = dL/dy · bᵀ: {gshape} · {b.shape[::-1]} → {a.shape}; "
+                     f"dL/db = aᵀ · dL/dy: {a.shape[::-1]} · {gshape} → {b.shape}")
+        if g is None:
+            lines.append(f"the numbers: {pending(step)}")
+            return "\n".join(lines)
+        g = np.asarray(g, dtype=np.float64)
+        lines.append(f"dL/db[0, {j}] = Σ_n a[n, 0]·dL/dy[n, {j}] = " + written_sum(
+            [f"{num(u)}·{num(v)}" for u, v in zip(a[:, 0], g[:, j])], float(a[:, 0] @ g[:, j])))
+        lines.append(f"dL/da[{i}, 0] = Σ_m dL/dy[{i}, m]·b[0, m] = " + written_sum(
+            [f"{num(u)}·{num(v)}" for u, v in zip(g[i], b[0])], float(g[i] @ b[0])))
+        return "\n".join(lines)
+
 
 @register
 class Subtract(_Binary):
@@ -264,6 +343,10 @@ class Subtract(_Binary):
     learn = ("y = a - b. The gradient flows into a unchanged and into b negated: dL/da = "
              "dL/dy, dL/db = -dL/dy (summed over the axes b was broadcast along).")
     glyph = "−"
+    symbol = "−"
+
+    def local(self, a, b):
+        return "dL/dy", [], "−dL/dy", [-1.0]
 
 
 @register
@@ -276,6 +359,10 @@ class Multiply(_Binary):
              "times the incoming gradient: dL/da = dL/dy * b, dL/db = dL/dy * a (summed "
              "over broadcast axes).")
     glyph = "×"
+    symbol = "·"
+
+    def local(self, a, b):
+        return "dL/dy · b", [b], "dL/dy · a", [a]
 
 
 @register
@@ -287,6 +374,11 @@ class Divide(_Binary):
     learn = ("y = a / b. dL/da = dL/dy / b and dL/db = -dL/dy * a / b²: dividing by numbers "
              "near zero makes both the value and its gradient explode.")
     glyph = "÷"
+    symbol = "/"
+
+    def local(self, a, b):
+        return ("dL/dy · (1/b)", [1.0 / b if b else float("inf")], "dL/dy · (−a/b²)",
+                [-a / (b * b) if b else float("-inf")])
 
 
 @register
@@ -300,6 +392,11 @@ class Power(_Unary):
              "error (MSE by hand); p = 0.5 is the square root, whose gradient is infinite "
              "at 0.")
     glyph = "xᵖ"
+
+    def local(self, params, x, y):
+        p = float(params["exponent"])
+        return (f"x^{num(p)}", f"dL/dy · {num(p)}·x^{num(p - 1)}",
+                [p, float(x) ** (p - 1) if x or p > 1 else 0.0])
 
     def apply(self, params: Params, x: Tensor) -> Tensor:
         return F.pow(x, params["exponent"])
@@ -316,6 +413,9 @@ class Square(_Unary):
     learn = ("y = x²; its gradient dL/dx = dL/dy · 2x: large errors get large gradients. "
              "Squared errors are what MSE averages.")
     glyph = "x²"
+
+    def local(self, params, x, y):
+        return "x²", "dL/dy · 2x", [2.0, x]
 
     def apply(self, params: Params, x: Tensor) -> Tensor:
         return F.pow(x, 2.0)
@@ -335,6 +435,9 @@ class Exp(_Unary):
     glyph = "eˣ"
     op = "exp"
 
+    def local(self, params, x, y):
+        return "e^x", "dL/dy · e^x = dL/dy · y", [y]
+
 
 @register
 class Log(_Unary):
@@ -345,6 +448,9 @@ class Log(_Unary):
              "the built-in losses use log-softmax and clamping for that reason.")
     glyph = "ln"
     op = "log"
+
+    def local(self, params, x, y):
+        return "ln x", "dL/dy · (1/x)", [1.0 / x if x else float("inf")]
 
 
 _AXES = {"all": None, "batch": 0, "last": -1}
@@ -375,6 +481,28 @@ class _Reduce(_Operator):
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         axis = _AXES[params["axis"]]
         return ExportSpec(self.op, module=False, args={} if axis is None else {"dim": axis})
+
+    def explain(self, step: NodeStep) -> str:
+        """The reduction written out for the selected output element, and the gradient
+        each reduced element receives (dL/dy, divided by n for Mean)."""
+        x = np.asarray(step.x(), dtype=np.float64)
+        axis = _AXES[step.params["axis"]]
+        i = step.index
+        part = x.reshape(-1) if axis is None else np.moveaxis(x, axis % x.ndim, -1)[tuple(i)]
+        n = part.size
+        mean = self.op == "mean"
+        over = "every element" if axis is None else f"the {step.params['axis']} axis"
+        total = written_sum([num(v) for v in part], float(part.sum()))
+        lines = [f"y{spot(i)} = {'(1/n) ' if mean else ''}Σ x over {over} (n = {n}): Σ x = "
+                 f"{total}" + (f"; y = Σ x / {n} = {num(float(part.mean()))}" if mean else "")]
+        rule = "dL/dy / n" if mean else "dL/dy"
+        if step.g is None:
+            lines.append(f"dL/dx = {rule} for each reduced element: {pending(step)}")
+        else:
+            g = at(step.g, i)
+            lines.append(f"dL/dx = {rule} for each reduced element = "
+                         + (f"{num(g)} / {n} = {num(g / n)}" if mean else num(g)))
+        return "\n".join(lines)
 
 
 @register
@@ -537,3 +665,8 @@ class Objective(LossType):
 
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         return ExportSpec("Identity")  # the loss is the scalar wired in, as it is
+
+    def explain(self, step: NodeStep) -> str:
+        return "\n".join([f"L = the scalar wired into 'scalar' = {num(np.asarray(step.y))}",
+                          "backpropagation starts here: dL/dL = 1, and the scalar's wire "
+                          "gets dL/d(scalar) = 1"])
