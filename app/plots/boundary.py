@@ -15,14 +15,32 @@ from app.plots.base import (CLASS_COLORS, PlotView, configure_plot, new_legend,
                             set_plot_labels, style_legend)
 from app.state import RunState
 
-__all__ = ["BoundaryView", "boundary_rgba"]
+__all__ = ["BoundaryView", "boundary_rgba", "shown_classes", "OTHER", "LEGEND_CLASSES"]
 
 #: Opacity of the grid colour for an unsure prediction (confidence 1/K) and a sure one.
 ALPHA_UNSURE, ALPHA_SURE = 0.06, 0.55
 
 
+#: The most classes drawn in their own colour and listed in the legend (a legend of
+#: more would not fit the plot; beyond, the most frequent and one grey "other").
+LEGEND_CLASSES = 12
+#: The key of the scatter of the classes not shown on their own (:func:`shown_classes`)
+#: and its colour.
+OTHER, OTHER_COLOR = -1, "#9ca3af"
+
+
 def class_color(k: int) -> str:
     return CLASS_COLORS[k % len(CLASS_COLORS)]
+
+
+def shown_classes(y: np.ndarray, k: int, limit: int = LEGEND_CLASSES) -> list[int]:
+    """The classes drawn (and listed in the legend) on their own: all ``k`` when
+    ``k <= limit``, else the ``limit`` with the most points in ``y`` (then the lowest
+    index), in index order; the others are drawn as one grey "other" item."""
+    if k <= limit:
+        return list(range(k))
+    counts = np.bincount(np.clip(y, 0, k - 1), minlength=k) if len(y) else np.zeros(k)
+    return sorted(np.lexsort((np.arange(k), -counts))[:limit].tolist())
 
 
 def boundary_rgba(classes: np.ndarray, confidence: np.ndarray, num_classes: int
@@ -32,8 +50,9 @@ def boundary_rgba(classes: np.ndarray, confidence: np.ndarray, num_classes: int
     ``1/K`` to ``ALPHA_SURE`` at 1). Non-finite confidence counts as unsure."""
     classes = np.asarray(classes)
     k = max(int(num_classes), 2)
-    palette = np.array([[QColor(class_color(i)).red(), QColor(class_color(i)).green(),
-                         QColor(class_color(i)).blue()] for i in range(k)], dtype=np.uint8)
+    base = np.array([[QColor(c).red(), QColor(c).green(), QColor(c).blue()]
+                     for c in CLASS_COLORS], dtype=np.uint8)
+    palette = base[np.arange(k) % len(CLASS_COLORS)]  # class_color(i) for each class
     idx = np.clip(np.nan_to_num(classes, nan=0).astype(np.int64), 0, k - 1)
     rgba = np.empty(classes.shape + (4,), dtype=np.uint8)
     rgba[..., :3] = palette[idx]
@@ -51,8 +70,10 @@ class BoundaryView(PlotView):
     Attributes:
         widget: the :class:`pyqtgraph.PlotWidget`; ``plot``: its plot item.
         image: the grid (an :class:`pyqtgraph.ImageItem`, RGBA, row-major).
-        scatters: class index -> its :class:`pyqtgraph.ScatterPlotItem`.
-        legend: one entry per class (floating, top right).
+        scatters: class index -> its :class:`pyqtgraph.ScatterPlotItem`, for at most
+            :data:`LEGEND_CLASSES` classes (:func:`shown_classes`), and :data:`OTHER` ->
+            the grey points of all the other classes.
+        legend: one entry per scatter (floating, top right).
         message: a text in the plot when there is nothing to draw (regression, more
             than 2 features, no run).
     """
@@ -111,7 +132,13 @@ class BoundaryView(PlotView):
             s = self.scatters[k] = pg.ScatterPlotItem(size=7, name=name)
             self.plot.addItem(s)
         s.opts["name"] = name
-        s.setBrush(pg.mkBrush(class_color(k)))
+        if k == OTHER:  # behind the classes shown, smaller and faint
+            s.setBrush(pg.mkBrush(QColor(OTHER_COLOR + "80")))
+            s.setSize(5)
+            s.setZValue(0.5)
+        else:
+            s.setBrush(pg.mkBrush(class_color(k)))
+            s.setZValue(1)
         s.setPen(pg.mkPen(self.colors.outline, width=1))
         return s
 
@@ -156,20 +183,27 @@ class BoundaryView(PlotView):
             X, y = np.asarray(run.points[0]), np.asarray(run.points[1]).astype(np.int64)
         else:
             X, y = np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+        shown = shown_classes(y, k)
+        keys = [*shown, OTHER] if len(shown) < k else list(shown)
         for c in list(self.scatters):
-            if c >= k:
+            if c not in keys:
                 self.plot.removeItem(self.scatters.pop(c))
-        for c in range(k):
+        for c in shown:
             s = self._scatter(c, names[c])
             pts = X[y == c]
             s.setData(pts[:, 0], pts[:, 1])
             s.setVisible(True)
-        if self._run_id != run.run_id or self._shape != (k, len(X)):
+        if len(shown) < k:  # the other classes' points: one grey item, one legend entry
+            s = self._scatter(OTHER, f"other {k - len(shown):,} classes")
+            pts = X[~np.isin(y, shown)]
+            s.setData(pts[:, 0], pts[:, 1])
+            s.setVisible(True)
+        if self._run_id != run.run_id or self._shape != (tuple(keys), len(X)):
             self.legend.clear()
-            for c in range(k):
-                self.legend.addItem(self.scatters[c], names[c])
+            for c in keys:
+                self.legend.addItem(self.scatters[c], self.scatters[c].opts["name"])
             style_legend(self.legend, self.colors)
-            self._run_id, self._shape = run.run_id, (k, len(X))
+            self._run_id, self._shape = run.run_id, (tuple(keys), len(X))
             # The grid covers the data with a margin: show exactly the grid.
             self.plot.vb.setRange(rect=self.image.mapRectToParent(self.image.boundingRect()),
                                   padding=0)

@@ -1,5 +1,8 @@
 """The current run's validation confusion matrix: counts, per-row recall as colour, and
-per-class accuracy beside each row."""
+per-class accuracy beside each row. With more than
+:data:`~app.confusion_summary.MAX_SHOWN_CLASSES` classes, the most confused ones are
+drawn and the rest summed as one "other" row and column
+(:func:`~app.confusion_summary.summarize_confusion`), with a note saying so."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import QMessageBox, QVBoxLayout, QWidget
 
+from app.confusion_summary import MAX_SHOWN_CLASSES, summarize_confusion
 from app.plots.base import (PlotView, configure_plot, safe_file_name, save_csv_dialog,
                             set_plot_labels)
 
@@ -20,6 +24,8 @@ __all__ = ["ConfusionView", "row_recall", "confusion_csv", "class_names"]
 
 #: Above this many classes the cells show no numbers (they would not fit).
 MAX_LABELLED_CLASSES = 20
+#: At most this many class names side by side below the matrix (every n-th beyond).
+MAX_BOTTOM_LABELS = 10
 
 
 def row_recall(cm: np.ndarray) -> np.ndarray:
@@ -75,8 +81,10 @@ class ConfusionView(PlotView):
 
     Attributes:
         widget: the :class:`pyqtgraph.PlotWidget`; ``plot``: its plot item.
-        matrix: the counts shown (K, K) or None; ``shares``: each count's share of its
-            row (the cell colours).
+        matrix: the counts shown (K, K) or None (at most ``MAX_SHOWN_CLASSES + 1``
+            rows, the last "other" when classes are summed); ``shares``: each count's
+            share of its row (the cell colours).
+        summary: the :class:`~app.confusion_summary.ConfusionSummary` drawn, or None.
         image: the :class:`pyqtgraph.ImageItem` of the shares (row-major; each cell a
             block of pixels) over the rectangle (0, 0)-(K, K).
         texts: the cell texts (row-major, K*K :class:`pyqtgraph.TextItem` s).
@@ -95,6 +103,8 @@ class ConfusionView(PlotView):
         self.plot.showAxis("right")
         self.plot.setLabel("right", "per-class accuracy")
         self.plot.getAxis("right").setStyle(showValues=True)
+        for side in ("left", "right"):  # a name per row, up to MAX_SHOWN_CLASSES + 1 rows
+            self.plot.getAxis(side).setStyle(textFillLimits=[(0, 1.0)])
         self.plot.vb.invertY(True)
         self.plot.vb.setMouseEnabled(False, False)
         self.plot.hideButtons()
@@ -103,6 +113,7 @@ class ConfusionView(PlotView):
         self.plot.addItem(self.image)
         self.texts: list[pg.TextItem] = []
         self.matrix: np.ndarray | None = None
+        self.summary: Any = None
         self.shares: np.ndarray | None = None
         self.class_names: list[str] = []
         self.message = pg.TextItem("", anchor=(0.5, 0.5))
@@ -157,6 +168,18 @@ class ConfusionView(PlotView):
                 self.plot.addItem(t, ignoreBounds=True)
                 self.texts.append(t)
 
+    def _summary(self, run: Any) -> Any:
+        """The run's confusion as a :class:`~app.confusion_summary.ConfusionSummary`
+        (the worker sends one; a plain matrix is cut here)."""
+        cm = run.confusion
+        if hasattr(cm, "shown"):
+            return cm
+        cm = np.asarray(cm)
+        per_class = run.per_class
+        if per_class is not None and len(per_class) != cm.shape[0]:
+            per_class = None
+        return summarize_confusion(cm, per_class, MAX_SHOWN_CLASSES)
+
     def signature(self, run: Any) -> Any:
         if run is None:
             return None
@@ -169,8 +192,11 @@ class ConfusionView(PlotView):
 
     def draw_current(self, run: Any) -> None:
         cm = None if run is None else run.confusion
-        if cm is None or np.asarray(cm).ndim != 2 or np.asarray(cm).shape[0] == 0:
-            self.matrix = self.shares = None
+        if cm is not None and not hasattr(cm, "shown"):
+            cm = np.asarray(cm)
+            cm = None if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or not cm.size else cm
+        if cm is None:
+            self.matrix = self.shares = self.summary = None
             self.class_names = []
             self.image.clear()
             self._set_texts(0)
@@ -190,7 +216,8 @@ class ConfusionView(PlotView):
             return
         self._axes(True)
         self.message.setText("")
-        cm = np.asarray(cm)
+        self.summary = summary = self._summary(run)
+        cm = summary.matrix
         k = cm.shape[0]
         self.matrix = cm
         frac = row_recall(cm)
@@ -201,14 +228,19 @@ class ConfusionView(PlotView):
         self.image.setImage(np.repeat(np.repeat(frac, rep, axis=0), rep, axis=1),
                             levels=(0.0, 1.0), autoLevels=False)
         self.image.setRect(QRectF(0, 0, k, k))
-        names = class_names(run.classes, k)
+        names = summary.names(run.classes)
         self.class_names = names
-        recall = np.diag(frac).copy()
-        if run.per_class is not None and len(run.per_class) == k:
-            recall = np.asarray(run.per_class, dtype=np.float64)
+        recall = summary.recall
         sums = cm.sum(axis=1)
+        if summary.other:  # the other classes' accuracy together: their correct share
+            m = len(summary.shown)
+            rest = summary.correct - int(np.trace(cm[:m, :m]))
+            recall = np.append(recall, rest / sums[m] if sums[m] else np.nan)
         ticks = [[(i + 0.5, n) for i, n in enumerate(names)]]
-        self.plot.getAxis("bottom").setTicks(ticks)
+        # below, names side by side: every step-th (and "other") when they would overlap
+        step = -(-k // MAX_BOTTOM_LABELS)
+        self.plot.getAxis("bottom").setTicks(
+            [[(i + 0.5, n if i % step == 0 or i == k - 1 else "") for i, n in enumerate(names)]])
         self.plot.getAxis("left").setTicks(ticks)
         self.plot.getAxis("right").setTicks(
             [[(i + 0.5, "n/a" if not np.isfinite(r) or sums[i] == 0 else f"{100 * r:.0f}%")
@@ -228,13 +260,15 @@ class ConfusionView(PlotView):
                     self.texts[i * k + j].setHtml(
                         f"<div style='text-align:center; color:{color}'>{html}</div>")
         self.plot.vb.setRange(xRange=(0, k), yRange=(0, k), padding=0)
-        total = cm.sum()
-        correct = np.trace(cm)
+        total, correct = summary.total, summary.correct
         epoch = int(run.epochs[-1]["epoch"]) if run.epochs else 0
         acc = f"{100 * correct / total:.1f}% correct" if total else "no samples"
-        set_plot_labels(self.plot, self.colors,
-                        title=f"Validation, epoch {epoch}: {acc} "
-                              f"({int(correct)} of {int(total)})")
+        title = f"Validation, epoch {epoch}: {acc} ({int(correct)} of {int(total)})"
+        if summary.other:
+            title += (f"<br><span style='font-size:80%'>{len(summary.shown)} most "
+                      f"confused of {summary.n_classes:,} classes; last row and column: "
+                      f"the other {summary.other:,}</span>")
+        set_plot_labels(self.plot, self.colors, title=title)
 
     def theme_changed(self) -> None:
         c = self.colors

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from app.confusion_summary import ConfusionSummary
+
 __all__ = ["RunInfo", "BatchRecords", "EpochRecord", "RunResult"]
 
 
@@ -81,8 +83,12 @@ class EpochRecord:
         activation_hist, weight_hist: node output / parameter display name -> its
             histogram (edges, counts) for that epoch.
         unit_stats: node display name -> its unit figure (``{"dead": 0.1}``).
-        confusion: (classes, classes) int64 on the validation data, or None.
-        per_class: float64 (classes,) validation accuracy per class, or None.
+        confusion: the validation confusion matrix, cut to at most
+            :data:`~app.confusion_summary.MAX_SHOWN_CLASSES` classes with the rest
+            summed as "other" (a :class:`~app.confusion_summary.ConfusionSummary`:
+            bounded whatever the number of classes), or None.
+        per_class: float64 validation accuracy of the classes in ``confusion``
+            (``confusion.recall``), or None.
         boundary: the decision boundary on a grid (2-D data), or None.
     """
 
@@ -91,7 +97,7 @@ class EpochRecord:
     activation_hist: dict[str, Any] = field(default_factory=dict)
     weight_hist: dict[str, Any] = field(default_factory=dict)
     unit_stats: dict[str, dict[str, float]] = field(default_factory=dict)
-    confusion: np.ndarray | None = None
+    confusion: ConfusionSummary | None = None
     per_class: np.ndarray | None = None
     boundary: dict[str, Any] | None = None
 

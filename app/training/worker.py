@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.confusion_summary import summarize_confusion
 from app.training.records import BatchRecords, EpochRecord, RunInfo, RunResult
 from nncore.graph import GraphError, GraphFileError, loads
 from nncore.project.settings import SettingsError
@@ -43,6 +44,9 @@ BOUNDARY_COST_RATIO = 20.0
 HISTOGRAM_SHARE = 0.06
 HISTOGRAM_INTERVAL = 0.01
 GRID = 90
+#: The decision boundary's grid is evaluated this many points at a time (its scores are
+#: points x classes: 80 MB a chunk at 10,000 classes instead of 650 MB at once).
+BOUNDARY_ROWS = 1024
 #: While the GUI thread draws (it clears :attr:`TrainingWorker.gui_free`), the worker
 #: waits between batches, at most this long (seconds), instead of sharing Python's GIL
 #: with it: the drawing then takes its own time, not twice that.
@@ -334,16 +338,19 @@ class TrainingWorker(QObject):
     def _on_epoch(self, trainer: Any, record: Any) -> None:
         run = self._run
         has_hist = bool(record.activation_histograms or record.param_histograms)
+        confusion = (None if record.confusion_matrix is None else
+                     summarize_confusion(record.confusion_matrix, record.per_class_accuracy))
+        # summarized: neither the trainer nor its epoch_records keep a (K, K) matrix
+        record.confusion_matrix = trainer.confusion_matrix = None
         fields: dict[str, Any] = {
             "logs": dict(record.logs),
             "hist_epoch": record.epoch if has_hist else None,
             "activation_hist": dict(record.activation_histograms or {}),
             "weight_hist": {self._labels.get(k, k): v
                             for k, v in (record.param_histograms or {}).items()},
-            "confusion": (None if record.confusion_matrix is None
-                          else record.confusion_matrix.copy()),
-            "per_class": (None if record.per_class_accuracy is None
-                          else record.per_class_accuracy.copy()),
+            # bounded: at most MAX_SHOWN_CLASSES classes cross, never a (K, K) copy
+            "confusion": confusion,
+            "per_class": None if confusion is None else confusion.recall,
             "unit_stats": self._unit_stats(run.model) if has_hist else {},
         }
         # short epochs: histograms every few epochs, by their cost and at most so often
@@ -403,16 +410,21 @@ class TrainingWorker(QObject):
         grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
         was = model.training
         model.eval()
+        classes = np.empty(len(grid), dtype=np.int64)
+        confidence = np.empty(len(grid), dtype=np.float32)
         try:
-            with no_grad():
-                scores = model(Tensor(grid)).data.astype(np.float64)
+            with no_grad():  # in chunks: with many classes the scores are rows x classes
+                for start in range(0, len(grid), BOUNDARY_ROWS):
+                    part = slice(start, start + BOUNDARY_ROWS)
+                    scores = model(Tensor(grid[part])).data.astype(np.float64)
+                    scores -= scores.max(axis=1, keepdims=True)
+                    classes[part] = scores.argmax(axis=1)
+                    # the top class's softmax probability: exp(0) over the sum
+                    confidence[part] = 1.0 / np.exp(scores).sum(axis=1)
         finally:
             model.train(was)
-        scores -= scores.max(axis=1, keepdims=True)
-        probs = np.exp(scores)
-        probs /= probs.sum(axis=1, keepdims=True)
-        return {"x": xs, "y": ys, "classes": probs.argmax(axis=1).reshape(GRID, GRID),
-                "confidence": probs.max(axis=1).reshape(GRID, GRID).astype(np.float32)}
+        return {"x": xs, "y": ys, "classes": classes.reshape(GRID, GRID),
+                "confidence": confidence.reshape(GRID, GRID)}
 
     def _flush(self, run_id: int, force: bool = False, ended: bool = False) -> None:
         """Emit what was collected, at most every EMIT_INTERVAL (always when forced).

@@ -47,7 +47,7 @@ def test_two_epochs_fill_the_run(controller, qtbot):
     assert run.step_loss.values[-1] < run.step_loss.values[0]
     assert run.activation_hist and all(len(h) == 2 for h in run.activation_hist.values())
     assert run.weight_hist and run.grad_norms
-    assert run.confusion is not None and run.confusion.shape == (10, 10)
+    assert run.confusion is not None and run.confusion.matrix.shape == (10, 10)
     assert run.progress["epoch"] == 2 and run.progress["batch"] == run.progress["batches"]
     assert "dead" in next(iter(run.unit_stats.values()))[-1]
     assert controller.finished_signals[run_id] == 1
