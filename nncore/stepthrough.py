@@ -240,6 +240,12 @@ class StepThrough:
             for wires in model.wires_into(nid).values():
                 for w in wires:
                     self._consumers.setdefault(w, []).append(nid)
+        pred_wire, fused = model.prediction_wire
+        if fused:  # the loss reads the fused node's input and sends its gradient there
+            fused_node = model.wires_into(model.loss_id)[
+                model.loss_node_type.prediction_port][0][0]
+            readers = self._consumers[pred_wire]
+            readers[:] = [r for r in readers if r != fused_node] + [model.loss_id]
         self.reset()
 
     @classmethod

@@ -1,0 +1,404 @@
+"""The step-through engine (issue 10): one minibatch through the engine's own recorded
+graph, node by node; its values and gradients are the training loop's, bit for bit; the
+explanations carry the right numbers; Apply update is one real optimizer step for every
+optimizer of the registry; the gradient check names a broken op."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nncore import functional as F
+from nncore.graph import GraphError, load_graph
+from nncore.graph.types.explain import num
+from nncore.optim.registry import OPTIMIZERS
+from nncore.project import TrainingRun
+from nncore.stepthrough import StepThrough, batch_problem
+from nncore.tensor import Tensor
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "app" / "resources" / "examples"
+SEED = 7
+
+
+def run_of(name: str, **training) -> TrainingRun:
+    graph = load_graph(EXAMPLES / f"{name}.json")
+    if training:
+        graph.set_settings({**graph.settings,
+                            "training": {**graph.settings["training"], **training}})
+    return TrainingRun(graph)
+
+
+def node_by_type(model, type_id: str) -> str:
+    return next(nid for nid, t in model.node_types.items() if t.type_id == type_id)
+
+
+def trainer_pass(run: TrainingRun, start: int, size: int, training: bool = True):
+    """What the Trainer does for one batch (forward, loss, zero_grad, backward), with the
+    step-through's Dropout masks: returns (output, activations, loss)."""
+    model = run.model
+    for m in model.modules():
+        if type(m).__name__ == "Dropout":
+            m.generator = np.random.default_rng(SEED)
+    model.train(training)
+    X = run.split.X_train[start:start + size].astype(np.float32)
+    y = run.split.y_train[start:start + size]
+    out, acts = model.forward_with_activations(Tensor(X))
+    loss = model.loss(out, y)
+    run.optimizer.zero_grad()
+    loss.backward()
+    return out, acts, loss
+
+
+@pytest.mark.parametrize("example", ["logistic_operators", "digits_operators", "digits_mlp",
+                                     "wine_leaky", "iris_sigmoid"])
+def test_values_and_gradients_are_the_training_loops_bit_for_bit(example):
+    a, b = run_of(example), run_of(example)
+    st = StepThrough.from_run(a, start=5, size=8, seed=SEED)
+    st.run_to_end()
+    _, acts, loss = trainer_pass(b, 5, 8)
+    assert st.batch_loss == float(loss.data)
+    for nid in a.model.order:  # every node's output equals a direct forward's
+        np.testing.assert_array_equal(st.value(nid), acts[a.model.node_names[nid]])
+    grads = st.parameter_gradients()
+    for name, p in b.model.named_parameters():
+        assert grads[name] is not None and np.array_equal(grads[name], p.grad), name
+    # a parameter wire's gradient is the parameter's own .grad
+    for name, nid in a.model.parameter_nodes.items():
+        if a.model.node_types[nid].type_id == "parameter":
+            np.testing.assert_array_equal(st.gradient(nid), grads[name])
+
+
+def test_the_logits_gradient_is_softmax_minus_onehot_over_n():
+    """Independently of the engine: Cross-Entropy's fused gradient on digits_operators'
+    logits (the last Add's output) is (softmax(z) - onehot(y)) / N."""
+    run = run_of("digits_operators")
+    st = StepThrough.from_run(run, start=0, size=6)
+    st.run_to_end()
+    logits_node = st.model.wires_into(st.model.loss_id)["input"][0][0]
+    z = st.value(logits_node).astype(np.float64)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    onehot = np.eye(10)[run.split.y_train[:6]]
+    np.testing.assert_allclose(st.gradient(logits_node), (p - onehot) / 6, rtol=1e-5, atol=1e-7)
+
+
+def test_the_cursor_walks_forward_in_topological_order_then_back():
+    run = run_of("logistic_operators")
+    st = StepThrough.from_run(run, start=0, size=4)
+    model = st.model
+    assert st.phase == "ready" and st.current is None and st.loss is None
+    assert st.backward_order == st.forward_order[::-1]
+    assert st.forward_order[0] == model.input_id and st.forward_order[-1] == model.loss_id
+    position = {nid: i for i, nid in enumerate(st.forward_order)}
+    for nid in st.forward_order:  # every wire goes from an earlier node to a later one
+        for wires in model.wires_into(nid).values():
+            assert all(position[src] < position[nid] for src, _ in wires)
+    with pytest.raises(RuntimeError, match="forward pass has 7 nodes left"):
+        st.backward_step()
+    matmul = node_by_type(model, "matmul")
+    seen = []
+    while st.can_forward:
+        seen.append(st.forward_step())
+        assert st.current == seen[-1]
+        if seen[-1] != matmul and matmul not in seen:
+            assert st.value(matmul) is None  # not reached yet
+    assert seen == st.forward_order and st.loss == st.batch_loss
+    assert st.value(matmul).shape == (4, 1)
+    with pytest.raises(RuntimeError, match="forward pass is already complete"):
+        st.forward_step()
+    assert st.gradient(model.loss_id) is None
+    assert st.backward_step() == model.loss_id
+    assert float(st.gradient(model.loss_id)) == 1.0  # dL/dL
+    add = node_by_type(model, "add")
+    # the Add's output goes into the Sigmoid, fused into the loss: the loss reads it
+    assert st.gradient(add) is not None
+    assert st.gradient(matmul) is None  # its reader, the Add, is not stepped back yet
+    order = [model.loss_id]
+    while st.can_backward:
+        order.append(st.backward_step())
+    assert order == st.backward_order and st.phase == "done" and st.can_update
+    assert st.gradient(matmul).shape == (4, 1)
+    sigmoid = node_by_type(model, "sigmoid")
+    assert st.gradient(sigmoid) is None and st.gradient_known(sigmoid)  # fused: none flows
+    assert st.gradient(model.input_id, model.labels_port) is None
+    st.apply_update()
+    with pytest.raises(RuntimeError, match="update is applied already; reset"):
+        st.apply_update()
+    st.reset()
+    assert st.phase == "ready" and st.value(matmul) is None
+    with pytest.raises(RuntimeError, match="forward and backward passes first"):
+        st.apply_update()
+
+
+def test_a_batch_of_one_with_batchnorm_in_training_is_refused_and_says_why():
+    run = run_of("digits_mlp")
+    bn = node_by_type(run.model, "batchnorm")
+    with pytest.raises(GraphError, match=r"BatchNorm: BatchNorm needs at least 2 samples per "
+                                         r"batch with training behaviour .* this batch has 1: "
+                                         r"choose 2 or more samples, or evaluation "
+                                         r"behaviour") as e:
+        StepThrough.from_run(run, start=3, size=1, training=True)
+    assert e.value.node_id == bn
+    assert batch_problem(run.model, 1, training=False) is None
+    st = StepThrough.from_run(run, start=3, size=1, training=False)  # running statistics
+    st.run_to_end()
+    text = st.explain(bn, (0, 5))
+    bn_module = run.model._modules[bn]
+    assert f"running mean μ[5] = {num(bn_module.running_mean[5])}" in text
+    assert f"running variance σ²[5] = {num(bn_module.running_var[5])}" in text
+
+
+def test_a_batch_outside_the_part_names_the_part_and_its_size():
+    run = run_of("logistic_operators")
+    n = len(run.split.X_val)
+    with pytest.raises(ValueError, match=rf"the val part has {n} samples \(0\.\.{n - 1}\); "
+                                         rf"samples {n - 1}\.\.{n} are not all in it"):
+        StepThrough.from_run(run, part="val", start=n - 1, size=2)
+    with pytest.raises(ValueError, match="at least 1 sample"):
+        StepThrough.from_run(run, size=0)
+    with pytest.raises(ValueError, match="part must be one of train, val"):
+        StepThrough.from_run(run, part="test")
+    st = StepThrough.from_run(run, part="val", start=n - 2, size=2)
+    np.testing.assert_array_equal(st.y, run.split.y_val[n - 2:])
+
+
+def test_the_step_through_changes_nothing_until_the_update():
+    run = run_of("digits_mlp")
+    before = {k: v.copy() for k, v in run.model.state_dict().items()}
+    rng_state = run.trainer.generator.bit_generator.state
+    st = StepThrough.from_run(run, start=0, size=8)
+    st.run_to_end()
+    st.check_gradients(node=node_by_type(run.model, "batchnorm"))
+    for k, v in run.model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)  # running stats included
+    assert run.model.training and run.trainer.generator.bit_generator.state == rng_state
+
+
+# ---------------------------------------------------------------------------- explanations
+def test_sigmoid_explains_the_chain_rule_with_its_numbers():
+    run = run_of("iris_sigmoid")
+    st = StepThrough.from_run(run, start=2, size=5)
+    st.run_to_end()
+    sig = node_by_type(st.model, "sigmoid")
+    x = st.value(st.model.wires_into(sig)["input"][0][0]).astype(np.float64)[3, 7]
+    y = 1 / (1 + np.exp(-x))
+    g = float(st.gradient(sig)[3, 7])
+    text = st.explain(sig, (3, 7))
+    assert "y[3, 7] = σ(x) = 1 / (1 + e^−x)" in text and num(y) in text
+    assert (f"dL/dx[3, 7] = dL/dy · y(1 − y) = {num(g)} · {num(y)} · {num(1 - y)} = "
+            f"{num(g * y * (1 - y))}") in text
+    dense = st.model.wires_into(sig)["input"][0][0]
+    assert g * y * (1 - y) == pytest.approx(float(st.gradient(dense)[3, 7]), rel=1e-4)
+    softmax = node_by_type(st.model, "softmax")
+    assert "no gradient flows through this output: Cross-Entropy reads" in st.explain(softmax)
+
+
+def test_matmul_batchnorm_crossentropy_dropout_and_leaky_relu_explain_their_numbers():
+    st = StepThrough.from_run(run_of("logistic_operators"), start=0, size=3)
+    st.run_to_end()
+    mm = node_by_type(st.model, "matmul")
+    (xs, _), (ws, _) = st.model.wires_into(mm)["a"][0], st.model.wires_into(mm)["b"][0]
+    a, w = st.value(xs).astype(np.float64), st.value(ws).astype(np.float64)
+    g = st.gradient(mm).astype(np.float64)
+    text = st.explain(mm, (1, 0))
+    assert "dL/db = aᵀ · dL/dy: (30, 3) · (3, 1) → (30, 1)" in text
+    assert f"y[1, 0] = Σ_k a[1, k]·b[k, 0] = {num(a[1, 0])}·{num(w[0, 0])} +" in text
+    assert "(30 terms) = " + num(a[1] @ w[:, 0]) in text
+    dW = a[:, 0] @ g[:, 0]
+    assert (f"dL/db[0, 0] = Σ_n a[n, 0]·dL/dy[n, 0] = {num(a[0, 0])}·{num(g[0, 0])} + "
+            f"{num(a[1, 0])}·{num(g[1, 0])} + {num(a[2, 0])}·{num(g[2, 0])} = {num(dW)}") in text
+    assert dW == pytest.approx(float(st.gradient(ws)[0, 0]), rel=1e-5)
+
+    st = StepThrough.from_run(run_of("wine_leaky"), start=4, size=6, seed=SEED)
+    st.run_to_end()
+    model = st.model
+    bn = node_by_type(model, "batchnorm")
+    x = st.value(model.wires_into(bn)["input"][0][0]).astype(np.float64)
+    text = st.explain(bn, (2, 3))
+    mean, var = x[:, 3].mean(), x[:, 3].var()
+    assert f"batch mean μ[3] = {num(mean)}, batch variance σ²[3] = {num(var)}" in text
+    module = model._modules[bn]
+    assert f"γ[3] = {num(module.weight.data[3])}, β[3] = {num(module.bias.data[3])}" in text
+    # Dropout's mask is the one drawn from the step-through's seed
+    drop = node_by_type(model, "dropout")
+    shape = st.value(drop).shape
+    mask = (np.random.default_rng(SEED).random(shape) >= 0.2) * 1.25
+    text = st.explain(drop, (1, 4))
+    assert f"this batch keeps {np.count_nonzero(mask)} of {mask.size}" in text
+    assert f"mask[1, 4] = {num(mask[1, 4])}" in text
+    np.testing.assert_array_equal(st.value(drop) == 0, ~(mask > 0) | (st.value(
+        model.wires_into(drop)["input"][0][0]) == 0))
+    leaky = node_by_type(model, "leaky_relu")
+    lx = st.value(model.wires_into(leaky)["input"][0][0])
+    i = tuple(int(k) for k in np.argwhere(lx < 0)[0])
+    lg = float(st.gradient(leaky)[i])
+    assert f"dL/dy · (1 if x > 0 else 0.1) = {num(lg)} · 0.1 = {num(lg * 0.1)}" in st.explain(leaky, i)
+    # Cross-Entropy: (p − onehot(y)) / N for the first sample's class
+    logits = model.wires_into(model.loss_id)["input"][0][0]
+    z = st.value(logits).astype(np.float64)[0]
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    label = int(st.y[0])
+    text = st.explain(model.loss_id)
+    assert (f"dL/dz[0, {label}] = (p − onehot(y)) / N = ({num(p[label])} − 1) / 6 = "
+            f"{num((p[label] - 1) / 6)}") in text
+
+
+def test_every_node_of_the_examples_explains_itself_before_and_after_the_backward_pass():
+    for example in ("digits_operators", "digits_mlp", "iris_sigmoid", "moons_tanh",
+                    "sine_regression", "breast_cancer_bce"):
+        st = StepThrough.from_run(run_of(example), start=0, size=4)
+        assert "not computed yet" in st.explain(st.forward_order[1])
+        while st.can_forward:
+            st.forward_step()
+        for nid in st.forward_order[:-1]:
+            assert "known once the backward pass comes here" in st.explain(nid) or \
+                "no gradient" in st.explain(nid) or nid == st.model.input_id, (example, nid)
+        st.run_to_end()
+        for nid in st.forward_order:
+            text = st.explain(nid)
+            assert text and "known once" not in text, (example, nid, text)
+
+
+# ---------------------------------------------------------------------------- the update
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_apply_update_is_one_optimizer_step_for_every_optimizer(name):
+    info = OPTIMIZERS[name]
+    options = {"weight_decay": 0.01} if "weight_decay" in info.specs else {}
+    a = run_of("digits_mlp", optimizer=name, optimizer_options=options)
+    b = run_of("digits_mlp", optimizer=name, optimizer_options=options)
+    for _ in range(2):  # the second step has state from the first
+        st = StepThrough.from_run(a, start=16, size=8)
+        st.run_to_end()
+        updates = st.apply_update()
+        trainer_pass(b, 16, 8)
+        b.optimizer.step()
+        for (pa_name, pa), (_, pb) in zip(a.model.named_parameters(), b.model.named_parameters()):
+            assert np.array_equal(pa.data, pb.data), (name, pa_name)
+        for ka, va in a.model.state_dict().items():  # BatchNorm's running statistics too
+            assert np.array_equal(va, b.model.state_dict()[ka]), (name, ka)
+    sa, sb = a.optimizer.state_dict()["state"], b.optimizer.state_dict()["state"]
+    assert sa.keys() == sb.keys()
+    for i in sa:
+        for key, value in sa[i].items():
+            assert np.array_equal(value, sb[i][key]), (name, i, key)
+    # the described state is the optimizer's, by its names
+    index = {id(p): i for i, p in enumerate(p for g in a.optimizer.param_groups
+                                            for p in g["params"])}
+    params = dict(a.model.named_parameters())
+    assert [u.name for u in updates] == list(params)
+    for u in updates:
+        state = sa[index[id(params[u.name])]]
+        for key, symbol in a.optimizer.state_names.items():
+            if key in state:
+                term = u.term(symbol)
+                assert term.key == key and np.array_equal(term.after, state[key]), (name, key)
+                assert term.before is not None  # the second step: state from the first
+        np.testing.assert_array_equal(u.term("w").after, params[u.name].data)
+        np.testing.assert_array_equal(u.term("g").after, st.parameter_gradients()[u.name])
+        assert u.title == a.model.describe_parameter(u.name) and u.optimizer == info.cls.__name__
+
+
+def test_adams_update_shows_m_v_their_bias_corrections_and_the_step():
+    a = run_of("logistic_operators", optimizer="adam", optimizer_options={"lr": 0.01})
+    st = StepThrough.from_run(a, start=0, size=5)
+    st.run_to_end()
+    w0 = a.model.state_dict()
+    updates = {u.name: u for u in st.apply_update()}
+    (name, p), = [(n, p) for n, p in a.model.named_parameters() if n.endswith(".value")
+                  and p.data.shape == (30, 1)]
+    u = updates[name]
+    g = u.term("g").after.astype(np.float64)
+    m, v = 0.1 * g, 0.001 * g * g  # t = 1 from zero state
+    np.testing.assert_allclose(u.term("m_t").after, m, rtol=1e-6)
+    np.testing.assert_allclose(u.term("v_t").after, v, rtol=1e-5)
+    np.testing.assert_allclose(u.term("m̂_t").after, g, rtol=1e-6)  # m / (1 - 0.9)
+    np.testing.assert_allclose(u.term("v̂_t").after, g * g, rtol=1e-5)
+    step = 0.01 * g / (np.abs(g) + 1e-8)
+    np.testing.assert_allclose(u.term("step").after, step, rtol=1e-5)
+    np.testing.assert_allclose(w0[name] - p.data, step, rtol=1e-4, atol=1e-8)
+    assert u.term("m_t").formula.startswith("m_t = β1·m_{t−1} + (1 − β1)·g")
+    assert u.hyperparameters["lr"] == 0.01
+
+
+def test_weight_decay_is_shown_as_l2_or_decoupled():
+    sgd = run_of("logistic_operators", optimizer="momentum",
+                 optimizer_options={"weight_decay": 0.1}, decay_bias_and_norm=True)
+    st = StepThrough.from_run(sgd, size=4)
+    st.run_to_end()
+    w = {n: p.data.astype(np.float64).copy() for n, p in sgd.model.named_parameters()}
+    u = st.apply_update()[0]
+    l2 = u.term("g + λ·w")
+    np.testing.assert_allclose(l2.after, u.term("g").after + 0.1 * w[u.name], rtol=1e-6)
+    np.testing.assert_allclose(u.term("b_t").after, l2.after, rtol=1e-6)  # b_1 = g
+    assert u.term("b_t").formula.startswith("b_1 = g")
+    adamw = run_of("logistic_operators", optimizer="adamw",
+                   optimizer_options={"weight_decay": 0.1, "lr": 0.01}, decay_bias_and_norm=True)
+    st = StepThrough.from_run(adamw, size=4)
+    st.run_to_end()
+    w = {n: p.data.astype(np.float64).copy() for n, p in adamw.model.named_parameters()}
+    u = st.apply_update()[0]
+    np.testing.assert_allclose(u.term("w·(1 − lr·λ)").after, w[u.name] * (1 - 0.01 * 0.1))
+    with pytest.raises(KeyError, match="no term 'g \\+ λ·w' in this AdamW step"):
+        u.term("g + λ·w")
+
+
+# ---------------------------------------------------------------------------- gradient checks
+def test_the_gradient_check_passes_on_a_correct_network_and_leaves_it_as_it_was():
+    run = run_of("logistic_operators")
+    st = StepThrough.from_run(run, start=0, size=6)
+    weights = {k: v.copy() for k, v in run.model.state_dict().items()}
+    result = st.check_gradients()
+    assert result.ok, str(result)
+    assert result.max_rel_error < 1e-5
+    nodes = {e.node for e in result.entries}
+    assert node_by_type(run.model, "matmul") in nodes and run.model.loss_id in nodes
+    assert any(e.title.startswith("whole network: W1.value") for e in result.entries)
+    assert "gradient check passed" in str(result)
+    for k, v in run.model.state_dict().items():
+        np.testing.assert_array_equal(v, weights[k])
+
+
+def test_a_wrong_backward_is_found_and_its_node_named(monkeypatch):
+    run = run_of("logistic_operators")
+    st = StepThrough.from_run(run, start=0, size=6)
+    right = F.MatMul.backward
+
+    def wrong(self, g):
+        ga, gb = right(self, g)
+        return ga, (None if gb is None else gb * 1.5)
+
+    monkeypatch.setattr(F.MatMul, "backward", wrong)
+    result = st.check_gradients()
+    mm = node_by_type(run.model, "matmul")
+    assert not result.ok
+    assert result.failed_nodes == [mm]
+    worst = result.worst
+    assert worst.node == mm and worst.what == "input 'b'" and not worst.result.ok
+    assert len(worst.result.worst_index) == 2
+    assert "gradient check FAILED" in str(result) and "MatMul: input 'b'" in str(result)
+    # end to end, the parameter fed through the broken op fails too
+    whole = [e for e in result.entries if e.title.startswith("whole network")]
+    assert any(not e.result.ok and e.what == "W1.value" for e in whole)
+    # a node checked alone: the Sigmoid is right
+    assert st.check_gradients(node=node_by_type(run.model, "sigmoid")).ok
+
+
+def test_a_wrong_batchnorm_backward_is_named_with_its_batch_statistics(monkeypatch):
+    run = run_of("wine_leaky")
+    st = StepThrough.from_run(run, start=0, size=6, seed=SEED)
+    bn = node_by_type(run.model, "batchnorm")
+    drop = node_by_type(run.model, "dropout")
+    assert st.check_gradients(node=drop).ok  # a fixed mask: finite differences work
+    assert st.check_gradients(node=bn).ok
+    right = F.BatchNorm.backward
+
+    def wrong(self, g):
+        gx, gw, gb = right(self, g)
+        return (None if gx is None else gx + 0.01), gw, gb
+
+    monkeypatch.setattr(F.BatchNorm, "backward", wrong)
+    result = st.check_gradients(node=bn)
+    assert not result.ok and result.failed_nodes == [bn]
+    assert result.worst.what == "input 'input'"
