@@ -12,7 +12,7 @@ import pytest
 
 from nncore import functional as F
 from nncore.graph import GraphError, load_graph
-from nncore.graph.types.explain import num
+from nncore.graph.types.explain import num, signed, written_sum
 from nncore.optim.registry import OPTIMIZERS
 from nncore.project import TrainingRun
 from nncore.stepthrough import StepThrough, batch_problem
@@ -204,11 +204,12 @@ def test_matmul_batchnorm_crossentropy_dropout_and_leaky_relu_explain_their_numb
     g = st.gradient(mm).astype(np.float64)
     text = st.explain(mm, (1, 0))
     assert "dL/db = aᵀ · dL/dy: (30, 3) · (3, 1) → (30, 1)" in text
-    assert f"y[1, 0] = Σ_k a[1, k]·b[k, 0] = {num(a[1, 0])}·{num(w[0, 0])} +" in text
+    assert f"y[1, 0] = Σ_k a[1, k]·b[k, 0] = {num(a[1, 0])}·{signed(w[0, 0])} " in text
     assert "(30 terms) = " + num(a[1] @ w[:, 0]) in text
     dW = a[:, 0] @ g[:, 0]
-    assert (f"dL/db[0, 0] = Σ_n a[n, 0]·dL/dy[n, 0] = {num(a[0, 0])}·{num(g[0, 0])} + "
-            f"{num(a[1, 0])}·{num(g[1, 0])} + {num(a[2, 0])}·{num(g[2, 0])} = {num(dW)}") in text
+    terms = [f"{num(a[n, 0])}·{signed(g[n, 0])}" for n in range(3)]  # e.g. 0.5·(−0.2)
+    assert ("dL/db[0, 0] = Σ_n a[n, 0]·dL/dy[n, 0] = " + written_sum(terms, dW)) in text
+    assert " + −" not in text  # a negative term is subtracted
     assert dW == pytest.approx(float(st.gradient(ws)[0, 0]), rel=1e-5)
 
     st = StepThrough.from_run(run_of("wine_leaky"), start=4, size=6, seed=SEED)
@@ -402,3 +403,58 @@ def test_a_wrong_batchnorm_backward_is_named_with_its_batch_statistics(monkeypat
     result = st.check_gradients(node=bn)
     assert not result.ok and result.failed_nodes == [bn]
     assert result.worst.what == "input 'input'"
+
+
+# ---------------------------------------------------------------------------- a loss by hand
+def hand_written_mse():
+    """mean((Dense(x) - targets)²) into an Objective, on the sine regression data."""
+    from nncore.graph import Graph
+
+    g = Graph()
+    g.set_settings({"dataset": {"source": "builtin", "name": "sine"},
+                    "training": {"batch_size": 16, "seed": 0, "optimizer": "sgd",
+                                 "optimizer_options": {"lr": 0.1}, "max_grad_norm": 0.05}})
+    inp, dense, y = g.add_node("input"), g.add_node("dense", params={"units": 1}), \
+        g.add_node("targets")
+    sub, sq, mean, obj = (g.add_node(t) for t in ("subtract", "square", "mean", "objective"))
+    for a, pa, b, pb in ((inp, "features", dense, "input"), (inp, "labels", y, "labels"),
+                         (dense, "output", sub, "a"), (y, "output", sub, "b"),
+                         (sub, "output", sq, "input"), (sq, "output", mean, "input"),
+                         (mean, "output", obj, "loss"), (dense, "output", obj, "prediction")):
+        g.connect(a.id, pa, b.id, pb)
+    return g, {"dense": dense.id, "targets": y.id, "sub": sub.id, "square": sq.id,
+               "mean": mean.id, "objective": obj.id}
+
+
+def test_a_loss_written_by_hand_steps_through_its_label_nodes_and_clips_as_training_does():
+    g, ids = hand_written_mse()
+    a, b = TrainingRun(g), TrainingRun(g)
+    assert a.trainer.max_grad_norm == 0.05
+    st = StepThrough.from_run(a, start=10, size=5)
+    model = st.model
+    # the nodes that use the labels come after the network, before the Objective
+    assert st.forward_order.index(ids["targets"]) > st.forward_order.index(ids["dense"])
+    assert st.forward_order[-1] == ids["objective"] == model.loss_id
+    st.run_to_end()
+    pred = st.value(ids["dense"]).astype(np.float64)
+    target = a.split.y_train[10:15].reshape(pred.shape)
+    np.testing.assert_array_equal(st.value(ids["targets"]), target.astype(np.float32))
+    assert st.batch_loss == pytest.approx(np.mean((pred - target) ** 2), rel=1e-6)
+    # dL/dŷ = 2(ŷ − y)/n reaches the Dense's output through Subtract, Square and Mean
+    np.testing.assert_allclose(st.gradient(ids["dense"]), 2 * (pred - target) / 5, rtol=1e-5)
+    assert st.gradient(ids["targets"]) is None and st.gradient_known(ids["targets"])  # data
+    assert float(st.gradient(ids["mean"])) == 1.0
+    assert "backpropagation starts here: dL/dL = 1" in st.explain(ids["objective"])
+    text = st.explain(ids["mean"])
+    sq = st.value(ids["square"]).astype(np.float64)
+    assert f"; y = Σ x / 5 = {num(sq.mean())}" in text
+    assert "dL/dx = dL/dy / n for each reduced element = 1 / 5 = 0.2" in text
+    # Apply update: the Trainer's step, gradient clipping included
+    st.apply_update()
+    trainer_pass(b, 10, 5)
+    from nncore.nn import clip_grad_norm_
+    clip_grad_norm_(b.model.parameters(), 0.05)
+    b.optimizer.step()
+    for (n, pa), (_, pb) in zip(a.model.named_parameters(), b.model.named_parameters()):
+        assert np.array_equal(pa.data, pb.data), n
+    assert st.check_gradients().ok

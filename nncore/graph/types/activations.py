@@ -10,7 +10,7 @@ from nncore import functional as F
 from nncore.graph.shapes import Shapes
 from nncore.graph.types import register
 from nncore.graph.types.base import ExportSpec, NodeType, Params
-from nncore.graph.types.explain import (NodeStep, at, chain_rule, num, pending, spot,
+from nncore.graph.types.explain import (NodeStep, at, chain_rule, num, pending, signed, spot,
                                         value_line)
 from nncore.spec import ParamSpec
 from nncore.tensor import Tensor
@@ -93,7 +93,7 @@ class LeakyReLU(Activation):
         x, g = at(step.x(), step.index), at(step.g, step.index)
         slope = 1.0 if x > 0 else a
         return "\n".join([value_line(step, f"x if x > 0 else {num(a)}·x",
-                                     num(x) if x > 0 else f"{num(a)} · {num(x)}"),
+                                     num(x) if x > 0 else f"{num(a)} · {signed(x)}"),
                           chain_rule(step, f"dL/dy · (1 if x > 0 else {num(a)})", [g, slope])])
 
 

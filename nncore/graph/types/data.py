@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
+
 from nncore.graph.shapes import DataShape, PortShape, ShapeError, tensor
 from nncore.graph.types import register
 from nncore.graph.types.base import TARGET, NodeType, Params, PortSpec
+from nncore.graph.types.explain import NodeStep, at, num, pending, spot
 from nncore.tensor import Tensor
 
 __all__ = ["Input"]
@@ -56,3 +59,19 @@ class Input(NodeType):
         """``"64 features · 10 classes"`` (the dataset's name is in the inspector: the
         card has room for the shape only)."""
         return "no dataset" if data is None else data.describe()
+
+    def explain(self, step: NodeStep) -> str:
+        """The selected feature of the selected sample, its label, and dL/dx: how the
+        loss changes with that input (a saliency)."""
+        i = step.index
+        x = step.outputs["features"]
+        lines = [f"the batch: {len(x)} sample{'s' if len(x) != 1 else ''} of {x.shape[1:]} "
+                 "features (standardized if the dataset settings say so)",
+                 f"x{spot(i)} = {num(at(x, i))} (sample {i[0]}, feature "
+                 f"{', '.join(map(str, i[1:]))}); its label: "
+                 + (str(np.asarray(step.target)[i[0]].tolist()) if step.target is not None
+                    else "?")]
+        g = step.output_grads.get("features")
+        lines.append(f"dL/dx{spot(i)} = {num(at(g, i))}: how the loss changes with this input"
+                     if g is not None else f"dL/dx{spot(i)}: {pending(step)}")
+        return "\n".join(lines)

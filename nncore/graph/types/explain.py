@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["NodeStep", "num", "at", "spot", "mapped_index", "written_sum", "pending",
+__all__ = ["NodeStep", "num", "signed", "at", "spot", "mapped_index", "written_sum", "pending",
            "chain_rule", "value_line"]
 
 
@@ -96,6 +96,13 @@ def num(value: Any) -> str:
     return text.replace("-", "−")
 
 
+def signed(value: Any) -> str:
+    """:func:`num` in parentheses when negative, for a number after an operator:
+    ``0.5·(−0.2)``."""
+    text = num(value)
+    return f"({text})" if text.startswith("−") else text
+
+
 def mapped_index(index: Sequence[int], shape: Sequence[int]) -> tuple[int, ...]:
     """The element of an array of ``shape`` that NumPy's broadcasting pairs with
     element ``index`` of the (larger) result: leading axes dropped, size-1 axes 0."""
@@ -126,7 +133,7 @@ def written_sum(terms: Sequence[str], total: Any, limit: int = 4) -> str:
         body = " + ".join(terms)
     else:
         body = " + ".join(terms[:limit - 1]) + f" + … ({len(terms)} terms)"
-    return f"{body} = {num(total)}"
+    return f"{body.replace(' + −', ' − ')} = {num(total)}"
 
 
 def pending(step: NodeStep) -> str:
@@ -155,4 +162,5 @@ def chain_rule(step: NodeStep, rule: str, factors: Sequence[float], wrt: str = "
     if step.g is None:
         return f"dL/d{wrt}{s} = {rule}: {pending(step)}"
     product = float(np.prod([float(f) for f in factors]))
-    return f"dL/d{wrt}{s} = {rule} = " + " · ".join(num(f) for f in factors) + f" = {num(product)}"
+    shown = [num(factors[0]), *(signed(f) for f in factors[1:])]
+    return f"dL/d{wrt}{s} = {rule} = " + " · ".join(shown) + f" = {num(product)}"

@@ -10,7 +10,7 @@ from nncore import init, nn
 from nncore.graph.shapes import PortShape, Shapes, batch_tensor, features
 from nncore.graph.types import register
 from nncore.graph.types.base import ExportSpec, ModuleType, Params
-from nncore.graph.types.explain import (NodeStep, at, chain_rule, num, pending, spot,
+from nncore.graph.types.explain import (NodeStep, at, chain_rule, num, pending, signed, spot,
                                         value_line, written_sum)
 from nncore.spec import ParamSpec
 
@@ -80,7 +80,7 @@ class Dense(ModuleType):
         xr = x[tuple(lead)]
         W = np.asarray(step.module.weight.data, dtype=np.float64)
         b = None if step.module.bias is None else float(step.module.bias.data[j])
-        terms = [f"{num(a)}·{num(w)}" for a, w in zip(xr, W[j])]
+        terms = [f"{num(a)}·{signed(w)}" for a, w in zip(xr, W[j])]
         total = float(xr @ W[j]) + (b or 0.0)
         if b is not None:
             terms.append(num(b))
@@ -98,14 +98,14 @@ class Dense(ModuleType):
         lines.append(f"dL/dW = (dL/dy)ᵀ · x: ({units}, {len(g2)}) · ({len(x2)}, {n_in}) → "
                      f"({units}, {n_in}), summed over the batch")
         lines.append(f"dL/dW[{j}, 0] = Σ_n dL/dy[n, {j}]·x[n, 0] = " + written_sum(
-            [f"{num(a)}·{num(c)}" for a, c in zip(g2[:, j], x2[:, 0])],
+            [f"{num(a)}·{signed(c)}" for a, c in zip(g2[:, j], x2[:, 0])],
             float(g2[:, j] @ x2[:, 0])))
         if b is not None:
             lines.append(f"dL/db[{j}] = Σ_n dL/dy[n, {j}] = " + written_sum(
                 [num(a) for a in g2[:, j]], float(g2[:, j].sum())))
         gr = np.asarray(g, dtype=np.float64)[tuple(lead)]
         lines.append(f"dL/dx{spot((*lead, 0))} = Σ_j dL/dy[j]·W[j, 0] = " + written_sum(
-            [f"{num(a)}·{num(w)}" for a, w in zip(gr, W[:, 0])], float(gr @ W[:, 0])))
+            [f"{num(a)}·{signed(w)}" for a, w in zip(gr, W[:, 0])], float(gr @ W[:, 0])))
         return "\n".join(lines)
 
 

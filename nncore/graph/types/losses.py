@@ -11,7 +11,7 @@ from nncore.graph.shapes import LOSS, PortShape, Shapes, ShapeError, batch_tenso
 from nncore.graph.types import register
 from nncore.graph.types.base import (TARGET, ExportSpec, LossType, NodeValueError, Params,
                                      PortSpec)
-from nncore.graph.types.explain import NodeStep, num, spot
+from nncore.graph.types.explain import NodeStep, num, signed, spot
 from nncore.spec import ParamSpec
 from nncore.tensor import Tensor
 
@@ -131,7 +131,7 @@ class MSE(LossType):
         a, b = float(pred[i]), float(y[i])
         return "\n".join([f"L = mean((ŷ − y)²) over {pred.size} values = {num(np.asarray(step.y))}",
                           f"ŷ{spot(i)} = {num(a)}, y{spot(i)} = {num(b)}",
-                          f"dL/dŷ{spot(i)} = 2(ŷ − y) / n = 2·({num(a)} − {num(b)}) / "
+                          f"dL/dŷ{spot(i)} = 2(ŷ − y) / n = 2·({num(a)} − {signed(b)}) / "
                           f"{pred.size} = {num(2 * (a - b) / pred.size)}"])
 
 

@@ -77,7 +77,7 @@ class Add(_Merge):
         i = step.index
         xs = step.inputs["inputs"]
         lines = [value_line(step, " + ".join(f"x{k + 1}" for k in range(len(xs))),
-                            " + ".join(num(at(x, i)) for x in xs))]
+                            " + ".join(num(at(x, i)) for x in xs).replace(" + −", " − "))]
         g = step.g
         if g is None:
             lines.append(f"dL/dx_k = dL/dy for every input: {pending(step)}")

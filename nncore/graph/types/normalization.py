@@ -10,7 +10,7 @@ from nncore import nn
 from nncore.graph.shapes import PortShape, Shapes, batch_tensor, features
 from nncore.graph.types import register
 from nncore.graph.types.base import ExportSpec, ModuleType, Params
-from nncore.graph.types.explain import (NodeStep, chain_rule, num, pending, spot,
+from nncore.graph.types.explain import (NodeStep, chain_rule, num, pending, signed, spot,
                                         value_line)
 from nncore.spec import ParamSpec
 
@@ -82,9 +82,9 @@ class BatchNorm(ModuleType):
         inv = 1.0 / np.sqrt(var + eps)
         xhat = (x[n, j] - mean) * inv
         lines = [stats, f"γ[{j}] = {num(gamma)}, β[{j}] = {num(beta)}, ε = {num(eps)}",
-                 f"x̂{spot(step.index)} = (x − μ) / √(σ² + ε) = ({num(x[n, j])} − {num(mean)}) "
+                 f"x̂{spot(step.index)} = (x − μ) / √(σ² + ε) = ({num(x[n, j])} − {signed(mean)}) "
                  f"/ {num(1 / inv)} = {num(xhat)}",
-                 value_line(step, "γ·x̂ + β", f"{num(gamma)} · {num(xhat)} + {num(beta)}")]
+                 value_line(step, "γ·x̂ + β", f"{num(gamma)} · {signed(xhat)} + {signed(beta)}")]
         g = step.g
         if g is None:
             lines.append(f"dL/dx = γ/√(σ² + ε) · (g − mean(g) − x̂·mean(g·x̂)): {pending(step)}")

@@ -26,7 +26,7 @@ from nncore.graph.types import register
 from nncore.graph.types.base import (LOSS_KIND, TARGET, ExportSpec, LossType, NodeType, Params,
                                      PortSpec)
 from nncore.graph.types.explain import (NodeStep, at, chain_rule, mapped_index, num, pending,
-                                        spot, value_line, written_sum)
+                                        signed, spot, value_line, written_sum)
 from nncore.spec import ParamSpec
 from nncore.tensor import Tensor
 
@@ -125,7 +125,7 @@ class _Binary(_Operator):
         i = step.index
         a, b, g = at(step.x("a"), i), at(step.x("b"), i), at(step.g, i)
         rule_a, fa, rule_b, fb = self.local(a, b)
-        lines = [value_line(step, f"a {self.symbol} b", f"{num(a)} {self.symbol} {num(b)}"),
+        lines = [value_line(step, f"a {self.symbol} b", f"{num(a)} {self.symbol} {signed(b)}"),
                  chain_rule(step, rule_a, [g, *fa], "a"), chain_rule(step, rule_b, [g, *fb], "b")]
         if step.g is not None:
             for port in ("a", "b"):
@@ -317,7 +317,7 @@ class MatMul(_Binary):
         i, j = step.index
         lines = [f"y = a · b: {shapes}",
                  f"y[{i}, {j}] = Σ_k a[{i}, k]·b[k, {j}] = " + written_sum(
-                     [f"{num(u)}·{num(v)}" for u, v in zip(a[i], b[:, j])],
+                     [f"{num(u)}·{signed(v)}" for u, v in zip(a[i], b[:, j])],
                      float(a[i] @ b[:, j]))]
         g = step.g
         gshape = np.shape(step.y)
@@ -328,9 +328,9 @@ class MatMul(_Binary):
             return "\n".join(lines)
         g = np.asarray(g, dtype=np.float64)
         lines.append(f"dL/db[0, {j}] = Σ_n a[n, 0]·dL/dy[n, {j}] = " + written_sum(
-            [f"{num(u)}·{num(v)}" for u, v in zip(a[:, 0], g[:, j])], float(a[:, 0] @ g[:, j])))
+            [f"{num(u)}·{signed(v)}" for u, v in zip(a[:, 0], g[:, j])], float(a[:, 0] @ g[:, j])))
         lines.append(f"dL/da[{i}, 0] = Σ_m dL/dy[{i}, m]·b[0, m] = " + written_sum(
-            [f"{num(u)}·{num(v)}" for u, v in zip(g[i], b[0])], float(g[i] @ b[0])))
+            [f"{num(u)}·{signed(v)}" for u, v in zip(g[i], b[0])], float(g[i] @ b[0])))
         return "\n".join(lines)
 
 
