@@ -412,21 +412,35 @@ class Graph:
             GraphError: as :meth:`restore_node`; then nothing changes.
         """
         records = list(removed)
+        # The node order they had, worked out on a list of ids (the same rule as
+        # add_node's index); the nodes are added at the end and put in order once, so
+        # the dict of nodes is not rebuilt per node.
+        order = list(self._nodes)
+        for record in records:
+            if record.index >= len(order):
+                order.append(record.node.id)
+            else:
+                order.insert(max(record.index, 0), record.node.id)
         trial = Graph()
         trial.replace_with(self)
         for record in records:
             trial._restore(record)  # raises before this graph is touched
+        trial.topological_order()  # one check for cycles (GraphError), not one per wire
         for record in records:
             self._restore(record)
+        self._nodes = {nid: self._nodes[nid] for nid in order}
+        self._changed()  # an analysis made meanwhile had the nodes in another order
 
     def _restore(self, removed: RemovedNode) -> None:
+        """Add the node back at the end and its wires at their places; cycles are left
+        to the caller's one check (:meth:`restore_nodes`)."""
         node = removed.node
-        self.add_node(node.type_id, node.position, node.params, node.name, node.id,
-                      removed.index)
+        self.add_node(node.type_id, node.position, node.params, node.name, node.id)
         for index, edge in removed.edges:
             if (edge.src in self._nodes and edge.dst in self._nodes
                     and edge not in self._key_of):
-                self.connect(edge.src, edge.src_port, edge.dst, edge.dst_port, index=index)
+                self._connect(edge.src, edge.src_port, edge.dst, edge.dst_port, index,
+                              cycles=False)
 
     def set_params(self, node_id: str, params: dict[str, Any]) -> dict[str, Any]:
         """Change some parameters of a node.
@@ -626,7 +640,14 @@ class Graph:
         Raises:
             GraphError: with :meth:`can_connect`'s reason (nothing changes).
         """
-        verdict = self.can_connect(src, src_port, dst, dst_port)
+        return self._connect(src, src_port, dst, dst_port, index)
+
+    def _connect(self, src: str, src_port: str, dst: str, dst_port: str,
+                 index: int | None, cycles: bool = True) -> Edge:
+        """:meth:`connect`; with ``cycles=False`` a cycle is not looked for (the caller
+        checks the whole graph once)."""
+        verdict = (self.can_connect(src, src_port, dst, dst_port) if cycles
+                   else self._verdict(src, src_port, dst, dst_port, lambda: None))
         if not verdict:
             raise GraphError(verdict.reason, dst if dst in self._nodes else None)
         edge = Edge(src, src_port, dst, dst_port)
