@@ -581,8 +581,8 @@ class StepThrough:
 
     # ------------------------------------------------------------------ gradient checks
     def check_gradients(self, node: str | None = None, *, whole_network: bool | None = None,
-                        eps: float = 1e-6, atol: float = 1e-7, rtol: float = 1e-5
-                        ) -> GradientCheck:
+                        eps: float = 1e-6, atol: float = 1e-7, rtol: float = 1e-5,
+                        elements: int | None = None) -> GradientCheck:
         """Compare the engine's gradients with float64 central differences
         (:func:`nncore.gradcheck.gradcheck`) on this batch, with its behaviour and
         Dropout masks.
@@ -594,7 +594,11 @@ class StepThrough:
                 respect to every parameter).
             whole_network: also check the loss end to end (default: when ``node`` is
                 None).
-            eps, atol, rtol: as :func:`~nncore.gradcheck.gradcheck`.
+            eps, atol, rtol, elements: as :func:`~nncore.gradcheck.gradcheck`
+                (``elements``: at most this many elements of each input and
+                parameter, evenly spaced; default all. Each costs two evaluations:
+                the whole digits MLP, 9,866 weights, takes about 12 s with a batch of
+                32; with ``elements=64`` well under a second).
 
         Returns:
             a :class:`GradientCheck`: its ``worst`` entry names the node, the input or
@@ -604,7 +608,8 @@ class StepThrough:
         Raises:
             KeyError: for a node not in the pass. Nothing of the model changes.
         """
-        options = dict(eps=eps, atol=atol, rtol=rtol, raise_exception=False)
+        options = dict(eps=eps, atol=atol, rtol=rtol, raise_exception=False,
+                       elements=elements)
         nodes = self.forward_order if node is None else [node]
         if node is not None and node not in self.forward_order:
             raise KeyError(f"step-through: node {node!r} is not evaluated in this pass")

@@ -458,3 +458,28 @@ def test_a_loss_written_by_hand_steps_through_its_label_nodes_and_clips_as_train
     for (n, pa), (_, pb) in zip(a.model.named_parameters(), b.model.named_parameters()):
         assert np.array_equal(pa.data, pb.data), n
     assert st.check_gradients().ok
+
+
+def test_a_sampled_gradient_check_evaluates_only_the_chosen_elements(monkeypatch):
+    from nncore.gradcheck import gradcheck
+
+    x = Tensor(np.linspace(-1, 1, 10), requires_grad=True)
+    calls = []
+
+    def fn(t):
+        calls.append(1)
+        return F.tanh(t)
+
+    result = gradcheck(fn, [x], elements=3)
+    assert result.ok and len(calls) == 1 + 2 * 3  # the backward pass, then 2 per element
+    with pytest.raises(ValueError, match="elements must be at least 1"):
+        gradcheck(fn, [x], elements=0)
+    # a sample still finds a wrong op in the digits network written with operators
+    st = StepThrough.from_run(run_of("digits_operators"), start=0, size=16)
+    assert st.check_gradients(elements=32).ok
+    right = F.MatMul.backward
+    monkeypatch.setattr(F.MatMul, "backward",
+                        lambda self, g: tuple(None if v is None else v * 1.01 for v in right(self, g)))
+    bad = st.check_gradients(elements=32)
+    assert set(bad.failed_nodes) == {nid for nid, t in st.model.node_types.items()
+                                     if t.type_id == "matmul"}
