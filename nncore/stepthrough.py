@@ -202,6 +202,9 @@ class StepThrough:
         loss: the batch's loss (a float, known once the loss node is stepped forward;
             :attr:`batch_loss` always).
 
+    Not thread-safe: use it while the model is not training (it sets the model's mode
+    for the pass and :meth:`apply_update` changes its weights).
+
     Raises:
         ValueError: for a batch outside the part (naming the part, its size and the
             samples asked for) or a size below 1; GraphError (with ``node_id``) for a
@@ -509,7 +512,7 @@ class StepThrough:
             else {}
         return NodeStep(
             name=model.loss_name if is_loss else model.node_names[nid],
-            params=model.node_params(nid), module=model._modules.get(nid),
+            params=model.node_params(nid), module=dict(model.named_children()).get(nid),
             training=self.training, inputs=inputs, outputs=outputs,
             output_grads=output_grads, input_grads=input_grads,
             index=tuple(int(i) for i in index),
@@ -571,7 +574,7 @@ class StepThrough:
         for name, p in named:
             if name not in before:
                 continue
-            _, _, group = opt._group_of(p)
+            group = next(g for g in opt.param_groups if any(q is p for q in g["params"]))
             hyper = {k: v for k, v in group.items() if k not in ("params", "param_names")}
             updates.append(ParameterUpdate(name, model.describe_parameter(name),
                                            model.parameter_nodes[name], type(opt).__name__,
@@ -645,7 +648,7 @@ class StepThrough:
         ntype = model.node_types[nid]
         if ntype.reads_data:
             return []
-        module = model._modules.get(nid)
+        module = dict(model.named_children()).get(nid)
         module = None if module is None else self._double(module)
         params = model.node_params(nid)
         inputs: dict[str, list[Tensor]] = {}

@@ -12,8 +12,9 @@ One class per kind of node, holding everything NN Canvas knows about it, declare
   (trainable parameters), :meth:`NodeType.build` (the :mod:`nncore.nn` module, if it
   learns), :meth:`NodeType.forward` (apply it to tensors), :meth:`NodeType.card_text`
   (what its card on the canvas says), :meth:`NodeType.unit_stat` (a health figure of
-  its activations for the live views) and :meth:`NodeType.export` (the PyTorch
-  equivalent, for the exports).
+  its activations for the live views), :meth:`NodeType.export` (the PyTorch
+  equivalent, for the exports) and :meth:`NodeType.explain` (the chain rule at the node
+  with the live numbers of a step-through, :mod:`nncore.stepthrough`).
 
 ``inputs`` of the rules map each input port to the list of what is wired into it (one
 entry, or several for a multi-input port such as Add's). Nothing outside a node type
