@@ -510,6 +510,8 @@ class StepThrough:
                                         ("", "")))
         saved = dict(vars(tensor._ctx)) if tensor is not None and tensor._ctx is not None \
             else {}
+        if tensor is not None and not tensor.requires_grad:
+            extra["constant"] = True
         return NodeStep(
             name=model.loss_name if is_loss else model.node_names[nid],
             params=model.node_params(nid), module=dict(model.named_children()).get(nid),

@@ -483,3 +483,84 @@ def test_a_sampled_gradient_check_evaluates_only_the_chosen_elements(monkeypatch
     bad = st.check_gradients(elements=32)
     assert set(bad.failed_nodes) == {nid for nid, t in st.model.node_types.items()
                                      if t.type_id == "matmul"}
+
+
+def every_operator_graph():
+    """A network using every operator and merge node (iris: 4 features, 3 classes),
+    its loss written by hand into an Objective."""
+    from nncore.graph import Graph
+
+    g = Graph()
+    g.set_settings({"dataset": {"source": "builtin", "name": "iris"},
+                    "training": {"batch_size": 8, "seed": 0, "optimizer": "sgd"}})
+    n = {k: g.add_node(t, params=p) for k, t, p in (
+        ("in", "input", None), ("W", "parameter", {"rows": 4, "columns": 3}),
+        ("mm", "matmul", None), ("exp", "exp", None), ("log", "log", None),
+        ("pow", "power", {"exponent": 2.0}), ("two", "constant", {"value": 2.0}),
+        ("mul", "multiply", None), ("div", "divide", None), ("t1", "transpose", None),
+        ("t2", "transpose", None), ("cat", "concatenate", None),
+        ("sum1", "sum", {"axis": "last"}), ("sm", "softmax", None), ("oh", "one_hot", None),
+        ("sub", "subtract", None), ("sq", "square", None), ("sum2", "sum", {"axis": "last"}),
+        ("add", "add", None), ("tg", "targets", None), ("mt", "mean", {"axis": "all"}),
+        ("zero", "constant", {"value": 0.0}), ("mul0", "multiply", None),
+        ("mean", "mean", {"axis": "batch"}), ("msum", "sum", {"axis": "all"}),
+        ("total", "add", None), ("obj", "objective", None))}
+    for a, pa, b, pb in (
+            ("in", "features", "mm", "a"), ("W", "output", "mm", "b"),
+            ("mm", "output", "exp", "input"), ("exp", "output", "log", "input"),
+            ("log", "output", "pow", "input"), ("pow", "output", "mul", "a"),
+            ("two", "output", "mul", "b"), ("mul", "output", "div", "a"),
+            ("two", "output", "div", "b"), ("div", "output", "t1", "input"),
+            ("t1", "output", "t2", "input"), ("t2", "output", "cat", "inputs"),
+            ("mm", "output", "cat", "inputs"), ("cat", "output", "sum1", "input"),
+            ("mm", "output", "sm", "input"), ("in", "labels", "oh", "labels"),
+            ("sm", "output", "sub", "a"), ("oh", "output", "sub", "b"),
+            ("sub", "output", "sq", "input"), ("sq", "output", "sum2", "input"),
+            ("sum1", "output", "add", "inputs"), ("sum2", "output", "add", "inputs"),
+            ("in", "labels", "tg", "labels"), ("tg", "output", "mt", "input"),
+            ("mt", "output", "mul0", "a"), ("zero", "output", "mul0", "b"),
+            ("add", "output", "mean", "input"), ("mean", "output", "msum", "input"),
+            ("msum", "output", "total", "inputs"), ("mul0", "output", "total", "inputs"),
+            ("total", "output", "obj", "loss"), ("mm", "output", "obj", "prediction")):
+        g.connect(n[a].id, pa, n[b].id, pb)
+    return g, {k: v.id for k, v in n.items()}
+
+
+def test_every_operator_explains_its_numbers_and_passes_the_gradient_check():
+    from nncore.graph.types import CATALOGUE
+
+    g, ids = every_operator_graph()
+    run = TrainingRun(g)
+    st = StepThrough.from_run(run, start=0, size=4)
+    st.run_to_end()
+    used = {st.model.node_types[nid].type_id for nid in st.model.order + st.model.loss_order}
+    operators = {t for t in CATALOGUE if CATALOGUE[t].category in ("Operators", "Merge")}
+    assert operators - used == {"objective"}  # the loss node, in model.loss_id
+    for nid in st.forward_order:
+        text = st.explain(nid)
+        value = st.value(nid)
+        index = (0,) * value.ndim if nid != st.model.loss_id else ()
+        assert num(value[index]) in text, (nid, text)
+    # Power's rule with its numbers: dL/dx = dL/dy · 2·x^1, the engine's gradient of
+    # its only input (Log's output)
+    x, gy = float(st.value(ids["log"])[1, 2]), float(st.gradient(ids["pow"])[1, 2])
+    text = st.explain(ids["pow"], (1, 2))
+    assert f"dL/dy · 2·x^1 = {num(gy)} · 2 · {signed(x)} = {num(gy * 2 * x)}" in text
+    assert gy * 2 * x == pytest.approx(float(st.gradient(ids["log"])[1, 2]), rel=1e-5)
+    gm = float(st.gradient(ids["mul"])[1, 2])
+    assert f"dL/da[1, 2] = dL/dy · b = {num(gm)} · 2 = {num(gm * 2)}" in st.explain(ids["mul"], (1, 2))
+    assert "dL/db[1, 2] = dL/dy · (−a/b²) = " in st.explain(ids["div"], (1, 2))
+    mm = st.value(ids["mm"])
+    text = st.explain(ids["cat"], (1, 4))  # column 4 of [t2 (3), mm (3)]: mm's column 1
+    assert "y = [x1, x2] along the last axis, widths 3 + 3 = 6" in text
+    assert f"y[1, 4] = x2[1, 1] = {num(mm[1, 1])}" in text
+    assert f"dL/dx2[1, 1] = dL/dy[1, 4] = {num(st.gradient(ids['cat'])[1, 4])}" in text
+    text = st.explain(ids["t1"], (2, 1))
+    assert f"y[2, 1] = x[1, 2] = {num(st.value(ids['div'])[1, 2])}" in text
+    assert "it is data or a constant" in st.explain(ids["oh"])
+    result = st.check_gradients()
+    assert result.ok, str(result)
+    checked = {e.node for e in result.entries}
+    for key in ("mm", "exp", "log", "pow", "mul", "div", "t1", "cat", "sum1", "sm", "sub",
+                "sq", "add", "mean"):
+        assert ids[key] in checked, key

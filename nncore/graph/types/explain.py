@@ -43,8 +43,10 @@ class NodeStep:
             pass (its ``Function``'s attributes: Dropout's ``mask``, BatchNorm's ``xc``
             and ``inv_std``, Sigmoid's ``out``); empty for a node that made no op.
         stepped_back: whether the backward pass has come to this node.
-        extra: what else the step-through knows for this node (e.g. the loss type's
-            fused form).
+        extra: what else the step-through knows for this node: ``"constant"`` (its
+            output depends on nothing learned: data, a Constant), and for a loss node
+            ``"fused"``, ``"prediction"`` (the value the loss reads), ``"prediction_grad"``,
+            ``"task"``, ``"batch"``.
     """
 
     name: str
@@ -143,6 +145,9 @@ def pending(step: NodeStep) -> str:
     if step.fused_into:
         return (f"no gradient flows through this output: {step.fused_into} reads this "
                 "node's input and differentiates the fused form (see the loss node)")
+    if step.extra.get("constant"):
+        return ("it is data or a constant (it depends on nothing learned), so no gradient "
+                "is computed for it")
     if not step.stepped_back:
         return "known once the backward pass comes here"
     return "no gradient reaches this output (the loss does not depend on it)"

@@ -116,3 +116,22 @@ class Concatenate(_Merge):
 
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         return ExportSpec("cat", module=False, args={"dim": -1})
+
+    def explain(self, step: NodeStep) -> str:
+        """Which input the selected element comes from, and that its gradient goes
+        back to that input only."""
+        i = step.index
+        widths = [np.shape(x)[-1] for x in step.inputs["inputs"]]
+        k, col = 0, i[-1]
+        while col >= widths[k]:
+            col, k = col - widths[k], k + 1
+        src = (*i[:-1], col)
+        g = step.g
+        names = ", ".join(f"x{m + 1}" for m in range(len(widths)))
+        lines = [f"y = [{names}] along the last axis, widths "
+                 + " + ".join(map(str, widths)) + f" = {sum(widths)}",
+                 value_line(step, f"x{k + 1}{spot(src)}")]
+        lines.append(f"dL/dx{k + 1}{spot(src)} = dL/dy{spot(i)} = {num(at(g, i))} (the "
+                     "gradient is split back into the pieces)" if g is not None
+                     else f"dL/dx{k + 1}{spot(src)} = dL/dy{spot(i)}: {pending(step)}")
+        return "\n".join(lines)

@@ -554,6 +554,15 @@ class Transpose(_Operator):
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         return ExportSpec("transpose", module=False, args={"dim0": -2, "dim1": -1})
 
+    def explain(self, step: NodeStep) -> str:
+        i = step.index
+        j = (*i[:-2], i[-1], i[-2])
+        g = step.g
+        return "\n".join([value_line(step, f"x{spot(j)}"),
+                          f"dL/dx{spot(j)} = dL/dy{spot(i)} = {num(at(g, i))} (the gradient "
+                          "is transposed back)" if g is not None
+                          else f"dL/dx{spot(j)} = dL/dy{spot(i)}: {pending(step)}"])
+
 
 @register
 class OneHot(_Operator):
