@@ -26,6 +26,16 @@ the optimizer's own :meth:`~nncore.optim.Optimizer.explain_step`;
 :meth:`~StepThrough.check_gradients` compares every node's and the whole network's
 gradients with float64 central differences (:mod:`nncore.gradcheck`).
 
+A session, as the GUI drives it::
+
+    st = StepThrough.from_run(run, part="train", start=0, size=4, training=True)
+    st.forward_step()                  # -> "n1", the Input; st.value("n1") is the batch
+    st.run_to_end()                    # every value and gradient known
+    st.gradient("n6")                  # dL/d(the Sigmoid's output), shape (4, 1)
+    print(st.explain("n6", (2, 0)))    # the chain rule with the numbers of sample 2
+    updates = st.apply_update()        # one optimizer step; updates[0].term("m_t")
+    print(st.check_gradients(elements=64))   # worst relative error and where
+
 Nothing the user made changes until :meth:`~StepThrough.apply_update`: the pass's
 effects on BatchNorm's running statistics are undone after it and made again (as a
 training step makes them) only by the update, the model's train/eval mode is restored,
@@ -52,7 +62,7 @@ from nncore.optim.optimizers import UpdateTerm
 from nncore.tensor import Tensor
 
 __all__ = ["StepThrough", "ParameterUpdate", "CheckEntry", "GradientCheck", "batch_problem",
-           "PARTS"]
+           "summarize", "PARTS"]
 
 #: The parts of a run's split a batch may come from.
 PARTS = ("train", "val")
@@ -704,6 +714,20 @@ class StepThrough:
             entries.append(CheckEntry(model64.parameter_nodes[name], f"whole network: {title}",
                                       title, result))
         return entries
+
+
+def summarize(array: Any) -> dict[str, Any]:
+    """What a wire shows when its tensor is too large to list: ``shape``, ``size``, and
+    over its finite values ``mean``, ``std``, ``min`` and ``max`` (NaN when none is
+    finite), with ``nonfinite``, the count of NaN and infinite values (a NaN must not
+    hide in the statistics)."""
+    a = np.asarray(array, dtype=np.float64)
+    finite = a[np.isfinite(a)]
+    stats = ({"mean": float(finite.mean()), "std": float(finite.std()),
+              "min": float(finite.min()), "max": float(finite.max())} if finite.size
+             else dict.fromkeys(("mean", "std", "min", "max"), float("nan")))
+    return {"shape": tuple(a.shape), "size": int(a.size), **stats,
+            "nonfinite": int(a.size - finite.size)}
 
 
 def _frozen(a: Any) -> np.ndarray:

@@ -656,9 +656,10 @@ class Optimizer:
             before: :meth:`snapshot` of ``p`` taken just before the step.
 
         Returns:
-            the terms in the order the update computes them, ``w`` last. Derived
-            quantities are computed in float64 to show them; the step itself is
-            :meth:`step`'s, unchanged.
+            the terms in the order the update computes them, ``w`` last. ``g`` is the
+            gradient as the backward pass left it (``maximize=True`` negates it inside
+            the step). Derived quantities are computed in float64 to show them; the
+            step itself is :meth:`step`'s, unchanged.
 
         Raises:
             KeyError: if ``p`` is not a parameter of this optimizer.

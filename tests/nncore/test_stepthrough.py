@@ -564,3 +564,46 @@ def test_every_operator_explains_its_numbers_and_passes_the_gradient_check():
     for key in ("mm", "exp", "log", "pow", "mul", "div", "t1", "cat", "sum1", "sm", "sub",
                 "sq", "add", "mean"):
         assert ids[key] in checked, key
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_each_optimizers_described_terms_add_up_to_the_change_of_w(name):
+    """The numbers Apply update shows are the step's: w_before − w_after computed from
+    the described terms (float64) equals the real change (float32), for every
+    optimizer, on the second step (state from the first)."""
+    run = run_of("logistic_operators", optimizer=name, optimizer_options={"lr": 0.05})
+    for _ in range(2):
+        st = StepThrough.from_run(run, start=0, size=8)
+        w_before = {n: p.data.astype(np.float64).copy() for n, p in run.model.named_parameters()}
+        st.run_to_end()
+        updates = st.apply_update()
+    hyper = updates[0].hyperparameters
+    lr, eps = hyper["lr"], hyper.get("eps", 0.0)
+    for u in updates:
+        t = {term.symbol: np.asarray(term.after, dtype=np.float64) for term in u.terms}
+        g = t["g"]
+        if name == "sgd":
+            delta = lr * g
+        elif name == "momentum":
+            delta = lr * t["b_t"]
+        elif name == "adagrad":
+            delta = t["clr"] * g / (np.sqrt(t["G_t"]) + eps)
+        elif name == "rmsprop":
+            delta = lr * g / (np.sqrt(t["v_t"]) + eps)
+        elif name == "adadelta":
+            delta = lr * t["Δw"]
+        else:  # adam, adamw: the decoupled decay first, then the step
+            decayed = t.get("w·(1 − lr·λ)", w_before[u.name])
+            delta = (w_before[u.name] - decayed) + t["step"]
+        np.testing.assert_allclose(w_before[u.name] - t["w"], delta, rtol=2e-3, atol=1e-7,
+                                   err_msg=f"{name} {u.name}")
+        assert u.term("w").formula.startswith("w ← ")
+
+
+def test_a_summary_counts_nan_apart_from_the_statistics():
+    from nncore.stepthrough import summarize
+
+    s = summarize(np.array([[1.0, np.nan], [3.0, np.inf]]))
+    assert s == {"shape": (2, 2), "size": 4, "mean": 2.0, "std": 1.0, "min": 1.0, "max": 3.0,
+                 "nonfinite": 2}
+    assert np.isnan(summarize(np.array([np.nan]))["mean"])
