@@ -28,11 +28,12 @@ gradients with float64 central differences (:mod:`nncore.gradcheck`).
 
 A session, as the GUI drives it::
 
+    # run: a TrainingRun of app/resources/examples/logistic_operators.json
     st = StepThrough.from_run(run, part="train", start=0, size=4, training=True)
     st.forward_step()                  # -> "n1", the Input; st.value("n1") is the batch
     st.run_to_end()                    # every value and gradient known
-    st.gradient("n6")                  # dL/d(the Sigmoid's output), shape (4, 1)
-    print(st.explain("n6", (2, 0)))    # the chain rule with the numbers of sample 2
+    st.gradient("n5")                  # dL/d(x·W + b), the logits: shape (4, 1)
+    print(st.explain("n3", (2, 0)))    # MatMul's chain rule with sample 2's numbers
     updates = st.apply_update()        # one optimizer step; updates[0].term("m_t")
     print(st.check_gradients(elements=64))   # worst relative error and where
 
@@ -157,10 +158,12 @@ class GradientCheck:
 
     @property
     def worst(self) -> CheckEntry | None:
-        """The entry with the largest relative error (a failing one first)."""
+        """The entry with the largest relative error (a failing one first; then the
+        largest absolute error: errors below ``atol`` count as relative error 0)."""
         if not self.entries:
             return None
-        return max(self.entries, key=lambda e: (not e.result.ok, e.result.max_rel_error))
+        return max(self.entries, key=lambda e: (not e.result.ok, e.result.max_rel_error,
+                                                e.result.max_abs_error))
 
     @property
     def max_rel_error(self) -> float:
@@ -184,7 +187,8 @@ class GradientCheck:
             return "gradient check: nothing to check"
         status = "passed" if self.ok else "FAILED"
         return (f"gradient check {status}: worst relative error "
-                f"{w.result.max_rel_error:.3g} at {w.title}, index {w.result.worst_index}")
+                f"{w.result.max_rel_error:.3g} (absolute {w.result.max_abs_error:.3g}) at "
+                f"{w.title}, index {w.result.worst_index}")
 
 
 class StepThrough:
