@@ -184,6 +184,7 @@ class GraphScene(QGraphicsScene):
         if what == "position":
             if (item.pos().x(), item.pos().y()) != node.position:
                 item.setPos(*node.position)
+                self.node_item_moved(item)
         else:
             item.update_from_model(node)
             self._schedule()
@@ -236,12 +237,19 @@ class GraphScene(QGraphicsScene):
         return None if bottom is None else bottom + 24
 
     def node_item_moved(self, item: NodeItem) -> None:
-        """Called by a node item as it moves: its wires follow (and labels wires, which
-        route below the cards they pass)."""
-        graph, nid = self.graph, item.node_id
-        wires = {self.edges[e] for e in (*graph.incoming(nid), *graph.outgoing(nid))
-                 if e in self.edges} if graph.has_node(nid) else set()
-        for wire in wires | self._wires_below:
+        """After a card moved (a drag, or the model): its wires follow (and labels
+        wires, which route below the cards they pass)."""
+        self.node_items_moved([item])
+
+    def node_items_moved(self, items: list[NodeItem]) -> None:
+        """:meth:`node_item_moved` for several cards, placing each wire once."""
+        graph, wires = self.graph, set(self._wires_below)
+        for item in items:
+            nid = item.node_id
+            if graph.has_node(nid):
+                wires.update(self.edges[e] for e in (*graph.incoming(nid),
+                                                     *graph.outgoing(nid)) if e in self.edges)
+        for wire in wires:
             self._place_edge(wire)
 
     def _data_changed(self, *_: Any) -> None:
@@ -647,7 +655,12 @@ class GraphScene(QGraphicsScene):
             self.move_wire(event.scenePos())
             event.accept()
             return
+        before = {nid: self.nodes[nid].pos() for nid in self._press_positions
+                  if nid in self.nodes}
         super().mouseMoveEvent(event)
+        moved = [self.nodes[nid] for nid, pos in before.items() if self.nodes[nid].pos() != pos]
+        if moved:  # the cards being dragged: their wires follow
+            self.node_items_moved(moved)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.modifiers() & Qt.ShiftModifier:
@@ -674,6 +687,7 @@ class GraphScene(QGraphicsScene):
         if moves and not self.document.push(commands.MoveNodes(self.graph, moves)):
             for nid in moves:  # refused (training runs): back where the model has them
                 self.nodes[nid].setPos(*self.graph.node(nid).position)
+            self.node_items_moved([self.nodes[nid] for nid in moves])
 
     def dragEnterEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
         if event.mimeData().hasFormat(NODE_MIME):

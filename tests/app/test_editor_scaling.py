@@ -6,6 +6,7 @@ O(N) times (not O(N^2)). Counted, not timed: the figures are in bench/canvas.py.
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.editor.inspector import Inspector
@@ -117,3 +118,41 @@ def test_the_model_compares_wires_linearly_often(measure):
         # linear: about 4x (quadratic was about 16x: every removal compared the wire
         # with each one before it)
         assert b <= 5 * max(a, 60), (op, a, b)
+
+
+def test_wires_follow_a_card_dragged_moved_by_undo_or_sent_back(canvas, mouse):
+    """The scene moves a card's wires itself (the cards send no position changes): while
+    the mouse drags it, when undo moves it, and when a refused move puts it back."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtTest import QTest
+
+    scene, graph = canvas.scene, canvas.graph
+    a = scene.add_node("relu", QPointF(100, 100))
+    b = scene.add_node("tanh", QPointF(500, 100))
+    graph.connect(a, "output", b, "input")
+    wire = next(iter(scene.edges.values()))
+
+    def wire_ends_at_ports() -> bool:
+        path = wire.path()
+        start, end = path.pointAtPercent(0), path.pointAtPercent(1)
+        out = scene.nodes[a].port("output", True).scenePos()
+        inp = scene.nodes[b].port("input", False).scenePos()
+        return (start - out).manhattanLength() < 1 and (end - inp).manhattanLength() < 1
+
+    item = scene.nodes[b]
+    first = graph.node(b).position
+    start = item.pos() + QPointF(90, 10)  # the header
+    vp, to_view = canvas.view.viewport(), canvas.view.mapFromScene
+    QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, to_view(start))
+    for i in range(1, 7):
+        QTest.mouseMove(vp, to_view(start + QPointF(20 * i, 15 * i)))
+        assert wire_ends_at_ports(), f"the wire lags behind the card at step {i}"
+    QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, to_view(start + QPointF(120, 90)))
+    assert graph.node(b).position != first and wire_ends_at_ports()
+    canvas.doc.undo_stack.undo()  # the model moves it back
+    assert graph.node(b).position == first and item.pos() == QPointF(*first)
+    assert wire_ends_at_ports()
+    canvas.doc.edit_guard = lambda: False  # edits refused (as while training runs)
+    mouse.drag(canvas.view, start, start + QPointF(200, 0))
+    assert graph.node(b).position == first and item.pos() == QPointF(*first)
+    assert wire_ends_at_ports()
