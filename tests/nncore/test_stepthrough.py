@@ -607,3 +607,67 @@ def test_a_summary_counts_nan_apart_from_the_statistics():
     assert s == {"shape": (2, 2), "size": 4, "mean": 2.0, "std": 1.0, "min": 1.0, "max": 3.0,
                  "nonfinite": 2}
     assert np.isnan(summarize(np.array([np.nan]))["mean"])
+
+
+# ---------------------------------------------------------------------------- reference cases
+def sums_into_an_objective(features, middle):
+    """Input -> ``middle`` nodes (a chain) whose output feeds two Sum nodes, added
+    into an Objective: L = 2·Σ out."""
+    from nncore.graph import DataShape, Graph, compile_graph
+
+    g = Graph()
+    nodes = [g.add_node("input")]
+    for type_id, params in middle:
+        node = g.add_node(type_id, params=params)
+        g.connect(nodes[-1].id, nodes[-1].type.outputs[0].name, node.id,
+                  node.type.inputs[0].name)
+        nodes.append(node)
+    s1, s2, add, obj = (g.add_node(t) for t in ("sum", "sum", "add", "objective"))
+    out = nodes[-1]
+    for a, pa, b, pb in ((out, "output", s1, "input"), (out, "output", s2, "input"),
+                         (s1, "output", add, "inputs"), (s2, "output", add, "inputs"),
+                         (add, "output", obj, "loss"), (out, "output", obj, "prediction")):
+        g.connect(a.id, pa, b.id, pb)
+    model = compile_graph(g, DataShape((features,), classes=2))
+    return model, [n.id for n in nodes], (s1.id, s2.id)
+
+
+def test_r09_a_wire_read_twice_gets_the_sum_once_both_readers_are_stepped_back():
+    from nncore import optim
+
+    model, (inp, dense), (s1, s2) = sums_into_an_objective(2, [("dense", {"units": 1,
+                                                                           "bias": False})])
+    model._modules[dense].weight.data[...] = [[1.0, 1.0]]
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    st = StepThrough(model, opt, np.array([[1.0, 2.0]]), np.array([0]), size=1)
+    while st.can_forward:
+        st.forward_step()
+    assert float(st.value(dense)[0, 0]) == 3.0 and st.batch_loss == 6.0
+    first = [st.backward_step() for _ in range(3)]  # the Objective, the Add, one Sum
+    assert first[0] == model.loss_id and first[2] in (s1, s2)
+    assert st.gradient(dense) is None  # the other Sum has not sent its share yet
+    st.backward_step()
+    assert {s1, s2} <= set(st.backward_known)
+    np.testing.assert_array_equal(st.gradient(dense), [[2.0]])  # 1 + 1
+    st.run_to_end()
+    np.testing.assert_array_equal(st.parameter_gradients()[f"{dense}.weight"], [[2.0, 4.0]])
+    st.apply_update()
+    np.testing.assert_allclose(model._modules[dense].weight.data, [[0.8, 0.6]], rtol=1e-6)
+
+
+def test_r02_batchnorm_statistics_shown_and_the_running_ones_updated_only_by_the_update():
+    from nncore import optim
+
+    model, (inp, bn), _ = sums_into_an_objective(1, [("batchnorm", None)])
+    module = model._modules[bn]
+    opt = optim.SGD(model.parameters(), lr=0.0)
+    st = StepThrough(model, opt, np.array([[1.0], [3.0]]), np.array([0, 1]), size=2)
+    st.run_to_end()
+    np.testing.assert_allclose(st.value(bn), [[-0.999995], [0.999995]], rtol=1e-6)
+    text = st.explain(bn, (1, 0))
+    assert "batch mean μ[0] = 2, batch variance σ²[0] = 1 (biased, over the 2 samples)" in text
+    assert "x̂[1, 0] = (x − μ) / √(σ² + ε) = (3 − 2) / 1 = 1" in text
+    assert (module.running_mean[0], module.running_var[0]) == (0.0, 1.0)  # not yet
+    st.apply_update()
+    np.testing.assert_allclose([module.running_mean[0], module.running_var[0]], [0.2, 1.1],
+                               rtol=1e-6)
