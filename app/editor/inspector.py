@@ -590,6 +590,10 @@ class _NetworkPage(_Page):
             self.problem_labels.append(row)
 
 
+#: The selection page lists the names of at most this many selected nodes.
+MAX_NAMES_LISTED = 40
+
+
 class _SelectionPage(_Page):
     """Several nodes selected: how many and their trainable parameters."""
 
@@ -618,7 +622,10 @@ class _SelectionPage(_Page):
         if len(known) < len(nodes):
             text += f" ({plural(len(nodes) - len(known), 'node')} not counted: shapes unknown)"
         self.params_label.setText(text)
-        self.names_label.setText(", ".join(n.name for n in nodes))
+        shown = ", ".join(n.name for n in nodes[:MAX_NAMES_LISTED])
+        if len(nodes) > MAX_NAMES_LISTED:  # a wrapped label of 2,000 names costs a second
+            shown += f" and {_count(len(nodes) - MAX_NAMES_LISTED)} more"
+        self.names_label.setText(shown)
 
 
 # ============================================================================ inspector

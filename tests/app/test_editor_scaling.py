@@ -156,3 +156,21 @@ def test_wires_follow_a_card_dragged_moved_by_undo_or_sent_back(canvas, mouse):
     mouse.drag(canvas.view, start, start + QPointF(200, 0))
     assert graph.node(b).position == first and item.pos() == QPointF(*first)
     assert wire_ends_at_ports()
+
+
+def test_the_selection_page_lists_a_bounded_number_of_names(window, qtbot):
+    """Select All of 100 nodes: the inspector counts them all and names the first 40
+    (a wrapped label of every name of 2,000 nodes took a large part of a second)."""
+    from app.editor.inspector import MAX_NAMES_LISTED
+
+    g = window.document.graph
+    for i in range(100):
+        g.add_node("relu", (300.0 * (i % 10), 200.0 * (i // 10)))
+    window.act_select_all.trigger()
+    qtbot.waitUntil(lambda: window.inspector.mode == "selection", timeout=5000)
+    page = window.inspector.page
+    assert page.title_label.text() == "100 nodes selected"
+    names = page.names_label.text()
+    assert MAX_NAMES_LISTED == 40 and names.endswith(" and 60 more")
+    listed = names.removesuffix(" and 60 more").split(", ")
+    assert listed == [n.name for n in g.nodes[:40]]
