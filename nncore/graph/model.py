@@ -187,6 +187,8 @@ class Graph:
 
     def __init__(self) -> None:
         self._nodes: dict[str, Node] = {}
+        self._node_keys: list[float] = []  # increasing along the node order
+        self._node_key: dict[str, float] = {}
         self._edges: list[Edge] = []
         # a key per wire, increasing along the edge list: a wire's place is found by
         # bisection (O(log E)), not by comparing it with every wire before it
@@ -346,11 +348,15 @@ class Graph:
 
     def _insert_node(self, node: Node, index: int | None) -> None:
         if index is None or index >= len(self._nodes):
+            key = self._node_keys[-1] + 1.0 if self._node_keys else 0.0
             self._nodes[node.id] = node
+            self._node_keys.append(key)
+            self._node_key[node.id] = key
         else:
             items = list(self._nodes.items())
             items.insert(max(index, 0), (node.id, node))
             self._nodes = dict(items)
+            self._renumber_nodes()
         self._by_name[node.name] = node.id
         self._changed()
 
@@ -377,7 +383,7 @@ class Graph:
             a :class:`RemovedNode` for :meth:`restore_node` (undo).
         """
         node = self.node(node_id)
-        index = list(self._nodes).index(node_id)
+        index = bisect.bisect_left(self._node_keys, self._node_key[node_id])
         into, out = self._wires()
         mine = dict.fromkeys([*into.get(node_id, ()), *out.get(node_id, ())])
         # the wires' places by bisection, not a scan of every wire: a delete of N nodes
@@ -387,6 +393,8 @@ class Graph:
             self._remove_edge(edge)
             self.edge_removed.emit(edge)
         del self._nodes[node_id]
+        del self._node_keys[index]
+        del self._node_key[node_id]
         del self._by_name[node.name]
         self._forget_name(node.name)
         self._changed()
@@ -429,6 +437,7 @@ class Graph:
         for record in records:
             self._restore(record)
         self._nodes = {nid: self._nodes[nid] for nid in order}
+        self._renumber_nodes()
         self._changed()  # an analysis made meanwhile had the nodes in another order
 
     def _restore(self, removed: RemovedNode) -> None:
@@ -663,6 +672,12 @@ class Graph:
         self.edge_added.emit(edge)
         return edge
 
+    def _renumber_nodes(self) -> None:
+        """Keys 0, 1, 2... along the node order (a node's place is found by bisection
+        of its key: a delete of N nodes does not scan the node list per node)."""
+        self._node_keys = [float(i) for i in range(len(self._nodes))]
+        self._node_key = dict(zip(self._nodes, self._node_keys))
+
     def _store_edge(self, edge: Edge, index: int | None) -> None:
         """Put ``edge`` at ``index`` of the edge list (None: at the end), with its key."""
         keys = self._edge_keys
@@ -728,6 +743,7 @@ class Graph:
     def clear(self) -> None:
         """Remove everything (nodes, wires, settings) and announce ``graph_reset``."""
         self._nodes.clear()
+        self._renumber_nodes()
         self._edges.clear()
         self._renumber_edges()
         self._by_name.clear()
@@ -743,6 +759,7 @@ class Graph:
         announcing ``graph_reset`` once."""
         self._nodes = {n.id: Node(n.id, n.type_id, n.name, dict(n.params), n.position)
                        for n in other._nodes.values()}
+        self._renumber_nodes()
         self._edges = list(other._edges)
         self._renumber_edges()
         self._by_name = {n.name: n.id for n in self._nodes.values()}
