@@ -63,6 +63,28 @@ def _headless() -> bool:
         and sys.platform.startswith("linux")
 
 
+def _no_message_boxes(said: list[str], app: object) -> None:
+    """With ``--screenshot`` no one can click a message box: each one prints its text to
+    stderr instead, answers Cancel (nothing is discarded) and makes the exit code 1;
+    ``said`` collects the texts."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def instead(*args: object, **kwargs: object) -> QMessageBox.StandardButton:
+        texts = [a for a in args if isinstance(a, str)]
+        text = ": ".join(texts[-2:]) if texts else "a message box"
+        print(f"nncanvas: {text}", file=sys.stderr)
+        said.append(text)
+        return QMessageBox.StandardButton.Cancel
+
+    def instead_exec(box: QMessageBox) -> int:
+        instead(box.windowTitle(), box.text())
+        return int(QMessageBox.StandardButton.Cancel.value)
+
+    for name in ("information", "warning", "critical", "question"):
+        setattr(QMessageBox, name, staticmethod(instead))
+    QMessageBox.exec = instead_exec  # type: ignore[method-assign]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.train is not None and args.train < 1:
@@ -82,10 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     path = Path(args.file) if args.file else DEFAULT_GRAPH
     if args.screenshot:  # no one to read a message box: check the file first
-        from nncore.graph import GraphFileError, load_graph
+        from nncore.graph import load_graph
         try:
             load_graph(path)
-        except GraphFileError as e:
+        except (ValueError, OSError) as e:  # GraphFileError: the file and the problem
             print(f"nncanvas: cannot open {e}", file=sys.stderr)
             return 1
     from PySide6.QtCore import QTimer
@@ -96,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("NN Canvas")
     app.setOrganizationName("NNCanvas")
+    boxes: list[str] = []  # what a message box would have said (--screenshot)
+    if args.screenshot:
+        _no_message_boxes(boxes, app)
     window = MainWindow(theme=args.theme, persist=not args.screenshot)
     if not window.open_file(path):
         print(f"nncanvas: cannot open {path}", file=sys.stderr)
@@ -125,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"nncanvas: cannot write {args.screenshot}", file=sys.stderr)
             if failure:
                 print(f"nncanvas: {failure[0]}", file=sys.stderr)
+            failure.extend(boxes)
             window.document.undo_stack.setClean()
             window.close()
             app.exit(0 if ok and not failure else 1)

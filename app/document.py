@@ -26,7 +26,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.resources import is_example
+from nncore.files import read_limited
 from nncore.graph import Graph, load_graph, save_graph
+from nncore.limits import MAX_PROJECT_BYTES
 from nncore.project import Project
 
 __all__ = ["Document", "FileChangedError", "file_stamp"]
@@ -48,8 +50,8 @@ def file_stamp(path: str | os.PathLike) -> tuple[int, str] | None:
     """What identifies a file's content: (size in bytes, SHA-256 of the bytes), or None
     when there is no file to read. The content is hashed because two saves within the
     file system's clock tick can leave one modification time."""
-    try:
-        data = Path(path).read_bytes()
+    try:  # a FIFO or /dev/zero is never read (load_graph refuses it with a message)
+        data = read_limited(path, "a project file", MAX_PROJECT_BYTES)
     except OSError:
         return None
     return len(data), hashlib.sha256(data).hexdigest()

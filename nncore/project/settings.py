@@ -133,6 +133,9 @@ class DatasetSettings:
             raise SettingsError(f"dataset.name must be a text, got {s.name!r}")
         if s.source != "builtin" and not (isinstance(s.path, str) and s.path):
             raise SettingsError(f"dataset.path is needed for a {s.source} dataset")
+        if isinstance(s.path, str) and "\0" in s.path:  # no file name holds one
+            raise SettingsError(f"dataset.path cannot hold a NUL byte (character "
+                                f"{s.path.index(chr(0)) + 1})")
         if not isinstance(s.options, dict):
             raise SettingsError(f"dataset.options must be an object, got {s.options!r}")
         if s.target is not None and (isinstance(s.target, bool)

@@ -126,7 +126,7 @@ CASES = {
         {**base(), "settings": {**base()["settings"], "extra": [1, float("nan")]}})),
         "settings.extra holds nan, which a project file cannot hold"),
     "data_path_nul": (lambda t: write(t, "p.json", with_data("data\0.csv")),
-                      "a file name cannot hold a NUL byte"),
+                      "settings: dataset.path cannot hold a NUL byte (character 5)"),
     "data_path_dev_zero": (lambda t: write(t, "p.json", with_data("/dev/zero")),
                            "/dev/zero: the dataset of this project cannot be a device or "
                            "kernel file (in /dev)"),
