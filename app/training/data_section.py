@@ -37,6 +37,8 @@ from app.widgets import tone
 from app.widgets.binding import Unchanged, spec_editor
 from app.widgets.fields import INT_MAX, float_spin, int_spin
 from nncore.data import DATASETS, Dataset, csv_columns, split
+from nncore.files import regular_file
+from nncore.limits import MAX_CSV_BYTES
 from nncore.project import dataset_for_graph, load_data_cached
 from nncore.project.data import file_stamp
 from nncore.project.settings import DatasetSettings
@@ -88,10 +90,11 @@ def _delimiter_name(delimiter: str) -> str:
 def _guess_delimiter(path: str | os.PathLike) -> str:
     """The separator of a CSV file's first line: the most frequent of , ; tab |
     (a comma when none appears)."""
-    try:
+    try:  # a FIFO or a device is never opened (FileRefused is an OSError)
+        regular_file(path, "the CSV file", MAX_CSV_BYTES)
         with open(path, encoding="utf-8-sig", errors="replace") as f:
-            line = f.readline()
-    except OSError:
+            line = f.readline(1 << 16)
+    except (OSError, ValueError):
         return ","
     counts = {d: line.count(d) for d, _ in _DELIMITERS}
     best = max(counts, key=lambda d: counts[d])

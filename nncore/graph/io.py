@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from nncore import limits
-from nncore.files import FileRefused, atomic_write, read_limited, remove_leftovers, save_arrays
+from nncore.files import (FileRefused, atomic_write, check_npz, read_limited, regular_file,
+                          remove_leftovers, save_arrays)
 from nncore.graph.model import Graph, GraphError
 from nncore.graph.types import CATALOGUE, ParamError
 from nncore.limits import excerpt
@@ -350,8 +351,9 @@ def load_weights(path: str | os.PathLike) -> dict[str, np.ndarray] | None:
 
     Raises:
         GraphFileError: if the graph file cannot be read, names its weights badly, or
-            the weights file is missing or not a valid ``.npz`` of numeric arrays (never
-            unpickled).
+            the weights file is missing, not a valid ``.npz`` of numeric arrays (never
+            unpickled) or beyond :data:`~nncore.limits.MAX_NPZ_BYTES` or
+            :data:`~nncore.limits.MAX_ARRAY_VALUES` (checked before reading).
     """
     path = Path(path)
     graph = load_graph(path)  # also proves the file is a readable graph
@@ -365,6 +367,12 @@ def load_weights(path: str | os.PathLike) -> dict[str, np.ndarray] | None:
     weights_path = path.parent / name
     if not weights_path.is_file():
         raise GraphFileError(f"{path}: its weights file {weights_path} is missing")
+    try:  # a zip bomb or a header claiming 10**12 values is refused before reading
+        regular_file(weights_path, "the weights file", limits.MAX_NPZ_BYTES)
+        check_npz(weights_path, "the weights file", limits.MAX_NPZ_BYTES,
+                  limits.MAX_ARRAY_VALUES)
+    except OSError as e:
+        raise GraphFileError(str(e)) from None
     try:
         loaded = np.load(weights_path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):

@@ -148,3 +148,16 @@ def test_screenshot_never_waits_on_a_message_box(qapp, tmp_path, monkeypatch, ca
     assert code == 1
     assert "nncanvas: Cannot do that: something only a person could answer" in capsys.readouterr().err
     assert (tmp_path / "x.png").exists()
+
+
+@pytest.mark.timeout(30)
+def test_choosing_a_fifo_as_the_csv_file_does_not_block_the_separator_guess(tmp_path):
+    from app.training.data_section import _guess_delimiter
+
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "semi.csv").write_text("a;b;c\n1;2;3\n")
+    start = time.perf_counter()
+    assert _guess_delimiter(tmp_path / "pipe.csv") == ","
+    assert _guess_delimiter("/dev/zero") == ","
+    assert time.perf_counter() - start < 0.5
+    assert _guess_delimiter(tmp_path / "semi.csv") == ";"

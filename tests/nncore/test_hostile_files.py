@@ -375,3 +375,20 @@ def test_messages_about_a_project_file_quote_its_values_briefly():
     with pytest.raises(GraphFileError) as info:
         loads(json.dumps(d), "p.json")
     assert len(str(info.value)) < 150
+
+
+def test_a_weights_file_claiming_10_to_the_12_values_is_refused_before_reading(tmp_path):
+    from nncore.graph import load_weights
+
+    d = base()
+    d["weights"] = "w.npz"
+    project = write(tmp_path, "p.json", d)
+    claims_npz(tmp_path / "w.npz")
+    start = time.perf_counter()
+    with pytest.raises(GraphFileError, match=r"w.npz: array 'X' of the weights file claims "
+                                             r"1,000,000 x 1,000,000"):
+        load_weights(project)
+    assert time.perf_counter() - start < 1.0
+    bomb_npz(tmp_path / "w.npz")
+    with pytest.raises(GraphFileError, match="would take 1.4 GiB once decompressed"):
+        load_weights(project)
