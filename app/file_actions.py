@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.document import FileChangedError
@@ -73,6 +73,7 @@ class FileActions(QObject):
         self.window.statusBar().showMessage(text, ms)
 
     # ------------------------------------------------------------------ new, open
+    @Slot()
     def new_file(self) -> bool:
         """File → New; False if the user keeps the current project (or training runs)."""
         if not self.document.can_edit() or not self.maybe_save():  # stop training first
@@ -81,6 +82,7 @@ class FileActions(QObject):
         self.window.project_replaced()
         return True
 
+    @Slot()
     def open_dialog(self) -> None:
         """File → Open…: choose a file (starting in the project's folder)."""
         doc = self.document
@@ -110,12 +112,14 @@ class FileActions(QObject):
         return True
 
     # ------------------------------------------------------------------ save
+    @Slot()
     def save(self) -> bool:
         """File → Save (Save As for a project without a file). Returns whether saved."""
         if self.document.path is None:
             return self.save_as()
         return self.save_to(self.document.path)
 
+    @Slot()
     def save_as(self) -> bool:
         """File → Save As…: ask where, then save there. Returns whether saved."""
         doc = self.document

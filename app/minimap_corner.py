@@ -37,10 +37,10 @@ class MinimapCorner(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.update_visibility)
-        view.zoom_changed.connect(self._later)
-        view.zoom_changed.connect(minimap.update_view)
-        view.horizontalScrollBar().valueChanged.connect(self._later)
-        view.verticalScrollBar().valueChanged.connect(self._later)
+        # declared slots only: Qt drops the connections with their receiver
+        view.zoom_changed.connect(self._zoomed)
+        view.horizontalScrollBar().valueChanged.connect(self._scrolled)
+        view.verticalScrollBar().valueChanged.connect(self._scrolled)
         for event in ("node_added", "node_removed", "node_changed", "graph_reset"):
             getattr(graph, event).connect(self._graph_event)
         view.viewport().installEventFilter(self)  # its geometry is current on its Resize
@@ -55,8 +55,13 @@ class MinimapCorner(QObject):
         self._enabled = bool(on)
         self.update_visibility()
 
-    @Slot()
-    def _later(self, *_: object) -> None:
+    @Slot(float)
+    def _zoomed(self, _zoom: float) -> None:
+        self.minimap.update_view()
+        self._timer.start()
+
+    @Slot(int)
+    def _scrolled(self, _value: int) -> None:
         self._timer.start()
 
     def _graph_event(self, *_: object) -> None:

@@ -51,7 +51,8 @@ class TrainingActions(QObject):
         # while the plots draw, the worker waits between batches (see TrainingWorker.gui_free)
         free = ctl.worker.gui_free
         w.plots.gui_busy = lambda busy: free.clear() if busy else free.set()
-        panel.train_requested.connect(self.start)
+        # every connection goes to a declared slot: Qt drops it with its receiver
+        panel.train_requested.connect(self._train)
         panel.pause_requested.connect(ctl.pause)
         panel.resume_requested.connect(ctl.resume)
         panel.step_requested.connect(self.step)
@@ -84,6 +85,10 @@ class TrainingActions(QObject):
         run_id = w.controller.train(epochs)
         self._refused(run_id is None)
         return run_id
+
+    @Slot()
+    def _train(self) -> None:
+        self.start()
 
     @Slot(str)
     def step(self, kind: str) -> None:
