@@ -522,16 +522,25 @@ class StepThrough:
                 index = (0,) * (0 if first is None else first.ndim)
         tensor = self._tensors.get(next(((n, p) for (n, p) in self._tensors if n == nid),
                                         ("", "")))
+        passed_on = any(tensor is self._tensors.get(w) for ws in wires_in.values() for w in ws)
         saved = dict(vars(tensor._ctx)) if tensor is not None and tensor._ctx is not None \
-            else {}
+            and not passed_on else {}  # a node passing its input on made no op
         if tensor is not None and not tensor.requires_grad:
             extra["constant"] = True
+        index = tuple(int(i) for i in index)
+        shape = np.shape(extra["prediction"]) if is_loss else np.shape(first)
+        if first is not None and (len(index) != len(shape)
+                                  or any(not 0 <= i < n for i, n in zip(index, shape))):
+            what = "prediction" if is_loss else "output"
+            raise IndexError(f"step-through: element {list(index)} is not in the {what} of "
+                             f"{model.loss_name if is_loss else model.node_names[nid]}, of "
+                             f"shape {shape}")
         return NodeStep(
             name=model.loss_name if is_loss else model.node_names[nid],
             params=model.node_params(nid), module=dict(model.named_children()).get(nid),
             training=self.training, inputs=inputs, outputs=outputs,
             output_grads=output_grads, input_grads=input_grads,
-            index=tuple(int(i) for i in index),
+            index=index,
             fused_into=model.loss_name if fused and nid == fused_node else None,
             target=np.asarray(self.y), saved=saved,
             stepped_back=nid in self.backward_known, extra=extra)

@@ -671,3 +671,16 @@ def test_r02_batchnorm_statistics_shown_and_the_running_ones_updated_only_by_the
     st.apply_update()
     np.testing.assert_allclose([module.running_mean[0], module.running_var[0]], [0.2, 1.1],
                                rtol=1e-6)
+
+
+def test_an_element_outside_the_output_is_named_with_the_shape():
+    st = StepThrough.from_run(run_of("logistic_operators"), start=0, size=4)
+    st.run_to_end()
+    mm = node_by_type(st.model, "matmul")
+    with pytest.raises(IndexError, match=r"element \[4, 0\] is not in the output of MatMul, of "
+                                         r"shape \(4, 1\)"):
+        st.explain(mm, (4, 0))
+    with pytest.raises(IndexError, match=r"element \[0\] is not in the output"):
+        st.explain(mm, (0,))
+    with pytest.raises(IndexError, match=r"not in the prediction of Binary Cross-Entropy"):
+        st.explain(st.model.loss_id, (0, 3))
