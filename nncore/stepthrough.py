@@ -459,6 +459,20 @@ class StepThrough:
         readers = self._consumers.get(key) or [key[0]]
         return all(r in done for r in readers)
 
+    def first_nonfinite(self, gradients: bool = False) -> Wire | None:
+        """The first wire whose value (in forward order) or, with ``gradients``, whose
+        gradient (in backward order) holds a NaN or an infinity, among those known so
+        far; None if there is none (where a NaN first appeared)."""
+        order = self.backward_known if gradients else self.forward_known
+        for nid in order:
+            for (n, port) in self._values:
+                if n != nid:
+                    continue
+                a = self.gradient(n, port) if gradients else self._values[(n, port)]
+                if a is not None and a.dtype.kind == "f" and not np.isfinite(a).all():
+                    return (n, port)
+        return None
+
     def parameter_gradients(self) -> dict[str, np.ndarray | None]:
         """Every parameter's gradient from the pass (``"n2.weight"`` -> array), what
         :meth:`apply_update` steps with."""

@@ -684,3 +684,33 @@ def test_an_element_outside_the_output_is_named_with_the_shape():
         st.explain(mm, (0,))
     with pytest.raises(IndexError, match=r"not in the prediction of Binary Cross-Entropy"):
         st.explain(st.model.loss_id, (0, 3))
+
+
+def test_where_a_nan_first_appears_forward_and_backward():
+    import warnings
+
+    from nncore import optim
+
+    model, (inp, dense, log), _ = sums_into_an_objective(
+        2, [("dense", {"units": 2, "bias": False}), ("log", None)])
+    model._modules[dense].weight.data[...] = [[1.0, 0.0], [-1.0, 0.0]]  # log(-x): NaN
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        st = StepThrough(model, optim.SGD(model.parameters(), lr=0.1),
+                         np.array([[1.0, 2.0]]), np.array([0]), size=1)
+        assert st.first_nonfinite() is None  # nothing stepped yet
+        st.forward_step()
+        st.forward_step()
+        assert st.first_nonfinite() is None  # the Dense's output is finite
+        st.run_to_end()
+    assert st.first_nonfinite() == (log, "output")
+    assert np.isnan(st.value(log)[0, 1]) and np.isnan(st.batch_loss)
+    # log's gradient 1/x is finite at x = −1: only the value is NaN
+    assert st.first_nonfinite(gradients=True) is None
+    model._modules[dense].weight.data[...] = [[1.0, 0.0], [0.0, 0.0]]  # log(0) = −inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        st.reset()
+        st.run_to_end()
+    assert st.first_nonfinite() == (log, "output")
+    assert st.first_nonfinite(gradients=True) == (dense, "output")  # 1/0
