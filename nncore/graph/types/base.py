@@ -259,7 +259,9 @@ class LossType(NodeType):
     which node before it is fused into it for numerical stability (:attr:`fuses`: the
     fused node's type id -> the fused form), and whether it wants numeric targets
     (:attr:`wants_regression`: a CSV of whole numbers is then read as values, not
-    classes).
+    classes). In :meth:`~NodeType.explain`, ``step.index`` selects an element of the
+    prediction the loss reads (``step.extra["prediction"]``: the fused node's input
+    when fused), the loss itself being a scalar.
     """
 
     category: ClassVar[str] = "Losses"
