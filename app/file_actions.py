@@ -1,4 +1,4 @@
-"""File → New, Open, Open Recent, Save and Save As of the main window.
+"""File → New, Open, Open Recent, Save, Save As and Export of the main window.
 
 :class:`FileActions` does what the File menu asks of the window's
 :class:`~app.document.Document`, with the dialogs around it, and never loses an edit
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.document import FileChangedError
 from app.editor.commands import SetSettings
+from app.editor.export import export_scene
 from app.recent import add_recent, recent_files
 from app.resources import examples_dir
 from nncore.graph import GraphFileError
@@ -190,6 +191,21 @@ class FileActions(QObject):
         if answer == QMessageBox.Save:
             return self.save()
         return answer == QMessageBox.Discard
+
+    # ------------------------------------------------------------------ export
+    def export_dialog(self, kind: str) -> None:
+        """File → Export Canvas as PNG or SVG (``kind``): ask where, then export."""
+        name = f"{self.document.base_name}.{kind}"
+        path, _ = QFileDialog.getSaveFileName(self.window, f"Export canvas as {kind.upper()}",
+                                              str(Path.home() / name), f"*.{kind}")
+        if path:
+            self.export_canvas(path)
+
+    def export_canvas(self, path: str | Path) -> None:
+        """Draw the whole network into a PNG (2x resolution) or SVG file
+        (:func:`app.editor.export.export_scene`)."""
+        export_scene(self.window.scene, path, self.document.title)
+        self._status(f"Exported {Path(path).name}")
 
     # ------------------------------------------------------------------ recent files
     def recent_files(self) -> list[str]:

@@ -3,6 +3,11 @@
 Everything the window shows is a view of one :class:`~app.document.Document`; every edit
 goes through its undo stack. The dock layout, window geometry, recent files and theme
 are remembered between runs (``QSettings``).
+
+The window builds and lays out its parts; the work behind its menus lives beside it:
+the File menu in :mod:`app.file_actions`, the window's side of training in
+:mod:`app.training_actions`, the minimap's corner in :mod:`app.minimap_corner`, the help
+texts in :mod:`app.help`.
 """
 
 from __future__ import annotations
@@ -13,13 +18,12 @@ from typing import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow,
                                QUndoView, QWidget)
 
 from app import help as app_help
 from app.document import Document
 from app.editor import commands
-from app.editor.export import export_scene
 from app.editor.inspector import Inspector
 from app.editor.items import TEXT_LOD, node_size
 from app.editor.layout import auto_layout
@@ -175,8 +179,8 @@ class MainWindow(QMainWindow):
         self.act_open = a("&Open…", self.files.open_dialog, K.Open, "Open a network file")
         self.act_save = a("&Save", self.save, K.Save, "Save the network")
         self.act_save_as = a("Save &As…", self.files.save_as, K("Ctrl+Shift+S"))
-        self.act_export_png = a("Export Canvas as &PNG…", lambda: self.export_dialog("png"))
-        self.act_export_svg = a("Export Canvas as S&VG…", lambda: self.export_dialog("svg"))
+        self.act_export_png = a("Export Canvas as &PNG…", lambda: self.files.export_dialog("png"))
+        self.act_export_svg = a("Export Canvas as S&VG…", lambda: self.files.export_dialog("svg"))
         self.act_quit = a("&Quit", self.close, K.Quit)
         self.act_undo = self.document.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcuts([K("Ctrl+Z")])
@@ -296,18 +300,9 @@ class MainWindow(QMainWindow):
         self.scene.refresh()
         self.view.fit(min_zoom=READABLE_ZOOM)
 
-    def export_dialog(self, kind: str) -> None:
-        name = f"{self.document.base_name}.{kind}"
-        path, _ = QFileDialog.getSaveFileName(self, f"Export canvas as {kind.upper()}",
-                                              str(Path.home() / name), f"*.{kind}")
-        if path:
-            self.export_canvas(path)
-
     def export_canvas(self, path: str | Path) -> None:
-        """Draw the whole network into a PNG (2x resolution) or SVG file
-        (:func:`app.editor.export.export_scene`)."""
-        export_scene(self.scene, path, self.document.title)
-        self.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
+        """The network as a PNG or SVG picture (:meth:`FileActions.export_canvas`)."""
+        self.files.export_canvas(path)
 
     # ------------------------------------------------------------------ editing
     def add_at_center(self, type_id: str) -> None:

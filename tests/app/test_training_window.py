@@ -227,7 +227,7 @@ def test_history_csv_from_the_training_menu(digits, qtbot, tmp_path, monkeypatch
     assert [len(adam.epochs), len(sgd.epochs)] == [2, 1]
     w.runs.new_run({}, "no epochs")  # current now, and skipped
     out = tmp_path / "history.csv"
-    monkeypatch.setattr("app.main_window.QFileDialog.getSaveFileName",
+    monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getSaveFileName",
                         lambda *a, **k: (str(out), "*.csv"))
     w.export_history()
     with out.open(newline="", encoding="utf-8") as f:
@@ -246,7 +246,7 @@ def test_history_csv_from_the_training_menu(digits, qtbot, tmp_path, monkeypatch
 def test_history_csv_to_an_unwritable_path_warns(window, tmp_path, monkeypatch):
     w = window
     asked = []
-    monkeypatch.setattr("app.main_window.QFileDialog.getSaveFileName",
+    monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getSaveFileName",
                         lambda *a, **k: asked.append(1) or (str(bad), "*.csv"))
     warnings = []
     monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.warning",
