@@ -76,17 +76,15 @@ def batch_problem(model: CompiledGraph, size: int, training: bool) -> tuple[str,
     as ``(node id, message)``, or None. A node type's ``min_batch`` (BatchNorm: 2, a
     variance needs two values) applies in training only: its running statistics serve
     a batch of any size in evaluation."""
-    if not training:
+    nid = model.too_small_batch(size) if training else None
+    if nid is None:
         return None
-    for nid in model.order + model.loss_order:
-        ntype = model.node_types[nid]
-        if size < ntype.min_batch:
-            return nid, (f"{model.node_names[nid]}: {ntype.display_name} needs at least "
-                         f"{ntype.min_batch} samples per batch with training behaviour (its "
-                         f"batch statistics), but this batch has {size}: choose "
-                         f"{ntype.min_batch} or more samples, or evaluation behaviour "
-                         "(running statistics)")
-    return None
+    ntype = model.node_types[nid]
+    return nid, (f"{model.node_names[nid]}: {ntype.display_name} needs at least "
+                 f"{ntype.min_batch} samples per batch with training behaviour (its "
+                 f"batch statistics), but this batch has {size}: choose "
+                 f"{ntype.min_batch} or more samples, or evaluation behaviour "
+                 "(running statistics)")
 
 
 @dataclass(frozen=True)

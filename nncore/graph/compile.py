@@ -189,6 +189,13 @@ class CompiledGraph(nn.Module):
             raise ValueError(f"the Input node expects (N, {want}) features, got {x.shape}")
         return x
 
+    def too_small_batch(self, size: int) -> str | None:
+        """The id of the first evaluated node that cannot train on minibatches of
+        ``size`` samples (``size`` below its type's ``min_batch``: BatchNorm needs 2), or
+        None."""
+        return next((nid for nid in (*self.order, *self.loss_order)
+                     if size < self.node_types[nid].min_batch), None)
+
     def predictions(self, output: np.ndarray) -> np.ndarray:
         """What metrics compare with the targets, from ``forward``'s output: the output
         itself, except for a Sigmoid fused into Binary Cross-Entropy on values, whose

@@ -89,11 +89,12 @@ class TrainingRun:
         rng = np.random.default_rng(self.settings.seed)
         self.model: CompiledGraph = compile_graph(graph, self.shape, rng)
         s = self.settings
-        for node in graph.nodes:
-            if s.batch_size < node.type.min_batch:
-                raise GraphError(f"{node.name}: {node.type.display_name} needs at least "
-                                 f"{node.type.min_batch} samples per batch in training, but "
-                                 f"training.batch_size is {s.batch_size}", node.id)
+        small = self.model.too_small_batch(s.batch_size)
+        if small is not None:
+            ntype = self.model.node_types[small]
+            raise GraphError(f"{self.model.node_names[small]}: {ntype.display_name} needs at "
+                             f"least {ntype.min_batch} samples per batch in training, but "
+                             f"training.batch_size is {s.batch_size}", small)
         if not any(True for _ in self.model.parameters()):
             raise GraphError("the network has nothing to train: no node has weights (add "
                              "a Dense layer between the Input and the loss)")
