@@ -355,12 +355,14 @@ class GraphScene(QGraphicsScene):
             if not self._selection_hold and self._selection_pending:
                 self._emit_selection()
 
+    @Slot()  # a declared slot: Qt drops the connection with the scene
     def _selection_changed(self) -> None:
         if self._selection_hold:
             self._selection_pending = True
         else:
             self._emit_selection()
 
+    @Slot()  # a declared slot: Qt drops the connection with the scene
     def _emit_selection(self) -> None:
         self._selection_pending = False
         self._selection_timer.stop()
