@@ -13,7 +13,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from nncore.files import save_arrays
+from nncore import limits
+from nncore.files import FileRefused, check_npz, regular_file, save_arrays
 from nncore.random import default_generator
 from nncore.tensor import Tensor
 from nncore.training.callbacks import Callback
@@ -442,6 +443,11 @@ def _read_checkpoint(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     unpickles. Errors name the file and what is wrong."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint file not found: {path!r}")
+    try:  # a device, a FIFO, a zip bomb or a header claiming 10**12 values: refused unread
+        regular_file(path, "the checkpoint", limits.MAX_NPZ_BYTES)
+        check_npz(path, "the checkpoint", limits.MAX_NPZ_BYTES, limits.MAX_ARRAY_VALUES)
+    except FileRefused as e:
+        raise CheckpointError(str(e)) from None
     try:
         loaded = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:

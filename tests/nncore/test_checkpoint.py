@@ -287,3 +287,28 @@ def test_a_failure_late_in_loading_undoes_the_earlier_steps(tmp_path):
                                               "has 1 parameter group, this optimizer has 2"):
         trainer.load_checkpoint(path)
     assert_same_state(model.state_dict(), before)
+
+
+@pytest.mark.parametrize("kind", ["claims", "bomb", "fifo"])
+def test_a_hostile_checkpoint_is_refused_before_it_is_read(tmp_path, kind):
+    """A checkpoint is looked into before np.load, as data and weights files are: a
+    header claiming 10**12 values, a zip bomb or a FIFO is a CheckpointError naming the
+    limit, at once (issue 9)."""
+    import time
+
+    from tests.nncore.test_hostile_files import bomb_npz, claims_npz
+
+    path = tmp_path / "c.npz"
+    if kind == "claims":
+        claims_npz(path)
+    elif kind == "bomb":
+        bomb_npz(path)
+    else:
+        os.mkfifo(path)
+    manual_seed(0)
+    m = nn.Sequential(nn.Linear(2, 2))
+    t = Trainer(m, F.cross_entropy, optim.SGD(m.parameters(), lr=0.1))
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match="the checkpoint"):
+        t.load_checkpoint(path)
+    assert time.perf_counter() - start < 1.0
