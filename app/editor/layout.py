@@ -43,6 +43,8 @@ import math
 from bisect import bisect_right, insort
 from typing import Iterable, Mapping
 
+from nncore.limits import MAX_POSITION
+
 __all__ = ["auto_layout", "overlaps", "DEFAULT_SIZE"]
 
 #: The size (width, height) assumed for a node whose size is not given.
@@ -67,7 +69,8 @@ def auto_layout(graph, sizes: Mapping[str, tuple[float, float]] | None = None,
             horizontal gap between columns and the vertical gap between stacked nodes,
             for ``"TB"`` the vertical gap between rows and the horizontal one between
             nodes side by side.
-        origin: the top-left corner of the drawing's bounding box.
+        origin: the top-left corner of the drawing's bounding box (moved, if need be,
+            so that every position stays within :data:`nncore.limits.MAX_POSITION`).
 
     Returns:
         node id -> (x, y) of the node's new top-left corner, for every node, in the
@@ -184,6 +187,17 @@ def auto_layout(graph, sizes: Mapping[str, tuple[float, float]] | None = None,
             result_xy[v] = (ox + a, oy + cursor) if horizontal else (ox + cursor, oy + a)
             cursor += across_size[v] + node_gap
         start += thickness + layer_gap
+    # A drawing that would reach past the graph's position limit (an origin near it) is
+    # moved back inside, whole: the graph refuses positions beyond it.
+    xs, ys = [p[0] for p in result_xy], [p[1] for p in result_xy]
+    shift = [0.0, 0.0]
+    for k, (lo, hi) in enumerate(((min(xs), max(xs)), (min(ys), max(ys)))):
+        if hi > MAX_POSITION:
+            shift[k] = MAX_POSITION - hi
+        elif lo < -MAX_POSITION:
+            shift[k] = -MAX_POSITION - lo
+    if shift != [0.0, 0.0]:
+        result_xy = [(x + shift[0], y + shift[1]) for x, y in result_xy]
     return {nid: result_xy[i] for i, nid in enumerate(ids)}
 
 

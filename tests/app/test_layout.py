@@ -288,3 +288,26 @@ def test_module_imports_no_qt():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True)
+
+
+@pytest.mark.parametrize("origin", [(1e7 - 100, 1e7 - 10), (-1e7, -1e7)])
+def test_a_drawing_near_the_position_limit_stays_inside_it(origin):
+    """Auto-layout of nodes near the limit (issue 9: the graph refuses positions beyond
+    1e7) moves the whole drawing back inside, keeping its shape."""
+    from nncore.limits import MAX_POSITION
+
+    g = Graph()
+    prev = g.add_node("input", (origin[0], origin[1]))
+    for i in range(6):
+        node = g.add_node("dense", (origin[0], origin[1]))
+        g.connect(prev.id, "features" if i == 0 else "output", node.id, "input")
+        prev = node
+    far = auto_layout(g, origin=origin)
+    near = auto_layout(g, origin=(0.0, 0.0))
+    assert all(abs(x) <= MAX_POSITION and abs(y) <= MAX_POSITION for x, y in far.values())
+    dx = far[prev.id][0] - near[prev.id][0]
+    dy = far[prev.id][1] - near[prev.id][1]
+    for nid in near:  # the same drawing, moved
+        assert far[nid] == pytest.approx((near[nid][0] + dx, near[nid][1] + dy))
+    for nid, pos in far.items():
+        g.move_node(nid, pos)  # the graph takes every position
