@@ -126,28 +126,33 @@ def test_screenshot_of_a_hostile_file_prints_the_problem_and_exits(tmp_path):
     assert "Traceback" not in proc.stderr and not (tmp_path / "x.png").exists()
 
 
-def test_screenshot_never_waits_on_a_message_box(qapp, tmp_path, monkeypatch, capsys):
+_WARN_THEN_OPEN = """
+import sys
+from PySide6.QtWidgets import QMessageBox
+from app.main_window import MainWindow
+real_open = MainWindow.open_file
+def open_and_warn(self, path):
+    QMessageBox.warning(self, "Cannot do that", "something only a person could answer")
+    return real_open(self, path)
+MainWindow.open_file = open_and_warn
+import app.__main__ as entry
+sys.exit(entry.main(sys.argv[1:]))
+"""
+
+
+def test_screenshot_never_waits_on_a_message_box(tmp_path):
     """A message box shown in --screenshot mode (none can be clicked offscreen) prints
-    its text and makes the exit code 1 instead of waiting."""
-    import app.__main__ as entry
-    from app.main_window import MainWindow
-    from PySide6.QtWidgets import QMessageBox
-
-    for name in ("information", "warning", "critical", "question", "exec"):
-        monkeypatch.setattr(QMessageBox, name, getattr(QMessageBox, name))  # restored after
-    real_open = MainWindow.open_file
-
-    def open_and_warn(self, path):
-        QMessageBox.warning(self, "Cannot do that", "something only a person could answer")
-        return real_open(self, path)
-
-    monkeypatch.setattr(MainWindow, "open_file", open_and_warn)
+    its text and makes the exit code 1 instead of waiting. In its own process: the
+    entry point sets up the application (message boxes, settings) for good."""
+    out = tmp_path / "x.png"
     start = time.perf_counter()
-    code = entry.main([str(EXAMPLE), "--screenshot", str(tmp_path / "x.png")])
+    proc = subprocess.run([sys.executable, "-c", _WARN_THEN_OPEN, str(EXAMPLE),
+                           "--screenshot", str(out)], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
     assert time.perf_counter() - start < 30
-    assert code == 1
-    assert "nncanvas: Cannot do that: something only a person could answer" in capsys.readouterr().err
-    assert (tmp_path / "x.png").exists()
+    assert proc.returncode == 1, proc.stderr
+    assert "nncanvas: Cannot do that: something only a person could answer" in proc.stderr
+    assert out.exists()
 
 
 @pytest.mark.timeout(30)
