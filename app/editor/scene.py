@@ -81,6 +81,10 @@ class GraphScene(QGraphicsScene):
 
     message = Signal(str)
     selection_changed_nodes = Signal(list)
+    # Class defaults: Qt may announce a selection change while the scene is being built
+    # or taken down, before or after __init__ has set these.
+    _selection_hold = 0
+    _selection_pending = False
 
     def __init__(self, document: Document, theme: Theme = LIGHT, parent: Any = None) -> None:
         super().__init__(parent)
