@@ -9,8 +9,8 @@ and the confusion matrix's drawn cells and the decision boundary's legend entrie
 counted.
 
 Goals: peak memory with 10,000 classes <= 2x that with 10 classes (not met while the
-trainer builds its dense ``(K, K)`` validation matrix twice per epoch: 2 x 800 MB at
-10,000 classes, ``nncore.training.trainer``); memory held after the run <= 1.5x; the confusion view
+trainer builds a dense ``(K, K)`` validation matrix per epoch: 800 MB at 10,000 classes,
+``nncore.training.trainer``); memory held after the run <= 1.5x; the confusion view
 draws at most ``MAX_SHOWN_CLASSES + 1`` rows and columns; the boundary's legend at most
 ``LEGEND_CLASSES + 1`` entries.
 Results go to ``bench/results.json`` under ``"many_classes"``.
