@@ -8,9 +8,11 @@ resident memory) is this run's. The same is measured with 10 classes for the bas
 and the confusion matrix's drawn cells and the decision boundary's legend entries are
 counted.
 
-Goals: peak memory with 10,000 classes <= 2x that with 10 classes (not met while the
-trainer builds a dense ``(K, K)`` validation matrix per epoch: 800 MB at 10,000 classes,
-``nncore.training.trainer``); memory held after the run <= 1.5x; the confusion view
+Goals: peak memory with 10,000 classes <= 2x that with 10 classes (the trainer
+summarizes the validation confusion without its ``(K, K)`` matrix beyond
+``nncore.confusion.DENSE_CLASSES``; what remains is the data times the classes: the
+validation scores ``(N_val, K)`` and the loss's softmax, 160 MB each here); memory held
+after the run <= 1.5x; the confusion view
 draws at most ``MAX_SHOWN_CLASSES + 1`` rows and columns; the boundary's legend at most
 ``LEGEND_CLASSES + 1`` entries.
 Results go to ``bench/results.json`` under ``"many_classes"``.
@@ -130,7 +132,7 @@ def measure_in_subprocess(classes: int, rows: int = ROWS) -> dict:
 
 
 def main(argv=None) -> int:
-    from app.confusion_summary import MAX_SHOWN_CLASSES
+    from nncore.confusion import MAX_SHOWN_CLASSES
     from app.plots.boundary import LEGEND_CLASSES
 
     args = parse_args("python -m bench.classes", __doc__, "fewer rows; no results file", argv)

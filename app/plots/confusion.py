@@ -1,8 +1,8 @@
 """The current run's validation confusion matrix: counts, per-row recall as colour, and
 per-class accuracy beside each row. With more than
-:data:`~app.confusion_summary.MAX_SHOWN_CLASSES` classes, the most confused ones are
+:data:`~nncore.confusion.MAX_SHOWN_CLASSES` classes, the most confused ones are
 drawn and the rest summed as one "other" row and column
-(:func:`~app.confusion_summary.summarize_confusion`), with a note saying so."""
+(:func:`~nncore.confusion.summarize_confusion`), with a note saying so."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import QMessageBox, QVBoxLayout, QWidget
 
-from app.confusion_summary import MAX_SHOWN_CLASSES, summarize_confusion
+from nncore.confusion import MAX_SHOWN_CLASSES, summarize_confusion
 from app.plots.base import (PlotView, configure_plot, safe_file_name, save_csv_dialog,
                             set_plot_labels)
 
@@ -84,7 +84,7 @@ class ConfusionView(PlotView):
         matrix: the counts shown (K, K) or None (at most ``MAX_SHOWN_CLASSES + 1``
             rows, the last "other" when classes are summed); ``shares``: each count's
             share of its row (the cell colours).
-        summary: the :class:`~app.confusion_summary.ConfusionSummary` drawn, or None.
+        summary: the :class:`~nncore.confusion.ConfusionSummary` drawn, or None.
         image: the :class:`pyqtgraph.ImageItem` of the shares (row-major; each cell a
             block of pixels) over the rectangle (0, 0)-(K, K).
         texts: the cell texts (row-major, K*K :class:`pyqtgraph.TextItem` s).
@@ -169,7 +169,7 @@ class ConfusionView(PlotView):
                 self.texts.append(t)
 
     def _summary(self, run: Any) -> Any:
-        """The run's confusion as a :class:`~app.confusion_summary.ConfusionSummary`
+        """The run's confusion as a :class:`~nncore.confusion.ConfusionSummary`
         (the worker sends one; a plain matrix is cut here)."""
         cm = run.confusion
         if hasattr(cm, "shown"):

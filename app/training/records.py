@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from app.confusion_summary import ConfusionSummary
+from nncore.confusion import ConfusionSummary
 
 __all__ = ["RunInfo", "BatchRecords", "EpochRecord", "RunResult"]
 
@@ -84,8 +84,8 @@ class EpochRecord:
             histogram (edges, counts) for that epoch.
         unit_stats: node display name -> its unit figure (``{"dead": 0.1}``).
         confusion: the validation confusion matrix, cut to at most
-            :data:`~app.confusion_summary.MAX_SHOWN_CLASSES` classes with the rest
-            summed as "other" (a :class:`~app.confusion_summary.ConfusionSummary`:
+            :data:`~nncore.confusion.MAX_SHOWN_CLASSES` classes with the rest
+            summed as "other" (a :class:`~nncore.confusion.ConfusionSummary`:
             bounded whatever the number of classes), or None.
         per_class: float64 validation accuracy of the classes in ``confusion``
             (``confusion.recall``), or None.

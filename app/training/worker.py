@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.confusion_summary import summarize_confusion
+from nncore.confusion import summarize_confusion
 from app.training.records import BatchRecords, EpochRecord, RunInfo, RunResult
 from nncore.graph import GraphError, GraphFileError, loads
 from nncore.project.settings import SettingsError
@@ -338,8 +338,9 @@ class TrainingWorker(QObject):
     def _on_epoch(self, trainer: Any, record: Any) -> None:
         run = self._run
         has_hist = bool(record.activation_histograms or record.param_histograms)
-        confusion = (None if record.confusion_matrix is None else
-                     summarize_confusion(record.confusion_matrix, record.per_class_accuracy))
+        confusion = record.confusion_summary
+        if confusion is None and record.confusion_matrix is not None:
+            confusion = summarize_confusion(record.confusion_matrix, record.per_class_accuracy)
         # summarized: neither the trainer nor its epoch_records keep a (K, K) matrix
         record.confusion_matrix = trainer.confusion_matrix = None
         fields: dict[str, Any] = {

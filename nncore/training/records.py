@@ -5,11 +5,14 @@ after each epoch, :class:`Divergence` when the loss runs away, and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from nncore.metrics import (Histogram)
+from nncore.metrics import Histogram
+
+if TYPE_CHECKING:
+    from nncore.confusion import ConfusionSummary
 
 __all__ = ["TrainingError", "StepRecord", "EpochRecord", "Divergence"]
 
@@ -76,7 +79,13 @@ class EpochRecord:
         confusion_matrix: classification with a validation split: int64 ``(K, K)`` of
             the validation set at the end of the epoch (rows = true class, columns =
             predicted; see :func:`nncore.metrics.confusion_matrix`); else None.
-        per_class_accuracy: float64 ``(K,)`` recall per class from it (NaN for a class
+            With more than :data:`nncore.confusion.DENSE_CLASSES` classes (the matrix
+            would take 8 K² bytes) it is None and :attr:`confusion_summary` holds the
+            most confused classes instead.
+        confusion_summary: with more than ``DENSE_CLASSES`` classes, the
+            :class:`~nncore.confusion.ConfusionSummary` of the validation predictions;
+            else None.
+        per_class_accuracy: float64 ``(K,)`` recall per class (NaN for a class
             absent from the validation split); else None.
         param_histograms: with ``record_histograms=True`` (in the epochs
             ``histogram_freq`` picks): parameter name ->
@@ -93,6 +102,7 @@ class EpochRecord:
     batches: int = 0
     complete: bool = True
     confusion_matrix: np.ndarray | None = None
+    confusion_summary: ConfusionSummary | None = None
     per_class_accuracy: np.ndarray | None = None
     param_histograms: dict[str, Histogram] = field(default_factory=dict)
     activation_histograms: dict[str, Histogram] = field(default_factory=dict)

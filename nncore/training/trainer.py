@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from nncore.confusion import DENSE_CLASSES, class_recall, summarize_predictions
 from nncore.data import minibatches
 from nncore.metrics import (Histogram, _pair, _r2_from_sums, _recall, accuracy, computed_metrics,
                             confusion_matrix, histogram, mse, nice_edges,
@@ -555,13 +556,18 @@ class Trainer(Checkpoints):
         if (self.classification and validation is not None and val_out is not None
                 and val_out.ndim == 2 and val_out.shape[1] > 0):
             k = self.num_classes if self.num_classes is not None else val_out.shape[1]
-            # one matrix: the record's, which the trainer shows read only (a copy cost
-            # 800 MB per epoch at 10,000 classes)
-            cm = confusion_matrix(val_out, validation[1], k)
-            record.confusion_matrix = cm
-            self.confusion_matrix = cm.view()
-            self.confusion_matrix.flags.writeable = False
-            self.per_class_accuracy = _recall(cm)
+            if k > DENSE_CLASSES:  # the (K, K) matrix would take 8 K^2 bytes: summarize
+                predicted = np.argmax(val_out, axis=1)
+                record.confusion_summary = summarize_predictions(predicted, validation[1], k)
+                self.confusion_matrix = None
+                self.per_class_accuracy = class_recall(predicted, validation[1], k)
+            else:
+                # one matrix: the record's, which the trainer shows read only
+                cm = confusion_matrix(val_out, validation[1], k)
+                record.confusion_matrix = cm
+                self.confusion_matrix = cm.view()
+                self.confusion_matrix.flags.writeable = False
+                self.per_class_accuracy = _recall(cm)
             record.per_class_accuracy = self.per_class_accuracy.copy()
         if probe is not None:
             start = time.perf_counter()

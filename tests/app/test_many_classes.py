@@ -1,6 +1,6 @@
 """Per-class views and records stay bounded with many classes: the confusion matrix is
 cut to MAX_SHOWN_CLASSES classes with the rest summed as "other"
-(app/confusion_summary.py), the worker sends only that, and the decision boundary's
+(nncore/confusion.py), the worker sends only that, and the decision boundary's
 legend lists at most that many classes."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
 
-from app.confusion_summary import MAX_SHOWN_CLASSES, summarize_confusion
+from nncore.confusion import MAX_SHOWN_CLASSES, summarize_confusion
 from app.plots.boundary import LEGEND_CLASSES, OTHER, shown_classes
 
 

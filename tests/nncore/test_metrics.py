@@ -197,3 +197,50 @@ def test_nice_edges_far_from_zero_and_coverage():
         assert histogram(v.astype(np.float32), e).clipped == 0
     with pytest.raises(ValueError, match="bins must be a positive integer"):
         nice_edges(np.zeros(3), bins=0)
+
+
+@pytest.mark.parametrize("k,limit", [(300, 30), (12, 30), (40, 5)])
+def test_a_summary_from_predictions_equals_the_summary_of_the_matrix(k, limit):
+    """summarize_predictions never builds the (K, K) matrix, and gives the summary
+    summarize_confusion makes of it (issue 9: 10,000 classes)."""
+    from nncore.confusion import class_recall, summarize_confusion, summarize_predictions
+
+    rng = np.random.default_rng(k)
+    target = rng.integers(0, k, 3 * k)
+    predicted = np.where(rng.random(3 * k) < 0.6, target, rng.integers(0, k, 3 * k))
+    dense = confusion_matrix(predicted, target, k)
+    a = summarize_predictions(predicted, target, k, limit)
+    b = summarize_confusion(dense, limit=limit)
+    np.testing.assert_array_equal(a.matrix, b.matrix)
+    np.testing.assert_array_equal(a.shown, b.shown)
+    np.testing.assert_array_equal(a.recall, b.recall)
+    assert (a.n_classes, a.total, a.correct) == (b.n_classes, b.total, b.correct) == \
+        (k, 3 * k, int(np.trace(dense)))
+    np.testing.assert_array_equal(class_recall(predicted, target, k),
+                                  per_class_accuracy(predicted, target, k))
+    with pytest.raises(ValueError, match=rf"a prediction outside \[0, {k}\): {k}"):
+        summarize_predictions(np.r_[predicted[:-1], k], target, k)
+
+
+def test_the_trainer_summarizes_a_confusion_beyond_dense_classes():
+    """Beyond DENSE_CLASSES the Trainer records the summary, not the (K, K) matrix; the
+    summary equals the one of the matrix it would have built."""
+    from nncore import functional as F
+    from nncore import nn, optim
+    from nncore.confusion import DENSE_CLASSES, summarize_confusion
+    from nncore.training import Trainer
+
+    k = DENSE_CLASSES + 1
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2 * k, 3)).astype(np.float32)
+    y = np.arange(2 * k) % k
+    m = nn.Sequential(nn.Linear(3, k))
+    t = Trainer(m, F.cross_entropy, optim.SGD(m.parameters(), lr=0.1), batch_size=256)
+    t.fit(X, y, epochs=1, validation=(X, y))
+    r = t.epoch_records[-1]
+    assert r.confusion_matrix is None and t.confusion_matrix is None
+    m.eval()
+    dense = confusion_matrix(m(X).data, y, k)
+    expected = summarize_confusion(dense)
+    np.testing.assert_array_equal(r.confusion_summary.matrix, expected.matrix)
+    np.testing.assert_array_equal(r.per_class_accuracy, per_class_accuracy(m(X).data, y, k))
