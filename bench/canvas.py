@@ -70,21 +70,28 @@ def build_graph(n: int):
     return g
 
 
-def measure(n: int, zoom_steps: int, pan_steps: int) -> dict:
-    from PySide6.QtWidgets import QApplication
-
-    from app.document import Document
+def laid_out_graph(n: int):
+    """:func:`build_graph` of ``n`` nodes, auto-laid out as the window does."""
     from app.editor.items import node_size
     from app.editor.layout import auto_layout
-    from app.editor.scene import GraphScene
-    from app.editor.view import GraphView
 
-    app = QApplication.instance() or QApplication([])
     g = build_graph(n)
     positions = auto_layout(g, {node.id: node_size(node) for node in g.nodes},
                             gap=(100.0, 40.0))
     for nid, pos in positions.items():
         g.move_node(nid, pos)
+    return g
+
+
+def measure(n: int, zoom_steps: int, pan_steps: int) -> dict:
+    from PySide6.QtWidgets import QApplication
+
+    from app.document import Document
+    from app.editor.scene import GraphScene
+    from app.editor.view import GraphView
+
+    app = QApplication.instance() or QApplication([])
+    g = laid_out_graph(n)
     doc = Document()
     view_holder = []
 
@@ -157,17 +164,11 @@ def measure_window(n: int, folder) -> dict:
 
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from app.editor.items import node_size
-    from app.editor.layout import auto_layout
     from app.main_window import MainWindow
     from nncore.graph import save_graph
 
     app = QApplication.instance() or QApplication([])
-    g = build_graph(n)
-    positions = auto_layout(g, {node.id: node_size(node) for node in g.nodes},
-                            gap=(100.0, 40.0))
-    for nid, pos in positions.items():
-        g.move_node(nid, pos)
+    g = laid_out_graph(n)
     path = Path(folder) / f"canvas_{n}.json"
     save_graph(path, g)
     win = MainWindow(persist=False)
