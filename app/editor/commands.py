@@ -35,7 +35,7 @@ class QUndoCommand(_QUndoCommand):
         raise NotImplementedError
 
 __all__ = ["AddNode", "RemoveNodes", "RemoveEdges", "MoveNodes", "Connect", "SetParams",
-           "RenameNode", "AddSubgraph", "SetSettings"]
+           "RenameNode", "SetType", "AddSubgraph", "SetSettings"]
 
 
 class AddNode(QUndoCommand):
@@ -171,6 +171,30 @@ class RenameNode(QUndoCommand):
 
     def undo(self) -> None:
         self.graph.rename_node(self.node_id, self.old)
+
+
+class SetType(QUndoCommand):
+    """Change a node's type in place, keeping its id, position and wires (ReLU → Tanh:
+    :meth:`nncore.graph.Graph.set_type`); undo gives back the type, parameters and name."""
+
+    def __init__(self, graph: Graph, node_id: str, type_id: str) -> None:
+        super().__init__()
+        self.graph, self.node_id, self.type_id = graph, node_id, type_id
+        self.old: tuple[str, dict[str, Any], str] | None = None
+        self.new: tuple[str, dict[str, Any], str] | None = None
+        self.setText(f"{graph.node(node_id).name}: make it {type_id}")
+
+    def _redo(self) -> None:
+        if self.new is None:  # the first time: the model picks the parameters and name
+            self.old = self.graph.set_type(self.node_id, self.type_id)
+            node = self.graph.node(self.node_id)
+            self.new = (node.type_id, dict(node.params), node.name)
+            self.setText(f"{self.old[2]} → {node.type.display_name}")
+        else:
+            self.graph.set_type(self.node_id, *self.new)
+
+    def undo(self) -> None:
+        self.graph.set_type(self.node_id, *self.old)
 
 
 class AddSubgraph(QUndoCommand):

@@ -35,11 +35,12 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
                                QLineEdit, QScrollArea, QSpinBox, QVBoxLayout,
                                QWidget)
 
-from app.editor.commands import RenameNode, SetParams
+from app.editor.commands import RenameNode, SetParams, SetType
 from app.editor.palette import glyph_pixmap
 from app.theme import CATEGORY_COLORS
 from app.widgets import FloatSpin, is_dark, number_validator, section_label, tone
-from nncore.graph import Analysis, Graph, GraphError, Node, ParamError, ParamSpec
+from nncore.graph import (Analysis, Graph, GraphError, Node, ParamError, ParamSpec,
+                          interchangeable)
 from nncore.text import plural
 
 __all__ = ["Inspector", "uses_line_edit", "format_float"]
@@ -176,7 +177,7 @@ class _NodePage(_Page):
     def __init__(self, inspector: "Inspector", node: Node) -> None:
         super().__init__(inspector)
         self.node_id = node.id
-        self.key = ("node", node.id)
+        self.key = ("node", node.id, node.type_id)  # another type: another page
         ntype = node.type
         self.active = True  # False once the page is replaced: late signals are ignored
         self.editors: dict[str, QWidget] = {}
@@ -206,6 +207,28 @@ class _NodePage(_Page):
         head.addLayout(titles, 1)
         self.layout_.addSpacing(6)
         self.layout_.addLayout(head)
+
+        # --- its kind, where others fit the same wires (an activation: ReLU, Tanh...)
+        self.kind_combo: QComboBox | None = None
+        kinds = interchangeable(ntype)
+        if len(kinds) > 1:
+            self.layout_.addWidget(_section("Kind"))
+            combo = QComboBox()
+            combo.setObjectName("inspectorKind")
+            for kind in kinds:
+                combo.addItem(kind.display_name, kind.type_id)
+            combo.setCurrentIndex(combo.findData(ntype.type_id))
+            combo.setToolTip("Make this node another kind of the same category, keeping its "
+                             "wires (one undo step): compare activations without rewiring")
+            combo.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            combo.installEventFilter(self)  # no change by the wheel while scrolling
+            combo.activated.connect(self._commit_kind)
+            self.layout_.addWidget(combo)
+            self.kind_combo = combo
+            self.kind_error = QLabel()
+            _error_style(self.kind_error)
+            self.kind_error.hide()
+            self.layout_.addWidget(self.kind_error)
 
         # --- name
         self.layout_.addWidget(_section("Name"))
@@ -440,6 +463,21 @@ class _NodePage(_Page):
         self.errors[name].hide()
         self.inspector.document.push(SetParams(self.inspector.document.graph, node.id,
                                                {name: value}))
+
+    def _commit_kind(self, index: int) -> None:
+        node = self._node()
+        type_id = self.kind_combo.itemData(index) if self.kind_combo is not None else None
+        if node is None or type_id is None or type_id == node.type_id:
+            return
+        try:
+            done = self.inspector.document.push(
+                SetType(self.inspector.document.graph, node.id, type_id))
+        except (GraphError, ParamError) as e:  # a rule of the model: say it here
+            done = False
+            self.kind_error.setText(str(e).split("redo(): ", 1)[-1])
+            self.kind_error.show()
+        if not done:  # refused (or no edits now, while training): show the node's kind
+            self.kind_combo.setCurrentIndex(self.kind_combo.findData(node.type_id))
 
     def _commit_name(self) -> None:
         node = self._node()
@@ -725,7 +763,7 @@ class Inspector(QWidget):
         shown = self.shown_node_ids()
         self._shown = shown
         if len(shown) == 1:
-            key: tuple = ("node", shown[0])
+            key: tuple = ("node", shown[0], graph.node(shown[0]).type_id)
         elif shown:
             key = ("selection", tuple(shown))
         else:

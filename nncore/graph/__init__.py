@@ -11,10 +11,11 @@ from nncore.graph.io import (GraphFileError, dumps, load_graph, load_weights, lo
 from nncore.graph.model import Analysis, Edge, Event, Graph, GraphError, Node, RemovedNode, Verdict
 from nncore.graph.shapes import DataShape, PortShape, ShapeError
 from nncore.graph.types import (CATALOGUE, CATEGORIES, NodeType, ParamError, ParamSpec,
-                                PortSpec, node_type)
+                                PortSpec, interchangeable, node_type)
 
 __all__ = [
     "CATALOGUE", "CATEGORIES", "NodeType", "ParamError", "ParamSpec", "PortSpec", "node_type",
+    "interchangeable",
     "CompiledGraph", "compile_graph", "GraphFileError", "dumps", "load_graph", "load_weights",
     "loads", "save_graph", "Analysis", "Edge", "Event", "Graph", "GraphError", "Node",
     "RemovedNode", "Verdict", "DataShape", "PortShape", "ShapeError",

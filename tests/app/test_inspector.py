@@ -410,3 +410,40 @@ def test_disabled_fields_look_disabled_in_the_dark_theme(qapp):
                 p.color(QPalette.Active, role).lightnessF() - 0.2
     finally:
         apply_palette(qapp, LIGHT)
+
+
+def test_an_activations_kind_changes_in_place_as_one_undo_step(inspector, document):
+    """Issue 10: the inspector's Kind list swaps ReLU for Tanh keeping the wires; undo
+    gives back ReLU; the page follows."""
+    from app.resources import example_path
+
+    doc = document
+    doc.open(example_path("digits_mlp"))
+    graph = doc.graph
+    relu = graph.node_by_name("ReLU")
+    wires = sorted(map(str, graph.edges_of(relu.id)))
+    inspector.show_nodes([relu.id])
+    inspector.refresh_now()
+    combo = inspector.page.findChild(QComboBox, "inspectorKind")
+    assert [combo.itemData(i) for i in range(combo.count())] == \
+        ["relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
+    depth = doc.undo_stack.count()
+    combo.setCurrentIndex(combo.findData("tanh"))
+    combo.activated.emit(combo.currentIndex())
+    node = graph.node(relu.id)
+    assert node.type_id == "tanh" and node.name == "Tanh"
+    assert sorted(map(str, graph.edges_of(relu.id))) == wires
+    assert doc.undo_stack.count() == depth + 1
+    assert doc.project.analysis().ok  # still trainable
+    inspector.refresh_now()
+    assert inspector.page.type_label.text() == "Tanh"
+    doc.undo_stack.undo()
+    assert (node.type_id, node.name) == ("relu", "ReLU")
+    inspector.refresh_now()
+    assert inspector.page.type_label.text() == "ReLU"
+    doc.undo_stack.redo()
+    assert (node.type_id, node.name) == ("tanh", "Tanh")
+    # the Input has no other kind with its ports: no list
+    inspector.show_nodes([graph.node_by_name("Input").id])
+    inspector.refresh_now()
+    assert inspector.page.findChild(QComboBox, "inspectorKind") is None

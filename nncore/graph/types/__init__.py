@@ -16,7 +16,8 @@ from nncore.graph.types.base import (LOSS_KIND, TARGET, TENSOR, ExportSpec, Loss
 from nncore.registry import Registry
 from nncore.spec import ParamSpec
 
-__all__ = ["CATALOGUE", "CATEGORIES", "register", "node_type", "NodeType", "LossType",
+__all__ = ["CATALOGUE", "CATEGORIES", "register", "node_type", "interchangeable", "NodeType",
+           "LossType",
            "PortSpec", "ParamSpec", "ParamError", "NodeValueError", "ExportSpec",
            "TENSOR", "TARGET", "LOSS_KIND"]
 
@@ -41,6 +42,15 @@ def register(cls: T) -> T:
                          f"(known: {', '.join(CATEGORIES)})")
     CATALOGUE.register(cls.type_id, cls())
     return cls
+
+
+def interchangeable(ntype: NodeType) -> list[NodeType]:
+    """The types a node of ``ntype`` can become in place, keeping its wires
+    (:meth:`nncore.graph.Graph.set_type`): those of its category with the same input
+    and output ports, itself included, in palette order (ReLU: ReLU, Leaky ReLU,
+    Sigmoid, Tanh, Softmax)."""
+    return [t for t in CATALOGUE.values() if t.category == ntype.category
+            and t.inputs == ntype.inputs and t.outputs == ntype.outputs]
 
 
 def node_type(type_id: str) -> NodeType:

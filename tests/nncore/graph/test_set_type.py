@@ -56,3 +56,16 @@ def test_a_type_without_the_wired_ports_is_refused_and_nothing_changes():
     with pytest.raises(GraphError, match="unknown node type 'conv9d'"):
         g.set_type(act.id, "conv9d")
     assert g.node(act.id).type_id == "relu" and g.node(act.id).name == "ReLU"
+
+
+def test_the_kinds_a_node_can_become_share_its_category_and_ports():
+    from nncore.graph import interchangeable, node_type
+
+    assert [t.type_id for t in interchangeable(node_type("relu"))] == \
+        ["relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
+    assert [t.type_id for t in interchangeable(node_type("add"))] == ["add", "concatenate"]
+    assert [t.type_id for t in interchangeable(node_type("input"))] == ["input"]
+    g, act = _mlp()
+    for t in interchangeable(node_type("relu")):  # each one fits the same wires
+        g.set_type(act.id, t.type_id)
+        assert g.analysis(DataShape((4,), classes=3)).ok, t.type_id
