@@ -32,7 +32,7 @@ from PySide6.QtCore import QEvent, QLocale, QObject, QSize, Qt, QTimer, Signal, 
 from PySide6.QtGui import QColor, QFont, QMouseEvent
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox,
                                QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
-                               QLineEdit, QScrollArea, QSpinBox, QVBoxLayout,
+                               QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout,
                                QWidget)
 
 from app.editor.commands import RenameNode, SetParams, SetType
@@ -294,6 +294,21 @@ class _NodePage(_Page):
         self.error_label.hide()
         self.layout_.addWidget(self.error_label)
 
+        # --- does backpropagation through it match central differences?
+        self.layout_.addWidget(_section("Gradient check"))
+        self.check_button = QPushButton("Check this node's gradient")
+        self.check_button.setObjectName("inspectorCheckGradient")
+        self.check_button.setToolTip(
+            "Compare the gradients backpropagation gives this node with float64 central "
+            "differences, on a batch of 32 training samples in the weights a run starts "
+            "from (at most 64 elements of each input and weight)")
+        self.check_button.clicked.connect(self._check_gradient)
+        self.layout_.addWidget(self.check_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.check_label = _wrapped()
+        self.check_label.setObjectName("inspectorCheckResult")
+        self.check_label.hide()
+        self.layout_.addWidget(self.check_label)
+
         # --- what it computes
         self.layout_.addWidget(_section("About"))
         self.about_label = _wrapped(
@@ -463,6 +478,36 @@ class _NodePage(_Page):
         self.errors[name].hide()
         self.inspector.document.push(SetParams(self.inspector.document.graph, node.id,
                                                {name: value}))
+
+    def _check_gradient(self) -> None:
+        """Run the gradient check of this node and show its result (a second or less:
+        elements are sampled)."""
+        node = self._node()
+        if node is None:
+            return
+        from nncore.project import TrainingRun
+        from nncore.stepthrough import StepThrough
+
+        doc = self.inspector.document
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            run = TrainingRun(doc.graph, base_dir=doc.project.base_dir)
+            size = max(1, min(32, len(run.split.y_train)))
+            step = StepThrough.from_run(run, size=size, training=size > 1)
+            if node.id not in step.forward_order:
+                raise ValueError(f"{node.name} is not on the way to the loss: nothing "
+                                 "flows back through it")
+            result = step.check_gradients(node=node.id, elements=64)
+        except (GraphError, ParamError, ValueError, OSError) as e:
+            text, ok = f"Cannot check: {e}", False
+        else:
+            text, ok = str(result), result.ok
+            text = ("✓ " if ok else "✗ ") + text[0].upper() + text[1:]
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.check_label.setText(text)
+        self.check_label.setStyleSheet(f"color: {tone('ok' if ok else 'error')};")
+        self.check_label.show()
 
     def _commit_kind(self, index: int) -> None:
         node = self._node()

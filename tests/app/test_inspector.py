@@ -447,3 +447,33 @@ def test_an_activations_kind_changes_in_place_as_one_undo_step(inspector, docume
     inspector.show_nodes([graph.node_by_name("Input").id])
     inspector.refresh_now()
     assert inspector.page.findChild(QComboBox, "inspectorKind") is None
+
+
+def test_check_gradient_on_a_correct_and_on_a_broken_op(inspector, document, qtbot,
+                                                        monkeypatch):
+    """Issue 10: the inspector's gradient check passes for a correct op and names the
+    failure when the op's backward is wrong (injected here)."""
+    from PySide6.QtCore import Qt as _Qt
+    from PySide6.QtWidgets import QLabel, QPushButton
+
+    from app.resources import example_path
+    from nncore import functional as F
+
+    document.open(example_path("digits_mlp"))
+    dense = document.graph.node_by_name("Dense")
+    inspector.show_nodes([dense.id])
+    inspector.refresh_now()
+    page = inspector.page
+    button = page.findChild(QPushButton, "inspectorCheckGradient")
+    qtbot.mouseClick(button, _Qt.LeftButton)
+    result = page.findChild(QLabel, "inspectorCheckResult")
+    assert result.isVisible() and result.text().startswith("✓ Gradient check passed")
+    real = F.Linear.backward
+
+    def wrong(self, g):  # a 1% error in the weight's gradient
+        gx, gw, gb = real(self, g)
+        return gx, None if gw is None else gw * 1.01, gb
+
+    monkeypatch.setattr(F.Linear, "backward", wrong)
+    qtbot.mouseClick(button, _Qt.LeftButton)
+    assert result.text().startswith("✗ Gradient check FAILED") and "Dense" in result.text()
