@@ -35,6 +35,7 @@ from app.file_actions import FileActions, ask_overwrite, ask_save
 from app.minimap_corner import MinimapCorner
 from app.plots.panel import PlotsPanel
 from app.resources import example_paths
+from app.stepthrough_panel import StepThroughPanel
 from app.theme import THEMES, apply_palette
 from app.training.controller import TrainingController
 from app.training.panel import TrainingPanel
@@ -149,6 +150,12 @@ class MainWindow(QMainWindow):
         self.plots_dock = self._dock("Plots", "plots", self.plots, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.history_dock, self.plots_dock)
         self.inspector_dock.raise_()
+        # one minibatch through the network, node by node (issue 10)
+        self.stepthrough = StepThroughPanel(self)
+        self.stepthrough_dock = self._dock("Step-through", "stepthrough", self.stepthrough,
+                                           Qt.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.training_dock, self.stepthrough_dock)
+        self.training_dock.raise_()
         self.minimap = Minimap(self.document.graph, self.view, self.view, sizes=node_size)
         self.minimap_corner = MinimapCorner(self.minimap, self.view, self.scene,
                                             self.document.graph, self)
@@ -245,7 +252,7 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.act_minimap)
         for dock in (self.palette_dock, self.inspector_dock, self.history_dock,
-                     self.training_dock):
+                     self.training_dock, self.stepthrough_dock):
             view.addAction(dock.toggleViewAction())
         theme_menu = view.addMenu("&Theme")
         theme_menu.addActions(self.theme_actions.actions())

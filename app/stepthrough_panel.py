@@ -1,0 +1,239 @@
+"""The Step-through dock: one minibatch through the network, node by node, with the
+numbers on the wires (issue 10).
+
+A first version over :class:`nncore.stepthrough.StepThrough`: choose the batch (part,
+first sample, size, training or evaluation behaviour), then Forward and Backward step
+through the nodes (the current node is selected on the canvas), Run to end, Apply update
+(one real optimizer step, described term by term) and Reset. The table lists the
+current node's wires (into it and out of it) with their value and, once known, their
+gradient dL/d(value): the numbers for small tensors, a summary (shape, mean, std, min,
+max) for large ones. The text shows the node's chain rule with the live numbers.
+
+It works on a run of its own, in the weights a new training run starts from; an edit of
+the network makes it stale (Start again). It sits at ``app/`` level because it drives
+the canvas (``app.editor``) and reads the project like the training side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
+                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from app.widgets import tone
+from nncore.graph import GraphError, ParamError
+from nncore.stepthrough import PARTS, StepThrough, summarize
+
+__all__ = ["StepThroughPanel", "wire_text", "SMALL"]
+
+#: A tensor of at most this many values is shown as its numbers.
+SMALL = 12
+
+
+def wire_text(array: Any) -> str:
+    """How a wire's tensor reads in the table: its numbers when small (4 significant
+    digits), else its shape and statistics (NaN and infinities counted apart)."""
+    if array is None:
+        return "—"
+    a = np.asarray(array)
+    if a.size <= SMALL:
+        with np.printoptions(precision=4, suppress=True, threshold=SMALL):
+            return np.array2string(a, separator=", ").replace("\n", " ")
+    s = summarize(a)
+    shape = " × ".join(map(str, s["shape"]))
+    text = (f"{shape}: mean {s['mean']:.4g}, std {s['std']:.4g}, "
+            f"min {s['min']:.4g}, max {s['max']:.4g}")
+    return text + (f", {s['nonfinite']} not finite" if s["nonfinite"] else "")
+
+
+class StepThroughPanel(QWidget):
+    """The dock's widget (see the module docstring).
+
+    Args:
+        window: the main window (its document, scene and project).
+
+    Attributes:
+        step: the :class:`~nncore.stepthrough.StepThrough`, or None before Start.
+    """
+
+    def __init__(self, window: Any) -> None:
+        super().__init__()
+        self.window = window
+        self.document = window.document
+        self.step: StepThrough | None = None
+        self._run: Any = None
+        layout = QVBoxLayout(self)
+        controls = QHBoxLayout()
+        self.part_combo = QComboBox()
+        for part in PARTS:
+            self.part_combo.addItem("training part" if part == "train" else "validation part",
+                                    part)
+        self.start_spin = QSpinBox()
+        self.start_spin.setRange(0, 10**7)
+        self.start_spin.setPrefix("first sample ")
+        self.size_spin = QSpinBox()
+        self.size_spin.setRange(1, 1024)
+        self.size_spin.setValue(4)
+        self.size_spin.setSuffix(" samples")
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItem("training behaviour", True)
+        self.mode_combo.addItem("evaluation behaviour", False)
+        self.mode_combo.setToolTip("Training: BatchNorm uses the batch's statistics and "
+                                   "Dropout drops; evaluation: running statistics, no drop")
+        self.start_button = QPushButton("Start")
+        self.forward_button = QPushButton("Forward ▶")
+        self.backward_button = QPushButton("◀ Backward")
+        self.end_button = QPushButton("Run to end")
+        self.update_button = QPushButton("Apply update")
+        for w in (self.part_combo, self.start_spin, self.size_spin, self.mode_combo,
+                  self.start_button, self.forward_button, self.backward_button,
+                  self.end_button, self.update_button):
+            controls.addWidget(w)
+        controls.addStretch(1)
+        layout.addLayout(controls)
+        self.status = QLabel("Press Start: one minibatch in the weights a run starts from.")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["wire", "value", "gradient dL/d(value)"])
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        split.addWidget(self.table)
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.text.setFont(mono)
+        split.addWidget(self.text)
+        split.setSizes([520, 480])
+        layout.addWidget(split, 1)
+        self.start_button.clicked.connect(self.start)
+        self.forward_button.clicked.connect(self.forward)
+        self.backward_button.clicked.connect(self.backward)
+        self.end_button.clicked.connect(self.run_to_end)
+        self.update_button.clicked.connect(self.apply_update)
+        self.document.undo_stack.indexChanged.connect(self._network_changed)
+        self._buttons()
+
+    # ------------------------------------------------------------------ actions
+    @Slot()
+    def start(self) -> None:
+        """Build a run of the network (fresh weights) and put the batch at the start;
+        after Apply update, Start keeps the updated weights when the network is
+        unchanged (Reset)."""
+        from nncore.project import TrainingRun
+
+        try:
+            if self._run is None:
+                self._run = TrainingRun(self.document.graph,
+                                        base_dir=self.document.project.base_dir)
+            part = self.part_combo.currentData()
+            self.step = StepThrough.from_run(
+                self._run, part=part, start=self.start_spin.value(),
+                size=self.size_spin.value(), training=bool(self.mode_combo.currentData()))
+        except (GraphError, ParamError, ValueError, OSError) as e:
+            self.step = None
+            self._say(f"Cannot step through: {e}", error=True)
+            self._buttons()
+            return
+        self._say(f"Ready: {self.size_spin.value()} sample(s) of the "
+                  f"{self.part_combo.currentText()}. Step Forward.")
+        self.text.setPlainText("")
+        self.table.setRowCount(0)
+        self._buttons()
+
+    @Slot()
+    def forward(self) -> None:
+        """One node forward (topological order)."""
+        if self.step is not None and self.step.can_forward:
+            self.step.forward_step()
+            self._show()
+
+    @Slot()
+    def backward(self) -> None:
+        """One node back (reverse order)."""
+        if self.step is not None and self.step.can_backward:
+            self.step.backward_step()
+            self._show()
+
+    @Slot()
+    def run_to_end(self) -> None:
+        """Every remaining step."""
+        if self.step is not None:
+            self.step.run_to_end()
+            self._show()
+
+    @Slot()
+    def apply_update(self) -> None:
+        """One real optimizer step; the text shows every parameter's terms."""
+        if self.step is None or not self.step.can_update:
+            return
+        lines = []
+        for update in self.step.apply_update():
+            lines.append(f"{update.title} ({update.optimizer})")
+            for term in update.terms:
+                formula = f"  {term.formula}" if term.formula else ""
+                lines.append(f"  {term.symbol:>6} = {wire_text(term.after)}{formula}")
+            lines.append("")
+        self.text.setPlainText("\n".join(lines))
+        self._say("Updated: one optimizer step taken. Start again to step the same batch "
+                  "in the new weights.")
+        self._buttons()
+
+    # ------------------------------------------------------------------ showing
+    def _show(self) -> None:
+        step = self.step
+        nid = step.current
+        graph = self.document.graph
+        name = graph.node(nid).name if graph.has_node(nid) else nid
+        going = "Backward" if step.phase in ("backward", "done") else "Forward"
+        done = len(step.backward_known if going == "Backward" else step.forward_known)
+        total = len(step.backward_order if going == "Backward" else step.forward_order)
+        loss = f"; loss {step.loss:.4g}" if step.loss is not None else ""
+        self._say(f"{going} {done}/{total}: {name}{loss}")
+        self.window.scene.select_nodes([nid])  # the current node, lit on the canvas
+        rows = []
+        for e in graph.incoming(nid):
+            rows.append((f"{graph.node(e.src).name}.{e.src_port} → {e.dst_port}",
+                         (e.src, e.src_port)))
+        for port in graph.node(nid).type.outputs:
+            rows.append((f"{name}.{port.name}", (nid, port.name)))
+        self.table.setRowCount(len(rows))
+        for r, (title, (node, port)) in enumerate(rows):
+            value = step.value(node, port)
+            grad = step.gradient(node, port) if step.gradient_known(node, port) else None
+            for c, text in enumerate((title, wire_text(value), wire_text(grad))):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        try:
+            self.text.setPlainText(step.explain(nid))
+        except (KeyError, ValueError) as e:
+            self.text.setPlainText(str(e))
+        self._buttons()
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(f"color: {tone('error')};" if error else "")
+
+    def _buttons(self) -> None:
+        step = self.step
+        self.forward_button.setEnabled(step is not None and step.can_forward)
+        self.backward_button.setEnabled(step is not None and step.can_backward)
+        self.end_button.setEnabled(step is not None and (step.can_forward or step.can_backward))
+        self.update_button.setEnabled(step is not None and step.can_update)
+
+    @Slot(int)
+    def _network_changed(self, _index: int) -> None:
+        """An edit (or undo): the run no longer matches the network."""
+        if self._run is not None or self.step is not None:
+            self._run = self.step = None
+            self.table.setRowCount(0)
+            self._say("The network changed: press Start to step through it again.")
+            self._buttons()

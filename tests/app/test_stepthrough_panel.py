@@ -1,0 +1,82 @@
+"""The Step-through dock (issue 10): the operator-built logistic regression stepped
+forward and back in the window, the wires' numbers equal the engine's, Apply update
+equals one optimizer step, an edit makes it stale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.resources import example_path
+from app.stepthrough_panel import wire_text
+from nncore.project import TrainingRun
+from nncore.stepthrough import StepThrough
+
+
+@pytest.fixture
+def logistic(window):
+    assert window.open_file(example_path("logistic_operators"))
+    yield window
+    window.controller.shutdown(5.0)
+
+
+def test_wire_text_lists_small_tensors_and_summarizes_large_ones():
+    assert wire_text(np.array([[0.5, -1.25]])) == "[[ 0.5 , -1.25]]"
+    text = wire_text(np.arange(100.0).reshape(10, 10))
+    assert text.startswith("10 × 10: mean 49.5, std 28.87, min 0, max 99")
+    assert wire_text(np.r_[np.arange(20.0), np.nan]).endswith("1 not finite")
+    assert wire_text(None) == "—"
+
+
+def test_step_forward_and_back_shows_the_engines_numbers(logistic, qtbot):
+    w = logistic
+    panel = w.stepthrough
+    panel.size_spin.setValue(3)
+    panel.start_button.click()
+    assert panel.step is not None and panel.forward_button.isEnabled()
+    assert not panel.backward_button.isEnabled() and not panel.update_button.isEnabled()
+    # the same batch through a run of its own: the reference numbers
+    reference = StepThrough.from_run(TrainingRun(w.document.graph), size=3)
+    reference.run_to_end()
+    graph = w.document.graph
+    mm = graph.node_by_name("MatMul").id
+    while panel.step.current != mm:
+        panel.forward_button.click()
+    assert w.scene.selected_node_ids() == [mm]  # the current node is lit
+    assert "Forward" in panel.status.text() and "MatMul" in panel.status.text()
+    out_row = next(r for r in range(panel.table.rowCount())
+                   if panel.table.item(r, 0).text() == "MatMul.output")
+    assert panel.table.item(out_row, 1).text() == wire_text(reference.value(mm, "output"))
+    assert panel.table.item(out_row, 2).text() == "—"  # no gradient before the backward pass
+    panel.end_button.click()
+    assert panel.step.phase == "done" and panel.update_button.isEnabled()
+    panel.step.current = mm
+    panel._show()
+    assert panel.table.item(out_row, 2).text() == wire_text(reference.gradient(mm, "output"))
+    assert "dL/d" in panel.text.toPlainText()
+    # Apply update: exactly one optimizer step of the panel's run
+    W = graph.node_by_name("W1").id
+    before = panel._run.model._modules[W].value.data.copy()
+    panel.update_button.click()
+    after = panel._run.model._modules[W].value.data
+    assert not np.array_equal(before, after)
+    reference.apply_update()
+    np.testing.assert_array_equal(after, reference.model._modules[W].value.data)
+    assert "m_t" in panel.text.toPlainText() and "Adam" in panel.text.toPlainText()
+    # an edit of the network makes the step-through stale
+    w.document.push(__import__("app.editor.commands", fromlist=["MoveNodes"]).MoveNodes(
+        graph, {mm: (graph.node(mm).position, (0.0, 500.0))}, "Move"))
+    assert panel.step is None and "network changed" in panel.status.text()
+
+
+def test_a_batch_of_one_with_batchnorm_in_training_says_why(window):
+    assert window.open_file(example_path("digits_mlp"))
+    panel = window.stepthrough
+    panel.size_spin.setValue(1)
+    panel.start_button.click()
+    assert panel.step is None
+    assert "BatchNorm needs at least 2 samples" in panel.status.text()
+    panel.mode_combo.setCurrentIndex(1)  # evaluation behaviour: running statistics
+    panel.start_button.click()
+    assert panel.step is not None
+    window.controller.shutdown(5.0)
