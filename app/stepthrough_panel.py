@@ -90,12 +90,17 @@ class StepThroughPanel(QWidget):
         self.backward_button = QPushButton("◀ Backward")
         self.end_button = QPushButton("Run to end")
         self.update_button = QPushButton("Apply update")
-        for w in (self.part_combo, self.start_spin, self.size_spin, self.mode_combo,
-                  self.start_button, self.forward_button, self.backward_button,
-                  self.end_button, self.update_button):
+        # two rows: the batch, then the steps (one row would widen the window)
+        for w in (self.part_combo, self.start_spin, self.size_spin, self.mode_combo):
             controls.addWidget(w)
         controls.addStretch(1)
         layout.addLayout(controls)
+        steps = QHBoxLayout()
+        for w in (self.start_button, self.forward_button, self.backward_button,
+                  self.end_button, self.update_button):
+            steps.addWidget(w)
+        steps.addStretch(1)
+        layout.addLayout(steps)
         self.status = QLabel("Press Start: one minibatch in the weights a run starts from.")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)

@@ -81,11 +81,6 @@ class GraphScene(QGraphicsScene):
 
     message = Signal(str)
     selection_changed_nodes = Signal(list)
-    # Class defaults: Qt may announce a selection change while the scene is being built
-    # or taken down, before or after __init__ has set these.
-    _selection_hold = 0
-    _selection_pending = False
-
     def __init__(self, document: Document, theme: Theme = LIGHT, parent: Any = None) -> None:
         super().__init__(parent)
         self.document = document
@@ -97,6 +92,10 @@ class GraphScene(QGraphicsScene):
         self._wires_below: set[EdgeItem] = set()
         self._drag: dict[str, Any] | None = None  # a wire being drawn
         self._press_positions: dict[str, QPointF] = {}
+        self._below_timer = QTimer(self)
+        self._below_timer.setSingleShot(True)
+        self._below_timer.setInterval(0)
+        self._below_timer.timeout.connect(self.place_wires_below)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(0)
@@ -199,7 +198,7 @@ class GraphScene(QGraphicsScene):
         item = EdgeItem(edge, spec.kind if spec else "tensor")
         self.edges[edge] = item
         self.addItem(item)
-        self._place_edge(item)
+        self._place_edge(item, lanes=False)
         self._schedule()
 
     def _on_edge_removed(self, edge: Edge) -> None:
@@ -209,7 +208,11 @@ class GraphScene(QGraphicsScene):
             self._remove_item(item)
         self._schedule()
 
-    def _place_edge(self, item: EdgeItem) -> None:
+    def _place_edge(self, item: EdgeItem, lanes: bool = True) -> None:
+        """Draw a wire between its ports. A labels wire or a wire going backwards routes
+        below the cards it passes; with ``lanes=False`` it is drawn straight for now and
+        routed with the others at the next :meth:`place_wires_below` (a burst of new
+        wires is routed once, when the scene's index has every card)."""
         e = item.edge
         a, b = self.nodes.get(e.src), self.nodes.get(e.dst)
         if a is None or b is None:
@@ -219,11 +222,14 @@ class GraphScene(QGraphicsScene):
             start, end = out.scenePos(), inp.scenePos()
             backward = end.x() < start.x() + 40
             lane = None
-            if item.kind == "target" or backward:
+            below = item.kind == "target" or backward
+            if below and lanes:
                 lane = self._lane(start, end, [a, b] if backward else [])
             item.update_path(start, end, lane)
-            if item.kind == "target" or item.backward:
+            if below or item.backward:
                 self._wires_below.add(item)
+                if not lanes and not self._below_timer.isActive():
+                    self._below_timer.start()
             else:
                 self._wires_below.discard(item)
 
@@ -233,7 +239,12 @@ class GraphScene(QGraphicsScene):
         left, right = min(start.x(), end.x()), max(start.x(), end.x())
         lo, hi = min(start.y(), end.y()), max(start.y(), end.y())
         bottom = None
-        for node in self.nodes.values():
+        # the cards in the wire's band, from the scene's index (not a scan of every card:
+        # with many such wires that was O(N) each)
+        band = QRectF(left + 20, lo - 5, max(right - left - 40, 0.0), hi - lo + 10)
+        passed = [i for i in self.items(band, Qt.ItemSelectionMode.IntersectsItemBoundingRect)
+                  if isinstance(i, NodeItem)] if band.width() > 0 else []
+        for node in (*passed, *also):
             r = node.sceneBoundingRect()
             if node in also or (r.right() > left + 20 and r.left() < right - 20
                                 and r.bottom() > lo - 5 and r.top() < hi + 5):
@@ -246,14 +257,26 @@ class GraphScene(QGraphicsScene):
         self.node_items_moved([item])
 
     def node_items_moved(self, items: list[NodeItem]) -> None:
-        """:meth:`node_item_moved` for several cards, placing each wire once."""
-        graph, wires = self.graph, set(self._wires_below)
+        """:meth:`node_item_moved` for several cards, placing each wire once: the
+        cards' own wires at once, the wires routed below cards (which any card may
+        have moved under) once after the burst of moves (a move per card of an
+        auto-layout re-placed every one of them per card)."""
+        graph, wires = self.graph, set()
         for item in items:
             nid = item.node_id
             if graph.has_node(nid):
                 wires.update(self.edges[e] for e in (*graph.incoming(nid),
                                                      *graph.outgoing(nid)) if e in self.edges)
         for wire in wires:
+            self._place_edge(wire)
+        if self._wires_below and not self._below_timer.isActive():
+            self._below_timer.start()
+
+    @Slot()  # a declared slot: Qt drops the connection with the scene
+    def place_wires_below(self) -> None:
+        """Route every wire that runs below cards again (after cards moved)."""
+        self._below_timer.stop()
+        for wire in list(self._wires_below):
             self._place_edge(wire)
 
     def _data_changed(self, *_: Any) -> None:
@@ -361,6 +384,8 @@ class GraphScene(QGraphicsScene):
 
     @Slot()  # a declared slot: Qt drops the connection with the scene
     def _selection_changed(self) -> None:
+        if "_selection_timer" not in self.__dict__:
+            return  # Qt announcing it while the scene is taken down: nobody listens
         if self._selection_hold:
             self._selection_pending = True
         else:

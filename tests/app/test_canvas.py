@@ -304,13 +304,15 @@ def test_palette_double_click_places_nodes_in_free_space(window):
             assert not a.adjusted(6, 6, -6, -6).intersects(b.adjusted(6, 6, -6, -6))
 
 
-def test_backward_wires_run_below_the_cards(canvas):
+def test_backward_wires_run_below_the_cards(canvas, qtbot):
     a = canvas.scene.add_node("relu", QPointF(600, 100))
     b = canvas.scene.add_node("tanh", QPointF(100, 100))
     canvas.graph.connect(a, "output", b, "input")  # from the right-hand card to the left one
     wire = canvas.scene.edges[Edge(a, "output", b, "input")]
     lowest = max(canvas.scene.nodes[n].sceneBoundingRect().bottom() for n in (a, b))
-    assert wire.backward and wire.path().boundingRect().bottom() > lowest
+    # new wires are routed together at the next turn of the event loop
+    qtbot.waitUntil(lambda: wire.path().boundingRect().bottom() > lowest, timeout=5000)
+    assert wire.backward
 
 
 def test_the_status_bar_says_why_while_dragging(canvas, qtbot):
