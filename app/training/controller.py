@@ -10,7 +10,9 @@ the active one are ignored.
 
 from __future__ import annotations
 
+import atexit
 import sys
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,20 @@ __all__ = ["TrainingController", "GIL_SWITCH_INTERVAL"]
 #: waiting to paint, gets it back after at most this long instead of 5 ms, which keeps
 #: the window's event loop on time (measured in bench/gui.py) at no cost in speed.
 GIL_SWITCH_INTERVAL = 0.001
+
+
+#: Every controller not yet collected, for the exit hook below.
+_LIVE: "weakref.WeakSet[TrainingController]" = weakref.WeakSet()
+
+
+@atexit.register
+def _end_threads_at_exit() -> None:
+    """At interpreter exit, end the worker thread of every controller still alive."""
+    for controller in list(_LIVE):
+        try:
+            controller.shutdown(2.0)
+        except RuntimeError:  # pragma: no cover - its Qt objects are already gone
+            pass
 
 
 class TrainingController(QObject):
@@ -80,6 +96,9 @@ class TrainingController(QObject):
         app = QCoreApplication.instance()
         if app is not None:  # a safety net: the thread never outlives the event loop
             app.aboutToQuit.connect(self.shutdown)
+        # and a script that never runs the event loop (offscreen, tests) ends it at exit:
+        # a QThread destroyed while running aborts the process (exit code 134)
+        _LIVE.add(self)
 
     # ------------------------------------------------------------------ commands
     def train(self, epochs: int = 0, start_paused: bool = False) -> int | None:
