@@ -154,9 +154,7 @@ class MainWindow(QMainWindow):
         self.stepthrough = StepThroughPanel(self)
         self.stepthrough_dock = self._dock("Step-through", "stepthrough", self.stepthrough,
                                            Qt.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.training_dock, self.stepthrough_dock)
-        self.stepthrough_dock.hide()  # View → Step-through (it would take the panel's height)
-        self.training_dock.raise_()
+        self.stepthrough_dock.hide()  # View → Step-through: below the Training panel
         self.minimap = Minimap(self.document.graph, self.view, self.view, sizes=node_size)
         self.minimap_corner = MinimapCorner(self.minimap, self.view, self.scene,
                                             self.document.graph, self)
