@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -372,6 +373,10 @@ class Graph:
             name.encode("utf-8")
         except UnicodeEncodeError:
             raise GraphError(f"a node name must be valid text, got {name!r}", node_id) from None
+        hidden = next((c for c in name if unicodedata.category(c)[0] == "C"), None)
+        if hidden is not None:  # NUL, a line break, a right-to-left override...
+            raise GraphError(f"a node name cannot hold control or format characters, got "
+                             f"U+{ord(hidden):04X} in {excerpt(name)}", node_id)
         other = self.node_by_name(name)
         if other is not None and other.id != node_id:
             raise GraphError(f"there is already a node called {name!r}", node_id)

@@ -69,3 +69,15 @@ def test_the_kinds_a_node_can_become_share_its_category_and_ports():
     for t in interchangeable(node_type("relu")):  # each one fits the same wires
         g.set_type(act.id, t.type_id)
         assert g.analysis(DataShape((4,), classes=3)).ok, t.type_id
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "two\nlines", "evil\u202eevil", "tab\there"])
+def test_a_node_name_with_control_or_format_characters_is_refused(name):
+    """Issue 9 (found pasting foreign data): NUL, line breaks and a right-to-left
+    override made names that read as something else."""
+    g, act = _mlp()
+    with pytest.raises(GraphError, match="cannot hold control or format characters, got U+"):
+        g.rename_node(act.id, name)
+    with pytest.raises(GraphError, match="control or format"):
+        g.add_node("relu", name=name)
+    assert g.node(act.id).name == "ReLU"
