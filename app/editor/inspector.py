@@ -171,6 +171,69 @@ class _Page(QWidget):
         self.layout_.addStretch(1)
 
 
+def gradient_check(document: Any, node_id: str | None = None) -> tuple[str, bool]:
+    """Check backpropagation against float64 central differences on 32 training
+    samples, in the weights a run starts from (at most 64 elements of each input and
+    weight): of one node, or (``node_id`` None) of every node and the whole network.
+
+    Returns:
+        (the result as a sentence, passed); a network that cannot be run gives
+        ("Cannot check: <why>", False).
+    """
+    from nncore.project import TrainingRun
+    from nncore.stepthrough import StepThrough
+
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        run = TrainingRun(document.graph, base_dir=document.project.base_dir)
+        size = max(1, min(32, len(run.split.y_train)))
+        step = StepThrough.from_run(run, size=size, training=size > 1)
+        if node_id is not None and node_id not in step.forward_order:
+            name = document.graph.node(node_id).name
+            raise ValueError(f"{name} is not on the way to the loss: nothing flows back "
+                             "through it")
+        result = step.check_gradients(node=node_id, elements=64)
+    except (GraphError, ParamError, ValueError, OSError) as e:
+        return f"Cannot check: {e}", False
+    finally:
+        QApplication.restoreOverrideCursor()
+    text = str(result)
+    failed = [document.graph.node(n).name for n in result.failed_nodes
+              if document.graph.has_node(n)]
+    if failed:
+        text += f"; wrong backward in {', '.join(failed)}"
+    return ("✓ " if result.ok else "✗ ") + text[0].upper() + text[1:], result.ok
+
+
+class _GradientCheckRow(QWidget):
+    """A button that runs :func:`gradient_check` and the line that shows its result."""
+
+    def __init__(self, page: "_Page", title: str, node_id: str | None) -> None:
+        super().__init__()
+        self.page, self.node_id = page, node_id
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.button = QPushButton(title)
+        self.button.setObjectName("inspectorCheckGradient")
+        self.button.setToolTip(
+            "Compare the gradients backpropagation gives with float64 central differences, "
+            "on a batch of 32 training samples in the weights a run starts from (at most "
+            "64 elements of each input and weight)")
+        self.button.clicked.connect(self.check)
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.label = _wrapped()
+        self.label.setObjectName("inspectorCheckResult")
+        self.label.hide()
+        layout.addWidget(self.label)
+
+    def check(self) -> None:
+        """Run the check and show its result in green or red."""
+        text, ok = gradient_check(self.page.inspector.document, self.node_id)
+        self.label.setText(text)
+        self.label.setStyleSheet(f"color: {tone('ok' if ok else 'error')};")
+        self.label.show()
+
+
 class _NodePage(_Page):
     """One node: name, type, parameter editors, ports and shapes, learner text."""
 
@@ -296,18 +359,8 @@ class _NodePage(_Page):
 
         # --- does backpropagation through it match central differences?
         self.layout_.addWidget(_section("Gradient check"))
-        self.check_button = QPushButton("Check this node's gradient")
-        self.check_button.setObjectName("inspectorCheckGradient")
-        self.check_button.setToolTip(
-            "Compare the gradients backpropagation gives this node with float64 central "
-            "differences, on a batch of 32 training samples in the weights a run starts "
-            "from (at most 64 elements of each input and weight)")
-        self.check_button.clicked.connect(self._check_gradient)
-        self.layout_.addWidget(self.check_button, 0, Qt.AlignmentFlag.AlignLeft)
-        self.check_label = _wrapped()
-        self.check_label.setObjectName("inspectorCheckResult")
-        self.check_label.hide()
-        self.layout_.addWidget(self.check_label)
+        self.check_row = _GradientCheckRow(self, "Check this node's gradient", node.id)
+        self.layout_.addWidget(self.check_row)
 
         # --- what it computes
         self.layout_.addWidget(_section("About"))
@@ -479,36 +532,6 @@ class _NodePage(_Page):
         self.inspector.document.push(SetParams(self.inspector.document.graph, node.id,
                                                {name: value}))
 
-    def _check_gradient(self) -> None:
-        """Run the gradient check of this node and show its result (a second or less:
-        elements are sampled)."""
-        node = self._node()
-        if node is None:
-            return
-        from nncore.project import TrainingRun
-        from nncore.stepthrough import StepThrough
-
-        doc = self.inspector.document
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            run = TrainingRun(doc.graph, base_dir=doc.project.base_dir)
-            size = max(1, min(32, len(run.split.y_train)))
-            step = StepThrough.from_run(run, size=size, training=size > 1)
-            if node.id not in step.forward_order:
-                raise ValueError(f"{node.name} is not on the way to the loss: nothing "
-                                 "flows back through it")
-            result = step.check_gradients(node=node.id, elements=64)
-        except (GraphError, ParamError, ValueError, OSError) as e:
-            text, ok = f"Cannot check: {e}", False
-        else:
-            text, ok = str(result), result.ok
-            text = ("✓ " if ok else "✗ ") + text[0].upper() + text[1:]
-        finally:
-            QApplication.restoreOverrideCursor()
-        self.check_label.setText(text)
-        self.check_label.setStyleSheet(f"color: {tone('ok' if ok else 'error')};")
-        self.check_label.show()
-
     def _commit_kind(self, index: int) -> None:
         node = self._node()
         type_id = self.kind_combo.itemData(index) if self.kind_combo is not None else None
@@ -638,6 +661,9 @@ class _NetworkPage(_Page):
         self.problems_box.setSpacing(6)
         self.layout_.addLayout(self.problems_box)
         self.problem_labels: list[_ProblemRow] = []
+        self.layout_.addWidget(_section("Gradient check"))
+        self.check_row = _GradientCheckRow(self, "Check every node's gradient", None)
+        self.layout_.addWidget(self.check_row)
         hint = _wrapped("Select a node on the canvas to see and edit its parameters.")
         hint.setStyleSheet(f"color: {tone('muted')};")
         hint.setContentsMargins(0, 14, 0, 0)

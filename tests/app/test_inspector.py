@@ -477,3 +477,34 @@ def test_check_gradient_on_a_correct_and_on_a_broken_op(inspector, document, qtb
     monkeypatch.setattr(F.Linear, "backward", wrong)
     qtbot.mouseClick(button, _Qt.LeftButton)
     assert result.text().startswith("✗ Gradient check FAILED") and "Dense" in result.text()
+
+
+def test_check_every_nodes_gradient_names_the_broken_ones(inspector, document, qtbot,
+                                                          monkeypatch):
+    """With nothing selected, the network page checks every node and the whole network;
+    a wrong backward is named by its nodes."""
+    from PySide6.QtCore import Qt as _Qt
+    from PySide6.QtWidgets import QLabel, QPushButton
+
+    from app.resources import example_path
+    from nncore import functional as F
+
+    document.open(example_path("digits_operators"))
+    inspector.show_nodes([])
+    inspector.refresh_now()
+    page = inspector.page
+    button = page.findChild(QPushButton, "inspectorCheckGradient")
+    assert button.text() == "Check every node's gradient"
+    qtbot.mouseClick(button, _Qt.LeftButton)
+    result = page.findChild(QLabel, "inspectorCheckResult")
+    assert result.text().startswith("✓ Gradient check passed")
+    real = F.MatMul.backward
+
+    def wrong(self, g):
+        ga, gb = real(self, g)
+        return ga, None if gb is None else gb * 1.01
+
+    monkeypatch.setattr(F.MatMul, "backward", wrong)
+    qtbot.mouseClick(button, _Qt.LeftButton)
+    assert result.text().startswith("✗ Gradient check FAILED")
+    assert result.text().endswith("wrong backward in MatMul, MatMul 2")
