@@ -29,10 +29,23 @@ from app.widgets import tone
 from nncore.graph import GraphError, ParamError
 from nncore.stepthrough import PARTS, StepThrough, summarize
 
-__all__ = ["StepThroughPanel", "wire_text", "SMALL"]
+__all__ = ["StepThroughPanel", "wire_text", "wire_note", "SMALL"]
 
 #: A tensor of at most this many values is shown as its numbers.
 SMALL = 12
+
+
+def wire_note(value: Any, gradient: Any) -> str:
+    """The short text a wire shows on the canvas while stepping: its value (the number,
+    or the mean ``μ`` of many) and, once known, its gradient (``∇``)."""
+    def short(a: Any) -> str:
+        a = np.asarray(a, dtype=np.float64)
+        if a.size == 1:
+            return f"{a.item():.3g}"
+        finite = a[np.isfinite(a)]
+        return f"μ {finite.mean():.3g}" if finite.size else "not finite"
+    text = "" if value is None else short(value)
+    return text if gradient is None else f"{text} | ∇ {short(gradient)}"
 
 
 def wire_text(array: Any) -> str:
@@ -148,6 +161,7 @@ class StepThroughPanel(QWidget):
             self._say(f"Cannot step through: {e}", error=True)
             self._buttons()
             return
+        self.window.scene.set_wire_notes({})
         self._say(f"Ready: {self.size_spin.value()} sample(s) of the "
                   f"{self.part_combo.currentText()}. Step Forward.")
         self.text.setPlainText("")
@@ -217,6 +231,13 @@ class StepThroughPanel(QWidget):
             for c, text in enumerate((title, wire_text(value), wire_text(grad))):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
+        notes = {}
+        for node_id, port in step.wires:  # every known value (and gradient) on the canvas
+            if node_id in step.forward_known and graph.has_node(node_id):
+                known = step.gradient_known(node_id, port)
+                notes[(node_id, port)] = wire_note(
+                    step.value(node_id, port), step.gradient(node_id, port) if known else None)
+        self.window.scene.set_wire_notes(notes)
         try:
             self.text.setPlainText(step.explain(nid))
         except (KeyError, ValueError) as e:
@@ -240,5 +261,6 @@ class StepThroughPanel(QWidget):
         if self._run is not None or self.step is not None:
             self._run = self.step = None
             self.table.setRowCount(0)
+            self.window.scene.set_wire_notes({})
             self._say("The network changed: press Start to step through it again.")
             self._buttons()

@@ -361,7 +361,7 @@ class EdgeItem(QGraphicsPathItem):
         self._mid = path.pointAtPercent(0.5)
         self.setPath(path)
         self._bounds = path.boundingRect().adjusted(-3, -3, 3, 3).united(
-            QRectF(self._mid - QPointF(60, 12), self._mid + QPointF(60, 12)))
+            QRectF(self._mid - QPointF(90, 12), self._mid + QPointF(90, 12)))
 
     def set_label(self, text: str) -> None:
         if text != self.label:

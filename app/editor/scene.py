@@ -127,6 +127,8 @@ class GraphScene(QGraphicsScene):
         graph.settings_changed.connect(self._data_changed)
         document.path_changed.connect(self._path_changed)
         self.failed_node: str | None = None  # the node a training run failed at
+        #: (node id, output port) -> a text shown on its wires instead of the shape
+        self.wire_notes: dict[tuple[str, str], str] = {}
         for event in ("node_added", "node_removed", "edge_added", "edge_removed",
                       "settings_changed", "graph_reset"):
             getattr(graph, event).connect(self.clear_failed_node)
@@ -317,8 +319,16 @@ class GraphScene(QGraphicsScene):
                 port.setToolTip(f"{port.label} → {shape}" if shape else
                                 f"{port.label}: drag from here to an input")
         for edge, wire in self.edges.items():
+            note = self.wire_notes.get((edge.src, edge.src_port))
             shape = analysis.shapes.get((edge.src, edge.src_port))
-            wire.set_label("" if shape is None else ("labels" if shape.classes else str(shape)))
+            wire.set_label(note if note is not None else "" if shape is None else
+                           ("labels" if shape.classes else str(shape)))
+
+    def set_wire_notes(self, notes: dict[tuple[str, str], str]) -> None:
+        """Label the wires leaving these (node id, output port)s with a text instead of
+        their shape (the step-through's numbers); ``{}`` gives the shapes back."""
+        self.wire_notes = dict(notes)
+        self.refresh()
 
     def set_failed_node(self, node_id: str, message: str) -> None:
         """Outline ``node_id``'s card in red with ``message`` as its error text (a

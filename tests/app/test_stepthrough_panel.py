@@ -80,3 +80,26 @@ def test_a_batch_of_one_with_batchnorm_in_training_says_why(window):
     panel.start_button.click()
     assert panel.step is not None
     window.controller.shutdown(5.0)
+
+
+def test_the_canvas_wires_show_the_numbers_while_stepping(logistic):
+    from app.stepthrough_panel import wire_note
+    from nncore.graph import Edge
+
+    w = logistic
+    panel = w.stepthrough
+    panel.size_spin.setValue(1)
+    panel.start_button.click()
+    graph = w.document.graph
+    add, sig = graph.node_by_name("Add").id, graph.node_by_name("Sigmoid").id
+    wire = w.scene.edges[Edge(add, "output", sig, "input")]
+    assert wire.label == "(N, 1)"  # its shape before the wire's value is known
+    while panel.step.current != add:
+        panel.forward_button.click()
+    value = panel.step.value(add, "output")
+    assert wire.label == wire_note(value, None) == f"{value.item():.3g}"
+    panel.end_button.click()
+    grad = panel.step.gradient(add, "output")
+    assert wire.label == f"{value.item():.3g} | ∇ {grad.item():.3g}"
+    panel.start_button.click()  # a new pass: the shapes are back
+    assert wire.label == "(N, 1)"
