@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
+                               QPushButton,
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
@@ -92,7 +93,7 @@ class StepThroughPanel(QWidget):
         self.size_spin = QSpinBox()
         self.size_spin.setRange(1, 1024)
         self.size_spin.setValue(4)
-        self.size_spin.setSuffix(" samples")
+        self.size_spin.setPrefix("batch of ")
         self.mode_combo = QComboBox()
         self.mode_combo.addItem("training behaviour", True)
         self.mode_combo.addItem("evaluation behaviour", False)
@@ -112,6 +113,14 @@ class StepThroughPanel(QWidget):
         for w in (self.start_button, self.forward_button, self.backward_button,
                   self.end_button, self.update_button):
             steps.addWidget(w)
+        self.element_edit = QLineEdit()
+        self.element_edit.setPlaceholderText("element, e.g. 2, 0")
+        self.element_edit.setToolTip("Which element of the node's output the explanation "
+                                     "plugs in: sample, unit (empty: the first)")
+        self.element_edit.setMaximumWidth(160)
+        self.element_edit.editingFinished.connect(self._element_changed)
+        steps.addWidget(QLabel("explain"))
+        steps.addWidget(self.element_edit)
         steps.addStretch(1)
         layout.addLayout(steps)
         self.status = QLabel("Press Start: one minibatch in the weights a run starts from.")
@@ -239,10 +248,26 @@ class StepThroughPanel(QWidget):
                     step.value(node_id, port), step.gradient(node_id, port) if known else None)
         self.window.scene.set_wire_notes(notes)
         try:
-            self.text.setPlainText(step.explain(nid))
-        except (KeyError, ValueError) as e:
-            self.text.setPlainText(str(e))
+            self.text.setPlainText(step.explain(nid, self.element()))
+        except (KeyError, ValueError, IndexError) as e:
+            self.text.setPlainText(str(e).removeprefix("step-through: "))
         self._buttons()
+
+    def element(self) -> tuple[int, ...] | None:
+        """The element the explanation is about, from the field ("2, 0"), or None (the
+        node's default: its first element)."""
+        text = self.element_edit.text().strip()
+        if not text:
+            return None
+        try:
+            return tuple(int(part) for part in text.replace(";", ",").split(","))
+        except ValueError:
+            return None
+
+    @Slot()
+    def _element_changed(self) -> None:
+        if self.step is not None and self.step.current is not None:
+            self._show()
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setText(text)

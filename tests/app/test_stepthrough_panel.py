@@ -103,3 +103,20 @@ def test_the_canvas_wires_show_the_numbers_while_stepping(logistic):
     assert wire.label == f"{value.item():.3g} | ∇ {grad.item():.3g}"
     panel.start_button.click()  # a new pass: the shapes are back
     assert wire.label == "(N, 1)"
+
+
+def test_the_explained_element_can_be_chosen(logistic):
+    w = logistic
+    panel = w.stepthrough
+    panel.size_spin.setValue(4)
+    panel.start_button.click()
+    sig = w.document.graph.node_by_name("Sigmoid").id
+    while panel.step.current != sig:
+        panel.forward_button.click()
+    panel.element_edit.setText("2, 0")
+    panel.element_edit.editingFinished.emit()
+    assert panel.text.toPlainText() == panel.step.explain(sig, (2, 0))
+    assert "[2, 0]" in panel.text.toPlainText()
+    panel.element_edit.setText("9, 0")  # outside the batch of 4: said, not raised
+    panel.element_edit.editingFinished.emit()
+    assert "element [9, 0] is not in the output" in panel.text.toPlainText()
