@@ -120,3 +120,48 @@ def test_the_explained_element_can_be_chosen(logistic):
     panel.element_edit.setText("9, 0")  # outside the batch of 4: said, not raised
     panel.element_edit.editingFinished.emit()
     assert "element [9, 0] is not in the output" in panel.text.toPlainText()
+
+
+def test_a_learner_builds_logistic_regression_from_the_palette_and_steps_it(window, qtbot):
+    """Issue 10's walk: File → New, breast cancer, sigmoid(x·W + b) from the palette's
+    operator nodes wired by undoable commands; it trains in the window to the Dense
+    version's accuracy; one sample stepped forward and back; one Adam update shows m_t."""
+    from app.editor.commands import Connect, SetParams, SetSettings
+
+    w = window
+    w.new_file()
+    doc, graph = w.document, w.document.graph
+    doc.push(SetSettings(graph, {**graph.settings,
+                                 "dataset": {"source": "builtin", "name": "breast_cancer"},
+                                 "training": {"optimizer": "adam",
+                                              "optimizer_options": {"lr": 0.01},
+                                              "epochs": 20, "batch_size": 32}}))
+    assert [n.type_id for n in graph.nodes] == ["input"]  # a new project has its Input
+    for type_id in ("parameter", "parameter", "matmul", "add", "sigmoid", "bce"):
+        w.palette.add_requested.emit(type_id)  # what a double-click in the palette does
+    ids = {n.name: n.id for n in graph.nodes}
+    doc.push(SetParams(graph, ids["Parameter"], {"rows": 30, "columns": 1}))
+    doc.push(SetParams(graph, ids["Parameter 2"], {"rows": 1, "columns": 0}))
+    for a, pa, b, pb in [("Input", "features", "MatMul", "a"), ("Parameter", "output", "MatMul", "b"),
+                         ("MatMul", "output", "Add", "inputs"), ("Parameter 2", "output", "Add", "inputs"),
+                         ("Add", "output", "Sigmoid", "input"),
+                         ("Sigmoid", "output", "Binary Cross-Entropy", "input"),
+                         ("Input", "labels", "Binary Cross-Entropy", "target")]:
+        doc.push(Connect(graph, ids[a], pa, ids[b], pb))
+    assert doc.project.analysis().ok and doc.project.analysis().total_params == 31
+    with qtbot.waitSignal(w.controller.run_finished, timeout=60_000):
+        w.start_training()
+    run = w.runs.current_run()
+    assert run.status == "finished" and run.epochs[-1]["val_accuracy"] > 0.93
+    panel = w.stepthrough
+    panel.size_spin.setValue(1)
+    panel.start_button.click()
+    while panel.step.can_forward:
+        panel.forward_button.click()
+    while panel.step.can_backward:
+        panel.backward_button.click()
+    assert panel.step.phase == "done" and panel.step.loss > 0
+    panel.update_button.click()
+    text = panel.text.toPlainText()
+    assert "m_t" in text and "v_t" in text and "Parameter.value (Adam)" in text
+    w.controller.shutdown(5.0)
