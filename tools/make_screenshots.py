@@ -9,6 +9,8 @@ Everything goes through the real window, offscreen: the Train button's path
 * ``resources/screenshots/canvas.png``: the digits example, a Dense node selected;
 * ``resources/screenshots/training.png``: the digits example trained twice, with Adam and
   with plain SGD (learning rate 0.01), the two runs overlaid in the loss plot;
+* ``resources/screenshots/stepthrough.png``: the operator-built logistic regression stepped
+  forward through one sample and back to its MatMul, the numbers on the wires;
 * with ``--all DIR``: for each example, ``NAME-during.png`` (half way through its epochs,
   taken while the worker trains) and ``NAME-after.png``, on the tab that teaches most for
   it (decision boundary for 2-D sets, confusion matrix for digits and breast cancer, the
@@ -129,6 +131,29 @@ def readme_pictures() -> None:
     _set_training(window, optimizer="sgd", optimizer_options={"lr": 0.01})
     _train(window, 30)
     _grab(window, "loss", SCREENSHOTS / "training.png")
+    _close(window)
+    stepthrough_picture()
+
+
+def stepthrough_picture() -> None:
+    """The Step-through dock on logistic_operators, stepped back to the MatMul."""
+    app, window = _window("logistic_operators")
+    window.stepthrough_dock.show()
+    panel = window.stepthrough
+    panel.size_spin.setValue(4)
+    panel.start_button.click()
+    matmul = window.document.graph.node_by_name("MatMul").id
+    while panel.step.can_forward:
+        panel.forward_button.click()
+    while panel.step.current != matmul:
+        panel.backward_button.click()
+    window.inspector_dock.raise_()
+    window.view.set_zoom(1.0)  # 100%: the numbers on the wires readable
+    window.view.centerOn(window.scene.nodes[matmul])
+    app.processEvents()
+    out = SCREENSHOTS / "stepthrough.png"
+    window.grab().save(str(out))
+    print(f"wrote {out}")
     _close(window)
 
 
