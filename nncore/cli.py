@@ -21,7 +21,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 import numpy as np
 
@@ -172,7 +172,7 @@ def _optimizer_help() -> str:
     return "; ".join(parts)
 
 
-def _parse_option(spec: Any, key: str, text: str, flag: str = "--optimizer-option") -> Any:
+def _parse_option(spec: Any, key: str, text: str, flag: str) -> Any:
     """The text of ``FLAG KEY=VALUE`` (``--optimizer-option``, ``--data-option``) as a
     value of ``spec``'s type (the range is checked by the settings)."""
     try:
@@ -205,16 +205,27 @@ def _optimizer_options(pairs: Sequence[str], optimizer: str) -> dict[str, Any]:
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"--optimizer-option: {OPTIMIZERS.unknown(optimizer)}")
     info = OPTIMIZERS[optimizer]
+    return _spec_pairs(pairs, info.specs, "--optimizer-option", info.title, "argument")
+
+
+def _spec_pairs(pairs: Sequence[str], specs: Mapping[str, Any], flag: str, owner: str,
+                what: str) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs of ``flag`` as values, each parsed by its spec.
+
+    Raises:
+        ValueError: for a malformed pair, a key ``owner`` does not have (listing the
+            known ones) or a value of the wrong type.
+    """
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ValueError(f"--optimizer-option needs KEY=VALUE, got {pair!r}")
-        if key not in info.specs:
-            raise ValueError(f"--optimizer-option {key}: {info.title} has no such argument "
-                             f"(known: {', '.join(info.specs)})")
-        options[key] = _parse_option(info.specs[key], key, text)
+            raise ValueError(f"{flag} needs KEY=VALUE, got {pair!r}")
+        if key not in specs:
+            known = f"known: {', '.join(specs)}" if specs else f"it takes no {what}s"
+            raise ValueError(f"{flag} {key}: {owner} has no such {what} ({known})")
+        options[key] = _parse_option(specs[key], key, text, flag)
     return options
 
 
@@ -359,19 +370,7 @@ def _data_options(pairs: Sequence[str], name: Any) -> dict[str, Any]:
         raise ValueError(f"--data-option needs a built-in dataset (--dataset NAME), "
                          f"got {name!r}")
     spec = DATASETS[name]
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ValueError(f"--data-option needs KEY=VALUE, got {pair!r}")
-        if key not in spec.specs:
-            known = (f"known: {', '.join(spec.specs)}" if spec.specs
-                     else "it takes no options")
-            raise ValueError(f"--data-option {key}: {spec.display_name} has no such option "
-                             f"({known})")
-        options[key] = _parse_option(spec.specs[key], key, text, "--data-option")
-    return options
+    return _spec_pairs(pairs, spec.specs, "--data-option", spec.display_name, "option")
 
 
 def _data_option_help() -> str:
