@@ -29,10 +29,11 @@ from nncore.metrics import accuracy
 from nncore.training.callbacks import Callback, EarlyStopping
 from nncore.training.checkpoint import CHECKPOINT_VERSION, CheckpointError, checkpoint_info
 from nncore.training.records import Divergence, EpochRecord, StepRecord, TrainingError
+from nncore.training.flow import GradientFlow
 from nncore.training.trainer import DIVERGENCE_FACTOR, HISTOGRAM_EDGES, Trainer
 
 __all__ = [
     "Callback", "EarlyStopping", "Trainer", "TrainingError", "CheckpointError",
     "StepRecord", "EpochRecord", "Divergence", "checkpoint_info", "accuracy",
-    "CHECKPOINT_VERSION", "DIVERGENCE_FACTOR", "HISTOGRAM_EDGES",
+    "CHECKPOINT_VERSION", "DIVERGENCE_FACTOR", "HISTOGRAM_EDGES", "GradientFlow",
 ]

@@ -5,7 +5,7 @@ after each epoch, :class:`Divergence` when the loss runs away, and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -53,6 +53,8 @@ class StepRecord:
             update (0.0 for a parameter that got no gradient). Computed in float64.
         grad_norm_total: the L2 norm of all those gradients together (as
             :func:`nncore.nn.clip_grad_norm_` measures it), or None.
+        flow: after :meth:`Trainer.request_flow`, the
+            :class:`~nncore.training.flow.GradientFlow` of this batch; else None.
     """
 
     epoch: int
@@ -63,6 +65,7 @@ class StepRecord:
     lr: float
     grad_norms: dict[str, float] | None = None
     grad_norm_total: float | None = None
+    flow: Any = None
 
 
 @dataclass(eq=False)

@@ -20,6 +20,7 @@ from nncore.random import default_generator
 from nncore.tensor import Tensor, no_grad
 from nncore.training.callbacks import Callback
 from nncore.training.checkpoint import Checkpoints, _distinct_generators
+from nncore.training.flow import measure_flow
 from nncore.training.records import Divergence, EpochRecord, StepRecord, TrainingError
 
 __all__ = ["Trainer", "DIVERGENCE_FACTOR", "HISTOGRAM_EDGES"]
@@ -217,6 +218,7 @@ class Trainer(Checkpoints):
         self._wake = threading.Event()
         self._wake.set()
         self._paused = False
+        self._flow = threading.Event()  # request_flow(): trace the next minibatch
 
     # ------------------------------------------------------------------ stop and pause
     def request_stop(self) -> None:
@@ -232,6 +234,19 @@ class Trainer(Checkpoints):
         with self._lock:
             self._stop.set()
             self._wake.set()
+
+    def request_flow(self) -> None:
+        """Trace the next training minibatch and put its gradient flow (each wire's
+        gradient norm, the units' health, the first non-finite node: a
+        :class:`~nncore.training.flow.GradientFlow`) in its :attr:`StepRecord.flow`
+        (thread-safe; returns at once). The batch trains exactly as it would have.
+        Ignored when the model cannot trace (it is not a compiled graph with its own
+        loss)."""
+        self._flow.set()
+
+    def _can_trace(self) -> bool:
+        model = self.model
+        return hasattr(model, "trace") and self.loss_fn == getattr(model, "loss", None)
 
     def pause(self) -> None:
         """Make :meth:`fit` wait before its next batch until :meth:`resume` or
@@ -390,8 +405,17 @@ class Trainer(Checkpoints):
                 break
             xb, yb = X[idx], y[idx]
             saved = [buf.copy() for buf in buffers]
-            out = model(Tensor(xb))
-            loss = self.loss_fn(out, yb)
+            traced = None
+            if self._flow.is_set() and self._can_trace():
+                self._flow.clear()
+                # the same operations as model(x) then loss_fn: training is unchanged
+                traced, out, loss = model.trace(Tensor(xb), yb)
+                for t in traced.values():
+                    if t.requires_grad and not t.is_leaf:
+                        t.retain_grad()
+            else:
+                out = model(Tensor(xb))
+                loss = self.loss_fn(out, yb)
             value = float(loss.data)
             if not math.isfinite(value):
                 error = self._divergence(value, epoch, b, xb)
@@ -410,6 +434,9 @@ class Trainer(Checkpoints):
             norms = total_norm = None
             if named is not None:
                 norms, total_norm = _grad_norms(named)
+            flow = None if traced is None else measure_flow(model, traced,
+                                                            self.global_step + 1)
+            traced = None  # the batch's tensors go now, not at the next batch
             if self.max_grad_norm is not None:
                 clip_grad_norm_(model.parameters(), self.max_grad_norm)
             opt.step()
@@ -423,7 +450,8 @@ class Trainer(Checkpoints):
                 record = StepRecord(epoch=epoch, batch=b, step=self.global_step,
                                     samples=len(idx), loss=value,
                                     lr=float(opt.param_groups[0]["lr"]),
-                                    grad_norms=norms, grad_norm_total=total_norm)
+                                    grad_norms=norms, grad_norm_total=total_norm,
+                                    flow=flow)
                 self.last_step = record
                 for cb in step_callbacks:
                     cb.on_batch_end(self, record)
