@@ -40,6 +40,8 @@ class Theme:
     error: str
     wire_label_bg: str
     dim: str
+    #: the step-through's current node and its wires
+    focus: str = "#7b2ff7"
 
     def color(self, field: str) -> QColor:
         return QColor(getattr(self, field))
@@ -50,7 +52,8 @@ LIGHT = Theme("light", canvas="#f5f6f8", grid_minor="#e8eaee", grid_major="#d9dc
               selection="#ff9f1c", error="#d62828", wire_label_bg="#ffffffd8", dim="#b8bec9")
 DARK = Theme("dark", canvas="#1e2128", grid_minor="#262a33", grid_major="#2f3440",
              card="#2b303b", card_border="#434a59", text="#e6e9ef", text_dim="#9aa3b5",
-             selection="#ffb347", error="#ff5c5c", wire_label_bg="#2b303bd8", dim="#4a5060")
+             selection="#ffb347", error="#ff5c5c", wire_label_bg="#2b303bd8", dim="#4a5060",
+             focus="#b388ff")
 THEMES = {"light": LIGHT, "dark": DARK}
 
 

@@ -14,7 +14,7 @@ on every zoom step, and below a zoom level texts are left out (level of detail).
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, Sequence
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QPainter, QPainterPath,
@@ -32,6 +32,7 @@ ROW = 22.0
 INFO = 40.0
 RADIUS = 6.0
 TEXT_LOD = 0.45  # below this zoom texts are not drawn
+BADGE = 16.0  # the height of a badge above a card
 
 
 def node_size(node: Node) -> tuple[float, float]:
@@ -72,6 +73,10 @@ class _Style:
         selected = QColor(theme.selection)
         for kind in self.port_color:
             self.wire_pen[(kind, True)] = QPen(selected, 3.0, Qt.SolidLine, Qt.RoundCap)
+        focus = QColor(theme.focus)
+        self.border_focus = QPen(focus, 3.0)
+        self.focus_wire = QPen(focus, 4.0, Qt.SolidLine, Qt.RoundCap)
+        self.badge_text = QColor("white")
 
 
 _STYLES: dict[str, _Style] = {}
@@ -171,6 +176,8 @@ class NodeItem(QGraphicsItem):
         self.analysis_error = ""  # from shape inference (set_analysis)
         self.failure = ""  # why a training run failed at this node (set_failure)
         self.error = ""  # the error shown: the analysis error, else the failure
+        self.focused = False  # the step-through's current node (set_focus)
+        self.badges: tuple[tuple[str, str], ...] = ()  # (text, colour) above the card
         self.inputs: dict[str, PortItem] = {}
         self.outputs: dict[str, PortItem] = {}
         self._header: QPainterPath | None = None
@@ -247,6 +254,20 @@ class NodeItem(QGraphicsItem):
             self.failure = message
             self._show_error()
 
+    def set_focus(self, on: bool) -> None:
+        """Outline the card in the focus colour (the step-through's current node)."""
+        if on != self.focused:
+            self.focused = on
+            self.update()
+
+    def set_badges(self, badges: Sequence[tuple[str, str]]) -> None:
+        """Show small labels above the card's top right corner, e.g. ``("dead 40%",
+        "#d62828")`` (text, colour): the gradient flow's unit health; ``()`` none."""
+        badges = tuple(badges)
+        if badges != self.badges:
+            self.badges = badges
+            self.update()
+
     def _show_error(self) -> None:
         self.error = self.analysis_error or self.failure
         name = html.escape(self.node.name, False)
@@ -255,8 +276,9 @@ class NodeItem(QGraphicsItem):
         self.update()
 
     # ------------------------------------------------------------------ painting
-    def boundingRect(self) -> QRectF:
-        return QRectF(-RADIUS - 6, -8, self.width + 2 * RADIUS + 12, self.height + 16)
+    def boundingRect(self) -> QRectF:  # above the card: room for the badges
+        return QRectF(-RADIUS - 6, -BADGE - 6, self.width + 2 * RADIUS + 12,
+                      self.height + BADGE + 14)
 
     def card_rect(self) -> QRectF:
         return QRectF(0, 0, self.width, self.height)
@@ -269,6 +291,7 @@ class NodeItem(QGraphicsItem):
         rect = self.card_rect()
         category = st.category.get(self.node.type.category, st.dim)
         painter.setPen(st.border_selected if self.isSelected() else
+                       st.border_focus if self.focused else
                        st.border_error if self.error else st.border)
         painter.setBrush(st.card)
         if lod < TEXT_LOD:  # far away: a plain card with its colour band and ports
@@ -279,6 +302,8 @@ class NodeItem(QGraphicsItem):
                     port.draw(painter, st, False)
             return
         painter.drawRoundedRect(rect, 8, 8)
+        if self.badges:
+            self._draw_badges(painter, st)
         painter.setPen(Qt.NoPen)
         painter.setBrush(category)
         painter.drawPath(self.header_path())
@@ -338,6 +363,22 @@ class NodeItem(QGraphicsItem):
                          QFontMetricsF(SMALL_FONT).elidedText(info, Qt.ElideRight, self.width - 34))
 
 
+    def _draw_badges(self, painter: QPainter, st: _Style) -> None:
+        """The badges, right-aligned in a row just above the card."""
+        painter.setFont(SMALL_FONT)
+        metrics = QFontMetricsF(SMALL_FONT)
+        right = self.width
+        for text, color in self.badges:
+            w = metrics.horizontalAdvance(text) + 12
+            box = QRectF(right - w, -BADGE - 3, w, BADGE)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor(color))
+            painter.drawRoundedRect(box, BADGE / 2, BADGE / 2)
+            painter.setPen(st.badge_text)
+            painter.drawText(box, Qt.AlignCenter, text)
+            right -= w + 4
+
+
 class EdgeItem(QGraphicsPathItem):
     """One wire: a cubic curve from an output port to an input port, coloured by what it
     carries and labelled with its shape at the middle."""
@@ -351,6 +392,7 @@ class EdgeItem(QGraphicsPathItem):
         self._mid = QPointF()
         self._bounds = QRectF()
         self.backward = False
+        self.overlay: QPen | None = None  # drawn instead of the kind's pen (set_overlay)
 
     def update_path(self, start: QPointF, end: QPointF, lane: float | None = None) -> None:
         """Redraw the curve between two scene points (along a lane below the cards in
@@ -362,6 +404,15 @@ class EdgeItem(QGraphicsPathItem):
         self.setPath(path)
         self._bounds = path.boundingRect().adjusted(-3, -3, 3, 3).united(
             QRectF(self._mid - QPointF(90, 12), self._mid + QPointF(90, 12)))
+
+    def set_overlay(self, pen: QPen | None) -> None:
+        """Draw the wire with ``pen`` (the step-through's focus, the gradient flow's
+        width and colour) instead of its kind's; None: as usual. A selected wire is
+        drawn selected either way."""
+        if pen is not self.overlay:
+            self.overlay = pen
+            self.setZValue(0 if pen is None else 0.5)
+            self.update()
 
     def set_label(self, text: str) -> None:
         if text != self.label:
@@ -382,6 +433,8 @@ class EdgeItem(QGraphicsPathItem):
         st = style(theme)
         selected = self.isSelected()
         pen = st.wire_pen.get((self.kind, selected), st.dim_pen)
+        if self.overlay is not None and not selected:
+            pen = self.overlay
         painter.setPen(pen)
         painter.setBrush(Qt.NoBrush)
         painter.drawPath(self.path())

@@ -19,7 +19,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPen, QTransform
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (QApplication, QGraphicsPathItem, QGraphicsScene,
 
 from app.document import Document
 from app.editor import commands
-from app.editor.items import EdgeItem, NodeItem, PortItem, node_size, wire_path
+from app.editor.items import EdgeItem, NodeItem, PortItem, node_size, style, wire_path
 from app.theme import LIGHT, PORT_COLORS, Theme
 from nncore.graph import Edge, Graph, GraphError, Node, ParamError, Verdict
 from nncore.graph import io as graph_io
@@ -129,6 +129,12 @@ class GraphScene(QGraphicsScene):
         self.failed_node: str | None = None  # the node a training run failed at
         #: (node id, output port) -> a text shown on its wires instead of the shape
         self.wire_notes: dict[tuple[str, str], str] = {}
+        #: the step-through's current node (its card and wires in the focus colour)
+        self.focus: str | None = None
+        #: the gradient flow: (node id, output port) -> the pen of its wires, and node
+        #: id -> its badges ((text, colour), ...)
+        self.flow_pens: dict[tuple[str, str], QPen] = {}
+        self.flow_badges: dict[str, Sequence[tuple[str, str]]] = {}
         for event in ("node_added", "node_removed", "edge_added", "edge_removed",
                       "settings_changed", "graph_reset"):
             getattr(graph, event).connect(self.clear_failed_node)
@@ -323,6 +329,33 @@ class GraphScene(QGraphicsScene):
             shape = analysis.shapes.get((edge.src, edge.src_port))
             wire.set_label(note if note is not None else "" if shape is None else
                            ("labels" if shape.classes else str(shape)))
+        self._restyle()
+
+    def set_focus(self, node_id: str | None) -> None:
+        """Draw ``node_id``'s card and the wires into and out of it in the focus colour
+        (the step-through's current node); None: none."""
+        self.focus = node_id
+        self._restyle()
+
+    def set_flow(self, pens: dict[tuple[str, str], QPen],
+                 badges: dict[str, Sequence[tuple[str, str]]]) -> None:
+        """Draw the wires leaving each (node id, output port) of ``pens`` with its pen
+        and put ``badges`` ((text, colour), ...) above the cards of their node ids: the
+        gradient flow (:mod:`app.editor.flow`). ``({}, {})`` removes it. The focus of
+        :meth:`set_focus` is drawn over it."""
+        self.flow_pens, self.flow_badges = dict(pens), dict(badges)
+        self._restyle()
+
+    def _restyle(self) -> None:
+        """Apply the focus and the gradient flow to the items (no analysis: cheap)."""
+        focus, pens = self.focus, self.flow_pens
+        focus_pen = style(self.theme).focus_wire
+        for nid, item in self.nodes.items():
+            item.set_focus(nid == focus)
+            item.set_badges(self.flow_badges.get(nid, ()))
+        for edge, wire in self.edges.items():
+            wire.set_overlay(focus_pen if focus is not None and focus in (edge.src, edge.dst)
+                             else pens.get((edge.src, edge.src_port)))
 
     def set_wire_notes(self, notes: dict[tuple[str, str], str]) -> None:
         """Label the wires leaving these (node id, output port)s with a text instead of
