@@ -63,7 +63,7 @@ from nncore.optim.optimizers import UpdateTerm
 from nncore.tensor import Tensor
 
 __all__ = ["StepThrough", "ParameterUpdate", "CheckEntry", "GradientCheck", "batch_problem",
-           "summarize", "PARTS"]
+           "summarize", "copy_weights", "PARTS"]
 
 #: The parts of a run's split a batch may come from.
 PARTS = ("train", "val")
@@ -265,10 +265,16 @@ class StepThrough:
 
     @classmethod
     def from_run(cls, run: Any, *, part: str = "train", start: int = 0, size: int = 1,
-                 training: bool = True, seed: int = 0) -> "StepThrough":
+                 training: bool = True, seed: int = 0,
+                 weights: tuple[CompiledGraph, Any] | None = None) -> "StepThrough":
         """A step-through of ``run``'s model and optimizer (a
         :class:`~nncore.project.TrainingRun`) on a batch of its ``"train"`` or
         ``"val"`` part, clipping gradients as its trainer does.
+
+        Args:
+            weights: step in this ``(model, optimizer)`` instead of the run's own, e.g.
+                :func:`copy_weights` of a trained run, so that :meth:`apply_update`
+                leaves the run as it is.
 
         Raises:
             ValueError: for an unknown part; as the constructor.
@@ -277,7 +283,8 @@ class StepThrough:
             raise ValueError(f"step-through: part must be one of {', '.join(PARTS)}, got "
                              f"{part!r}")
         X, y = getattr(run.split, f"X_{part}"), getattr(run.split, f"y_{part}")
-        return cls(run.model, run.optimizer, X, y, start=start, size=size, training=training,
+        model, optimizer = weights if weights is not None else (run.model, run.optimizer)
+        return cls(model, optimizer, X, y, start=start, size=size, training=training,
                    seed=seed, max_grad_norm=run.trainer.max_grad_norm, part=part)
 
     # ------------------------------------------------------------------ the pass
@@ -739,6 +746,20 @@ class StepThrough:
             entries.append(CheckEntry(model64.parameter_nodes[name], f"whole network: {title}",
                                       title, result))
         return entries
+
+
+def copy_weights(run: Any) -> tuple[CompiledGraph, Any]:
+    """A deep copy of ``run``'s model (weights, buffers such as BatchNorm's running
+    statistics) and of its optimizer with all its state (Adam's moments, the step
+    count), the copied optimizer stepping the copied parameters; the node types are
+    shared, not copied. What a step-through of a trained run steps in: its
+    :meth:`StepThrough.apply_update` then leaves ``run`` as it was.
+
+    Not thread-safe: copy while ``run`` is not training."""
+    model = run.model
+    memo: dict[int, Any] = {id(t): t for t in model.node_types.values()}
+    memo[id(model.loss_node_type)] = model.loss_node_type
+    return copy.deepcopy((model, run.optimizer), memo)
 
 
 def summarize(array: Any) -> dict[str, Any]:

@@ -714,3 +714,33 @@ def test_where_a_nan_first_appears_forward_and_backward():
         st.run_to_end()
     assert st.first_nonfinite() == (log, "output")
     assert st.first_nonfinite(gradients=True) == (dense, "output")  # 1/0
+
+
+def test_a_copy_of_a_trained_run_steps_in_its_weights_and_optimizer_state_and_leaves_it_alone():
+    from nncore.stepthrough import copy_weights
+
+    run = run_of("digits_mlp", epochs=1)
+    run.trainer.fit(run.split.X_train, run.split.y_train, epochs=1)
+    trained = {n: p.data.copy() for n, p in run.model.named_parameters()}
+    state = {k: {s: np.array(v, copy=True) for s, v in st.items()}
+             for k, st in run.optimizer.state_dict()["state"].items()}
+    weights = copy_weights(run)
+    st = StepThrough.from_run(run, size=4, weights=weights)
+    assert st.model is not run.model and st.model.node_types is not None
+    for (n, p), (_, q) in zip(run.model.named_parameters(), st.model.named_parameters()):
+        assert np.array_equal(p.data, q.data) and p is not q, n
+    # the copied optimizer steps the copied parameters, from the trained Adam state
+    copied_params = {id(q) for q in st.model.parameters()}
+    assert all(id(p) in copied_params for g in st.optimizer.param_groups for p in g["params"])
+    st.run_to_end()
+    update = st.apply_update()[0]
+    t = int(np.asarray(st.optimizer.state_dict()["state"][0]["step"]))
+    assert t == int(np.asarray(state[0]["step"])) + 1 > 1  # continues the trained step count
+    assert f"t = {t}" in update.term("m̂_t").formula
+    for n, p in run.model.named_parameters():  # the run is as it was
+        assert np.array_equal(p.data, trained[n]), n
+    for k, s in run.optimizer.state_dict()["state"].items():
+        for name, v in s.items():
+            assert np.array_equal(np.asarray(v), state[k][name]), (k, name)
+    assert not np.array_equal(next(iter(st.model.parameters())).data,
+                              next(iter(run.model.parameters())).data)
