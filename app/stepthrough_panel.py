@@ -19,13 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
                                QPushButton,
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
+from app.stepthrough_arrays import ArrayDialog, heat_pixmap
 from app.widgets import tone
 from nncore.graph import GraphError, ParamError
 from nncore.stepthrough import PARTS, StepThrough, summarize
@@ -132,6 +133,12 @@ class StepThroughPanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setIconSize(QSize(64, 30))  # the heat maps of large tensors
+        self.table.verticalHeader().setDefaultSectionSize(38)  # two lines of a summary
+        self.table.setWordWrap(False)
+        self.table.cellDoubleClicked.connect(self.show_array)
+        self._rows: list[tuple[str, Any, Any]] = []  # (wire, value, gradient) per row
+        self.array_dialog: ArrayDialog | None = None
         split.addWidget(self.table)
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
@@ -175,6 +182,7 @@ class StepThroughPanel(QWidget):
                   f"{self.part_combo.currentText()}. Step Forward.")
         self.text.setPlainText("")
         self.table.setRowCount(0)
+        self._rows = []
         self._buttons()
 
     @Slot()
@@ -234,11 +242,21 @@ class StepThroughPanel(QWidget):
         for port in graph.node(nid).type.outputs:
             rows.append((f"{name}.{port.name}", (nid, port.name)))
         self.table.setRowCount(len(rows))
+        self._rows = []
         for r, (title, (node, port)) in enumerate(rows):
             value = step.value(node, port)
             grad = step.gradient(node, port) if step.gradient_known(node, port) else None
-            for c, text in enumerate((title, wire_text(value), wire_text(grad))):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+            self._rows.append((title, value, grad))
+            self.table.setItem(r, 0, QTableWidgetItem(title))
+            for c, array in ((1, value), (2, grad)):
+                item = QTableWidgetItem(wire_text(array))
+                if array is not None:
+                    item.setToolTip("Double-click: every number in a table")
+                    if np.size(array) > SMALL:  # a summary on two lines, its heat map beside
+                        item.setText(item.text().replace(", min", "\nmin", 1))
+                        item.setData(Qt.ItemDataRole.DecorationRole,
+                                     heat_pixmap(array, self.table.iconSize()))
+                self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         notes = {}
         for node_id, port in step.wires:  # every known value (and gradient) on the canvas
@@ -252,6 +270,21 @@ class StepThroughPanel(QWidget):
         except (KeyError, ValueError, IndexError) as e:
             self.text.setPlainText(str(e).removeprefix("step-through: "))
         self._buttons()
+
+    @Slot(int, int)
+    def show_array(self, row: int, column: int) -> None:
+        """The whole array of a table row in a window (:class:`ArrayDialog`): its
+        gradient when the gradient column is clicked, else its value."""
+        if not 0 <= row < len(self._rows):
+            return
+        title, value, grad = self._rows[row]
+        which, array = ("gradient dL/d(value)", grad) if column == 2 else ("value", value)
+        if array is None:
+            self._say(f"{title}: its {which.split(' ')[0]} is not known yet")
+            return
+        if self.array_dialog is None:
+            self.array_dialog = ArrayDialog(self)
+        self.array_dialog.show_array(f"{title}, {which}", array)
 
     def element(self) -> tuple[int, ...] | None:
         """The element the explanation is about, from the field ("2, 0"), or None (the
@@ -286,6 +319,7 @@ class StepThroughPanel(QWidget):
         if self._run is not None or self.step is not None:
             self._run = self.step = None
             self.table.setRowCount(0)
+            self._rows = []
             self.window.scene.set_wire_notes({})
             self._say("The network changed: press Start to step through it again.")
             self._buttons()

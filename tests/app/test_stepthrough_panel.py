@@ -165,3 +165,106 @@ def test_a_learner_builds_logistic_regression_from_the_palette_and_steps_it(wind
     text = panel.text.toPlainText()
     assert "m_t" in text and "v_t" in text and "Parameter.value (Adam)" in text
     w.controller.shutdown(5.0)
+
+
+# ---------------------------------------------------------------------------- large tensors
+def test_the_array_model_reads_every_element_of_a_large_array_lazily():
+    import time
+
+    from PySide6.QtCore import Qt
+
+    from app.stepthrough_arrays import ArrayModel, as_matrix
+
+    a = np.random.default_rng(0).normal(size=(1797, 64)).astype(np.float32)
+    t0 = time.perf_counter()
+    model = ArrayModel(a)
+    assert time.perf_counter() - t0 < 0.5  # nothing formatted up front
+    assert (model.rowCount(), model.columnCount()) == (1797, 64)
+    for i, j in ((0, 0), (1796, 63), (900, 17)):
+        assert model.data(model.index(i, j)) == f"{a[i, j]:.6g}"
+        assert model.value(i, j) == a[i, j]
+    assert model.data(model.index(5, 3), Qt.ItemDataRole.ToolTipRole).startswith("[5, 3] = ")
+    # 1-D as one row, 3-D as (N, rest), the tooltip in the original shape
+    assert as_matrix(np.arange(5.0)).shape == (1, 5)
+    b = np.arange(24.0).reshape(2, 3, 4)
+    m3 = ArrayModel(b)
+    assert (m3.rowCount(), m3.columnCount()) == (2, 12)
+    assert m3.data(m3.index(1, 5)) == "17"  # b[1, 1, 1]
+    assert m3.data(m3.index(1, 5), Qt.ItemDataRole.ToolTipRole) == "[1, 1, 1] = 17.0"
+
+
+def test_the_heat_map_is_red_at_the_largest_white_at_zero_blue_at_the_most_negative():
+    import pyqtgraph as pg
+    from PySide6.QtGui import QColor
+
+    from app.stepthrough_arrays import COLORMAP, NONFINITE, heat_image
+
+    ends = pg.colormap.get(COLORMAP).map(np.array([0.0, 0.5, 1.0]), mode="byte")
+    a = np.zeros((3, 5))
+    a[2, 4], a[0, 1], a[1, 1] = 2.0, -1.0, np.nan  # the max at row 2, column 4
+    img = heat_image(a)
+    assert (img.width(), img.height()) == (5, 3)
+    hot = QColor(img.pixel(4, 2))
+    assert (hot.red(), hot.green(), hot.blue()) == tuple(int(v) for v in ends[2][:3])
+    assert hot.red() > 150 and hot.blue() < 60  # red: the hot end
+    zero = QColor(img.pixel(0, 0))
+    assert (zero.red(), zero.green(), zero.blue()) == tuple(int(v) for v in ends[1][:3])
+    half = QColor(img.pixel(1, 0))  # -1 of a scale of 2: a quarter along, bluish
+    assert half.blue() > half.red()
+    nan = QColor(img.pixel(1, 1))
+    assert (nan.red(), nan.green(), nan.blue()) == NONFINITE[:3]
+    row = heat_image(np.array([-3.0, 0.0, 3.0]))  # 1-D: one row
+    assert (row.width(), row.height()) == (3, 1)
+    assert QColor(row.pixel(0, 0)).blue() > 150 and QColor(row.pixel(2, 0)).red() > 150
+
+
+def test_a_large_wire_shows_a_heat_map_and_a_double_click_shows_every_number(window, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    assert window.open_file(example_path("digits_mlp"))
+    window.stepthrough_dock.show()  # what View → Step-through does
+    panel = window.stepthrough
+    panel.size_spin.setValue(32)
+    panel.start_button.click()
+    graph = window.document.graph
+    dense = graph.node_by_name("Dense").id
+    while panel.step.current != dense:
+        panel.forward_button.click()
+    row = next(r for r in range(panel.table.rowCount())
+               if panel.table.item(r, 0).text().startswith("Input.features"))
+    item = panel.table.item(row, 1)
+    assert item.text().startswith("32 × 64: mean")
+    pixmap = item.data(Qt.ItemDataRole.DecorationRole)
+    assert pixmap is not None and not pixmap.isNull()
+    assert panel.table.item(row, 2).data(Qt.ItemDataRole.DecorationRole) is None  # not known
+    panel.table.scrollToItem(item)
+    rect = panel.table.visualItemRect(item)
+    at = QPoint(max(rect.left(), 0) + 20, rect.center().y())  # a visible part of the cell
+    assert panel.table.viewport().rect().contains(at) and rect.contains(at)
+    # a double-click as Qt delivers it: press, release, then the double-click
+    QTest.mouseClick(panel.table.viewport(), Qt.LeftButton, pos=at)
+    QTest.mouseDClick(panel.table.viewport(), Qt.LeftButton, pos=at)
+    qtbot.waitUntil(lambda: panel.array_dialog is not None and panel.array_dialog.isVisible(),
+                    timeout=5000)
+    dialog = panel.array_dialog
+    assert "Input.features" in dialog.title.text() and "value: 32 × 64" in dialog.title.text()
+    model = dialog.view.model()
+    x = panel.step.value(graph.node_by_name("Input").id, "features")
+    assert (model.rowCount(), model.columnCount()) == x.shape
+    assert model.data(model.index(31, 63)) == f"{x[31, 63]:.6g}"
+    dialog.grab().save("/tmp/stepthrough_array_dialog.png")
+    # the gradient column, once the backward pass is through
+    panel.end_button.click()
+    panel.step.current = dense
+    panel._show()
+    out = next(r for r in range(panel.table.rowCount())
+               if panel.table.item(r, 0).text() == "Dense.output")
+    g = panel.step.gradient(dense, "output")
+    assert panel.table.item(out, 2).data(Qt.ItemDataRole.DecorationRole) is not None
+    panel.show_array(out, 2)
+    assert "gradient" in dialog.title.text()
+    assert dialog.view.model().data(dialog.view.model().index(3, 5)) == f"{g[3, 5]:.6g}"
+    window.stepthrough_dock.grab().save("/tmp/stepthrough_heatmaps.png")
+    dialog.close()
+    window.controller.shutdown(5.0)
