@@ -65,9 +65,11 @@ def heat_image(array: Any) -> QImage:
     return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
 
-def heat_pixmap(array: Any, size: QSize = QSize(96, 28)) -> QPixmap:
-    """:func:`heat_image` stretched or shrunk to ``size`` (pixels stay sharp when
-    enlarged, are averaged when shrunk): the thumbnail a table cell shows."""
+def heat_pixmap(array: Any, size: QSize | None = None) -> QPixmap:
+    """:func:`heat_image` stretched or shrunk to ``size`` (default 96 × 28 pixels;
+    pixels stay sharp when enlarged, are averaged when shrunk): the thumbnail a table
+    cell shows."""
+    size = QSize(96, 28) if size is None else size
     image = heat_image(array)
     mode = (Qt.TransformationMode.FastTransformation
             if image.width() <= size.width() and image.height() <= size.height()
@@ -94,11 +96,11 @@ class ArrayModel(QAbstractTableModel):
         self._scale = float(np.abs(vals).max()) if vals.size else 0.0
         self._cmap = pg.colormap.get(COLORMAP)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else int(self.matrix.shape[0])
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else int(self.matrix.shape[0])
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else int(self.matrix.shape[1])
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else int(self.matrix.shape[1])
 
     def value(self, row: int, column: int) -> Any:
         """Element ``[row, column]`` of the matrix (a NumPy scalar)."""
