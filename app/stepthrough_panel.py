@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Slot
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
                                QPushButton,
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
@@ -178,6 +178,7 @@ class StepThroughPanel(QWidget):
             self._buttons()
             return
         self.window.scene.set_wire_notes({})
+        self.window.scene.set_focus(None)
         self._say(f"Ready: {self.size_spin.value()} sample(s) of the "
                   f"{self.part_combo.currentText()}. Step Forward.")
         self.text.setPlainText("")
@@ -234,7 +235,7 @@ class StepThroughPanel(QWidget):
         total = len(step.backward_order if going == "Backward" else step.forward_order)
         loss = f"; loss {step.loss:.4g}" if step.loss is not None else ""
         self._say(f"{going} {done}/{total}: {name}{loss}")
-        self.window.scene.select_nodes([nid])  # the current node, lit on the canvas
+        self.window.scene.set_focus(nid)  # the current node and its wires, lit on the canvas
         rows = []
         for e in graph.incoming(nid):
             rows.append((f"{graph.node(e.src).name}.{e.src_port} → {e.dst_port}",
@@ -321,5 +322,19 @@ class StepThroughPanel(QWidget):
             self.table.setRowCount(0)
             self._rows = []
             self.window.scene.set_wire_notes({})
+            self.window.scene.set_focus(None)
             self._say("The network changed: press Start to step through it again.")
             self._buttons()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """The dock closed (View → Step-through): the canvas loses the current node's
+        light and the wires' numbers (they come back when it opens again)."""
+        super().hideEvent(event)
+        if not event.spontaneous():  # not the window being minimised
+            self.window.scene.set_focus(None)
+            self.window.scene.set_wire_notes({})
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not event.spontaneous() and self.step is not None and self.step.current is not None:
+            self._show()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.editor.items import style
 from app.resources import example_path
 from app.stepthrough_panel import wire_text
 from nncore.project import TrainingRun
@@ -42,7 +43,14 @@ def test_step_forward_and_back_shows_the_engines_numbers(logistic, qtbot):
     mm = graph.node_by_name("MatMul").id
     while panel.step.current != mm:
         panel.forward_button.click()
-    assert w.scene.selected_node_ids() == [mm]  # the current node is lit
+    # the current node is lit: its card outlined, its wires (in and out) in the focus pen
+    assert w.scene.focus == mm and w.scene.nodes[mm].focused
+    assert [nid for nid, item in w.scene.nodes.items() if item.focused] == [mm]
+    for edge, wire in w.scene.edges.items():
+        lit = mm in (edge.src, edge.dst)
+        assert (wire.overlay is not None) == lit, edge
+        if lit:
+            assert wire.overlay is style(w.scene.theme).focus_wire
     assert "Forward" in panel.status.text() and "MatMul" in panel.status.text()
     out_row = next(r for r in range(panel.table.rowCount())
                    if panel.table.item(r, 0).text() == "MatMul.output")
@@ -50,6 +58,8 @@ def test_step_forward_and_back_shows_the_engines_numbers(logistic, qtbot):
     assert panel.table.item(out_row, 2).text() == "—"  # no gradient before the backward pass
     panel.end_button.click()
     assert panel.step.phase == "done" and panel.update_button.isEnabled()
+    inp = graph.node_by_name("Input").id
+    assert w.scene.focus == inp == panel.step.current  # run to end: back at the Input
     panel.step.current = mm
     panel._show()
     assert panel.table.item(out_row, 2).text() == wire_text(reference.gradient(mm, "output"))
@@ -67,6 +77,8 @@ def test_step_forward_and_back_shows_the_engines_numbers(logistic, qtbot):
     w.document.push(__import__("app.editor.commands", fromlist=["MoveNodes"]).MoveNodes(
         graph, {mm: (graph.node(mm).position, (0.0, 500.0))}, "Move"))
     assert panel.step is None and "network changed" in panel.status.text()
+    assert w.scene.focus is None and not any(i.focused for i in w.scene.nodes.values())
+    assert all(wire.overlay is None for wire in w.scene.edges.values())
 
 
 def test_a_batch_of_one_with_batchnorm_in_training_says_why(window):
@@ -268,3 +280,19 @@ def test_a_large_wire_shows_a_heat_map_and_a_double_click_shows_every_number(win
     window.stepthrough_dock.grab().save("/tmp/stepthrough_heatmaps.png")
     dialog.close()
     window.controller.shutdown(5.0)
+
+
+def test_closing_the_dock_puts_out_the_current_node_and_opening_it_lights_it_again(logistic):
+    w = logistic
+    w.stepthrough_dock.show()
+    panel = w.stepthrough
+    panel.start_button.click()
+    panel.forward_button.click()
+    panel.forward_button.click()
+    current = panel.step.current
+    assert w.scene.focus == current and w.scene.wire_notes
+    w.stepthrough_dock.close()
+    assert w.scene.focus is None and not w.scene.wire_notes
+    assert not any(wire.overlay for wire in w.scene.edges.values())
+    w.stepthrough_dock.show()
+    assert w.scene.focus == current and w.scene.nodes[current].focused and w.scene.wire_notes
