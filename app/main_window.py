@@ -32,6 +32,7 @@ from app.editor.palette import Palette
 from app.editor.scene import GraphScene
 from app.editor.view import GraphView
 from app.file_actions import FileActions, ask_overwrite, ask_save
+from app.flow_overlay import FlowOverlay
 from app.minimap_corner import MinimapCorner
 from app.plots.panel import PlotsPanel
 from app.resources import example_paths
@@ -158,6 +159,7 @@ class MainWindow(QMainWindow):
         self.minimap = Minimap(self.document.graph, self.view, self.view, sizes=node_size)
         self.minimap_corner = MinimapCorner(self.minimap, self.view, self.scene,
                                             self.document.graph, self)
+        self.flow_overlay = FlowOverlay(self)  # View → Gradient Flow
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -250,6 +252,7 @@ class MainWindow(QMainWindow):
         view.addActions([self.act_layout, self.act_layout_tb])
         view.addSeparator()
         view.addAction(self.act_minimap)
+        view.addAction(self.flow_overlay.action)
         for dock in (self.palette_dock, self.inspector_dock, self.history_dock,
                      self.training_dock, self.stepthrough_dock):
             view.addAction(dock.toggleViewAction())
@@ -371,6 +374,7 @@ class MainWindow(QMainWindow):
         self.plots.set_theme(theme)
         self.view.viewport().update()
         self.minimap.update()
+        self.flow_overlay.refresh()
         for act in self.theme_actions.actions():
             act.setChecked(act.text().lower() == name)
         self.store.setValue("theme", name)

@@ -241,6 +241,8 @@ class TrainingController(QObject):
                         series.extend([float("nan")] * missing)
                 series.extend(values)
         run.progress = dict(data.progress)
+        if data.flow is not None:
+            run.flow = data.flow
         if data.warning and not run.warning:
             run.warning = data.warning
             self.message.emit(f"{run.name}: {data.warning}", True)

@@ -63,6 +63,8 @@ class BatchRecords:
         progress: ``epoch``, ``batch``, ``batches``, ``epochs`` and, when known,
             ``samples_per_s`` and ``eta_s`` (seconds; NaN when unknown).
         warning: a warning that arose in these batches (the loss is diverging), or "".
+        flow: the latest :class:`nncore.training.GradientFlow` measured in these
+            batches (only while :meth:`TrainingWorker.set_flow` is on), or None.
     """
 
     step: np.ndarray
@@ -71,6 +73,7 @@ class BatchRecords:
     grad_norms: dict[str, np.ndarray]
     progress: dict[str, float]
     warning: str = ""
+    flow: Any = None
 
 
 @dataclass(frozen=True)

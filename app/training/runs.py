@@ -102,6 +102,8 @@ class Run:
         warning: what went wrong while it trained without failing (the loss is
             diverging: :class:`nncore.training.Divergence`), or "".
         progress: the latest progress dict (epoch, batch, batches, samples_per_s, eta_s).
+        flow: the latest :class:`nncore.training.GradientFlow` (while the gradient-flow
+            overlay is on), or None.
     """
 
     run_id: int
@@ -131,6 +133,7 @@ class Run:
     message: str = ""
     warning: str = ""
     progress: dict[str, float] = field(default_factory=dict)
+    flow: Any = None
 
     def best(self, key: str = "val_loss", mode: str = "min") -> tuple[int, float] | None:
         """The (epoch, value) with the best ``key``, or None."""

@@ -51,6 +51,9 @@ BOUNDARY_ROWS = 1024
 #: waits between batches, at most this long (seconds), instead of sharing Python's GIL
 #: with it: the drawing then takes its own time, not twice that.
 GUI_WAIT_MAX = 0.02
+#: With the gradient-flow overlay on (:meth:`TrainingWorker.set_flow`), a minibatch is
+#: traced (:meth:`nncore.training.Trainer.request_flow`) at most this often (seconds).
+FLOW_INTERVAL = 0.2
 
 
 def _node_name(graph_json: str, error: Exception) -> str:
@@ -136,6 +139,9 @@ class TrainingWorker(QObject):
         self._hist_cost = 0.0
         self.gui_free = threading.Event()
         self.gui_free.set()
+        self._flow_on = False
+        self._flow_asked = 0.0  # when a traced batch was last asked for
+        self._pending_flow: Any = None
         self._samples = 0
         self._progress: dict[str, float] = {}
         self._epochs_total = 0
@@ -162,6 +168,12 @@ class TrainingWorker(QObject):
     def _stop_wanted(self, run_id: int) -> bool:
         with self._lock:
             return self._stop_run in (-1, run_id)
+
+    def set_flow(self, on: bool) -> None:
+        """Measure the gradient flow (a traced minibatch every FLOW_INTERVAL seconds,
+        sent with the batches as :attr:`BatchRecords.flow`) or not. Thread-safe: a plain
+        attribute the worker reads between batches."""
+        self._flow_on = bool(on)
 
     def pause(self) -> None:
         trainer = self.trainer
@@ -220,7 +232,7 @@ class TrainingWorker(QObject):
             self._run_id = run_id
         self._progress = {}  # a run that fails before its first batch shows no old progress
         self._pending_steps, self._pending_norms, self._pending_epochs = [], {}, []
-        self._pending_warning = ""
+        self._pending_warning, self._pending_flow, self._flow_asked = "", None, 0.0
         try:
             with threadpool_limits(1), np.errstate(all="ignore"):
                 self._train(run_id, graph_json, base_dir, epochs, start_paused)
@@ -319,6 +331,13 @@ class TrainingWorker(QObject):
         self._pending_steps.append((record.step, record.loss, record.lr))
         for name, value in (record.grad_norms or {}).items():
             self._pending_norms.setdefault(self._labels.get(name, name), []).append(value)
+        if record.flow is not None:
+            self._pending_flow = record.flow  # the latest one is shown
+        if self._flow_on:
+            now = time.perf_counter()
+            if now - self._flow_asked >= FLOW_INTERVAL:
+                self._flow_asked = now
+                trainer.request_flow()
         self._samples += record.samples
         self._fit_batches += 1
         self._progress = {"epoch": record.epoch, "batch": record.batch,
@@ -459,9 +478,10 @@ class TrainingWorker(QObject):
             self.batches.emit(run_id, BatchRecords(
                 step=steps[:, 0].copy(), loss=steps[:, 1].copy(), lr=steps[:, 2].copy(),
                 grad_norms={k: np.array(v) for k, v in self._pending_norms.items()},
-                progress=dict(self._progress), warning=self._pending_warning))
+                progress=dict(self._progress), warning=self._pending_warning,
+                flow=self._pending_flow))
             self._pending_steps, self._pending_norms = [], {}
-            self._pending_warning = ""
+            self._pending_warning, self._pending_flow = "", None
         if self._pending_epochs:
             self.epochs.emit(run_id, self._pending_epochs)
             self._pending_epochs = []

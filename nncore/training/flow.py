@@ -37,8 +37,8 @@ class GradientFlow:
         step: the trainer's global step the batch trained as (1, 2, ...).
         norms: (node id, output port) -> the L2 norm of dL/d(value) of that wire over the
             whole minibatch, in float64 (NaN or inf when the gradient was not finite).
-            Wires the loss does not depend on (the Input's features, the labels) are
-            absent.
+            Wires the loss does not depend on (the Input's features, the labels) and
+            the loss itself (dL/dL = 1) are absent.
         unit_stats: node id -> its type's unit figure on this batch, e.g.
             ``{"dead": 0.25}`` for a ReLU (a share in [0, 1]); nodes without one absent.
         first_nonfinite: (node id, ``"value"`` | ``"gradient"``) of the first wire in
@@ -73,6 +73,8 @@ def measure_flow(model: Any, values: dict[Wire, Any], step: int) -> GradientFlow
     """
     norms: dict[Wire, float] = {}
     for key, t in values.items():
+        if key[0] == model.loss_id:
+            continue  # dL/dL = 1: says nothing, and no wire leaves the loss
         grad = getattr(t, "grad", None)
         if grad is not None:
             with np.errstate(all="ignore"):
