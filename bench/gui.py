@@ -8,13 +8,17 @@ In one process, on the offscreen platform:
   the worker's first report on (before it, pressing Train builds the run's plot items:
   about 15 ms, once), and the plots' redraw timer is counted (redraws per second);
 * the loss view's redraw time with 1,000 and with 100,000 loss points;
+* the same training with View → Gradient Flow on (a minibatch traced 5 times a second,
+  the canvas' wires redrawn by their gradient norms), against the run with it off;
 * the same training run by the command-line path (:class:`nncore.project.TrainingRun`,
   one BLAS thread, as ``nncore train``) in this process, for the samples-per-second
   ratio app / command line.
 
 Goals: timer lateness p99 <= 10 ms while training; plots redrawn at >= 25 Hz; redraw
 time at 100k points <= 2x that at 1k; training samples per second in the app >= 80% of
-the command line's. Results go to ``bench/results.json`` under ``"gui"``.
+the command line's; with the gradient-flow overlay on, training samples per second >= 95%
+of those with it off (median of two runs each, alternated). Results go to
+``bench/results.json`` under ``"gui"``.
 
 Run: ``python -m bench.gui [--quick] [--no-json]`` (``make bench`` runs it too).
 """
@@ -48,9 +52,10 @@ def cli_rate(epochs: int) -> float:
     return n * epochs / seconds
 
 
-def app_run(epochs: int) -> dict:
+def app_run(epochs: int, flow: bool = False) -> dict:
     """Train in the window (the Train button's path) under the real event loop; measure
-    the 5 ms timer's lateness, the plots' redraws and the run's speed."""
+    the 5 ms timer's lateness, the plots' redraws and the run's speed; with ``flow``,
+    the gradient-flow overlay is on (View → Gradient Flow)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -65,6 +70,11 @@ def app_run(epochs: int) -> dict:
     settings = dict(window.document.graph.settings)
     settings["training"] = {**settings["training"], "epochs": epochs}
     window.document.graph.set_settings(settings)
+    window.flow_overlay.set_enabled(flow)
+    flows: set[int] = set()  # the traced steps drawn
+    window.runs.run_changed.connect(
+        lambda rid: flows.add(window.flow_overlay.shown.step) if flow and
+        window.flow_overlay.shown is not None else None)
 
     lateness: list[float] = []
     clock = QElapsedTimer()
@@ -126,7 +136,8 @@ def app_run(epochs: int) -> dict:
             "redraws": len(redraw_ms),
             "redraws_per_s": round(len(redraw_ms) / seconds, 1),
             "redraw_ms_p50": pct(redraw_ms, 0.5), "redraw_ms_p95": pct(redraw_ms, 0.95),
-            "final_val_accuracy": run.epochs[-1].get("val_accuracy")}
+            "final_val_accuracy": run.epochs[-1].get("val_accuracy"),
+            "flows_drawn": len(flows)}
 
 
 def redraw_times(points: int, repeats: int = 30) -> float:
@@ -184,16 +195,26 @@ def main(argv=None) -> int:
     epochs = 10 if args.quick else 300
     cli = cli_rate(epochs)
     app_run(3)  # warm-up: first window, fonts, caches
-    app = app_run(epochs)
+    runs = {False: [], True: []}
+    for flow in (False, True, False, True):  # alternated: drifts hit both alike
+        runs[flow].append(app_run(epochs, flow))
+    app = runs[False][0]
+    rate = {f: statistics.median(r["samples_per_s"] for r in runs[f]) for f in runs}
     r1k, r100k = redraw_times(1_000), redraw_times(100_000)
     result = {"training": app, "cli_samples_per_s": round(cli, 1),
               "app_over_cli": round(app["samples_per_s"] / cli, 3) if cli else None,
               "redraw_ms_1k": round(r1k, 3), "redraw_ms_100k": round(r100k, 3),
-              "redraw_100k_over_1k": round(r100k / r1k, 2) if r1k else None}
+              "redraw_100k_over_1k": round(r100k / r1k, 2) if r1k else None,
+              "flow_off_samples_per_s": round(rate[False], 1),
+              "flow_on_samples_per_s": round(rate[True], 1),
+              "flow_on_over_off": round(rate[True] / rate[False], 3) if rate[False] else None,
+              "flow_timer_lateness_p99_ms": runs[True][0]["lateness_p99_ms"],
+              "flows_drawn": runs[True][0]["flows_drawn"]}
     goals = {"timer lateness p99 <= 10 ms": app["lateness_p99_ms"] <= 10.0,
              "plots redrawn >= 25 Hz": app["redraws_per_s"] >= 25.0,
              "redraw 100k <= 2x 1k": (result["redraw_100k_over_1k"] or 99) <= 2.0,
-             "app >= 80% of command line": (result["app_over_cli"] or 0) >= 0.8}
+             "app >= 80% of command line": (result["app_over_cli"] or 0) >= 0.8,
+             "gradient flow on >= 95% of off": (result["flow_on_over_off"] or 0) >= 0.95}
     result["goals"] = goals
     print("GUI benchmark (offscreen; digits example, %d epochs)" % epochs)
     print(f"  training in the app: {app['samples_per_s']:,.0f} samples/s; command line "
@@ -205,6 +226,9 @@ def main(argv=None) -> int:
     print(f"  loss view redraw: {r1k:.2f} ms at 1k points, {r100k:.2f} ms at 100k "
           f"(ratio {result['redraw_100k_over_1k']})")
     print(f"  validation accuracy after training: {app['final_val_accuracy']}")
+    print(f"  gradient flow overlay: on {rate[True]:,.0f} samples/s, off {rate[False]:,.0f} "
+          f"(ratio {result['flow_on_over_off']}; {result['flows_drawn']} flows drawn, "
+          f"timer p99 {result['flow_timer_lateness_p99_ms']:.2f} ms)")
     print_goals(goals)
     if not (args.quick or args.no_json):
         save_section(args.json, "gui", {**result, "date": now_iso()})
