@@ -1,17 +1,21 @@
 """The Step-through dock: one minibatch through the network, node by node, with the
 numbers on the wires (issue 10).
 
-A first version over :class:`nncore.stepthrough.StepThrough`: choose the batch (part,
-first sample, size, training or evaluation behaviour), then Forward and Backward step
-through the nodes (the current node is selected on the canvas), Run to end, Apply update
-(one real optimizer step, described term by term) and Reset. The table lists the
-current node's wires (into it and out of it) with their value and, once known, their
-gradient dL/d(value): the numbers for small tensors, a summary (shape, mean, std, min,
-max) for large ones. The text shows the node's chain rule with the live numbers.
+Over :class:`nncore.stepthrough.StepThrough`: choose the batch (part, first sample, size,
+training or evaluation behaviour), then Forward and Backward step through the nodes (the
+current node and its wires lit on the canvas: ``GraphScene.set_focus``), Run to end,
+Apply update (one real optimizer step, described term by term) and Start again. The
+table lists the current node's wires (into it and out of it) with their value and, once
+known, their gradient dL/d(value): the numbers for small tensors, a summary (shape,
+mean, std, min, max) and a small heat map for large ones; a double-click shows every
+number (:mod:`app.stepthrough_arrays`). The text shows the node's chain rule with the
+live numbers.
 
-It works on a run of its own, in the weights a new training run starts from; an edit of
-the network makes it stale (Start again). It sits at ``app/`` level because it drives
-the canvas (``app.editor``) and reads the project like the training side.
+It steps in the current weights: a copy of the trained model and its optimizer state
+when the window has one for this network (so Apply update leaves the real run alone),
+else those a new run starts from; the status says which. An edit of the network makes
+it stale (Start again). It sits at ``app/`` level because it drives the canvas
+(``app.editor``) and reads the training controller.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPlain
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
+from app.state import RunState
 from app.stepthrough_arrays import ArrayDialog, heat_pixmap
 from app.widgets import tone
 from nncore.graph import GraphError, ParamError
-from nncore.stepthrough import PARTS, StepThrough, summarize
+from nncore.stepthrough import PARTS, StepThrough, copy_weights, summarize
+from nncore.text import plural
 
 __all__ = ["StepThroughPanel", "wire_text", "wire_note", "SMALL"]
 
@@ -81,7 +87,11 @@ class StepThroughPanel(QWidget):
         self.window = window
         self.document = window.document
         self.step: StepThrough | None = None
-        self._run: Any = None
+        self._run: Any = None  # the TrainingRun the batches (and the clipping) come from
+        self._weights: tuple[Any, Any] | None = None  # the (model, optimizer) stepped in
+        self._source: tuple[Any, ...] | None = None  # where they came from
+        self._updates = 0  # Apply updates since
+        self._weights_text = ""
         layout = QVBoxLayout(self)
         controls = QHBoxLayout()
         self.part_combo = QComboBox()
@@ -124,7 +134,8 @@ class StepThroughPanel(QWidget):
         steps.addWidget(self.element_edit)
         steps.addStretch(1)
         layout.addLayout(steps)
-        self.status = QLabel("Press Start: one minibatch in the weights a run starts from.")
+        self.status = QLabel("Press Start: one minibatch in the current weights (a copy of "
+                             "the trained model's, or those a new run starts from).")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -159,19 +170,42 @@ class StepThroughPanel(QWidget):
     # ------------------------------------------------------------------ actions
     @Slot()
     def start(self) -> None:
-        """Build a run of the network (fresh weights) and put the batch at the start;
-        after Apply update, Start keeps the updated weights when the network is
-        unchanged (Reset)."""
+        """Put a batch at the start, in the current weights: a copy of the trained model
+        and its optimizer state when the window has one for this network (the
+        controller's :meth:`~app.training.controller.TrainingController.trained_run`),
+        else the weights a new run starts from. Refused while a run trains or is paused.
+        After Apply update, Start keeps the updated weights as long as their source is
+        unchanged (no edit, no further training)."""
         from nncore.project import TrainingRun
 
+        controller = self.window.controller
+        if controller.state != RunState.IDLE:
+            self._say(f"Cannot step through while a run is {controller.state}: stop it or let "
+                      "it finish, then Start (the step-through steps in a copy of its "
+                      "weights).", error=True)
+            return
+        trained = controller.trained_run()
         try:
-            if self._run is None:
-                self._run = TrainingRun(self.document.graph,
-                                        base_dir=self.document.project.base_dir)
+            if trained is not None:
+                run_id, run = trained
+                source: tuple[Any, ...] = ("trained", run_id, id(run), run.trainer.global_step)
+                if source != self._source:
+                    self._run, self._weights = run, copy_weights(run)
+                    self._source, self._updates = source, 0
+                epochs = len(run.trainer.history)
+                self._weights_text = f"weights after {plural(epochs, 'epoch')} (run {run_id})"
+            else:
+                if self._source is None or self._source[0] != "fresh":
+                    self._run = TrainingRun(self.document.graph,
+                                            base_dir=self.document.project.base_dir)
+                    self._weights = (self._run.model, self._run.optimizer)
+                    self._source, self._updates = ("fresh",), 0
+                self._weights_text = "the initial weights (nothing trained yet)"
             part = self.part_combo.currentData()
             self.step = StepThrough.from_run(
                 self._run, part=part, start=self.start_spin.value(),
-                size=self.size_spin.value(), training=bool(self.mode_combo.currentData()))
+                size=self.size_spin.value(), training=bool(self.mode_combo.currentData()),
+                weights=self._weights)
         except (GraphError, ParamError, ValueError, OSError) as e:
             self.step = None
             self._say(f"Cannot step through: {e}", error=True)
@@ -180,11 +214,20 @@ class StepThroughPanel(QWidget):
         self.window.scene.set_wire_notes({})
         self.window.scene.set_focus(None)
         self._say(f"Ready: {self.size_spin.value()} sample(s) of the "
-                  f"{self.part_combo.currentText()}. Step Forward.")
+                  f"{self.part_combo.currentText()} in {self.weights_text()}. Step Forward.")
         self.text.setPlainText("")
         self.table.setRowCount(0)
         self._rows = []
         self._buttons()
+
+    def weights_text(self) -> str:
+        """Which weights the step-through steps in: ``"weights after 30 epochs (run 3)"``
+        or ``"the initial weights (nothing trained yet)"``, with the updates applied
+        here since (``", plus 1 update applied here"``); "" before Start."""
+        if not self._weights_text:
+            return ""
+        extra = f", plus {plural(self._updates, 'update')} applied here" if self._updates else ""
+        return self._weights_text + extra
 
     @Slot()
     def forward(self) -> None:
@@ -220,6 +263,7 @@ class StepThroughPanel(QWidget):
                 lines.append(f"  {term.symbol:>6} = {wire_text(term.after)}{formula}")
             lines.append("")
         self.text.setPlainText("\n".join(lines))
+        self._updates += 1
         self._say("Updated: one optimizer step taken. Start again to step the same batch "
                   "in the new weights.")
         self._buttons()
@@ -234,7 +278,7 @@ class StepThroughPanel(QWidget):
         done = len(step.backward_known if going == "Backward" else step.forward_known)
         total = len(step.backward_order if going == "Backward" else step.forward_order)
         loss = f"; loss {step.loss:.4g}" if step.loss is not None else ""
-        self._say(f"{going} {done}/{total}: {name}{loss}")
+        self._say(f"{going} {done}/{total}: {name}{loss} · {self.weights_text()}")
         self.window.scene.set_focus(nid)  # the current node and its wires, lit on the canvas
         rows = []
         for e in graph.incoming(nid):
@@ -318,7 +362,8 @@ class StepThroughPanel(QWidget):
     def _network_changed(self, _index: int) -> None:
         """An edit (or undo): the run no longer matches the network."""
         if self._run is not None or self.step is not None:
-            self._run = self.step = None
+            self._run = self.step = self._weights = self._source = None
+            self._weights_text = ""
             self.table.setRowCount(0)
             self._rows = []
             self.window.scene.set_wire_notes({})

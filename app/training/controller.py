@@ -191,6 +191,25 @@ class TrainingController(QObject):
         self.store.clear()
         return True
 
+    def trained_run(self) -> tuple[int, Any] | None:
+        """The model the next Train would continue, as ``(run id, its
+        nncore.project.TrainingRun)``: only while idle, and only when it was trained
+        for the document's network, settings and data as they are now; None otherwise
+        (nothing trained yet, weights reset, the network or a setting changed since, a
+        run active or paused). Read it, do not change it: the step-through steps in a
+        copy (:func:`nncore.stepthrough.copy_weights`)."""
+        if self.state != RunState.IDLE or self._last is None \
+                or self._last[0] not in self.store.runs:
+            return None
+        run, worker = self.worker._run, self.worker
+        if run is None or worker._model_run != self._last[0]:
+            return None
+        try:
+            key = self.document.project.run_key(dumps(self.document.graph))
+        except Exception:  # noqa: BLE001 - a setting that cannot be saved: no match
+            return None
+        return (self._last[0], run) if key == self._last[1] == worker._key else None
+
     def shutdown(self, timeout_s: float = 3.0) -> bool:
         """Stop any run and end the worker thread (the window is closing). Returns True
         if the thread ended within ``timeout_s``."""

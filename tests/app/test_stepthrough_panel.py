@@ -296,3 +296,69 @@ def test_closing_the_dock_puts_out_the_current_node_and_opening_it_lights_it_aga
     assert not any(wire.overlay for wire in w.scene.edges.values())
     w.stepthrough_dock.show()
     assert w.scene.focus == current and w.scene.nodes[current].focused and w.scene.wire_notes
+
+
+# ---------------------------------------------------------------------------- trained weights
+def _set_training(window, **values):
+    from app.editor.commands import SetSettings
+
+    graph = window.document.graph
+    window.document.push(SetSettings(graph, {**graph.settings, "training": {
+        **graph.settings.get("training", {}), **values}}))
+
+
+def test_start_steps_in_a_copy_of_the_trained_model_and_says_which_weights(window, qtbot):
+    w = window
+    assert w.open_file(example_path("digits_mlp"))
+    _set_training(w, epochs=5)
+    panel = w.stepthrough
+    dense = w.document.graph.node_by_name("Dense").id
+    panel.start_button.click()  # before training: the weights a new run starts from
+    assert "the initial weights (nothing trained yet)" in panel.status.text()
+    fresh = panel.step.model._modules[dense].weight.data.copy()
+    with qtbot.waitSignal(w.controller.run_finished, timeout=60_000):
+        w.start_training()
+    run_id, trained_run = w.controller.trained_run()
+    assert len(trained_run.trainer.history) == 5
+    trained = trained_run.model._modules[dense].weight.data.copy()
+    trained_state = {k: {s: np.array(v, copy=True) for s, v in st.items()}
+                     for k, st in trained_run.optimizer.state_dict()["state"].items()}
+    panel.start_button.click()
+    assert f"weights after 5 epochs (run {run_id})" in panel.status.text()
+    stepped = panel.step.model._modules[dense].weight.data
+    np.testing.assert_array_equal(stepped, trained)
+    assert not np.allclose(stepped, fresh)  # not a new run's weights
+    assert panel.step.model is not trained_run.model
+    panel.end_button.click()
+    panel.update_button.click()
+    assert not np.array_equal(panel.step.model._modules[dense].weight.data, trained)
+    # the real run is as training left it: weights and Adam's state
+    np.testing.assert_array_equal(trained_run.model._modules[dense].weight.data, trained)
+    for k, st in trained_run.optimizer.state_dict()["state"].items():
+        for name, v in st.items():
+            np.testing.assert_array_equal(np.asarray(v), trained_state[k][name])
+    text = panel.text.toPlainText()  # the update continued Adam's step count: t = 6 × batches
+    assert f"t = {int(np.asarray(trained_state[0]['step'])) + 1}" in text
+    panel.start_button.click()  # the same source: the updated copy is kept
+    assert "weights after 5 epochs" in panel.status.text()
+    assert "plus 1 update applied here" in panel.status.text()
+    # an edit: the trained model no longer matches; Start steps in a new run's weights
+    _set_training(w, epochs=6)
+    assert w.controller.trained_run() is None and panel.step is None
+    panel.start_button.click()
+    assert "the initial weights (nothing trained yet)" in panel.status.text()
+    w.controller.shutdown(5.0)
+
+
+def test_start_is_refused_while_a_run_is_paused_and_says_why(logistic, qtbot):
+    w = logistic
+    panel = w.stepthrough
+    w.controller.train(start_paused=True)
+    qtbot.waitUntil(lambda: w.controller.state == "paused", timeout=5000)
+    panel.start_button.click()
+    assert panel.step is None
+    assert "while a run is paused" in panel.status.text() and "stop it" in panel.status.text()
+    with qtbot.waitSignal(w.controller.run_finished, timeout=30_000):
+        w.controller.stop()
+    panel.start_button.click()  # stopped after 0 epochs: a model, trained for 0 epochs
+    assert panel.step is not None and "0 epochs" in panel.status.text()
