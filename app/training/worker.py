@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import replace
 import time
 from typing import Any
 
@@ -26,7 +27,7 @@ from app.training.records import BatchRecords, EpochRecord, RunInfo, RunResult
 from nncore.graph import GraphError, GraphFileError, loads
 from nncore.project.settings import SettingsError
 from nncore.tensor import Tensor, no_grad
-from nncore.training import Callback, TrainingError
+from nncore.training import Callback, GradientFlow, TrainingError
 
 __all__ = ["TrainingWorker", "EMIT_INTERVAL"]
 
@@ -142,6 +143,7 @@ class TrainingWorker(QObject):
         self._flow_on = False
         self._flow_asked = 0.0  # when a traced batch was last asked for
         self._pending_flow: Any = None
+        self._last_flow: Any = None  # the latest GradientFlow of this run
         self._samples = 0
         self._progress: dict[str, float] = {}
         self._epochs_total = 0
@@ -233,10 +235,12 @@ class TrainingWorker(QObject):
         self._progress = {}  # a run that fails before its first batch shows no old progress
         self._pending_steps, self._pending_norms, self._pending_epochs = [], {}, []
         self._pending_warning, self._pending_flow, self._flow_asked = "", None, 0.0
+        self._last_flow = None
         try:
             with threadpool_limits(1), np.errstate(all="ignore"):
                 self._train(run_id, graph_json, base_dir, epochs, start_paused)
         except TrainingError as e:
+            self._flow_failed(e.node)
             self._flush(run_id, force=True)
             self.failed.emit(run_id, str(e), e.node or "")
         except (GraphError, GraphFileError, SettingsError, ValueError, OSError) as e:
@@ -249,6 +253,20 @@ class TrainingWorker(QObject):
             with self._lock:  # a Stop for this run is spent (one for all is kept)
                 if self._stop_run == run_id:
                     self._stop_run = None
+
+    def _flow_failed(self, node_name: str | None) -> None:
+        """The loss became NaN or infinite: with the overlay on, send the last measured
+        flow (or an empty one) marking the node whose output was first not finite."""
+        run = self._run
+        if not self._flow_on or not node_name or run is None:
+            return
+        model = run.model
+        ids = {name: nid for nid, name in model.node_names.items()}
+        ids[model.loss_name] = model.loss_id
+        nid = ids.get(node_name)
+        if nid is not None:
+            last = self._last_flow or GradientFlow(step=run.trainer.global_step + 1)
+            self._pending_flow = replace(last, first_nonfinite=(nid, "value"))
 
     def reset(self) -> None:
         """Forget the trained model: the next run starts from fresh weights."""
@@ -332,7 +350,7 @@ class TrainingWorker(QObject):
         for name, value in (record.grad_norms or {}).items():
             self._pending_norms.setdefault(self._labels.get(name, name), []).append(value)
         if record.flow is not None:
-            self._pending_flow = record.flow  # the latest one is shown
+            self._pending_flow = self._last_flow = record.flow  # the latest is shown
         if self._flow_on:
             now = time.perf_counter()
             if now - self._flow_asked >= FLOW_INTERVAL:

@@ -177,3 +177,22 @@ def test_with_the_overlay_off_nothing_is_traced(digits, qtbot):
         w.start_training()
     assert w.runs.current_run().flow is None
     assert not any(wire.overlay for wire in w.scene.edges.values())
+
+
+def test_a_run_whose_loss_becomes_nan_gets_the_badge_where_it_came_first(digits, qtbot):
+    from app.editor.commands import SetSettings
+
+    w = digits
+    graph = w.document.graph
+    w.document.push(SetSettings(graph, {**graph.settings, "training": {
+        **graph.settings["training"], "optimizer": "sgd", "optimizer_options": {"lr": 1e6},
+        "epochs": 3}}))
+    w.flow_overlay.set_enabled(True)
+    assert w.flow_overlay.action.isChecked()
+    with qtbot.waitSignal(w.controller.run_finished, timeout=WAIT):
+        w.start_training()
+    run = w.runs.current_run()
+    assert run.status == "failed" and "loss became" in run.message
+    failed = w.scene.failed_node
+    assert failed is not None and run.flow.first_nonfinite == (failed, "value")
+    assert w.scene.nodes[failed].badges[0] == ("NaN first here", w.scene.theme.error)
