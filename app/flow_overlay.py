@@ -94,8 +94,10 @@ class FlowOverlay(QObject):
         bounds = flow.range()
         if bounds is not None:
             self.scale.include(*bounds)
+        tips = {key: f"‖dL/d(value)‖ = {norm:.3g} on the minibatch of step {flow.step}"
+                for key, norm in flow.norms.items()}
         self.window.scene.set_flow(flow_pens(flow.norms, self.scale, theme),
-                                   flow_badges(flow, theme))
+                                   flow_badges(flow, theme), tips)
         self.legend.show_flow(self.scale, flow.step, theme)
 
     def refresh(self) -> None:

@@ -135,6 +135,7 @@ class GraphScene(QGraphicsScene):
         #: id -> its badges ((text, colour), ...)
         self.flow_pens: dict[tuple[str, str], QPen] = {}
         self.flow_badges: dict[str, Sequence[tuple[str, str]]] = {}
+        self.flow_tips: dict[tuple[str, str], str] = {}
         for event in ("node_added", "node_removed", "edge_added", "edge_removed",
                       "settings_changed", "graph_reset"):
             getattr(graph, event).connect(self.clear_failed_node)
@@ -338,12 +339,14 @@ class GraphScene(QGraphicsScene):
         self._restyle()
 
     def set_flow(self, pens: dict[tuple[str, str], QPen],
-                 badges: dict[str, Sequence[tuple[str, str]]]) -> None:
+                 badges: dict[str, Sequence[tuple[str, str]]],
+                 tips: dict[tuple[str, str], str] | None = None) -> None:
         """Draw the wires leaving each (node id, output port) of ``pens`` with its pen
-        and put ``badges`` ((text, colour), ...) above the cards of their node ids: the
-        gradient flow (:mod:`app.editor.flow`). ``({}, {})`` removes it. The focus of
-        :meth:`set_focus` is drawn over it."""
+        (and ``tips`` as their tooltips) and put ``badges`` ((text, colour), ...) above
+        the cards of their node ids: the gradient flow (:mod:`app.editor.flow`).
+        ``({}, {})`` removes it. The focus of :meth:`set_focus` is drawn over it."""
         self.flow_pens, self.flow_badges = dict(pens), dict(badges)
+        self.flow_tips = dict(tips or {})
         self._restyle()
 
     def _restyle(self) -> None:
@@ -356,6 +359,7 @@ class GraphScene(QGraphicsScene):
         for edge, wire in self.edges.items():
             wire.set_overlay(focus_pen if focus is not None and focus in (edge.src, edge.dst)
                              else pens.get((edge.src, edge.src_port)))
+            wire.setToolTip(self.flow_tips.get((edge.src, edge.src_port), ""))
 
     def set_wire_notes(self, notes: dict[tuple[str, str], str]) -> None:
         """Label the wires leaving these (node id, output port)s with a text instead of

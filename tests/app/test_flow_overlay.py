@@ -153,6 +153,8 @@ def test_the_overlay_draws_the_flow_while_training_and_goes_away_when_off(digits
         if norm is not None:
             assert wire.overlay is not None, edge
             drawn[norm] = wire.overlay.widthF()
+            assert wire.toolTip() == f"‖dL/d(value)‖ = {norm:.3g} on the minibatch of step " \
+                f"{run.flow.step}"
     assert len(drawn) >= 3
     ordered = [drawn[k] for k in sorted(drawn)]
     assert ordered == sorted(ordered) and ordered[0] < ordered[-1]
@@ -162,7 +164,7 @@ def test_the_overlay_draws_the_flow_while_training_and_goes_away_when_off(digits
     assert not path.isNull()
     overlay.action.trigger()  # off
     assert not w.controller.worker._flow_on and not overlay.legend.isVisible()
-    assert not any(wire.overlay for wire in scene.edges.values())
+    assert not any(wire.overlay or wire.toolTip() for wire in scene.edges.values())
     assert all(item.badges == () for item in scene.nodes.values())
 
 
