@@ -557,7 +557,7 @@ def test_every_operator_explains_its_numbers_and_passes_the_gradient_check():
     assert f"dL/dx2[1, 1] = dL/dy[1, 4] = {num(st.gradient(ids['cat'])[1, 4])}" in text
     text = st.explain(ids["t1"], (2, 1))
     assert f"y[2, 1] = x[1, 2] = {num(st.value(ids['div'])[1, 2])}" in text
-    assert "it is data or a constant" in st.explain(ids["oh"])
+    assert "nothing flows back into them" in st.explain(ids["oh"])
     result = st.check_gradients()
     assert result.ok, str(result)
     checked = {e.node for e in result.entries}
@@ -744,3 +744,40 @@ def test_a_copy_of_a_trained_run_steps_in_its_weights_and_optimizer_state_and_le
             assert np.array_equal(np.asarray(v), state[k][name]), (k, name)
     assert not np.array_equal(next(iter(st.model.parameters())).data,
                               next(iter(run.model.parameters())).data)
+
+
+def test_constant_one_hot_and_targets_explain_themselves_with_their_numbers():
+    g, ids = every_operator_graph()
+    run = TrainingRun(g)
+    labels = run.split.y_train
+    start = int(np.flatnonzero(labels == 2)[0])  # a sample of class 2 first
+    st = StepThrough.from_run(run, start=start, size=4)
+    st.run_to_end()
+    batch = labels[start:start + 4]
+    # One-hot: where each row's 1 is, the selected element, no gradient into labels
+    text = st.explain(ids["oh"], (0, 2))
+    assert "labels (4,) → (4, 3)" in text
+    assert "row 0 has a 1 in column y_0 = 2 (class 2 of 3): [0, 0, 1]" in text
+    assert "y[0, 2] = 1: column 2 is the label" in text
+    k = int(batch[1])
+    text = st.explain(ids["oh"], (1, (k + 1) % 3))
+    assert f"row 1 has a 1 in column y_1 = {k}" in text
+    assert f"y[1, {(k + 1) % 3}] = 0: column {(k + 1) % 3} is not the label {k}" in text
+    # Targets: the labels as float values
+    text = st.explain(ids["tg"], (0, 0))
+    column = ", ".join(str(int(v)) for v in batch)
+    assert f"y = the labels (4,) as one column of float values (4, 1): [{column}]" in text
+    assert "y[0, 0] = float(label_0) = float(2) = 2" in text
+    assert st.value(ids["tg"]).dtype == np.float32 and st.value(ids["tg"])[0, 0] == 2.0
+    # Constant: its value, and that its gradient is not used
+    text = st.explain(ids["two"])
+    assert text.startswith("y = 2: a fixed number") and "dL/dy: not used" in text
+    assert st.explain(ids["zero"]).startswith("y = 0: a fixed number")
+    # regression targets as they are
+    g, ids = hand_written_mse()
+    st = StepThrough.from_run(TrainingRun(g), start=10, size=5)
+    st.run_to_end()
+    t = st.value(ids["targets"])
+    text = st.explain(ids["targets"], (3, 0))
+    assert f"y = the targets (5, 1) as float values: [{', '.join(num(v) for v in t[:, 0])}]" in text
+    assert f"y[3, 0] = target[3, 0] = {num(t[3, 0])}" in text

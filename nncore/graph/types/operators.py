@@ -269,6 +269,14 @@ class Constant(_Operator):
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         return ExportSpec("tensor", module=False, args={"data": params["value"]})
 
+    def explain(self, step: NodeStep) -> str:
+        """Its value, and that no gradient is used here (nothing is learned)."""
+        return "\n".join([
+            f"y = {num(np.asarray(step.y))}: a fixed number, broadcast against whatever it "
+            "meets (it is not learned)",
+            "dL/dy: not used. A constant has no weights, so the backward pass stops here; "
+            "the gradient goes to the other inputs of the nodes that read it"])
+
 
 @register
 class MatMul(_Binary):
@@ -596,6 +604,23 @@ class OneHot(_Operator):
         return ExportSpec("one_hot", module=False,
                           args={"num_classes": one(inputs, "labels").classes})
 
+    def explain(self, step: NodeStep) -> str:
+        """Where the selected row's 1 is (its label), the selected element's value,
+        and why no gradient flows back."""
+        labels = np.asarray(step.x("labels")).reshape(-1)
+        out = np.asarray(step.y)
+        i, c = (tuple(step.index) + (0, 0))[:2]
+        k = int(labels[i])
+        row = ", ".join(str(int(v)) for v in out[i, :8]) + (", …" if out.shape[1] > 8 else "")
+        return "\n".join([
+            f"y[i, c] = 1 if c = y_i (the label of sample i), else 0: labels {labels.shape} → "
+            f"{out.shape}",
+            f"row {i} has a 1 in column y_{i} = {k} (class {k} of {out.shape[1]}): [{row}]",
+            f"y[{i}, {c}] = {num(out[i, c])}: column {c} "
+            + ("is the label" if c == k else f"is not the label {k}"),
+            "dL/d(labels): none. The labels are data (class indices, not numbers to "
+            "learn), so nothing flows back into them"])
+
 
 @register
 class Targets(_Operator):
@@ -625,6 +650,24 @@ class Targets(_Operator):
         if data.ndim == 1:
             data = data.reshape(-1, 1)
         return {"output": Tensor(data.astype(np.float32))}
+
+    def explain(self, step: NodeStep) -> str:
+        """The targets as the float values the loss compares with, the selected one
+        written out, and why no gradient flows back."""
+        raw = np.asarray(step.x("labels"))
+        out = np.asarray(step.y)
+        i = tuple(step.index)
+        first = (f"y = the labels {raw.shape} as one column of float values {out.shape}"
+                 if raw.ndim == 1 else f"y = the targets {raw.shape} as float values")
+        src = f"label_{i[0]}" if raw.ndim == 1 else f"target{spot(i)}"
+        shown = out.reshape(-1)[:8]
+        column = ", ".join(num(v) for v in shown) + (", …" if out.size > 8 else "")
+        return "\n".join([
+            f"{first}: [{column}]",
+            value_line(step, f"float({src})", f"float({raw[i[0]]})") if raw.ndim == 1
+            else value_line(step, src),
+            "dL/d(targets): none. They are data, not parameters: nothing flows back into "
+            "them"])
 
     def export(self, params: Params, inputs: Shapes) -> ExportSpec:
         y = one(inputs, "labels")  # labels: y.reshape(-1, 1).float(); values as they are
