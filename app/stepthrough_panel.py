@@ -37,7 +37,7 @@ from nncore.graph import GraphError, ParamError
 from nncore.stepthrough import PARTS, StepThrough, copy_weights, summarize
 from nncore.text import plural
 
-__all__ = ["StepThroughPanel", "wire_text", "wire_note", "SMALL"]
+__all__ = ["StepThroughPanel", "wire_text", "wire_note", "cell_text", "SMALL"]
 
 #: A tensor of at most this many values is shown as its numbers.
 SMALL = 12
@@ -70,6 +70,15 @@ def wire_text(array: Any) -> str:
     text = (f"{shape}: mean {s['mean']:.4g}, std {s['std']:.4g}, "
             f"min {s['min']:.4g}, max {s['max']:.4g}")
     return text + (f", {s['nonfinite']} not finite" if s["nonfinite"] else "")
+
+
+def cell_text(array: Any) -> str:
+    """:func:`wire_text` as a table cell shows it: a summary on three lines (the shape;
+    mean and std; min and max), beside its heat map."""
+    text = wire_text(array)
+    if array is None or np.size(array) <= SMALL:
+        return text
+    return text.replace(": ", "\n", 1).replace(", min", "\nmin", 1)
 
 
 class StepThroughPanel(QWidget):
@@ -144,8 +153,8 @@ class StepThroughPanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setIconSize(QSize(64, 30))  # the heat maps of large tensors
-        self.table.verticalHeader().setDefaultSectionSize(38)  # two lines of a summary
+        self.table.setIconSize(QSize(64, 44))  # the heat maps of large tensors
+        self.table.verticalHeader().setDefaultSectionSize(54)  # three lines of a summary
         self.table.setWordWrap(False)
         self.table.cellDoubleClicked.connect(self.show_array)
         self._rows: list[tuple[str, Any, Any]] = []  # (wire, value, gradient) per row
@@ -157,7 +166,9 @@ class StepThroughPanel(QWidget):
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.text.setFont(mono)
         split.addWidget(self.text)
-        split.setSizes([520, 480])
+        split.setStretchFactor(0, 3)  # the table's heat maps and summaries need the room
+        split.setStretchFactor(1, 2)
+        split.setSizes([640, 360])
         layout.addWidget(split, 1)
         self.start_button.clicked.connect(self.start)
         self.forward_button.clicked.connect(self.forward)
@@ -282,7 +293,7 @@ class StepThroughPanel(QWidget):
         self.window.scene.set_focus(nid)  # the current node and its wires, lit on the canvas
         rows = []
         for e in graph.incoming(nid):
-            rows.append((f"{graph.node(e.src).name}.{e.src_port} → {e.dst_port}",
+            rows.append((f"{graph.node(e.src).name}.{e.src_port}\n→ {e.dst_port}",
                          (e.src, e.src_port)))
         for port in graph.node(nid).type.outputs:
             rows.append((f"{name}.{port.name}", (nid, port.name)))
@@ -291,14 +302,14 @@ class StepThroughPanel(QWidget):
         for r, (title, (node, port)) in enumerate(rows):
             value = step.value(node, port)
             grad = step.gradient(node, port) if step.gradient_known(node, port) else None
-            self._rows.append((title, value, grad))
+            self._rows.append((title.replace("\n", " "), value, grad))
             self.table.setItem(r, 0, QTableWidgetItem(title))
             for c, array in ((1, value), (2, grad)):
-                item = QTableWidgetItem(wire_text(array))
+                item = QTableWidgetItem(cell_text(array))
                 if array is not None:
-                    item.setToolTip("Double-click: every number in a table")
-                    if np.size(array) > SMALL:  # a summary on two lines, its heat map beside
-                        item.setText(item.text().replace(", min", "\nmin", 1))
+                    item.setToolTip(f"{wire_text(array)}\nDouble-click: every number in a "
+                                    "table")
+                    if np.size(array) > SMALL:  # a summary: its heat map beside it
                         item.setData(Qt.ItemDataRole.DecorationRole,
                                      heat_pixmap(array, self.table.iconSize()))
                 self.table.setItem(r, c, item)

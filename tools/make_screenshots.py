@@ -11,6 +11,8 @@ Everything goes through the real window, offscreen: the Train button's path
   with plain SGD (learning rate 0.01), the two runs overlaid in the loss plot;
 * ``resources/screenshots/stepthrough.png``: the operator-built logistic regression stepped
   forward through one sample and back to its MatMul, the numbers on the wires;
+* ``resources/screenshots/stepthrough-digits.png``: the operator-built digits network after
+  5 epochs, a batch of 8 stepped back to its ReLU (heat maps of the large wires);
 * with ``--all DIR``: for each example, ``NAME-during.png`` (half way through its epochs,
   taken while the worker trains) and ``NAME-after.png``, on the tab that teaches most for
   it (decision boundary for 2-D sets, confusion matrix for digits and breast cancer, the
@@ -133,12 +135,17 @@ def readme_pictures() -> None:
     _grab(window, "loss", SCREENSHOTS / "training.png")
     _close(window)
     stepthrough_picture()
+    stepthrough_digits_picture()
 
 
 def stepthrough_picture() -> None:
     """The Step-through dock on logistic_operators, stepped back to the MatMul."""
+    from PySide6.QtCore import Qt
+
     app, window = _window("logistic_operators")
     window.stepthrough_dock.show()
+    window.resizeDocks([window.training_dock, window.stepthrough_dock], [560, 940],
+                       Qt.Orientation.Horizontal)
     panel = window.stepthrough
     panel.size_spin.setValue(4)
     panel.start_button.click()
@@ -152,6 +159,41 @@ def stepthrough_picture() -> None:
     window.view.centerOn(window.scene.nodes[matmul])
     app.processEvents()
     out = SCREENSHOTS / "stepthrough.png"
+    window.grab().save(str(out))
+    print(f"wrote {out}")
+    _close(window)
+
+
+def stepthrough_digits_picture() -> None:
+    """The Step-through dock on digits_operators after 5 epochs of training (it steps in a
+    copy of the trained weights), a batch of 8 stepped back to the ReLU: the heat maps
+    of the (8, 64) wires and ReLU's chain rule."""
+    from PySide6.QtCore import Qt
+
+    app, window = _window("digits_operators")
+    _set_training(window, epochs=5)
+    _train(window, 5)
+    window.stepthrough_dock.show()
+    window.resizeDocks([window.training_dock, window.stepthrough_dock], [560, 940],
+                       Qt.Orientation.Horizontal)
+    window.resizeDocks([window.stepthrough_dock], [330], Qt.Orientation.Vertical)
+    panel = window.stepthrough
+    panel.size_spin.setValue(8)
+    panel.start_button.click()
+    relu = window.document.graph.node_by_name("ReLU").id
+    while panel.step.can_forward:
+        panel.forward_button.click()
+    while panel.step.current != relu:
+        panel.backward_button.click()
+    x = panel.step.node_step(relu).x()
+    first = next((i, j) for i, j in zip(*(x > 0).nonzero()))  # an element ReLU passes on
+    panel.element_edit.setText(f"{first[0]}, {first[1]}")
+    panel.element_edit.editingFinished.emit()
+    window.inspector_dock.raise_()
+    window.view.set_zoom(1.0)  # 100%: the numbers on the wires readable
+    window.view.centerOn(window.scene.nodes[relu])
+    app.processEvents()
+    out = SCREENSHOTS / "stepthrough-digits.png"
     window.grab().save(str(out))
     print(f"wrote {out}")
     _close(window)

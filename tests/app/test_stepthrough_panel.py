@@ -234,6 +234,8 @@ def test_a_large_wire_shows_a_heat_map_and_a_double_click_shows_every_number(win
     from PySide6.QtCore import QPoint, Qt
     from PySide6.QtTest import QTest
 
+    from app.stepthrough_panel import cell_text
+
     assert window.open_file(example_path("digits_mlp"))
     window.stepthrough_dock.show()  # what View → Step-through does
     panel = window.stepthrough
@@ -246,7 +248,11 @@ def test_a_large_wire_shows_a_heat_map_and_a_double_click_shows_every_number(win
     row = next(r for r in range(panel.table.rowCount())
                if panel.table.item(r, 0).text().startswith("Input.features"))
     item = panel.table.item(row, 1)
-    assert item.text().startswith("32 × 64: mean")
+    x = panel.step.value(graph.node_by_name("Input").id, "features")
+    assert item.text() == cell_text(x) == wire_text(x).replace(": ", "\n", 1).replace(
+        ", min", "\nmin", 1)
+    assert item.text().startswith("32 × 64\nmean ") and item.text().count("\n") == 2
+    assert item.toolTip().startswith(wire_text(x))
     pixmap = item.data(Qt.ItemDataRole.DecorationRole)
     assert pixmap is not None and not pixmap.isNull()
     assert panel.table.item(row, 2).data(Qt.ItemDataRole.DecorationRole) is None  # not known
@@ -260,9 +266,8 @@ def test_a_large_wire_shows_a_heat_map_and_a_double_click_shows_every_number(win
     qtbot.waitUntil(lambda: panel.array_dialog is not None and panel.array_dialog.isVisible(),
                     timeout=5000)
     dialog = panel.array_dialog
-    assert "Input.features" in dialog.title.text() and "value: 32 × 64" in dialog.title.text()
+    assert "Input.features → input, value" in dialog.title.text() and "value: 32 × 64" in dialog.title.text()
     model = dialog.view.model()
-    x = panel.step.value(graph.node_by_name("Input").id, "features")
     assert (model.rowCount(), model.columnCount()) == x.shape
     assert model.data(model.index(31, 63)) == f"{x[31, 63]:.6g}"
     dialog.grab().save("/tmp/stepthrough_array_dialog.png")
