@@ -122,7 +122,23 @@ def build_parser() -> argparse.ArgumentParser:
                          help="what the CSV/NPZ targets are (default: whole numbers are "
                          "classes, unless the network ends in MSE)")
     train_p.add_argument("--delimiter", metavar="CHAR", help="the CSV field separator "
-                         "(default ',')")
+                         "(default: detected from the first lines: , ; tab or |)")
+    train_p.add_argument("--header", metavar="N|none", type=_header_type, default="auto",
+                         help="where the CSV's column names are: the row number N counted "
+                         "from 0 (rows before it are skipped), or 'none' for a file without "
+                         "a header (default: auto, detected; a scikit-learn count line such as "
+                         "'150,4,setosa,versicolor,virginica' is skipped)")
+    train_p.add_argument("--ignore", metavar="COLUMN", action="append", default=[],
+                         help="leave this CSV column out (repeatable); identifier-like, date, "
+                         "constant and free-text columns are left out by default")
+    train_p.add_argument("--categorical", metavar="COLUMN", action="append", default=[],
+                         help="read this CSV column as categories, one-hot encoded, even if "
+                         "it holds numbers (repeatable); text columns are categories by "
+                         "default")
+    train_p.add_argument("--missing", choices=("drop", "mean", "median", "most_frequent"),
+                         help="what to do with missing CSV values (empty, NA, NaN, N/A, ?, "
+                         "null): drop the rows (default), or fill them with the training "
+                         "rows' mean, median or most frequent value")
     train_p.add_argument("--data-option", metavar="KEY=VALUE", action="append", default=[],
                          help="an option of the built-in dataset (repeatable), e.g. "
                          "noise=0.3 or n_samples=1000; " + _data_option_help())
@@ -152,6 +168,21 @@ def build_parser() -> argparse.ArgumentParser:
     train_p.add_argument("--save-weights", metavar="FILE.npz",
                          help="write the trained weights and buffers")
     return parser
+
+
+def _header_type(text: str) -> int | str | None:
+    """``--header``: a row number >= 0, ``none`` or ``auto`` (the default)."""
+    if text.strip().lower() in ("none", "auto"):
+        return None if text.strip().lower() == "none" else "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--header must be a row number >= 0, 'none' or "
+                                         f"'auto', "
+                                         f"got {text!r}")
+    return value
 
 
 def _dataset_names() -> list[str]:
@@ -409,9 +440,35 @@ def _train_settings(args: argparse.Namespace, graph: Any) -> tuple[Any, Any]:
             ds["target"] = int(args.target)
         except ValueError:
             ds["target"] = args.target
-    for key in ("task", "delimiter"):
+    for key in ("task", "delimiter", "missing"):
         if getattr(args, key) is not None:
             ds[key] = getattr(args, key)
+    table_options = args.ignore or args.categorical or args.missing or \
+        args.header != "auto"
+    if table_options and ds.get("source") != "csv":
+        raise ValueError("--ignore, --categorical, --missing and --header need a CSV "
+                         "dataset (--csv FILE)")
+    if args.header != "auto":
+        ds["header"] = args.header
+    if args.csv and args.delimiter is None:
+        from nncore import limits
+        from nncore.files import regular_file
+        from nncore.tables import sniff_delimiter
+        from nncore.tables.read import _HEAD_BYTES, _decode_head, _encoding_of
+
+        regular_file(ds["path"], "the CSV file", limits.MAX_CSV_BYTES)  # never a FIFO
+        with open(ds["path"], "rb") as f:
+            head = f.read(_HEAD_BYTES)
+        ds["delimiter"] = sniff_delimiter(_decode_head(head, _encoding_of(head, None)))
+    if args.ignore or args.categorical:
+        columns = {k: dict(v) for k, v in (ds.get("columns") or {}).items()}
+        for name in args.ignore:
+            columns.setdefault(name, {})["role"] = "ignore"
+        for name in args.categorical:
+            if name in args.ignore:
+                raise ValueError(f"--categorical {name} and --ignore {name}: choose one")
+            columns.setdefault(name, {}).update(kind="category", role="feature")
+        ds["columns"] = columns
     tr = dict(graph.settings.get("training") or {})
     if args.optimizer and args.optimizer != tr.get("optimizer", "adam"):
         # The file's options were chosen for another optimizer: start from the new one's
@@ -516,6 +573,8 @@ def train(args: argparse.Namespace, out: TextIO | None = None) -> int:
           + f" samples, {data.n_features} features"
           + (f", {data.num_classes} classes" if data.task == "classification" else ""),
           file=out)
+    if data.pipeline is not None and getattr(data.pipeline, "report", None) is not None:
+        print(data.pipeline.report.summary(), file=out)
     if sp.warning:
         print(f"note: {sp.warning}", file=out)
     opt = run.optimizer

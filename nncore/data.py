@@ -26,8 +26,6 @@ None). The number of classes is a property of the whole dataset, never of a spli
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import numbers
 import os
@@ -42,7 +40,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from nncore import limits
-from nncore.files import check_npz, read_limited, regular_file
+from nncore.files import check_npz, regular_file
 from nncore.limits import excerpt
 from nncore.spec import ParamSpec, validate_all
 
@@ -115,6 +113,9 @@ class Dataset:
             ``{"loader": "builtin", "name": "moons", "options": {...}}``,
             ``{"loader": "csv", "path": ..., "target": ..., ...}`` or
             ``{"loader": "npz", "path": ..., "task": ...}``; ``{}`` when built by hand.
+        pipeline: for a table, the fitted :class:`nncore.tables.Pipeline` that made X
+            from the file's columns (apply it to new rows, then the split's
+            standardization); None otherwise.
 
     Raises:
         ValueError: at construction, for inconsistent shapes, dtypes, class indices out
@@ -127,6 +128,7 @@ class Dataset:
     classes: list[str] | None
     feature_names: list[str]
     origin: dict = field(default_factory=dict)
+    pipeline: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         X, y = self.X, self.y
@@ -197,7 +199,8 @@ class Dataset:
                 "classes": list(self.classes) if self.classes is not None else None,
                 "feature_names": list(self.feature_names), "n_samples": self.n_samples,
                 "n_features": self.n_features, "n_outputs": self.n_outputs,
-                "origin": dict(self.origin)}
+                "origin": dict(self.origin),
+                **({"pipeline": self.pipeline.to_dict()} if self.pipeline is not None else {})}
 
 
 class DataFileError(ValueError):
@@ -608,301 +611,99 @@ def _check_task(task: Any) -> None:
 
 # --------------------------------------------------------------------------- CSV
 
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True
-
-
-def _decode(raw: bytes, path: Any) -> str:
-    label = Path(path).name
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataFileError(f"{label}: the file is UTF-16 text; save it as UTF-8 CSV",
-                            path, 1)
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        raise DataFileError(f"{label}: line {line} is not valid UTF-8 (byte "
-                            f"0x{raw[e.start]:02x}); save the file as UTF-8", path,
-                            line) from None
-
-
-def _read_rows(text: str, path: Any, delimiter: str) -> list[tuple[int, list[str]]]:
-    """Non-blank rows as (1-based line where the row starts, stripped fields)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    rows = []
-    previous = 0
-    try:
-        for fields in reader:
-            start = previous + 1
-            previous = reader.line_num
-            fields = [f.strip() for f in fields]
-            if all(f == "" for f in fields):
-                continue  # a blank line, or only delimiters: no data in it
-            rows.append((start, fields))
-    except csv.Error as e:
-        line = previous + 1
-        raise DataFileError(f"{Path(path).name}: line {line}: {e} (an unclosed quote?)",
-                            path, line) from None
-    return rows
-
-
 def is_header(first: Sequence[str], second: Sequence[str] | None) -> bool:
-    """The one header rule of NN Canvas (``load_csv`` and the training panel's column
-    list both use it): the first row is a header when some column holds text in it
-    (not empty, not a number) and a number in the second row. A first row of only
-    numbers and empty fields (``,2,3``) is data; a single row with text is a header."""
-    if all(_is_number(v) or v == "" for v in first):
-        return False
-    if second is None:
-        return True
-    return any(a != "" and not _is_number(a) and _is_number(b) for a, b in zip(first, second))
+    """The one header rule of NN Canvas (:func:`nncore.tables.is_header`, which
+    :func:`load_csv`, :func:`csv_columns` and the training panel use): the first row is a
+    header when some column holds text in it and a number in the second row."""
+    from nncore.tables.read import is_header as rule
+    return rule(first, second)
 
 
-def csv_columns(path: str | os.PathLike, delimiter: str = ",") -> tuple[list[str], bool]:
+def csv_columns(path: str | os.PathLike, delimiter: str | None = ",") -> tuple[list[str], bool]:
     """The columns of a CSV file as :func:`load_csv` reads them: (names, has_header),
-    from the first two non-blank rows only (:func:`is_header`); without a header the
-    columns are named ``x1, x2, ...``.
+    from the head of the file only (:func:`nncore.tables.guess_header`); without a
+    header the columns are named ``x1, x2, ...``.
 
     Raises:
-        OSError, UnicodeDecodeError, csv.Error: for a file that cannot be read
-            (:class:`nncore.files.FileRefused`, an OSError, for a device, a FIFO, a
-            kernel file or a file over :data:`~nncore.limits.MAX_CSV_BYTES`).
+        OSError: for a file that cannot be read (:class:`nncore.files.FileRefused` for a
+            device, a FIFO, a kernel file or a file over
+            :data:`~nncore.limits.MAX_CSV_BYTES`).
     """
+    from nncore.tables.read import _HEAD_BYTES, _decode_head, _encoding_of, _head_rows, \
+        _names, guess_header, sniff_delimiter
+
     regular_file(path, "the CSV file", limits.MAX_CSV_BYTES)
-    rows: list[list[str]] = []
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        for row in csv.reader(f, delimiter=delimiter):
-            row = [c.strip() for c in row]
-            if any(row):
-                rows.append(row)
-            if len(rows) == 2:
-                break
+    with open(path, "rb") as f:
+        head_raw = f.read(_HEAD_BYTES)
+    head = _decode_head(head_raw, _encoding_of(head_raw, None)).lstrip("\ufeff")
+    delimiter = delimiter or sniff_delimiter(head)
+    rows = [r for _, r in _head_rows(head, delimiter)]
     if not rows:
         return [], False
-    if is_header(rows[0], rows[1] if len(rows) > 1 else None):
-        return [c or f"x{i + 1}" for i, c in enumerate(rows[0])], True
-    return [f"x{i + 1}" for i in range(len(rows[0]))], False
+    guess = guess_header(rows)
+    if guess.header is not None:
+        return _names(rows[0], len(rows[0])), True
+    data = rows[guess.skip] if guess.skip < len(rows) else rows[0]
+    return [f"x{i + 1}" for i in range(len(data))], False
 
 
 def load_csv(path: str | os.PathLike, target: int | str | None = None,
              has_header: bool | None = None, task: str | None = None,
-             delimiter: str = ",") -> Dataset:
-    """Load a CSV file of numeric features and one target column.
-
-    Reading: UTF-8 (a byte-order mark at the start is skipped), any line endings
-    (``\\n``, ``\\r\\n``, ``\\r``), fields quoted as the ``csv`` module reads them
-    (``"a, b"``), whitespace around fields ignored. Blank lines (and lines of only
-    delimiters) are skipped anywhere in the file, as pandas does; line numbers in errors
-    still count them, as a text editor shows.
-
-    Header (``has_header=None``, automatic): the first row is a header when some column
-    holds text in it and a number in the second row (``x1,x2,label`` over ``1,2,0``). A
-    first row of only numbers is data. A file whose every non-numeric first-row field
-    sits over text in the second row (string labels: ``1,2,cat`` over ``3,4,dog``) has
-    no header. Pass True/False to decide. Without a header the features are named
-    ``x1, x2, ...`` by column number.
-
-    Target: ``target=None`` is the last column; an int is a 0-based column index as in
-    Python (negative counts from the end); a str is a header name. Every other column is
-    a feature and must hold finite numbers (integers are promoted to float32).
-
-    Task (``task=None``, automatic): target values that are all numbers and all
-    integer-valued (``0``, ``3``, ``2.0``) are class labels, the classes being the sorted
-    distinct values as strings (``[1, 2, 3]`` -> classes ``["1", "2", "3"]``, indices
-    ``[0, 1, 2]``: 3 classes, not 4); numbers with a fraction make a regression target
-    (y float32 of shape (n, 1)); text labels are classes sorted as strings
-    (``["cat", "dog", "cat"]`` -> classes ``["cat", "dog"]``, indices ``[0, 1, 0]``).
-    ``task="classification"`` makes any target column class labels (numbers sorted by
-    value), ``task="regression"`` requires numbers. Use ``task="regression"`` for an
-    integer-valued regression target (counts, prices in whole units).
+             delimiter: str | None = None, *, header: str | int | None = "auto",
+             spec: Any = None, val_fraction: float | None = None,
+             test_fraction: float = 0.0, seed: int = 0,
+             progress: Callable[[float], Any] | None = None, cancel: Any = None) -> Dataset:
+    """Load a CSV table as a dataset: read with pandas (:func:`nncore.tables.read_table`:
+    encoding, delimiter and header detected, NA markers), each column's kind detected
+    (:func:`nncore.tables.describe_columns`), then the recorded preprocessing
+    (:class:`nncore.tables.PipelineSpec`, default: text columns one-hot encoded, rows
+    with missing values dropped, identifiers, dates and constant columns ignored)
+    fitted on the training rows and applied (:func:`nncore.tables.table_dataset`).
 
     Args:
         path: the file.
-        target: the target column: None (last), column index, or header name.
-        has_header: None (detect), True or False.
-        task: None (detect), ``"classification"`` or ``"regression"``.
-        delimiter: the field separator (one character), default ``","``.
+        target: the target column: None (a column named target, class, label, species
+            or y, else the last), a 0-based index (negative from the end) or a name.
+        has_header: None (detect), True (the first row holds names) or False (none);
+            kept for older callers: ``header`` says the same and more.
+        task: None (whole numbers and text are classes, fractions a regression),
+            ``"classification"`` or ``"regression"``.
+        delimiter: one character, or None to detect it.
+        header: ``"auto"``, None (no header) or the row of the names (pandas'
+            ``header=N``).
+        spec: a :class:`~nncore.tables.PipelineSpec` (default: the defaults above).
+        val_fraction, test_fraction, seed: the split whose training rows the pipeline
+            is fitted on (``val_fraction=None``: every row).
+        progress, cancel: as :func:`~nncore.tables.read_table` takes them.
 
     Returns:
-        a :class:`Dataset` named after the file's stem: X float32 (n, n_columns - 1),
-        y int64 class indices (n,) with ``classes``, or float32 (n, 1) for regression;
-        ``origin`` records the path and the resolved settings.
+        a :class:`Dataset` named after the file's stem, with its fitted ``pipeline``
+        (whose ``report.summary()`` says what was done); ``origin`` records the path
+        and the resolved settings.
 
     Raises:
-        FileNotFoundError: (and other OSErrors) when the file cannot be read;
-            :class:`nncore.files.FileRefused` (an OSError and a ValueError) for a device,
-            a FIFO, a kernel file or a file over :data:`~nncore.limits.MAX_CSV_BYTES`,
-            refused before it is opened.
-        DataFileError (a ValueError): with the 1-based line and, where it applies, the
-            column (number and name) at fault: text that is not UTF-8; an empty file;
-            a header with no data rows; fewer than two columns; a row with the wrong
-            number of fields; an empty field or a value that is not a finite number
-            (``nan``, ``inf``, ``abc``, or too large for float32) in a feature column, or
-            in the target of a regression; an empty label; a target naming no column; a
-            classification target with only one class. Missing values are never filled
-            in: fix or remove the row.
-        ValueError: for a bad ``task``, ``has_header`` or ``delimiter``; TypeError for a
+        FileNotFoundError, OSError, :class:`nncore.files.FileRefused`: for a file that
+            cannot be read.
+        DataFileError (a ValueError): with the line and column at fault (see
+            :func:`~nncore.tables.read_table` and :func:`~nncore.tables.table_dataset`).
+        ValueError: for a bad ``task``, ``header`` or ``delimiter``; TypeError for a
             ``target`` of another type.
     """
+    from nncore.tables import read_table, table_dataset
+
     _check_task(task)
     if has_header not in (None, True, False):
         raise ValueError(f"has_header must be None (detect), True or False, got {has_header!r}")
-    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
-        raise ValueError(f"delimiter must be one character (not a quote or newline), "
-                         f"got {delimiter!r}")
+    if has_header is not None:
+        header = 0 if has_header else None
     if target is not None and (isinstance(target, bool)
                                or not isinstance(target, (numbers.Integral, str))):
-        raise TypeError(f"target must be None (last column), a column index or a column "
-                        f"name, got {target!r}")
-    label = Path(path).name
-    raw = read_limited(path, "the CSV file", limits.MAX_CSV_BYTES)
-    rows = _read_rows(_decode(raw, path), path, delimiter)
-    if not rows:
-        raise DataFileError(f"{label} is empty: no rows", path)
-
-    first_line, first = rows[0]
-    if has_header is None:
-        has_header = is_header(first, rows[1][1] if len(rows) > 1 else None)
-    ncols = len(first)
-    if has_header:
-        names = [v if v != "" else f"x{j + 1}" for j, v in enumerate(first)]
-        data = rows[1:]
-        if not data:
-            raise DataFileError(f"{label} has a header (line {first_line}) but no data rows",
-                                path, first_line)
-    else:
-        names = [f"x{j + 1}" for j in range(ncols)]
-        data = rows
-    if ncols < 2:
-        hint = ""
-        for d in (";", "\t", "|"):
-            if d != delimiter and d in first[0]:
-                hint = f"; the fields look separated by {d!r}: pass delimiter={d!r}"
-                break
-        raise DataFileError(f"{label}: line {first_line} has {ncols} column; a dataset "
-                            f"needs at least 2 (features and a target){hint}",
-                            path, first_line)
-
-    # The target column.
-    if target is None:
-        t = ncols - 1
-    elif isinstance(target, str):
-        if not has_header:
-            raise DataFileError(f"{label}: target {target!r} is a column name, but the file "
-                                f"has no header row; give a column index", path)
-        matches = [j for j, n in enumerate(names) if n == target]
-        if not matches:
-            raise DataFileError(f"{label}: no column named {excerpt(target)}; the columns "
-                                f"are {', '.join(excerpt(n) for n in names[:20])}"
-                                + (f" and {len(names) - 20:,} more" if len(names) > 20 else ""),
-                                path, first_line)
-        if len(matches) > 1:
-            raise DataFileError(f"{label}: {len(matches)} columns are named {target!r} "
-                                f"(columns {', '.join(str(j + 1) for j in matches)}); give "
-                                f"a column index", path, first_line)
-        t = matches[0]
-    else:
-        t = int(target)
-        if not -ncols <= t < ncols:
-            raise ValueError(f"target column index {t} is out of range for {ncols} columns "
-                             f"(use 0..{ncols - 1} or -{ncols}..-1)")
-        t %= ncols
-    feature_cols = [j for j in range(ncols) if j != t]
-
-    def where(line: int, j: int) -> str:
-        return f"{label}: line {line}, column {j + 1} ({excerpt(names[j])})"
-
-    lines = []
-    feats = []
-    labels = []
-    for row_no, (line, fields) in enumerate(data):
-        if len(fields) != ncols:
-            raise DataFileError(f"{label}: line {line} has {len(fields)} fields, expected "
-                                f"{ncols} (as on line {first_line})", path, line)
-        values = []
-        for j in feature_cols:
-            s = fields[j]
-            if s == "":
-                raise DataFileError(f"{where(line, j)}: empty field (a missing value); "
-                                    f"fill it in or remove the row", path, line, j + 1,
-                                    names[j])
-            try:
-                v = float(s)
-            except ValueError:
-                hint = (f" (if line {line} is a header, pass has_header=True)"
-                        if not has_header and row_no == 0 else "")
-                raise DataFileError(f"{where(line, j)}: {excerpt(s)} is not a number{hint}",
-                                    path, line, j + 1, names[j]) from None
-            if not math.isfinite(v):
-                raise DataFileError(f"{where(line, j)}: {excerpt(s)} is not a finite number; "
-                                    f"missing values are not filled in: fix or remove the "
-                                    f"row", path, line, j + 1, names[j])
-            values.append(v)
-        if fields[t] == "":
-            raise DataFileError(f"{where(line, t)}: empty target (a missing value); fill "
-                                f"it in or remove the row", path, line, t + 1, names[t])
-        lines.append(line)
-        feats.append(values)
-        labels.append(fields[t])
-
-    X64 = np.array(feats, dtype=np.float64).reshape(len(feats), len(feature_cols))
-    with np.errstate(over="ignore"):
-        X = X64.astype(np.float32)
-    if not np.all(np.isfinite(X)):
-        r, c = np.argwhere(~np.isfinite(X))[0]
-        j = feature_cols[c]
-        raise DataFileError(f"{where(lines[r], j)}: {excerpt(data[r][1][j])} is too large for "
-                            f"float32", path, lines[r], j + 1, names[j])
-
-    # The target: numbers or text?
-    numeric = np.empty(len(labels))
-    bad = None
-    for i, s in enumerate(labels):
-        try:
-            numeric[i] = v = float(s)
-        except ValueError:
-            if bad is None:
-                bad = i
-            continue
-        if not math.isfinite(v):  # never a class called "nan": a missing value
-            raise DataFileError(f"{where(lines[i], t)}: {excerpt(s)} is not a finite number; "
-                                f"missing values are not filled in: fix or remove the row",
-                                path, lines[i], t + 1, names[t])
-    if task == "regression" and bad is not None:
-        raise DataFileError(f"{where(lines[bad], t)}: {excerpt(labels[bad])} is not a number (a "
-                            f"regression target must be numeric)", path, lines[bad], t + 1,
-                            names[t])
-    if task is None:
-        integral = bad is None and bool(np.all(numeric == np.round(numeric)))
-        task = "classification" if bad is not None or integral else "regression"
-
-    origin = {"loader": "csv", "path": str(path), "target": names[t] if has_header else t,
-              "has_header": bool(has_header), "task": task, "delimiter": delimiter}
-    features = [names[j] for j in feature_cols]
-    name = Path(path).stem
-    if task == "regression":
-        with np.errstate(over="ignore"):
-            y = numeric.astype(np.float32)
-        if not np.all(np.isfinite(y)):
-            i = int(np.argmax(~np.isfinite(y)))
-            raise DataFileError(f"{where(lines[i], t)}: {excerpt(labels[i])} is too large for "
-                                f"float32", path, lines[i], t + 1, names[t])
-        return Dataset(X, y.reshape(-1, 1), name, None, features, origin)
-    if bad is None:
-        y, classes = _labels_from_numbers(numeric)
-    else:
-        y, classes = _labels_from_strings(labels)
-    if len(classes) < 2:
-        raise DataFileError(f"{label}: the target column {t + 1} ({excerpt(names[t])}) holds "
-                            f"only one class ({excerpt(classes[0])}); is it the right column?",
-                            path)
-    return Dataset(X, y, name, classes, features, origin)
+        raise TypeError(f"target must be None (the default column), a column index or a "
+                        f"column name, got {target!r}")
+    table = read_table(path, header=header, delimiter=delimiter, progress=progress,
+                       cancel=cancel)
+    return table_dataset(table, target=target, task=task, spec=spec,
+                         val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
 
 
 # --------------------------------------------------------------------------- NPZ

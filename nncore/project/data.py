@@ -13,11 +13,12 @@ import json
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
 from nncore import limits
-from nncore.data import Dataset, load_csv, load_dataset, load_npz
+from nncore.data import Dataset, load_dataset, load_npz
 from nncore.files import FileRefused, regular_file
 from nncore.graph.model import Graph
 from nncore.project.settings import DatasetSettings
@@ -50,11 +51,23 @@ def dataset_for_graph(settings: DatasetSettings, graph: Graph) -> DatasetSetting
     return settings
 
 
-def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = None) -> Dataset:
+def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = None, *,
+              progress: Callable[[float], Any] | None = None, cancel: Any = None) -> Dataset:
     """Load the dataset ``settings`` describe.
+
+    A CSV is read with pandas (:func:`nncore.tables.read_table`, ``settings.header`` and
+    ``settings.delimiter``) and goes through the recorded preprocessing
+    (:meth:`DatasetSettings.pipeline_spec`), fitted on the training rows of the split
+    the settings make (``val_fraction``, ``test_fraction``, ``seed``): the same rows
+    :func:`nncore.data.split` gives the training run. The result's ``pipeline`` is the
+    fitted :class:`nncore.tables.Pipeline`, its ``report`` what was done.
 
     For a CSV with a saved label mapping (``settings.classes``), class indices follow
     that mapping, so they mean what they meant when the project was saved.
+
+    Args:
+        progress, cancel: for a CSV, as :func:`nncore.tables.read_table` takes them (a
+            worker thread's progress bar and Cancel button).
 
     The file is looked at before it is opened (:func:`nncore.files.regular_file`): a
     folder, device, FIFO, ``/proc`` or ``/sys`` entry, or a file over the size limit
@@ -65,6 +78,7 @@ def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = No
         ValueError (nncore.data.DataFileError and nncore.files.FileRefused among them):
             for a dataset that cannot be loaded, naming the file, line and column or the
             option at fault; or labels the saved mapping does not know.
+        nncore.tables.ReadCancelled: when ``cancel`` stopped the reading.
     """
     if settings.source == "builtin":
         return load_dataset(settings.name, **settings.options)
@@ -83,8 +97,15 @@ def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = No
     if settings.source == "npz":
         data = load_npz(path, task=settings.task)
     else:
-        data = load_csv(path, target=settings.target, task=settings.task,
-                        delimiter=settings.delimiter)
+        from nncore.tables import read_table, table_dataset
+
+        table = read_table(path, header=settings.header, delimiter=settings.delimiter,
+                           progress=progress, cancel=cancel)
+        data = table_dataset(table, target=settings.target, task=settings.task,
+                             spec=settings.pipeline_spec(),
+                             val_fraction=settings.val_fraction,
+                             test_fraction=settings.test_fraction, seed=settings.seed,
+                             classes=settings.classes)
     if settings.classes and data.classes is not None and data.classes != settings.classes:
         unknown = [c for c in data.classes if c not in settings.classes]
         if unknown:
@@ -92,7 +113,7 @@ def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = No
                              f"{settings.classes}")
         remap = np.array([settings.classes.index(c) for c in data.classes], dtype=np.int64)
         data = Dataset(data.X, remap[data.y], data.name, list(settings.classes),
-                       data.feature_names, data.origin)
+                       data.feature_names, data.origin, pipeline=data.pipeline)
     return data
 
 

@@ -94,7 +94,17 @@ class DatasetSettings:
             default the last).
         task: ``"classification"``, ``"regression"`` or None (decided from the data:
             whole-number targets are classes) for a CSV/NPZ file.
-        delimiter: the CSV field separator (default ``","``).
+        delimiter: the CSV field separator (default ``","``; ``nncore train --csv``
+            records the one it detects).
+        header: where the CSV's column names are: ``"auto"`` (detected), None (no header
+            row) or the 0-based row holding them (rows before it are skipped).
+        columns, missing, category_encoding, fill_value, expand_dates: the recorded
+            preprocessing of a CSV table (:class:`nncore.tables.PipelineSpec`): per
+            column ``{"role", "kind", "encoding", "missing", "fill_value", "expand"}``
+            (each optional), and for all columns the missing-value strategy (``"drop"``,
+            ``"mean"``, ``"median"``, ``"most_frequent"``, ``"constant"``), the
+            categorical encoding (``"one-hot"``, ``"ordinal"``), the constant and whether
+            dates are expanded.
         classes: the class names in index order (the label mapping, saved with the
             project so that indices mean the same after reloading).
         val_fraction, test_fraction: shares of the samples held out (stratified).
@@ -109,6 +119,12 @@ class DatasetSettings:
     target: str | int | None = None
     task: str | None = None
     delimiter: str = ","
+    header: str | int | None = "auto"
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    missing: str = "drop"
+    category_encoding: str = "one-hot"
+    fill_value: float | str | None = None
+    expand_dates: bool = False
     classes: list[str] | None = None
     val_fraction: float = 0.2
     test_fraction: float = 0.0
@@ -146,6 +162,14 @@ class DatasetSettings:
                                 f"got {s.task!r}")
         if not isinstance(s.delimiter, str) or len(s.delimiter) != 1:
             raise SettingsError(f"dataset.delimiter must be one character, got {s.delimiter!r}")
+        if s.header != "auto" and s.header is not None and (
+                isinstance(s.header, bool) or not isinstance(s.header, int) or s.header < 0):
+            raise SettingsError(f"dataset.header must be \"auto\", null (no header row) or a "
+                                f"row number >= 0, got {s.header!r}")
+        try:
+            s.pipeline_spec()
+        except SpecError as e:
+            raise _refused(e) from None
         if s.source == "builtin":
             from nncore.data import DATASETS
             if s.name not in DATASETS:
@@ -172,6 +196,18 @@ class DatasetSettings:
     def to_dict(self) -> dict[str, Any]:
         """The settings as saved in the graph file."""
         return asdict(self)
+
+    def pipeline_spec(self) -> Any:
+        """The CSV preprocessing these settings record, as a
+        :class:`nncore.tables.PipelineSpec`.
+
+        Raises:
+            SpecError: naming the invalid choice (``dataset.columns.age.missing must be
+                one of drop, mean, median, most_frequent, constant, got 'avg'``).
+        """
+        from nncore.tables.pipeline import SPEC_KEYS, PipelineSpec
+
+        return PipelineSpec.from_dict({k: getattr(self, k) for k in SPEC_KEYS}, "dataset")
 
 
 @dataclass

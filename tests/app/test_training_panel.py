@@ -341,8 +341,9 @@ def test_csv_from_an_injected_file_chooser(panel, tmp_path):
     choose(panel.task_combo, "regression")
     assert dataset(panel)["task"] == "regression"
     panel.refresh_now()
-    # species (text) is now a feature: the file cannot be read that way, and says why
-    assert panel.data_error is not None and "species" in panel.data_error
+    # species (text) is now a feature, one-hot encoded (issue 11): 2 numbers + 3 columns
+    assert panel.data_error is None
+    assert panel.summary_label.text().startswith("6 samples, 5 features")
 
 
 def test_csv_path_saved_relative_to_the_project(panel, tmp_path):

@@ -45,15 +45,27 @@ class TestR13CsvFiles:
         assert d.X.dtype == np.float32 and d.y.dtype == np.int64
         assert d.task == "classification" and d.classes == ["0", "1"]
 
-    def test_empty_field_names_line_and_column(self, tmp_path):
-        err = csv_error(tmp_path, "x1,x2,label\n1,2,0\n1,,0\n")
-        assert "line 3" in str(err) and "column 2" in str(err) and "'x2'" in str(err)
+    def test_empty_field_is_dropped_visibly_or_named_by_line_and_column(self, tmp_path):
+        """R13: a missing value is either an explicit, reported choice (rows dropped by
+        default, counted in the summary) or, where no row may be dropped (a pipeline
+        applied to new rows), an error naming the line and column."""
+        path = write(tmp_path, "x1,x2,label\n1,2,0\n1,,0\n5,6,1\n")
+        d = load_csv(path)
+        np.testing.assert_array_equal(d.X, [[1, 2], [5, 6]])
+        assert d.pipeline.report.dropped == {"missing values": 1}
+        assert "3 rows, 1 dropped (missing values: 1)" in d.pipeline.report.summary()
+        from nncore.tables import read_table
+        table = read_table(path)
+        with pytest.raises(DataFileError) as e:
+            d.pipeline.apply(table.frame, table)
+        err = e.value
         assert (err.line, err.column, err.column_name) == (3, 2, "x2")
-        assert "empty" in str(err)
+        assert "line 3, column 2 ('x2'): a missing value" in str(err)
 
-    def test_empty_field_without_header(self, tmp_path):
-        err = csv_error(tmp_path, "1,2,0\n1,,0\n")
-        assert (err.line, err.column) == (2, 2) and "line 2, column 2" in str(err)
+    def test_empty_field_without_header_filled_with_the_mean(self, tmp_path):
+        from nncore.tables import PipelineSpec
+        d = load_csv(write(tmp_path, "1,2,0\n1,,0\n3,6,1\n"), spec=PipelineSpec(missing="mean"))
+        np.testing.assert_array_equal(d.X, [[1, 2], [1, 4], [3, 6]])
 
 
 class TestR14ClassLabels:
@@ -276,6 +288,7 @@ class TestCsv:
     def test_string_labels_without_header(self, tmp_path):
         d = load_csv(write(tmp_path, "1,2,cat\n3,4,dog\n"))
         assert d.classes == ["cat", "dog"] and len(d.X) == 2
+        assert d.feature_names == ["x1", "x2"]
 
     def test_header_over_string_labels(self, tmp_path):
         d = load_csv(write(tmp_path, "x1,x2,label\n1,2,cat\n3,4,dog\n"))
@@ -286,8 +299,8 @@ class TestCsv:
         assert len(load_csv(path).X) == 3
         d = load_csv(path, has_header=True)
         assert d.feature_names == ["10", "20"] and len(d.X) == 2
-        err = csv_error(tmp_path, "a,b,c\n1,2,0\n", has_header=False)
-        assert err.line == 1 and "has_header=True" in str(err)
+        err = csv_error(tmp_path, "a,b,c\n1,2,0\n3,4,1\n", has_header=False)
+        assert err.line == 1 and "line 1, column 1 ('x1'): 'a' is not a number" in str(err)
 
     def test_single_text_row_is_a_header_without_data(self, tmp_path):
         err = csv_error(tmp_path, "x1,x2,label\n\n")
@@ -338,35 +351,48 @@ class TestCsv:
 
     @pytest.mark.parametrize("text, line, column, words", [
         ("x1,x2,y\n1,2,0\n1,abc,1\n", 3, 2, "'abc' is not a number"),
-        ("x1,x2,y\n1,2,0\nnan,2,1\n", 3, 1, "'nan' is not a finite number"),
         ("x1,x2,y\n1,2,0\n1,-inf,1\n", 3, 2, "'-inf' is not a finite number"),
-        ("x1,x2,y\n1,2,0\n1,1e39,1\n", 3, 2, "'1e39' is too large for float32"),
-        ("x1,x2,y\n1,2,0\n1,2,\n", 3, 3, "empty target"),
-        ("x1,x2,y\n1,2,0.5\n1,2,nan\n", 3, 3, "'nan' is not a finite number"),
-        ("x1,x2,y\n1,2,cat\n1,2,NaN\n", 3, 3, "'NaN' is not a finite number"),
+        ("x1,x2,y\n1,2,0\n1,1e39,1\n", 3, 2, "'1e+39' is too large for float32"),
+        ("x1,x2,y\n1,2,0.5\n1,2,inf\n", 3, 3, "'inf' is not a finite number"),
     ])
     def test_bad_values_name_line_and_column(self, tmp_path, text, line, column, words):
         err = csv_error(tmp_path, text)
         assert (err.line, err.column) == (line, column)
         assert f"line {line}, column {column}" in str(err) and words in str(err)
 
+    @pytest.mark.parametrize("text", ["x1,x2,y\n1,2,0\nNA,2,1\n4,5,1\n",
+                                      "x1,x2,y\n1,2,0\n1,2,\n4,5,1\n",
+                                      "x1,x2,y\n1,2,0\n1,2,nan\n4,5,1\n",
+                                      "x1,x2,y\n1,2,0\n?,2,1\n4,5,1\n"])
+    def test_na_markers_are_missing_values_dropped_and_counted(self, tmp_path, text):
+        d = load_csv(write(tmp_path, text))
+        np.testing.assert_array_equal(d.X, [[1, 2], [4, 5]])
+        assert sum(d.pipeline.report.dropped.values()) == 1
+
     def test_ragged_rows(self, tmp_path):
-        err = csv_error(tmp_path, "x1,x2,y\n1,2,0\n1,2\n3,4,1\n")
-        assert err.line == 3 and "line 3 has 2 fields, expected 3" in str(err)
+        """A row with too many fields is an error (pandas' 'Expected 3 fields in line 3,
+        saw 4' in our words); one with too few has missing values, as pandas reads it."""
+        err = csv_error(tmp_path, "x1,x2,y\n1,2,0\n1,2,3,4\n3,4,1\n")
+        assert err.line == 3 and "data.csv: line 3 has 4 fields, expected 3" in str(err)
         err = csv_error(tmp_path, "1,2,0\n3,4,1,\n")
         assert err.line == 2 and "4 fields" in str(err)
+        d = load_csv(write(tmp_path, "x1,x2,y\n1,2,0\n1,2\n3,4,1\n", "short.csv"))
+        assert d.pipeline.report.dropped == {"no target": 1} and len(d.X) == 2
 
     def test_one_column_and_delimiter_hint(self, tmp_path):
-        err = csv_error(tmp_path, "x1;x2;y\n1;2;0\n")
+        err = csv_error(tmp_path, "x1;x2;y\n1;2;0\n", delimiter=",")
         assert "at least 2" in str(err) and "delimiter=';'" in str(err)
+        d = load_csv(write(tmp_path, "x1;x2;y\n1;2;0\n3;4;1\n", "sniffed.csv"))
+        assert d.X.shape == (2, 2) and d.origin["delimiter"] == ";"
         d = load_csv(write(tmp_path, "x1;x2;y\n1;2;0\n3;4;1\n", "semi.csv"), delimiter=";")
         assert d.X.shape == (2, 2)
 
-    def test_not_utf8(self, tmp_path):
-        err = csv_error(tmp_path, b"x1,x2,y\n1,2,0\n3,4,caf\xe9\n")
-        assert err.line == 3 and "not valid UTF-8" in str(err) and "0xe9" in str(err)
-        err = csv_error(tmp_path, "x,y\n1,0\n".encode("utf-16"))
-        assert "UTF-16" in str(err)
+    def test_not_utf8_is_read_as_windows_1252_and_utf16_with_its_bom(self, tmp_path):
+        d = load_csv(write(tmp_path, b"x1,x2,y\n1,2,th\xe9\n3,4,caf\xe9\n"))
+        assert d.classes == ["café", "thé"] and d.origin["encoding"] == "cp1252"
+        assert "not UTF-8 text (line 2): read as Windows-1252" in d.pipeline.report.notes
+        d = load_csv(write(tmp_path, "x,y\n1,0\n2,1\n".encode("utf-16"), "u16.csv"))
+        assert d.origin["encoding"] == "utf-16" and d.X[:, 0].tolist() == [1, 2]
 
     def test_quoted_fields(self, tmp_path):
         text = '"x 1","x,2",label\n"1",2,"big, cat"\n3,"4","dog"\n5,6,"big, cat"\n'
@@ -376,7 +402,7 @@ class TestCsv:
         np.testing.assert_array_equal(d.y, [0, 1, 0])
 
     def test_quoted_newline_keeps_line_numbers(self, tmp_path):
-        err = csv_error(tmp_path, 'a,label\n1,"two\nlines"\n,x\n')
+        err = csv_error(tmp_path, 'a,label\n1,"two\nlines"\nabc,x\n5,x\n')
         assert err.line == 4 and err.column == 1
         err = csv_error(tmp_path, 'a,label\n1,"open\n2,x\n')
         assert err.line == 2 and "line 2" in str(err)

@@ -99,12 +99,19 @@ def test_csv_training_and_bad_csv(tmp_path):
     proc = run_cli("train", str(EXAMPLES / "moons_tanh.json"), "--csv", str(good), "--epochs", "20")
     assert proc.returncode == 0, proc.stderr
     assert "4 features, 2 classes" in proc.stdout and "386 parameters" in proc.stdout  # 354 on 2 features
-    lines[5] = "1.0,,0.5,0.2,yes"
+    lines[5] = "1.0,,0.5,0.2,yes"  # a missing value: the row is dropped, and said so
+    gap = tmp_path / "gap.csv"
+    gap.write_text("\n".join(lines) + "\n")
+    proc = run_cli("train", str(EXAMPLES / "moons_tanh.json"), "--csv", str(gap), "--epochs", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "gap.csv: 80 rows, 1 dropped (missing values: 1); no column encoded; none ignored" \
+        in proc.stdout
+    lines[5] = "1.0,abc,0.5,0.2,yes"
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(lines) + "\n")
     proc = run_cli("train", str(EXAMPLES / "moons_tanh.json"), "--csv", str(bad), "--epochs", "1")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert "line 6" in proc.stderr and "column 2" in proc.stderr
+    assert "bad.csv: line 6, column 2 ('b'): 'abc' is not a number" in proc.stderr
     header_only = tmp_path / "empty.csv"
     header_only.write_text("a,b,label\n")
     proc = run_cli("train", str(EXAMPLES / "moons_tanh.json"), "--csv", str(header_only), "--epochs", "1")
