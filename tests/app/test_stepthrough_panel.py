@@ -9,7 +9,8 @@ import pytest
 
 from app.editor.items import style
 from app.resources import example_path
-from app.stepthrough_panel import wire_text
+from app.stepthrough_panel import wire_note, wire_text
+from nncore.optim.registry import OPTIMIZERS
 from nncore.project import TrainingRun
 from nncore.stepthrough import StepThrough
 
@@ -95,7 +96,6 @@ def test_a_batch_of_one_with_batchnorm_in_training_says_why(window):
 
 
 def test_the_canvas_wires_show_the_numbers_while_stepping(logistic):
-    from app.stepthrough_panel import wire_note
     from nncore.graph import Edge
 
     w = logistic
@@ -367,3 +367,93 @@ def test_start_is_refused_while_a_run_is_paused_and_says_why(logistic, qtbot):
         w.controller.stop()
     panel.start_button.click()  # stopped after 0 epochs: a model, trained for 0 epochs
     assert panel.step is not None and "0 epochs" in panel.status.text()
+
+
+# ---------------------------------------------------------------------------- every wire, every optimizer
+def _expected_rows(graph, nid):
+    rows = [(e.src, e.src_port) for e in graph.incoming(nid)]
+    return rows + [(nid, p.name) for p in graph.node(nid).type.outputs]
+
+
+def test_every_wire_shown_at_every_step_is_nncores_value_and_gradient(logistic):
+    from app.stepthrough_panel import cell_text
+
+    w = logistic
+    panel = w.stepthrough
+    panel.size_spin.setValue(3)
+    panel.start_spin.setValue(5)
+    panel.start_button.click()
+    reference = StepThrough.from_run(TrainingRun(w.document.graph), start=5, size=3)
+    graph = w.document.graph
+    checked = 0
+    while reference.can_forward or reference.can_backward:
+        if reference.can_forward:
+            reference.forward_step()
+            panel.forward_button.click()
+        else:
+            reference.backward_step()
+            panel.backward_button.click()
+        nid = reference.current
+        assert panel.step.current == nid and w.scene.focus == nid
+        rows = _expected_rows(graph, nid)
+        assert panel.table.rowCount() == len(rows)
+        for r, (node, port) in enumerate(rows):
+            value = reference.value(node, port)
+            grad = reference.gradient(node, port) if reference.gradient_known(node, port) \
+                else None
+            assert panel.table.item(r, 1).text() == cell_text(value), (nid, node, port)
+            assert panel.table.item(r, 2).text() == cell_text(grad), (nid, node, port)
+            checked += 1
+        assert panel.text.toPlainText() == reference.explain(nid)
+    assert panel.step.phase == "done" and checked > 20
+    # and on the canvas: every wire's note is the reference's value | gradient
+    for edge, wire in w.scene.edges.items():
+        if (edge.src, edge.src_port) in reference.wires and edge.src_port != "labels":
+            known = reference.gradient_known(edge.src, edge.src_port)
+            assert wire.label == wire_note(
+                reference.value(edge.src, edge.src_port),
+                reference.gradient(edge.src, edge.src_port) if known else None), edge
+
+
+#: the optimizer's state as Apply update names it, by class (a new optimizer needs a case)
+STATE_TERMS = {"SGD": [], "Adagrad": ["G_t", "clr"], "RMSprop": ["v_t"],
+               "Adadelta": ["E[g²]_t", "Δw", "E[Δw²]_t"],
+               "Adam": ["m_t", "v_t", "m̂_t", "v̂_t", "step"],
+               "AdamW": ["m_t", "v_t", "m̂_t", "v̂_t", "step"]}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_apply_update_with_each_optimizer_shows_its_terms_and_is_one_step(logistic, name):
+    from app.editor.commands import SetSettings
+
+    info = OPTIMIZERS[name]
+    assert info.cls.__name__ in STATE_TERMS, f"{name}: add its terms to STATE_TERMS"
+    w = logistic
+    graph = w.document.graph
+    w.document.push(SetSettings(graph, {**graph.settings, "training": {
+        **graph.settings["training"], "optimizer": name, "optimizer_options": {}}}))
+    panel = w.stepthrough
+    panel.size_spin.setValue(3)
+    panel.start_button.click()
+    panel.end_button.click()
+    panel.update_button.click()
+    assert not panel.update_button.isEnabled()
+    reference = StepThrough.from_run(TrainingRun(graph), size=3)
+    reference.run_to_end()
+    updates = reference.apply_update()
+    text = panel.text.toPlainText()
+    expected = ["g", *STATE_TERMS[info.cls.__name__], "w"]
+    if name == "momentum":
+        expected.insert(1, "b_t")  # SGD with momentum 0.9: its buffer
+    for update in updates:
+        decay = ["w·(1 − lr·λ)"] if name == "adamw" and update.hyperparameters[
+            "weight_decay"] else []  # decoupled decay: the weights, not the bias
+        assert [t.symbol for t in update.terms] == expected[:1] + decay + expected[1:]
+        assert f"{update.title} ({info.cls.__name__})" in text
+        for term in update.terms:  # each term's value as nncore computed it
+            assert f"{term.symbol:>6} = {wire_text(term.after)}" in text, (name, term.symbol)
+    for (n, p), (_, q) in zip(panel.step.model.named_parameters(),
+                              reference.model.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=n)  # bit for bit
+    if name == "adamw":
+        assert "w·(1 − lr·λ)" in text  # W1 decays
