@@ -94,8 +94,8 @@ class DatasetSettings:
             default the last).
         task: ``"classification"``, ``"regression"`` or None (decided from the data:
             whole-number targets are classes) for a CSV/NPZ file.
-        delimiter: the CSV field separator (default ``","``; ``nncore train --csv``
-            records the one it detects).
+        delimiter: the CSV field separator (default ``","``; None: detected from the
+            first lines; ``nncore train --csv`` records the one it detects).
         header: where the CSV's column names are: ``"auto"`` (detected), None (no header
             row) or the 0-based row holding them (rows before it are skipped).
         columns, missing, category_encoding, fill_value, expand_dates: the recorded
@@ -118,7 +118,7 @@ class DatasetSettings:
     path: str | None = None
     target: str | int | None = None
     task: str | None = None
-    delimiter: str = ","
+    delimiter: str | None = ","
     header: str | int | None = "auto"
     columns: dict[str, dict[str, Any]] = field(default_factory=dict)
     missing: str = "drop"
@@ -160,8 +160,10 @@ class DatasetSettings:
         if s.task not in (None, "classification", "regression"):
             raise SettingsError(f"dataset.task must be null, classification or regression, "
                                 f"got {s.task!r}")
-        if not isinstance(s.delimiter, str) or len(s.delimiter) != 1:
-            raise SettingsError(f"dataset.delimiter must be one character, got {s.delimiter!r}")
+        if s.delimiter is not None and (not isinstance(s.delimiter, str)
+                                        or len(s.delimiter) != 1):
+            raise SettingsError(f"dataset.delimiter must be one character (or null: "
+                                f"detected), got {s.delimiter!r}")
         if s.header != "auto" and s.header is not None and (
                 isinstance(s.header, bool) or not isinstance(s.header, int) or s.header < 0):
             raise SettingsError(f"dataset.header must be \"auto\", null (no header row) or a "

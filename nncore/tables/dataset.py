@@ -205,6 +205,11 @@ def table_dataset(table: Table, *, target: str | int | None = None, task: str | 
         raise DataFileError(f"{label}: no row is left: every row misses the target or a "
                             f"value of a column whose missing values are dropped (choose "
                             f"a fill: mean, median, most_frequent or constant)", table.path)
+    if len(frame) == 1:
+        line = table.line_of(frame.index[0])
+        raise DataFileError(f"{label} has only 1 usable data row" + (f" (line {line})" if line
+                                                                    else "")
+                            + "; training needs at least 2", table.path, line)
     y, found, task = _targets(table, frame, tname, task)
     if classes and found is not None and list(classes) != found:
         unknown = [c for c in found if c not in classes]

@@ -75,7 +75,10 @@ class PipelineSpec:
             ``fill_value`` (for ``missing="constant"``), ``expand`` (a date used as
             year, month, day of year and weekday). A choice not given takes the
             setting below for all columns, or the detected default.
-        missing: the strategy for every column without its own (default ``"drop"``).
+        missing: the strategy for every column without its own (default ``"drop"``);
+            ``mean`` and ``median`` chosen for all fill category columns with their most
+            frequent value (chosen for a category column itself, they are refused), and
+            ``constant`` for all fills dates with their most frequent parts.
         category_encoding: the categorical encoding for every column without its own
             (default ``"one-hot"``).
         fill_value: the constant for ``missing="constant"`` (default 0 for numbers,
@@ -293,6 +296,8 @@ class Pipeline:
             if how == "category":
                 col.encoding = spec.choice(name, "encoding") or spec.category_encoding
                 values = category_strings(train[name])
+                if missing in ("mean", "median") and spec.choice(name, "missing") is None:
+                    missing = col.missing = "most_frequent"  # the choice for all: numbers
                 if missing in ("mean", "median"):
                     raise SpecError(f"{missing} needs numbers, but {name!r} is used as "
                                     f"a category (use most_frequent, constant or drop)",
@@ -321,6 +326,8 @@ class Pipeline:
                 col.outputs = [name]
             else:
                 parts = _date_parts(_dates(train[name]))
+                if missing == "constant" and spec.choice(name, "missing") is None:
+                    missing = col.missing = "most_frequent"
                 if missing == "constant":
                     raise SpecError(f"constant cannot fill a date ({name!r}): use drop, "
                                     f"mean, median or most_frequent", where)
@@ -378,7 +385,7 @@ class Pipeline:
                     values = values.where(~missing, c.fill)
                 import pandas as pd
 
-                codes = pd.Categorical(values, categories=c.categories).codes.astype(np.int64)
+                codes = pd.Index(c.categories).get_indexer(values).astype(np.int64)
                 if c.encoding == "one-hot":
                     block = np.zeros((n, len(c.categories)))
                     known = codes >= 0
@@ -495,7 +502,7 @@ def _statistic(values: np.ndarray, how: str) -> float | None:
 def _date_parts(dates: Any) -> list[np.ndarray]:
     """year, month, day of year, weekday (Monday 0) as float64, NaN where missing."""
     out = []
-    for part in ("year", "month", "dayofyear", "weekday"):
+    for part in ("year", "month", "day_of_year", "day_of_week"):
         values = getattr(dates.dt, part)
         out.append(values.astype("float64").to_numpy())
     return out

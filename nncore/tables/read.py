@@ -420,8 +420,10 @@ def read_table(path: str | os.PathLike, *, header: str | int | None = "auto",
         m = _FIELDS.search(text)
         if m:
             expected, line, saw = (int(g) for g in m.groups())
+            hint = (f"; if line {names_line} is a title, not column names or data, give "
+                    f"the header's row (header=N, --header N)" if saw > expected else "")
             raise DataFileError(f"{label}: line {line} has {saw} fields, expected {expected}"
-                                f" (as on line {names_line})", path, line) from None
+                                f" (as on line {names_line}){hint}", path, line) from None
         if _EOF_QUOTE.search(text):
             line = _unclosed_quote_line(path, enc, delimiter)
             raise DataFileError(f"{label}: line {line}: a quoted field is never closed (an "
