@@ -11,6 +11,8 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
+import numpy as np
+
 from nncore.limits import excerpt
 
 __all__ = ["ColumnInfo", "describe_columns", "column_kind", "default_target", "KINDS",
@@ -63,10 +65,13 @@ class ColumnInfo:
 
 
 def number_values(values: Any) -> Any:
-    """``values`` (a pandas Series) as float64, text that is not a number as NaN."""
+    """``values`` (a pandas Series) as float64, text that is not a number as NaN (and
+    True/False too: they are categories)."""
     import pandas as pd
 
-    if pd.api.types.is_numeric_dtype(values.dtype) and values.dtype != bool:
+    if pd.api.types.is_bool_dtype(values.dtype):  # True/False: categories, not 1/0
+        return pd.Series(np.nan, index=values.index)
+    if pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype("float64")
     return pd.to_numeric(values, errors="coerce").astype("float64")
 

@@ -284,7 +284,7 @@ def _targets(table: Table, frame: Any, name: str, task: str | None
         classes = list(names)
     elif text:
         strings = category_strings(raw)
-        classes = sorted(set(strings))
+        classes = sorted(set(strings))  # as strings, as before: "10" < "9" stays
         index = {c: i for i, c in enumerate(classes)}
         y = np.fromiter((index[v] for v in strings), dtype=np.int64, count=len(strings))
     else:

@@ -161,7 +161,8 @@ def category_strings(values: Any) -> Any:
     text as it is), missing values NaN."""
     import pandas as pd
 
-    if pd.api.types.is_numeric_dtype(values.dtype):
+    if pd.api.types.is_numeric_dtype(values.dtype) and \
+            not pd.api.types.is_bool_dtype(values.dtype):
         out = values.astype(object)
         present = values.notna()
         out[present] = [_number_name(v) for v in values[present]]
@@ -310,7 +311,7 @@ class Pipeline:
                 cats = set(present)
                 if col.fill is not None:
                     cats.add(col.fill)
-                col.categories = sorted(cats)
+                col.categories = _sorted_categories(cats)
                 col.outputs = ([f"{name}={c}" for c in col.categories]
                                if col.encoding == "one-hot" else [name])
             elif how == "number":
@@ -353,9 +354,10 @@ class Pipeline:
         shape ``(len(frame), len(feature_names))``.
 
         Numbers pass through (missing values filled as fitted); a category becomes its
-        one-hot columns, or its index among the sorted training categories (ordinal).
-        A category not seen in the training rows gives an all-zero one-hot row (ordinal:
-        -1). A date becomes year, month, day of year (1..366) and weekday (Monday 0).
+        one-hot columns, or (ordinal) its index among the training categories, sorted (by
+        value when all are numbers). A category not seen in the training rows gives an
+        all-zero one-hot row (ordinal: -1). A date becomes year, month, day of year
+        (1..366) and weekday (Monday 0).
 
         Raises:
             KeyError: for a column the pipeline uses that ``frame`` lacks.
@@ -476,6 +478,15 @@ class Pipeline:
 
 def infos_target(infos: Sequence[ColumnInfo]) -> str:
     return next(i.name for i in infos if i.role == "target")
+
+
+def _sorted_categories(cats: set[str]) -> list[str]:
+    """Categories in order: by value when every one is a number (``2 < 10``), else as
+    strings."""
+    try:
+        return sorted(cats, key=float)
+    except ValueError:
+        return sorted(cats)
 
 
 def _mode(values: list[Any]) -> Any:

@@ -298,7 +298,8 @@ def read_table(path: str | os.PathLike, *, header: str | int | None = "auto",
                delimiter: str | None = None, encoding: str | None = None,
                progress: Callable[[float], Any] | None = None,
                cancel: threading.Event | Callable[[], bool] | None = None,
-               chunk_rows: int = 100_000, max_bytes: int | None = None) -> Table:
+               chunk_rows: int = 100_000, max_bytes: int | None = None,
+               nrows: int | None = None) -> Table:
     """Read a CSV-like table with pandas.
 
     Args:
@@ -316,6 +317,7 @@ def read_table(path: str | os.PathLike, *, header: str | int | None = "auto",
             before each chunk.
         chunk_rows: rows per chunk (memory and progress granularity).
         max_bytes: size limit (default :data:`~nncore.limits.MAX_CSV_BYTES`).
+        nrows: read only the first ``nrows`` data rows (a preview), or all (None).
 
     Returns:
         a :class:`Table`. Missing values (:data:`NA_VALUES`) are NaN; a row with fewer
@@ -329,12 +331,15 @@ def read_table(path: str | os.PathLike, *, header: str | int | None = "auto",
             rows; a row with more fields than the first (``"data.csv: line 3 has 7
             fields, expected 5"``); a quote that is never closed; a header row beyond
             the rows of the file.
-        ValueError: for a bad ``header``, ``delimiter`` or ``encoding``.
+        ValueError: for a bad ``header``, ``delimiter``, ``encoding`` or ``nrows``.
         ReadCancelled: when ``cancel`` asked to stop.
     """
     import pandas as pd
 
     path = Path(path)
+    if nrows is not None and (isinstance(nrows, bool) or not isinstance(nrows, int)
+                              or nrows < 1):
+        raise ValueError(f"nrows must be None (every row) or a number >= 1, got {nrows!r}")
     if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1
                                   or delimiter in "\"\r\n"):
         raise ValueError(f"delimiter must be one character (not a quote or newline), "
@@ -387,7 +392,7 @@ def read_table(path: str | os.PathLike, *, header: str | int | None = "auto",
                                  index_col=False, skipinitialspace=True,
                                  keep_default_na=False, na_values=list(NA_VALUES),
                                  encoding=enc, encoding_errors="strict",
-                                 chunksize=chunk_rows, dtype=None)
+                                 chunksize=chunk_rows, dtype=None, nrows=nrows)
             with reader:
                 while True:
                     _check_cancel(cancel)

@@ -143,6 +143,8 @@ class TestReading:
         with pytest.raises(ReadCancelled):
             read_table(path, cancel=lambda: calls.append(1) or len(calls) > 2, chunk_rows=1000)
         assert len(calls) == 3
+        preview = read_table(path, nrows=25)
+        assert len(preview.frame) == 25 and preview.frame["a"].iloc[-1] == 24
 
     def test_what_pandas_refuses_is_said_with_the_line(self, tmp_path):
         path = tmp_path / "data.csv"
