@@ -176,6 +176,7 @@ class StepThroughPanel(QWidget):
         self.end_button.clicked.connect(self.run_to_end)
         self.update_button.clicked.connect(self.apply_update)
         self.document.undo_stack.indexChanged.connect(self._network_changed)
+        window.controller.state_changed.connect(self._training_state)
         self._buttons()
 
     # ------------------------------------------------------------------ actions
@@ -373,14 +374,27 @@ class StepThroughPanel(QWidget):
     def _network_changed(self, _index: int) -> None:
         """An edit (or undo): the run no longer matches the network."""
         if self._run is not None or self.step is not None:
-            self._run = self.step = self._weights = self._source = None
+            self._run = self._weights = self._source = None
             self._weights_text = ""
-            self.table.setRowCount(0)
-            self._rows = []
-            self.window.scene.set_wire_notes({})
-            self.window.scene.set_focus(None)
-            self._say("The network changed: press Start to step through it again.")
-            self._buttons()
+            self._put_out("The network changed: press Start to step through it again.")
+
+    @Slot(object)
+    def _training_state(self, state: Any) -> None:
+        """A run starts (or continues) training: the pass is put out, the canvas is the
+        training's; Start after it steps in the weights it leaves."""
+        if RunState(state).busy and self.step is not None:
+            self._put_out("A run is training: press Start when it ends to step in the "
+                          "weights it leaves.")
+
+    def _put_out(self, message: str) -> None:
+        """Forget the pass: the table, the canvas's light and numbers; say ``message``."""
+        self.step = None
+        self.table.setRowCount(0)
+        self._rows = []
+        self.window.scene.set_wire_notes({})
+        self.window.scene.set_focus(None)
+        self._say(message)
+        self._buttons()
 
     def hideEvent(self, event: QHideEvent) -> None:
         """The dock closed (View → Step-through): the canvas loses the current node's

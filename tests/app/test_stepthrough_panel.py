@@ -320,9 +320,13 @@ def test_start_steps_in_a_copy_of_the_trained_model_and_says_which_weights(windo
     dense = w.document.graph.node_by_name("Dense").id
     panel.start_button.click()  # before training: the weights a new run starts from
     assert "the initial weights (nothing trained yet)" in panel.status.text()
+    panel.forward_button.click()
     fresh = panel.step.model._modules[dense].weight.data.copy()
     with qtbot.waitSignal(w.controller.run_finished, timeout=60_000):
         w.start_training()
+        # training puts the pass out: the canvas is the training's
+        assert panel.step is None and w.scene.focus is None and not w.scene.wire_notes
+        assert "A run is training" in panel.status.text()
     run_id, trained_run = w.controller.trained_run()
     assert len(trained_run.trainer.history) == 5
     trained = trained_run.model._modules[dense].weight.data.copy()
