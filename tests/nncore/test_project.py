@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from nncore.data import DATASETS, DataFileError, csv_columns, is_header, load_csv
+from nncore.data import DATASETS, csv_columns, is_header, load_csv
 from nncore.graph import Graph, dumps
 from nncore.project import Project, TrainingRun, data_shape, load_data, run_key
 from nncore.project.settings import DatasetSettings
