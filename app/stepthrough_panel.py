@@ -270,14 +270,17 @@ class StepThroughPanel(QWidget):
         lines = []
         for update in self.step.apply_update():
             lines.append(f"{update.title} ({update.optimizer})")
-            for term in update.terms:
-                formula = f"  {term.formula}" if term.formula else ""
-                lines.append(f"  {term.symbol:>6} = {wire_text(term.after)}{formula}")
+            for term in update.terms:  # the value, then how it was computed
+                lines.append(f"  {term.symbol} = {wire_text(term.after)}")
+                if term.formula:
+                    lines.append(f"      {term.formula}")
             lines.append("")
         self.text.setPlainText("\n".join(lines))
         self._updates += 1
-        self._say("Updated: one optimizer step taken. Start again to step the same batch "
-                  "in the new weights.")
+        copy = f" in the copy (run {self._source[1]} is unchanged)" \
+            if self._source is not None and self._source[0] == "trained" else ""
+        self._say(f"Updated: one optimizer step taken{copy}. Start again to step the same "
+                  "batch in the new weights.")
         self._buttons()
 
     # ------------------------------------------------------------------ showing
@@ -390,6 +393,7 @@ class StepThroughPanel(QWidget):
         """Forget the pass: the table, the canvas's light and numbers; say ``message``."""
         self.step = None
         self.table.setRowCount(0)
+        self.text.setPlainText("")
         self._rows = []
         self.window.scene.set_wire_notes({})
         self.window.scene.set_focus(None)

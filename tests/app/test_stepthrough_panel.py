@@ -341,6 +341,7 @@ def test_start_steps_in_a_copy_of_the_trained_model_and_says_which_weights(windo
     panel.end_button.click()
     panel.update_button.click()
     assert not np.array_equal(panel.step.model._modules[dense].weight.data, trained)
+    assert f"in the copy (run {run_id} is unchanged)" in panel.status.text()
     # the real run is as training left it: weights and Adam's state
     np.testing.assert_array_equal(trained_run.model._modules[dense].weight.data, trained)
     for k, st in trained_run.optimizer.state_dict()["state"].items():
@@ -455,7 +456,9 @@ def test_apply_update_with_each_optimizer_shows_its_terms_and_is_one_step(logist
         assert [t.symbol for t in update.terms] == expected[:1] + decay + expected[1:]
         assert f"{update.title} ({info.cls.__name__})" in text
         for term in update.terms:  # each term's value as nncore computed it
-            assert f"{term.symbol:>6} = {wire_text(term.after)}" in text, (name, term.symbol)
+            line = f"  {term.symbol} = {wire_text(term.after)}"  # its formula below it
+            assert line + (f"\n      {term.formula}" if term.formula else "") in text, \
+                (name, term.symbol)
     for (n, p), (_, q) in zip(panel.step.model.named_parameters(),
                               reference.model.named_parameters()):
         np.testing.assert_array_equal(p.data, q.data, err_msg=n)  # bit for bit
