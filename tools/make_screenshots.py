@@ -136,6 +136,7 @@ def readme_pictures() -> None:
     _close(window)
     stepthrough_picture()
     stepthrough_digits_picture()
+    flow_picture()
 
 
 def stepthrough_picture() -> None:
@@ -196,6 +197,29 @@ def stepthrough_digits_picture() -> None:
     out = SCREENSHOTS / "stepthrough-digits.png"
     window.grab().save(str(out))
     print(f"wrote {out}")
+    _close(window)
+
+
+def flow_picture() -> None:
+    """View → Gradient Flow on spiral_relu halfway through training: the wires by their
+    gradient norm, the legend, a dead-ReLU badge."""
+    from app.main_window import READABLE_ZOOM
+
+    app, window = _window("spiral_relu")
+    window.flow_overlay.set_enabled(True)
+    out = SCREENSHOTS / "gradient_flow.png"
+
+    def picture(w) -> None:  # the canvas alone, as wide as the window (Train showed the plots)
+        for dock in (w.plots_dock, w.palette_dock, w.inspector_dock, w.history_dock,
+                     w.training_dock):
+            dock.hide()
+        app.processEvents()
+        w.view.fit(min_zoom=READABLE_ZOOM)
+        app.processEvents()
+        w.grab().save(str(out))
+        print(f"wrote {out}")
+
+    _train(window, 60, during=picture)
     _close(window)
 
 
