@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import replace
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
