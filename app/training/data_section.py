@@ -113,6 +113,14 @@ class _Preview(QStackedWidget):
         return QSize(150, 96)
 
 
+def _default_open_import(parent: QWidget, path: str, settings: dict[str, Any],
+                         keep: bool) -> dict[str, Any] | None:
+    """Show the CSV import dialog; its choices (OK) or None (Cancel)."""
+    from app.training.import_dialog import ImportDialog
+    dialog = ImportDialog(path, settings, keep=keep, parent=parent)
+    return dialog.choices() if dialog.exec() == ImportDialog.DialogCode.Accepted else None
+
+
 def _default_choose_file(parent: QWidget, kind: str, start: str) -> str | None:
     """Ask for a CSV (``kind="csv"``) or NPZ file with Qt's file dialog."""
     title = "Open a CSV data file" if kind == "csv" else "Open an NPZ data file"
@@ -130,6 +138,11 @@ class DataSection(Section):
     Attributes:
         choose_file: ``choose_file(parent, kind, start_dir) -> path or None`` asks for a
             data file (``kind``: ``"csv"`` or ``"npz"``); replace it in tests.
+        open_import: ``open_import(parent, path, settings, keep) -> choices or None``
+            shows the CSV import dialog (:class:`~app.training.import_dialog.ImportDialog`)
+            for ``path`` (absolute) with the dataset ``settings`` (a dict; ``keep``: start
+            from their choices); what it returns goes into the settings (None: Cancel,
+            nothing changes). Replace it in tests.
         preview_data: the loaded :class:`~nncore.data.Dataset`, or None.
         data_error: why the data cannot be loaded (text), or None.
     """
@@ -140,6 +153,7 @@ class DataSection(Section):
         self._access = access
         self._refresh_now = refresh_now
         self.choose_file: Callable[[QWidget, str, str], str | None] = _default_choose_file
+        self.open_import: Callable[..., dict[str, Any] | None] = _default_open_import
         self.preview_data: Dataset | None = None
         self.data_error: str | None = None
         self._preview_key: str | None = None
@@ -233,7 +247,14 @@ class DataSection(Section):
             QStyle.StandardPixmap.SP_BrowserReload))
         self.reload_button.setToolTip("Read the file again (after editing it)")
         self.reload_button.clicked.connect(self.reload_data)
+        self.columns_button = QToolButton()
+        self.columns_button.setObjectName("dataColumns")
+        self.columns_button.setText("Columns…")
+        self.columns_button.setToolTip("Choose the target, the features and how they are "
+                                       "encoded (the import dialog)")
+        self.columns_button.clicked.connect(self._edit_columns)
         file_row.addWidget(self.file_edit, 1)
+        file_row.addWidget(self.columns_button)
         file_row.addWidget(self.browse_button)
         file_row.addWidget(self.reload_button)
         self.file_row = QWidget()
@@ -362,11 +383,23 @@ class DataSection(Section):
 
     def _write_source(self, ds: dict[str, Any], key: Any) -> None:
         """A built-in set (``"builtin:<name>"``, its default options) or a file asked for
-        (``"csv"``, ``"npz"``; the separator guessed); Unchanged when none is chosen."""
+        (``"csv"``: then the import dialog's choices; ``"npz"``), or the import dialog
+        again on the CSV in use (``"columns"``); Unchanged when none is chosen (Cancel)."""
         self._chose_file = False
         if not isinstance(key, str):  # a heading of the list
             raise Unchanged
-        reset = {"options": {}, "target": None, "task": None, "classes": None}
+        if key == "columns":
+            if ds["source"] != "csv" or not ds["path"]:
+                raise Unchanged
+            path = str(self._csv_path(DatasetSettings.from_dict(ds)))
+            choices = self.open_import(self, path, ds, True)
+            if choices is None:
+                raise Unchanged
+            ds.update(choices)
+            self._chose_file = True
+            return
+        reset = {"options": {}, "target": None, "task": None, "classes": None,
+                 "columns": {}}
         if key.startswith("builtin:"):
             name = key.split(":", 1)[1]
             if ds["source"] != "builtin" or ds["name"] != name:
@@ -375,9 +408,13 @@ class DataSection(Section):
         path = self.choose_file(self, key, self._start_dir(ds))
         if not path:
             raise Unchanged  # the list goes back to the source in use
+        if key == "csv":
+            choices = self.open_import(self, str(path), ds, False)
+            if choices is None:
+                raise Unchanged  # Cancel: the project's data source stays
         ds.update(source=key, path=self._stored_path(Path(path)), **reset)
         if key == "csv":
-            ds["delimiter"] = _guess_delimiter(path)
+            ds.update(choices)
         self._chose_file = True
 
     def _after_source(self) -> None:
@@ -392,6 +429,10 @@ class DataSection(Section):
             p = Path(ds["path"])
             return str((p if p.is_absolute() or base is None else base / p).parent)
         return str(base or Path.home())
+
+    def _edit_columns(self) -> None:
+        """Reopen the import dialog on the CSV in use (one undoable command on OK)."""
+        self.source_binding.commit("columns")
 
     def _browse(self) -> None:
         current, _ = self._access.read("dataset")
@@ -419,6 +460,7 @@ class DataSection(Section):
         it and the file's columns."""
         builtin = ds.source == "builtin"
         self.source_form.setRowVisible(self.file_row, not builtin)
+        self.columns_button.setVisible(ds.source == "csv")
         if not builtin:
             self.file_edit.setText(ds.path or "")
             self.file_edit.setCursorPosition(len(ds.path or ""))  # the file name shows

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
 from nncore.tables import (ENCODINGS, IGNORED_KINDS, MISSING, PipelineSpec, describe_columns,
                            read_table, table_dataset)
 
-__all__ = ["ImportDialog", "PREVIEW_ROWS"]
+__all__ = ["ImportDialog", "import_choices", "PREVIEW_ROWS"]
 
 #: Rows the dialog reads for its preview and summary.
 PREVIEW_ROWS = 200
@@ -426,3 +426,15 @@ class ImportDialog(QDialog):
                 "target": self.target, "columns": spec["columns"],
                 "missing": spec["missing"], "category_encoding": spec["category_encoding"],
                 "expand_dates": spec["expand_dates"]}
+
+
+def import_choices(path: str | Path, settings: dict[str, Any],
+                   keep: bool = False) -> dict[str, Any] | None:
+    """What the import dialog's OK would write with its defaults (no dialog shown), or
+    None when OK is disabled (no target, or the file cannot be loaded): the seam for
+    tests and scripts that pick a file without a person at the screen."""
+    dialog = ImportDialog(path, settings, keep=keep)
+    try:
+        return dialog.choices() if dialog.ok_button.isEnabled() else None
+    finally:
+        dialog.deleteLater()

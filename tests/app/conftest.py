@@ -16,6 +16,18 @@ def isolated_settings(tmp_path_factory):
     yield folder
 
 
+@pytest.fixture(autouse=True)
+def no_import_dialog(monkeypatch):
+    """A CSV file chosen in a test takes its detected separator only, with no import
+    dialog (a modal dialog no one answers offscreen); tests/app/test_import_dialog.py
+    drives the real one (``DataSection.open_import``)."""
+    from app.training import data_section
+
+    monkeypatch.setattr(data_section, "_default_open_import",
+                        lambda parent, path, settings, keep:
+                        {"delimiter": data_section._guess_delimiter(path)})
+
+
 @pytest.fixture
 def patch_dialogs(monkeypatch):
     """Replace the save dialog and the message boxes (no one can answer them offscreen).
