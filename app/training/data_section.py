@@ -27,9 +27,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QFrame,
-                               QHBoxLayout, QLabel, QLineEdit, QSizePolicy,
+                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QSizePolicy,
                                QStackedWidget, QStyle, QToolButton, QWidget)
 
+from app.training.loader import DataLoader
 from app.training.section import Section, SettingsAccess
 from app.training.section import form as _form
 from app.training.section import label as _label
@@ -160,6 +161,13 @@ class DataSection(Section):
         self._columns_key: tuple | None = None
         self._columns: tuple[list[str], bool] = ([], False)
         self._chose_file = False  # the source's last change chose a file: read it
+        #: CSV files larger than this (bytes) load in a worker thread (:attr:`loader`)
+        self.thread_bytes = 2_000_000
+        self.loader = DataLoader(self)
+        self.loader.progress.connect(lambda f: self.load_bar.setValue(round(100 * f)))
+        self.loader.loaded.connect(self._loaded)
+        self.loader.failed.connect(self._load_failed)
+        self.loader.cancelled.connect(self._load_cancelled)
         self._build()
 
     def reload_data(self) -> None:
@@ -303,6 +311,23 @@ class DataSection(Section):
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary_label.setMaximumWidth(260)
         col.addWidget(self.summary_label)
+        # a big file loads in a worker thread: its progress and Cancel
+        self.load_row = QWidget()
+        load_layout = QHBoxLayout(self.load_row)
+        load_layout.setContentsMargins(0, 0, 0, 0)
+        self.load_bar = QProgressBar()
+        self.load_bar.setObjectName("dataLoadProgress")
+        self.load_bar.setRange(0, 100)
+        self.load_bar.setMaximumWidth(200)
+        self.load_cancel = QToolButton()
+        self.load_cancel.setObjectName("dataLoadCancel")
+        self.load_cancel.setText("Cancel")
+        self.load_cancel.setToolTip("Stop reading the file (the data shown stays)")
+        self.load_cancel.clicked.connect(lambda: self.loader.cancel())
+        load_layout.addWidget(self.load_bar)
+        load_layout.addWidget(self.load_cancel)
+        self.load_row.hide()
+        col.addWidget(self.load_row)
         self.split_label = QLabel()
         self.split_label.setObjectName("dataSplit")
         self.split_label.setWordWrap(True)
@@ -524,18 +549,44 @@ class DataSection(Section):
         if key == self._preview_key and not force:
             return
         self._preview_key = key
+        stamp = file_stamp(resolved, base)
+        if resolved.source == "csv" and stamp and (stamp[2] or 0) > self.thread_bytes:
+            self.loader.start(resolved, base, tag=ds)
+            self.load_bar.setValue(0)
+            self.load_bar.setFormat(f"reading {Path(stamp[0]).name}… %p%")
+            self.load_row.show()
+            return
+        self.loader.cancel(quiet=True)
+        self.load_row.hide()
         try:
             data = load_data_cached(resolved, base)
         except Exception as e:  # noqa: BLE001 - any failure is shown, never a traceback
-            self.preview_data = None
-            self.data_error = str(e) or type(e).__name__
-            self.summary_label.setText(f"⚠ {_short(self.data_error)}")
-            self.summary_label.setToolTip(f"<p>{html.escape(self.data_error)}</p>")
-            self.summary_label.setStyleSheet(f"color: {tone('error')};")
-            self.split_label.setText("")
-            self._preview_text("no data")
-            self.scatter.setData([], [])
+            self._load_failed(str(e) or type(e).__name__)
             return
+        self._show_data(data, ds)
+
+    def _loaded(self, data: Dataset) -> None:
+        self.load_row.hide()
+        self._show_data(data, self.loader.tag)
+
+    def _load_cancelled(self) -> None:
+        """The threaded load stopped: the data shown before stays."""
+        self.load_row.hide()
+        self.split_label.setText("Reading cancelled: the data shown is the previous one "
+                                 "(Reload to read the file)")
+
+    def _load_failed(self, message: str) -> None:
+        self.load_row.hide()
+        self.preview_data = None
+        self.data_error = message
+        self.summary_label.setText(f"⚠ {_short(self.data_error)}")
+        self.summary_label.setToolTip(f"<p>{html.escape(self.data_error)}</p>")
+        self.summary_label.setStyleSheet(f"color: {tone('error')};")
+        self.split_label.setText("")
+        self._preview_text("no data")
+        self.scatter.setData([], [])
+
+    def _show_data(self, data: Dataset, ds: DatasetSettings) -> None:
         self.preview_data = data
         self.data_error = None
         self.summary_label.setStyleSheet("")

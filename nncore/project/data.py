@@ -135,17 +135,21 @@ def file_stamp(settings: DatasetSettings, base_dir: str | os.PathLike | None = N
 
 
 def load_data_cached(settings: DatasetSettings,
-                     base_dir: str | os.PathLike | None = None) -> Dataset:
+                     base_dir: str | os.PathLike | None = None, *,
+                     progress: Callable[[float], Any] | None = None,
+                     cancel: Any = None) -> Dataset:
     """:func:`load_data`, remembered per settings and file stamp (:func:`file_stamp`):
     the canvas, the inspector and the training panel ask at every change. Treat the
-    result as read-only."""
+    result as read-only. ``progress`` and ``cancel`` go to :func:`load_data` when the
+    data is read (a worker thread's load fills the cache for the GUI's later asks)."""
     key = json.dumps([settings.to_dict(), file_stamp(settings, base_dir)], sort_keys=True,
                      default=str)
     data = _DATA_CACHE.get(key)
     if data is None:
         if len(_DATA_CACHE) > 8:
             _DATA_CACHE.clear()
-        data = _DATA_CACHE[key] = load_data(settings, base_dir)
+        data = _DATA_CACHE[key] = load_data(settings, base_dir, progress=progress,
+                                            cancel=cancel)
     return data
 
 

@@ -191,3 +191,43 @@ def test_section_cancel_changes_nothing(make_training_panel, qtbot, tmp_path):
     section.source_binding.commit("csv")
     assert seen and doc.undo_stack.count() == 0 and doc.graph.settings == before
     assert panel.source_combo.currentData() == "builtin:digits"
+
+
+# --- loading in a worker thread
+
+
+def _big_csv(path: Path, rows: int = 30_000) -> Path:
+    path.write_text("a,b,c,species\n" + "".join(
+        f"{i % 7},{i % 5}.5,{i % 3},{('x', 'y', 'z')[i % 3]}\n" for i in range(rows)))
+    return path
+
+
+def test_threaded_load_then_cancel_keeps_the_previous_preview(make_training_panel, qtbot,
+                                                              tmp_path):
+    panel, section = _section(make_training_panel)
+    panel.refresh_now()
+    before = section.preview_data
+    assert before is not None and before.n_features == 64  # digits
+    section.thread_bytes = 0  # every CSV loads in the worker thread
+    path = _big_csv(tmp_path / "big.csv")
+    section.choose_file = lambda *a: str(path)
+    section.open_import = lambda parent, p, settings, keep: {"target": "species"}
+    with qtbot.waitSignal(section.loader.loaded, timeout=20000):
+        section.source_binding.commit("csv")
+        panel.refresh_now()
+        assert section.loader.running and not section.load_row.isHidden()
+    assert section.load_row.isHidden()
+    data = section.preview_data
+    assert data.n_features == 3 and list(data.classes) == ["x", "y", "z"]
+    assert section.summary_label.text().startswith("30000 samples")
+    # another file, cancelled at once: the preview stays the one shown
+    other = _big_csv(tmp_path / "other.csv", rows=40_000)
+    section.choose_file = lambda *a: str(other)
+    with qtbot.waitSignal(section.loader.cancelled, timeout=20000):
+        section.source_binding.commit("csv")
+        panel.refresh_now()
+        assert section.loader.running
+        section.load_cancel.click()
+    assert section.preview_data is data and section.load_row.isHidden()
+    assert "cancelled" in section.split_label.text()
+    section.loader.wait()
