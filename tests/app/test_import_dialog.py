@@ -231,3 +231,52 @@ def test_threaded_load_then_cancel_keeps_the_previous_preview(make_training_pane
     assert section.preview_data is data and section.load_row.isHidden()
     assert "cancelled" in section.split_label.text()
     section.loader.wait()
+
+
+# --- training through the window, then save and reopen
+
+
+def test_train_with_text_classes_then_reopen_applies_the_same_pipeline(window, qtbot,
+                                                                       tmp_path):
+    from PySide6.QtCore import QPointF
+
+    from nncore.project import load_data
+
+    doc = window.document
+    window.new_file()
+    shutil.copy(TABLES / "animals.csv", tmp_path / "animals.csv")
+    assert window.save_to(tmp_path / "project.json")
+    graph, scene = doc.graph, window.scene
+    inp = graph.nodes[0].id
+    ids = [inp] + [scene.add_node(t, QPointF(280 * i, 0))
+                   for i, t in enumerate(["dense", "cross_entropy"], 1)]
+    graph.connect(inp, "features", ids[1], "input")
+    graph.connect(ids[1], "output", ids[2], "input")
+    graph.connect(inp, "labels", ids[2], "target")
+    graph.set_params(ids[1], {"units": 3})
+    section = window.training_panel.data_group
+    section.choose_file = lambda *a: str(tmp_path / "animals.csv")
+
+    def act(d):
+        _edit(qtbot, d, "island", 1, "ignore")
+        d.missing_combo.setCurrentText("most_frequent")
+    _accept_with(section, qtbot, act=act)
+    section.source_binding.commit("csv")
+    ds = doc.graph.settings["dataset"]
+    assert ds["path"] == "animals.csv" and ds["target"] == "species"
+    assert ds["columns"] == {"island": {"role": "ignore"}} and ds["missing"] == "most_frequent"
+    window.training_panel.epochs_spin.setValue(2)
+    assert doc.project.analysis().ok, doc.project.problems()
+    with qtbot.waitSignal(window.controller.run_finished, timeout=60_000):
+        run_id = window.start_training()
+    run = window.runs.get(run_id)
+    assert run.status == "finished", run.message
+    window.plots.redraw_now()
+    assert list(window.plots.confusion.class_names) == ["Adelie", "Chinstrap", "Gentoo"]
+    data = doc.project.load_data()
+    assert data.n_features == 6 and data.classes == ["Adelie", "Chinstrap", "Gentoo"]
+    assert window.save_to(tmp_path / "project.json")
+    assert window.open_file(tmp_path / "project.json")
+    again = load_data(DatasetSettings.from_dict(doc.graph.settings["dataset"]), tmp_path)
+    assert again.pipeline.to_dict() == data.pipeline.to_dict()
+    assert again.X.tobytes() == data.X.tobytes() and again.classes == data.classes
