@@ -13,6 +13,8 @@ Everything goes through the real window, offscreen: the Train button's path
   forward through one sample and back to its MatMul, the numbers on the wires;
 * ``resources/screenshots/stepthrough-digits.png``: the operator-built digits network after
   5 epochs, a batch of 8 stepped back to its ReLU (heat maps of the large wires);
+* ``resources/screenshots/import-dialog.png``: the CSV import dialog on a penguins-like
+  table (``--import-dialog``: this picture only);
 * with ``--all DIR``: for each example, ``NAME-during.png`` (half way through its epochs,
   taken while the worker trains) and ``NAME-after.png``, on the tab that teaches most for
   it (decision boundary for 2-D sets, confusion matrix for digits and breast cancer, the
@@ -223,6 +225,24 @@ def flow_picture() -> None:
     _close(window)
 
 
+def import_dialog_picture() -> None:
+    """The CSV import dialog on tests/data/tables/animals.csv (a penguins-like table: an
+    identifier, categories with missing values, a date, a constant column)."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.training.import_dialog import ImportDialog
+
+    app = QApplication.instance() or QApplication([])
+    dialog = ImportDialog(ROOT / "tests" / "data" / "tables" / "animals.csv", {})
+    dialog.show()
+    app.processEvents()
+    out = SCREENSHOTS / "import-dialog.png"
+    dialog.grab().save(str(out))
+    print(f"wrote {out}")
+    dialog.close()
+    dialog.deleteLater()
+
+
 def example_pictures(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for example, (epochs, tab, node) in EXAMPLE_VIEWS.items():
@@ -237,13 +257,19 @@ def example_pictures(out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--import-dialog", action="store_true",
+                        help="only the import dialog's picture (import-dialog.png)")
     parser.add_argument("--all", metavar="DIR", type=Path,
                         help="also picture every example during and after training, in DIR")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     # The window as a new user first sees it: not the dock sizes remembered here.
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="nncanvas-shots-")
+    if args.import_dialog:
+        import_dialog_picture()
+        return 0
     readme_pictures()
+    import_dialog_picture()
     if args.all:
         example_pictures(args.all)
     return 0

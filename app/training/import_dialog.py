@@ -27,8 +27,8 @@ __all__ = ["ImportDialog", "import_choices", "PREVIEW_ROWS"]
 PREVIEW_ROWS = 200
 _DELIMITERS = ((",", "comma  ,"), (";", "semicolon  ;"), ("\t", "tab"), ("|", "bar  |"))
 _HEADERS = [("auto", "detected"), (None, "none")] + [(i, f"row {i + 1}") for i in range(10)]
-_ROLE, _KIND, _MISSING_COUNT, _ENCODING, _STRATEGY = range(1, 6)
-_COLUMN_TITLES = ("Column", "Role", "Kind", "Missing", "Encoding", "If missing")
+_ROLE, _KIND, _MISSING_COUNT, _ENCODING, _STRATEGY, _WHY = range(1, 7)
+_COLUMN_TITLES = ("Column", "Role", "Kind", "Missing", "Encoding", "If missing", "Why")
 _DEFAULT = "(default)"
 
 
@@ -66,7 +66,8 @@ class _FrameModel(QAbstractTableModel):
 
 
 class _ColumnsModel(QAbstractTableModel):
-    """One row per column: name, role, kind, missing count, encoding, missing strategy.
+    """One row per column: name, role, kind, missing count, encoding, missing strategy
+    and why it is of its kind (or ignored).
 
     ``infos`` are :class:`~nncore.tables.ColumnInfo`; ``choices`` column name -> the
     user's ``{"role", "encoding", "missing"}`` (the target is ``target``)."""
@@ -99,7 +100,7 @@ class _ColumnsModel(QAbstractTableModel):
         info = self.infos[row]
         if column == _ROLE:
             return ("feature", "target", "ignore")
-        if column == _ENCODING and info.kind == "category":
+        if column == _ENCODING and info.kind == "category" and info.name != self.dialog.target:
             return (_DEFAULT, *ENCODINGS)
         if column == _STRATEGY and info.missing:
             return (_DEFAULT, *MISSING)
@@ -122,6 +123,8 @@ class _ColumnsModel(QAbstractTableModel):
             return info.kind
         if column == _MISSING_COUNT:
             return f"{info.missing:,}"
+        if column == _WHY:
+            return info.note or info.reason
         key = "encoding" if column == _ENCODING else "missing"
         if not self.options(row, column):
             return ""
@@ -275,7 +278,7 @@ class ImportDialog(QDialog):
         self.columns_view.verticalHeader().setDefaultSectionSize(24)
         header = self.columns_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((160, 90, 90, 70, 90, 120)):
+        for column, width in enumerate((150, 80, 85, 65, 85, 110)):
             header.resizeSection(column, width)
         header.setStretchLastSection(True)
         layout.addWidget(self.columns_view, 3)
@@ -293,7 +296,7 @@ class ImportDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        self.resize(900, 620)
+        self.resize(1000, 640)
 
         self.header_combo.currentIndexChanged.connect(lambda _i: self.reread())
         self.delimiter_combo.currentIndexChanged.connect(lambda _i: self.reread())
@@ -328,6 +331,8 @@ class ImportDialog(QDialog):
                 self.target = guessed.name
         self._keep_target = True
         self.preview_model.set_frame(frame)
+        if frame.shape[1] <= 60:  # a wide table keeps the fixed width (no measuring)
+            self.preview_view.resizeColumnsToContents()
         self.columns_model.set_infos(self.infos)
         self.notes_label.setText(" ".join(self.table.notes))
         self.update_summary()
