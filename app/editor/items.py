@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 from app.theme import CATEGORY_COLORS, PORT_COLORS, Theme
 from nncore.graph import DataShape, Edge, Node
 
-__all__ = ["NodeItem", "PortItem", "EdgeItem", "WIDTH", "node_size"]
+__all__ = ["NodeItem", "PortItem", "EdgeItem", "WireLabel", "WIDTH", "node_size"]
 
 WIDTH = 190.0
 HEADER = 30.0
@@ -393,6 +393,9 @@ class EdgeItem(QGraphicsPathItem):
         self._bounds = QRectF()
         self.backward = False
         self.overlay: QPen | None = None  # drawn instead of the kind's pen (set_overlay)
+        #: The label's own item, above every wire (a lit or flow-coloured wire would
+        #: cover another wire's label): the scene adds and removes it with the wire.
+        self.label_item = WireLabel(self)
 
     def update_path(self, start: QPointF, end: QPointF, lane: float | None = None) -> None:
         """Redraw the curve between two scene points (along a lane below the cards in
@@ -402,8 +405,8 @@ class EdgeItem(QGraphicsPathItem):
         self.prepareGeometryChange()
         self._mid = path.pointAtPercent(0.5)
         self.setPath(path)
-        self._bounds = path.boundingRect().adjusted(-3, -3, 3, 3).united(
-            QRectF(self._mid - QPointF(90, 12), self._mid + QPointF(90, 12)))
+        self._bounds = path.boundingRect().adjusted(-3, -3, 3, 3)
+        self.label_item.place()
 
     def set_overlay(self, pen: QPen | None) -> None:
         """Draw the wire with ``pen`` (the step-through's focus, the gradient flow's
@@ -413,11 +416,28 @@ class EdgeItem(QGraphicsPathItem):
             self.overlay = pen
             self.setZValue(0 if pen is None else 0.5)
             self.update()
+            self.label_item.update()  # its frame takes the wire's colour
 
     def set_label(self, text: str) -> None:
         if text != self.label:
             self.label = text
-            self.update()
+            self.label_item.place()
+
+    def drawn_pen(self) -> QPen:
+        """The pen the wire is drawn with now: the selection's, else the overlay's,
+        else its kind's."""
+        st = style(self.scene().theme)  # type: ignore[union-attr]
+        selected = self.isSelected()
+        if self.overlay is not None and not selected:
+            return self.overlay
+        return st.wire_pen.get((self.kind, selected), st.dim_pen)
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        if change == QGraphicsItem.ItemSelectedHasChanged:
+            self.label_item.update()
+        elif change == QGraphicsItem.ItemVisibleHasChanged:
+            self.label_item.setVisible(bool(value))  # a wire being re-dragged hides both
+        return super().itemChange(change, value)
 
     def shape(self) -> QPainterPath:
         stroker = QPainterPathStroker()
@@ -429,29 +449,58 @@ class EdgeItem(QGraphicsPathItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: Any = None) -> None:
-        theme: Theme = self.scene().theme  # type: ignore[union-attr]
-        st = style(theme)
-        selected = self.isSelected()
-        pen = st.wire_pen.get((self.kind, selected), st.dim_pen)
-        if self.overlay is not None and not selected:
-            pen = self.overlay
-        painter.setPen(pen)
+        painter.setPen(self.drawn_pen())
         painter.setBrush(Qt.NoBrush)
         painter.drawPath(self.path())
-        if not self.label:
+
+
+class WireLabel(QGraphicsItem):
+    """A wire's label (its shape, or the step-through's numbers) in a rounded box at
+    the wire's middle, framed in the wire's colour. A top-level item above every wire
+    and below the cards; on a wire too short to show around the box it sits just above
+    the wire instead of covering it, over the cards' headers."""
+
+    def __init__(self, wire: EdgeItem) -> None:
+        super().__init__()
+        self.wire = wire
+        self.setZValue(0.9)
+        self.setAcceptedMouseButtons(Qt.NoButton)  # clicks go to the wire below
+        self._box = QRectF()
+
+    def place(self) -> None:
+        """Size and place the box from the wire's label and path."""
+        self.prepareGeometryChange()
+        text, mid = self.wire.label, self.wire._mid
+        if not text:
+            self._box = QRectF()
+        else:
+            w = QFontMetricsF(SMALL_FONT).horizontalAdvance(text) + 10
+            path = self.wire.path().boundingRect()
+            short = path.width() < w + 24 and path.height() < 30
+            y = mid.y() - 23 if short else mid.y() - 9
+            self._box = QRectF(mid.x() - w / 2, y, w, 18)
+            # Between two close cards the box is wider than the gap: it goes over the
+            # cards' headers rather than under them.
+            self.setZValue(1.5 if short else 0.9)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._box.adjusted(-1, -1, 1, 1)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: Any = None) -> None:
+        if self._box.isEmpty():
             return
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod >= TEXT_LOD:
-            color = pen.color()
-            painter.setFont(SMALL_FONT)
-            metrics = QFontMetricsF(SMALL_FONT)
-            w = metrics.horizontalAdvance(self.label) + 10
-            box = QRectF(self._mid.x() - w / 2, self._mid.y() - 9, w, 18)
-            painter.setPen(QPen(color, 1))
-            painter.setBrush(QColor(theme.wire_label_bg))
-            painter.drawRoundedRect(box, 6, 6)
-            painter.setPen(QColor(theme.text))
-            painter.drawText(box, Qt.AlignCenter, self.label)
+        if lod < TEXT_LOD:
+            return
+        theme: Theme = self.scene().theme  # type: ignore[union-attr]
+        painter.setFont(SMALL_FONT)
+        painter.setPen(QPen(self.wire.drawn_pen().color(), 1))
+        painter.setBrush(QColor(theme.wire_label_bg))
+        painter.drawRoundedRect(self._box, 6, 6)
+        painter.setPen(QColor(theme.text))
+        painter.drawText(self._box, Qt.AlignCenter, self.wire.label)
 
 
 def wire_path(start: QPointF, end: QPointF, lane: float | None = None) -> QPainterPath:

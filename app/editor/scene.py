@@ -207,6 +207,7 @@ class GraphScene(QGraphicsScene):
         item = EdgeItem(edge, spec.kind if spec else "tensor")
         self.edges[edge] = item
         self.addItem(item)
+        self.addItem(item.label_item)
         self._place_edge(item, lanes=False)
         self._schedule()
 
@@ -214,6 +215,7 @@ class GraphScene(QGraphicsScene):
         item = self.edges.pop(edge, None)
         if item is not None:
             self._wires_below.discard(item)
+            self.removeItem(item.label_item)
             self._remove_item(item)
         self._schedule()
 
