@@ -151,6 +151,7 @@ class MainWindow(QMainWindow):
         self.plots_dock = self._dock("Plots", "plots", self.plots, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.history_dock, self.plots_dock)
         self.inspector_dock.raise_()
+        self._connect_data_tab()
         # one minibatch through the network, node by node (issue 10)
         self.stepthrough = StepThroughPanel(self)
         self.stepthrough_dock = self._dock("Step-through", "stepthrough", self.stepthrough,
@@ -160,6 +161,21 @@ class MainWindow(QMainWindow):
         self.minimap_corner = MinimapCorner(self.minimap, self.view, self.scene,
                                             self.document.graph, self)
         self.flow_overlay = FlowOverlay(self)  # View → Gradient Flow
+
+    def _connect_data_tab(self) -> None:
+        """The Plots' Data tab shows the project's dataset (:meth:`Project.load_data`,
+        the cache the canvas reads too); it is asked again after every change that may
+        give another one: the dataset settings, another project or folder (relative
+        paths), a loss added, removed or retyped (it decides a file's task)."""
+        data = self.plots.data
+        document = self.document
+        data.set_source(lambda: document.project.load_data())
+        graph = document.graph
+        for event in (graph.settings_changed, graph.graph_reset, graph.node_added,
+                      graph.node_removed):
+            event.connect(data.data_changed)
+        graph.node_changed.connect(lambda _node, what: what == "type" and data.data_changed())
+        document.path_changed.connect(data.data_changed)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)

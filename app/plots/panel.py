@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 from app.plots.base import REDRAW_INTERVAL_MS, as_theme, write_history_csv
 from app.plots.boundary import BoundaryView
 from app.plots.confusion import ConfusionView
+from app.plots.data_view import DataView
 from app.plots.gradients import GradientView
 from app.plots.histograms import HistogramView
 from app.plots.loss import LossView
@@ -43,8 +44,8 @@ class _Pending:
 
 
 class PlotsPanel(QWidget):
-    """Tabs with the loss, gradient, histogram, decision-boundary and confusion views
-    above the runs table.
+    """Tabs with the loss, gradient, histogram, decision-boundary and confusion views and
+    the dataset (the Data tab) above the runs table.
 
     Args:
         store: the session's :class:`~app.training.runs.RunStore`.
@@ -53,6 +54,9 @@ class PlotsPanel(QWidget):
         loss, gradients, histograms, boundary, confusion: the views
             (:class:`LossView`, :class:`GradientView`, :class:`HistogramView`,
             :class:`BoundaryView`, :class:`ConfusionView`).
+        data: the Data tab (:class:`~app.plots.data_view.DataView`): the project's
+            dataset, not a run's; the window gives it its source. It draws itself when
+            shown after a change, not from the timer.
         runs_table: the :class:`RunsTable`.
         tabs: the :class:`QTabWidget` of the views.
         timer: the redraw :class:`QTimer` (``REDRAW_INTERVAL_MS``, started by a change).
@@ -77,6 +81,7 @@ class PlotsPanel(QWidget):
         self.histograms = HistogramView(store)
         self.boundary = BoundaryView(store)
         self.confusion = ConfusionView(store)
+        self.data = DataView()
         self.runs_table = RunsTable(store)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -85,7 +90,8 @@ class PlotsPanel(QWidget):
                 (self.gradients, "Gradients", "Gradient norm of every parameter tensor"),
                 (self.histograms, "Histograms", "Activations and weights of one node"),
                 (self.boundary, "Decision boundary", "What a 2-D classifier predicts where"),
-                (self.confusion, "Confusion matrix", "Which classes get mistaken for which")]:
+                (self.confusion, "Confusion matrix", "Which classes get mistaken for which"),
+                (self.data, "Data", "The dataset itself: classes, features, samples")]:
             self.tabs.addTab(view, title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
         splitter = QSplitter(Qt.Vertical)
@@ -120,7 +126,7 @@ class PlotsPanel(QWidget):
 
     def show_tab(self, name: str) -> bool:
         """Bring a view to the front by a word of its title ("loss", "gradients",
-        "histograms", "boundary", "confusion"); False if none matches."""
+        "histograms", "boundary", "confusion", "data"); False if none matches."""
         for i in range(self.tabs.count()):
             if name.lower() in self.tabs.tabText(i).lower():
                 self.tabs.setCurrentIndex(i)
@@ -137,6 +143,7 @@ class PlotsPanel(QWidget):
         self.theme = as_theme(theme)
         for view in self.views:
             view.apply_theme(self.theme)
+        self.data.apply_theme(self.theme)
 
     def select_node(self, name: str) -> None:
         """Show node ``name``'s histograms (e.g. when it is clicked on the canvas)."""
