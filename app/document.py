@@ -63,10 +63,13 @@ class Document(QObject):
     Signals:
         path_changed(object): the file path (a ``Path``, or None for a new project).
         modified_changed(bool): whether there are unsaved changes.
+        replaced(): another project took this one's place (New, Open, an example); the
+            undo stack is empty, so no ``indexChanged`` tells of it.
     """
 
     path_changed = Signal(object)
     modified_changed = Signal(bool)
+    replaced = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -248,5 +251,6 @@ class Document(QObject):
         self.example = example
         self.stamp = stamp
         self.undo_stack.setClean()
+        self.replaced.emit()
         self.path_changed.emit(path)
         self.modified_changed.emit(False)

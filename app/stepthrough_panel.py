@@ -41,6 +41,9 @@ __all__ = ["StepThroughPanel", "wire_text", "wire_note", "cell_text", "SMALL"]
 
 #: A tensor of at most this many values is shown as its numbers.
 SMALL = 12
+#: What the status says before Start.
+READY_TEXT = ("Press Start: one minibatch in the current weights (a copy of the trained "
+              "model's, or those a new run starts from).")
 
 
 def wire_note(value: Any, gradient: Any) -> str:
@@ -114,6 +117,9 @@ class StepThroughPanel(QWidget):
         self.size_spin.setRange(1, 1024)
         self.size_spin.setValue(4)
         self.size_spin.setPrefix("batch of ")
+        self.size_spin.setToolTip("How many samples go through this pass. Training takes "
+                                  "the batch size of the Training panel (32 by default); "
+                                  "a few samples keep every number readable")
         self.mode_combo = QComboBox()
         self.mode_combo.addItem("training behaviour", True)
         self.mode_combo.addItem("evaluation behaviour", False)
@@ -143,8 +149,7 @@ class StepThroughPanel(QWidget):
         steps.addWidget(self.element_edit)
         steps.addStretch(1)
         layout.addLayout(steps)
-        self.status = QLabel("Press Start: one minibatch in the current weights (a copy of "
-                             "the trained model's, or those a new run starts from).")
+        self.status = QLabel(READY_TEXT)
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -176,6 +181,7 @@ class StepThroughPanel(QWidget):
         self.end_button.clicked.connect(self.run_to_end)
         self.update_button.clicked.connect(self.apply_update)
         self.document.undo_stack.indexChanged.connect(self._network_changed)
+        self.document.replaced.connect(self._network_changed)  # File → New / Open
         window.controller.state_changed.connect(self._training_state)
         self._buttons()
 
@@ -192,9 +198,9 @@ class StepThroughPanel(QWidget):
 
         controller = self.window.controller
         if controller.state != RunState.IDLE:
-            self._say(f"Cannot step through while a run is {controller.state}: stop it or let "
-                      "it finish, then Start (the step-through steps in a copy of its "
-                      "weights).", error=True)
+            self._put_out(f"Cannot step through while a run is {controller.state}: stop it or "
+                          "let it finish, then Start (the step-through steps in a copy of its "
+                          "weights).", error=True)
             return
         trained = controller.trained_run()
         try:
@@ -219,9 +225,9 @@ class StepThroughPanel(QWidget):
                 size=self.size_spin.value(), training=bool(self.mode_combo.currentData()),
                 weights=self._weights)
         except (GraphError, ParamError, ValueError, OSError) as e:
-            self.step = None
-            self._say(f"Cannot step through: {e}", error=True)
-            self._buttons()
+            # nothing of an earlier pass stays beside the refusal
+            self._put_out(f"Cannot step through: {str(e).removeprefix('step-through: ')}",
+                          error=True)
             return
         self.window.scene.set_wire_notes({})
         self.window.scene.set_focus(None)
@@ -293,7 +299,7 @@ class StepThroughPanel(QWidget):
         done = len(step.backward_known if going == "Backward" else step.forward_known)
         total = len(step.backward_order if going == "Backward" else step.forward_order)
         loss = f"; loss {step.loss:.4g}" if step.loss is not None else ""
-        self._say(f"{going} {done}/{total}: {name}{loss} · {self.weights_text()}")
+        status = f"{going} {done}/{total}: {name}{loss} · {self.weights_text()}"
         self.window.scene.set_focus(nid)  # the current node and its wires, lit on the canvas
         rows = []
         for e in graph.incoming(nid):
@@ -325,11 +331,28 @@ class StepThroughPanel(QWidget):
                 notes[(node_id, port)] = wire_note(
                     step.value(node_id, port), step.gradient(node_id, port) if known else None)
         self.window.scene.set_wire_notes(notes)
+        problems = self._nonfinite()
         try:
             self.text.setPlainText(step.explain(nid, self.element()))
         except (KeyError, ValueError, IndexError) as e:
-            self.text.setPlainText(str(e).removeprefix("step-through: "))
+            why = str(e).removeprefix("step-through: ")
+            self.text.setPlainText(why)
+            problems.append(why)
+        self._say(" · ".join([status, *problems]), error=bool(problems))
         self._buttons()
+
+    def _nonfinite(self) -> list[str]:
+        """Where a NaN or an infinity first appeared in the values and in the gradients
+        known so far, as sentences naming the wire ("node.port")."""
+        step, graph = self.step, self.document.graph
+        found = []
+        for gradients, what in ((False, "value"), (True, "gradient")):
+            wire = step.first_nonfinite(gradients=gradients)
+            if wire is not None:
+                node = graph.node(wire[0]).name if graph.has_node(wire[0]) else wire[0]
+                found.append(f"a NaN or infinity first appears in the {what} of "
+                             f"{node}.{wire[1]}")
+        return found
 
     @Slot(int, int)
     def show_array(self, row: int, column: int) -> None:
@@ -348,14 +371,20 @@ class StepThroughPanel(QWidget):
 
     def element(self) -> tuple[int, ...] | None:
         """The element the explanation is about, from the field ("2, 0"), or None (the
-        node's default: its first element)."""
+        node's default: its first element).
+
+        Raises:
+            ValueError: naming the text when it is not whole numbers separated by commas.
+        """
         text = self.element_edit.text().strip()
         if not text:
             return None
         try:
             return tuple(int(part) for part in text.replace(";", ",").split(","))
         except ValueError:
-            return None
+            raise ValueError(f"explain: {text!r} is not an element; write its indices as "
+                             "whole numbers separated by commas (sample, unit), e.g. "
+                             "2, 0") from None
 
     @Slot()
     def _element_changed(self) -> None:
@@ -373,13 +402,16 @@ class StepThroughPanel(QWidget):
         self.end_button.setEnabled(step is not None and (step.can_forward or step.can_backward))
         self.update_button.setEnabled(step is not None and step.can_update)
 
-    @Slot(int)
-    def _network_changed(self, _index: int) -> None:
-        """An edit (or undo): the run no longer matches the network."""
-        if self._run is not None or self.step is not None:
-            self._run = self._weights = self._source = None
-            self._weights_text = ""
-            self._put_out("The network changed: press Start to step through it again.")
+    @Slot(object)
+    def _network_changed(self, _what: Any = None) -> None:
+        """An edit, an undo, a dataset switch or another file: the run no longer matches
+        the network, and nothing shown of the old pass stays (not even an explanation
+        or a refusal's message)."""
+        stale = self._run is not None or self.step is not None
+        self._run = self._weights = self._source = None
+        self._weights_text = ""
+        self._put_out("The network changed: press Start to step through it again." if stale
+                      else READY_TEXT)
 
     @Slot(object)
     def _training_state(self, state: Any) -> None:
@@ -389,15 +421,16 @@ class StepThroughPanel(QWidget):
             self._put_out("A run is training: press Start when it ends to step in the "
                           "weights it leaves.")
 
-    def _put_out(self, message: str) -> None:
-        """Forget the pass: the table, the canvas's light and numbers; say ``message``."""
+    def _put_out(self, message: str, error: bool = False) -> None:
+        """Forget the pass: the table, the text, the canvas's light and numbers; say
+        ``message`` (in the error colour with ``error``)."""
         self.step = None
         self.table.setRowCount(0)
         self.text.setPlainText("")
         self._rows = []
         self.window.scene.set_wire_notes({})
         self.window.scene.set_focus(None)
-        self._say(message)
+        self._say(message, error)
         self._buttons()
 
     def hideEvent(self, event: QHideEvent) -> None:

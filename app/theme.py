@@ -40,8 +40,9 @@ class Theme:
     error: str
     wire_label_bg: str
     dim: str
-    #: the step-through's current node and its wires
-    focus: str = "#7b2ff7"
+    #: the step-through's current node and its wires: green, a hue the gradient-flow
+    #: colour map (plasma: blue, purple, orange) never takes, so the two never mix up
+    focus: str = "#00a651"
 
     def color(self, field: str) -> QColor:
         return QColor(getattr(self, field))
@@ -53,7 +54,7 @@ LIGHT = Theme("light", canvas="#f5f6f8", grid_minor="#e8eaee", grid_major="#d9dc
 DARK = Theme("dark", canvas="#1e2128", grid_minor="#262a33", grid_major="#2f3440",
              card="#2b303b", card_border="#434a59", text="#e6e9ef", text_dim="#9aa3b5",
              selection="#ffb347", error="#ff5c5c", wire_label_bg="#2b303bd8", dim="#4a5060",
-             focus="#b388ff")
+             focus="#4ade80")
 THEMES = {"light": LIGHT, "dark": DARK}
 
 

@@ -321,7 +321,9 @@ class StepThrough:
         saved_grads = [p.grad for _, p in params]
         x = Tensor(self.x, requires_grad=True)  # dL/d(features) too
         try:
-            with self._behaviour(model):
+            # a NaN or an overflow is shown where it appears (first_nonfinite), not
+            # warned about on the console
+            with self._behaviour(model), np.errstate(all="ignore"):
                 for _, p in params:
                     p.grad = None
                 values, _, loss = model.trace(x, self.y)
@@ -610,10 +612,11 @@ class StepThrough:
             p.grad = None if g is None else g.copy()
         for b, new in zip(model.buffers(), self._buffers_after):
             b[...] = new
-        if self.max_grad_norm is not None:
-            nn.clip_grad_norm_(model.parameters(), self.max_grad_norm)
-        before = {name: opt.snapshot(p) for name, p in named if p.grad is not None}
-        opt.step()
+        with np.errstate(all="ignore"):  # a NaN gradient steps to NaN, shown, not warned
+            if self.max_grad_norm is not None:
+                nn.clip_grad_norm_(model.parameters(), self.max_grad_norm)
+            before = {name: opt.snapshot(p) for name, p in named if p.grad is not None}
+            opt.step()
         updates = []
         for name, p in named:
             if name not in before:

@@ -9,6 +9,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPen
 
 from tests.app.test_canvas import build_chain
+from app.theme import DARK, LIGHT
 
 
 def test_the_focus_lights_the_node_and_only_its_wires(canvas):
@@ -198,3 +199,20 @@ def test_a_run_whose_loss_becomes_nan_gets_the_badge_where_it_came_first(digits,
     failed = w.scene.failed_node
     assert failed is not None and run.flow.first_nonfinite == (failed, "value")
     assert w.scene.nodes[failed].badges[0] == ("NaN first here", w.scene.theme.error)
+
+
+@pytest.mark.parametrize("theme", [LIGHT, DARK], ids=["light", "dark"])
+def test_the_step_through_focus_colour_is_a_hue_the_flow_never_draws(theme):
+    """The lit node and wires of the step-through stay apart from every gradient-flow
+    colour (at least 60° of hue), so a lit wire is never read as a gradient's norm."""
+    from PySide6.QtGui import QColor
+
+    from app.editor.flow import _color
+
+    focus = QColor(theme.focus).hslHueF() * 360
+    for k in range(101):
+        flow = _color(k / 100, theme)
+        if flow.hslSaturationF() < 0.2:
+            continue  # a grey has no hue to mix up
+        gap = abs(flow.hslHueF() * 360 - focus)
+        assert min(gap, 360 - gap) >= 60, (theme.name, k, flow.name())

@@ -464,3 +464,101 @@ def test_apply_update_with_each_optimizer_shows_its_terms_and_is_one_step(logist
         np.testing.assert_array_equal(p.data, q.data, err_msg=n)  # bit for bit
     if name == "adamw":
         assert "w·(1 − lr·λ)" in text  # W1 decays
+
+
+# ---------------------------------------------------------------------------- what goes wrong
+def _step_to(panel, node_id):
+    while panel.step.current != node_id:
+        panel.forward_button.click()
+
+
+def test_an_element_that_is_not_indices_or_out_of_range_is_said_in_red(logistic):
+    from app.widgets import tone
+
+    w = logistic
+    panel = w.stepthrough
+    panel.size_spin.setValue(4)
+    panel.start_button.click()
+    _step_to(panel, w.document.graph.node_by_name("Sigmoid").id)
+    panel.element_edit.setText("a, b")
+    panel.element_edit.editingFinished.emit()
+    assert "'a, b' is not an element" in panel.text.toPlainText()
+    assert "'a, b' is not an element" in panel.status.text()
+    assert tone("error") in panel.status.styleSheet()
+    panel.element_edit.setText("99, 0")
+    panel.element_edit.editingFinished.emit()
+    assert "element [99, 0] is not in the output of Sigmoid, of shape (4, 1)" \
+        in panel.status.text()
+    assert not panel.status.text().count("step-through:")
+    panel.element_edit.setText("1, 0")  # a good one: the red goes
+    panel.element_edit.editingFinished.emit()
+    assert panel.status.styleSheet() == "" and "[1, 0]" in panel.text.toPlainText()
+
+
+def test_opening_another_file_puts_out_the_pass(logistic):
+    w = logistic
+    panel = w.stepthrough
+    panel.start_button.click()
+    panel.forward_button.click()
+    panel.forward_button.click()
+    assert panel.table.rowCount() and panel.text.toPlainText() and w.scene.wire_notes
+    assert w.document.undo_stack.count() == 0  # no edit: only the file tells
+    assert w.open_file(example_path("digits_mlp"))
+    assert panel.step is None and panel._run is None
+    assert panel.table.rowCount() == 0 and panel.text.toPlainText() == ""
+    assert not w.scene.wire_notes and w.scene.focus is None
+    assert "network changed" in panel.status.text()
+    panel.start_button.click()  # and Start steps the new network (digits: 64 features)
+    assert panel.step is not None and panel.step.x.shape[1] == 64
+
+
+def test_a_refused_start_leaves_nothing_of_the_earlier_pass(logistic):
+    from app.widgets import tone
+
+    w = logistic
+    panel = w.stepthrough
+    panel.start_button.click()
+    panel.forward_button.click()
+    panel.forward_button.click()
+    assert panel.table.rowCount() and panel.text.toPlainText()
+    panel.start_spin.setValue(10**6)  # beyond the training part
+    panel.start_button.click()
+    assert panel.step is None
+    assert panel.table.rowCount() == 0 and panel.text.toPlainText() == ""
+    assert w.scene.focus is None and not w.scene.wire_notes
+    status = panel.status.text()
+    assert status.startswith("Cannot step through: the train part has ") and \
+        "step-through:" not in status, status
+    assert tone("error") in panel.status.styleSheet()
+    # a dataset switch then: the refusal (about the old data) goes too
+    from app.editor.commands import SetSettings
+
+    graph = w.document.graph
+    w.document.push(SetSettings(graph, {**graph.settings, "dataset": {
+        "source": "builtin", "name": "iris"}}))
+    assert "Cannot step" not in panel.status.text() and panel.status.styleSheet() == ""
+
+
+def test_a_nan_while_stepping_names_the_wire_where_it_first_appears(logistic, recwarn):
+    w = logistic
+    panel = w.stepthrough
+    graph = w.document.graph
+    panel.start_button.click()
+    W = graph.node_by_name("W1").id
+    panel._run.model._modules[W].value.data[0, 0] = np.nan  # a broken weight
+    panel.start_button.click()  # the same (fresh) weights, now with the NaN
+    mm, add = graph.node_by_name("MatMul").id, graph.node_by_name("Add").id
+    _step_to(panel, add)
+    status = panel.status.text()
+    assert "a NaN or infinity first appears in the value of W1.output" in status
+    assert "in the gradient" not in status  # nothing stepped back yet
+    panel.end_button.click()
+    status = panel.status.text()
+    assert "in the value of W1.output" in status
+    assert "first appears in the gradient of" in status
+    wire = panel.step.first_nonfinite(gradients=True)
+    assert f"{graph.node(wire[0]).name}.{wire[1]}" in status
+    panel.update_button.click()  # a NaN step: applied, shown, no warning
+    assert not [r for r in recwarn if issubclass(r.category, RuntimeWarning)], \
+        [str(r.message) for r in recwarn]
+    assert np.isnan(panel.step.value(mm, "output")).any()  # and it spread

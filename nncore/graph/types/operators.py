@@ -100,10 +100,8 @@ class _Binary(_Operator):
 
     def infer(self, params: Params, inputs: Shapes) -> dict[str, PortShape]:
         a, b = value(inputs, "a"), value(inputs, "b")
-        try:
-            return {"output": broadcast(a, b)}
-        except ShapeError as e:
-            raise ShapeError(f"{self.display_name}: {e}") from None
+        # the graph's message puts the node's name first (one prefix, not two)
+        return {"output": broadcast(a, b)}
 
     def forward(self, module: Any, params: Params, inputs: dict[str, list[Tensor]]
                 ) -> dict[str, Tensor]:
@@ -295,19 +293,19 @@ class MatMul(_Binary):
     def infer(self, params: Params, inputs: Shapes) -> dict[str, PortShape]:
         a, b = value(inputs, "a"), value(inputs, "b")
         if not a.dims or not b.dims:
-            raise ShapeError(f"MatMul needs tensors of at least one dimension, got {a} and "
-                             f"{b} (multiply by a scalar with Multiply)")
+            raise ShapeError(f"a matrix multiply needs tensors of at least one dimension, "
+                             f"got {a} and {b} (multiply by a scalar with Multiply)")
         ad = a.dims if len(a.dims) > 1 else (1, *a.dims)
         bd = b.dims if len(b.dims) > 1 else (*b.dims, 1)
         if ad[-1] != bd[-2]:
-            raise ShapeError(f"MatMul: {a} · {b}: the last dimension of a "
+            raise ShapeError(f"{a} · {b}: the last dimension of a "
                              f"({_dim(ad[-1])}) must equal the "
                              f"{'first' if len(b.dims) < 3 else 'second-to-last'} of b "
                              f"({_dim(bd[-2])})")
         try:
             lead = broadcast(PortShape(ad[:-2]), PortShape(bd[:-2])).dims
         except ShapeError as e:
-            raise ShapeError(f"MatMul: the leading dimensions of {a} and {b}: {e}") from None
+            raise ShapeError(f"the leading dimensions of {a} and {b}: {e}") from None
         dims = (*lead, *(ad[-2:-1] if len(a.dims) > 1 else ()),
                 *(bd[-1:] if len(b.dims) > 1 else ()))
         return {"output": PortShape(tuple(dims))}

@@ -40,7 +40,7 @@ def test_matmul_shapes_follow_numpy(a, b, out):
 
 
 def test_matmul_names_both_shapes_when_they_do_not_fit():
-    with pytest.raises(ShapeError, match=r"MatMul: \(N, 3\) · \(4, 2\): the last dimension "
+    with pytest.raises(ShapeError, match=r"^\(N, 3\) · \(4, 2\): the last dimension "
                                          r"of a \(3\) must equal the first of b \(4\)"):
         infer("matmul", a=tensor(3), b=PortShape((4, 2)))
     with pytest.raises(ShapeError, match="at least one dimension"):
@@ -51,8 +51,8 @@ def test_matmul_names_both_shapes_when_they_do_not_fit():
 def test_elementwise_operators_broadcast_and_name_the_clash(type_id):
     assert infer(type_id, a=tensor(4), b=PortShape((4,)))["output"].dims == (None, 4)
     assert infer(type_id, a=tensor(4), b=LOSS)["output"].dims == (None, 4)
-    name = node_type(type_id).display_name
-    with pytest.raises(ShapeError, match=rf"{name}: shapes \(N, 4\) and \(3,\) do not "
+    # the type does not name itself: the graph's problem puts the node's name first
+    with pytest.raises(ShapeError, match=r"^shapes \(N, 4\) and \(3,\) do not "
                                          r"broadcast \(dimensions 4 and 3\)"):
         infer(type_id, a=tensor(4), b=PortShape((3,)))
 
@@ -317,3 +317,21 @@ def test_labels_into_an_operator_name_the_nodes_that_take_them():
     verdict = g.can_connect(inp.id, "labels", ex.id, "input")
     assert not verdict
     assert "(or One-hot and Targets, which turn them into a tensor)" in str(verdict.reason)
+
+
+@pytest.mark.parametrize("bad_op", ["matmul", "add"])
+def test_a_shape_clash_names_the_node_once(bad_op):
+    """The problem is "<node name>: <why>", the node's name (here its type's) said once."""
+    g = Graph()
+    inp, W = g.add_node("input"), g.add_node("parameter", params={"rows": 3, "columns": 2})
+    op = g.add_node(bad_op)
+    port_b = "b" if bad_op == "matmul" else "inputs"
+    port_a = "a" if bad_op == "matmul" else "inputs"
+    _connect(g, (inp, "features", op, port_a), (W, "output", op, port_b))
+    problems = [text for nid, text in g.analysis(DataShape((4,), classes=2)).problems
+                if nid == op.id]
+    assert len(problems) == 1, problems
+    name = op.name
+    assert problems[0].startswith(f"{name}: "), problems
+    assert f"{name}: {name}:" not in problems[0]
+    assert ("(N, 4) · (3, 2)" if bad_op == "matmul" else "(N, 4), (3, 2)") in problems[0]
