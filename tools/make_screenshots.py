@@ -15,6 +15,9 @@ Everything goes through the real window, offscreen: the Train button's path
   5 epochs, a batch of 8 stepped back to its ReLU (heat maps of the large wires);
 * ``resources/screenshots/import-dialog.png``: the CSV import dialog on a penguins-like
   table (``--import-dialog``: this picture only);
+* ``resources/screenshots/data-tab.png`` and ``data-tab-iris.png``: the Plots' Data tab
+  on the digits (class counts, a pixel's histogram, two pixels against each other, 32
+  sample pictures) and on iris (``--data-tab``: these pictures only);
 * with ``--all DIR``: for each example, ``NAME-during.png`` (half way through its epochs,
   taken while the worker trains) and ``NAME-after.png``, on the tab that teaches most for
   it (decision boundary for 2-D sets, confusion matrix for digits and breast cancer, the
@@ -243,6 +246,32 @@ def import_dialog_picture() -> None:
     dialog.deleteLater()
 
 
+def data_tab_pictures() -> None:
+    """The Plots dock's Data tab on the digits example (with its sample pictures) and
+    on the iris example (no pictures: the scatter takes the whole row), before any
+    training: what a user sees when first looking at the data."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from app.main_window import READABLE_ZOOM
+
+    for example, name in (("digits_mlp", "data-tab.png"), ("iris_sigmoid", "data-tab-iris.png")):
+        app, window = _window(example)
+        window.show_plots()
+        window.resizeDocks([window.plots_dock], [760], Qt.Orientation.Horizontal)
+        window.plots.show_tab("data")
+        window.plots.data.draw_now()
+        for _ in range(10):  # the axes and the legend take a few layout passes to settle
+            QTest.qWait(30)
+        window.view.fit(min_zoom=READABLE_ZOOM)
+        QTest.qWait(30)
+        out = SCREENSHOTS / name
+        if not window.grab().save(str(out)):
+            raise SystemExit(f"cannot write {out}")
+        print(f"wrote {out}")
+        _close(window)
+
+
 def example_pictures(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for example, (epochs, tab, node) in EXAMPLE_VIEWS.items():
@@ -259,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--import-dialog", action="store_true",
                         help="only the import dialog's picture (import-dialog.png)")
+    parser.add_argument("--data-tab", action="store_true",
+                        help="only the Data tab's pictures (data-tab.png, data-tab-iris.png)")
     parser.add_argument("--all", metavar="DIR", type=Path,
                         help="also picture every example during and after training, in DIR")
     args = parser.parse_args(argv)
@@ -268,8 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.import_dialog:
         import_dialog_picture()
         return 0
+    if args.data_tab:
+        data_tab_pictures()
+        return 0
     readme_pictures()
     import_dialog_picture()
+    data_tab_pictures()
     if args.all:
         example_pictures(args.all)
     return 0

@@ -39,7 +39,8 @@ from app.theme import Theme
 from nncore.data import Dataset
 
 __all__ = ["DataView", "image_shape", "class_counts", "feature_edges", "scatter_rows",
-           "grid_rows", "default_features", "MAX_SCATTER_POINTS", "GRID", "MAX_BINS"]
+           "grid_rows", "default_features", "MAX_SCATTER_POINTS", "GRID", "MAX_BINS",
+           "LABEL_PX", "MAX_NAME"]
 
 #: The scatter draws at most this many points (a fixed sample beyond).
 MAX_SCATTER_POINTS = 5000
@@ -48,8 +49,11 @@ GRID = (4, 8)
 #: A histogram has at most this many bins (whole numbers get one bin each up to twice
 #: as many).
 MAX_BINS = 30
-#: At most this many class names on the counts axis (every n-th beyond).
-MAX_COUNT_LABELS = 40
+#: Pixels of height a class name needs on the counts axis (fewer: every n-th name): a
+#: 9 pt font's capitals and digits (9 px) with a little room.
+LABEL_PX = 13
+#: Class names longer than this many characters are cut with "…" (axis, legend).
+MAX_NAME = 18
 
 _PIXEL = re.compile(r"^pixel_(\d+)_(\d+)$")
 
@@ -142,6 +146,12 @@ def default_features(X: np.ndarray) -> list[int]:
     return np.lexsort((np.arange(X.shape[1]), -var)).tolist()
 
 
+def _short(name: Any) -> str:
+    """A class name cut to :data:`MAX_NAME` characters with "…"."""
+    text = str(name)
+    return text if len(text) <= MAX_NAME else text[:MAX_NAME - 1].rstrip() + "…"
+
+
 def _class_color(k: int) -> str:
     return CLASS_COLORS[k % len(CLASS_COLORS)]
 
@@ -213,10 +223,12 @@ class DataView(QWidget):
         self.counts_widget, self.counts_plot = _plot_widget("Samples per class", "samples",
                                                             "class")
         self.counts_plot.showGrid(x=True, y=False, alpha=0.18)
-        self.counts_plot.getAxis("left").setStyle(textFillLimits=[(0, 1.0)])
+        # a name per bar, and no tick marks across the bars
+        self.counts_plot.getAxis("left").setStyle(textFillLimits=[(0, 1.0)], tickLength=0)
         self.counts_plot.vb.setMouseEnabled(False, False)
         self.counts_plot.vb.invertY(True)  # class 0 at the top, as the legend lists it
         self.counts_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
+        self.counts_plot.vb.sigResized.connect(lambda _vb: self._label_counts())
         self.counts_plot.addItem(self.counts_bars)
         self.count_texts: list[pg.TextItem] = []
         self.target_curve = pg.PlotDataItem(stepMode="center", fillLevel=0)
@@ -443,15 +455,15 @@ class DataView(QWidget):
             left.setStyle(showValues=True)
             name = data.origin.get("target") if isinstance(data.origin, dict) else None
             name = str(name) if isinstance(name, (str, int)) else "target"
-            which = f" (first of {data.n_outputs})" if data.n_outputs > 1 else ""
-            set_plot_labels(self.counts_plot, self.colors, title=f"Target: {name}{which}",
+            which = f" (the first of {data.n_outputs})" if data.n_outputs > 1 else ""
+            title = "Target" if name == "target" else f"Target: {name}"
+            set_plot_labels(self.counts_plot, self.colors, title=f"{title}{which}",
                             x_label=name, y_label="samples")
             self.counts_plot.vb.setMouseEnabled(True, True)
             self.counts_plot.enableAutoRange()
             return
         counts = class_counts(data)
         k = len(counts)
-        names = [str(c) for c in data.classes or []]
         self.target_curve.setData([], [])
         self.target_curve.hide()
         self.counts_plot.vb.invertY(True)
@@ -461,22 +473,36 @@ class DataView(QWidget):
                                  width=counts.astype(np.float64), height=0.7,
                                  brushes=brushes, pens=[pg.mkPen(None)] * k)
         self.counts_bars.show()
-        step = -(-k // MAX_COUNT_LABELS)
-        left.setTicks([[(float(i), names[i] if i % step == 0 else "") for i in range(k)], []])
-        shown = k <= MAX_COUNT_LABELS
-        self._set_count_texts(k if shown else 0)
-        font = QFont()
-        font.setPointSizeF(8.5)
-        for i, t in enumerate(self.count_texts):
-            t.setFont(font)
-            t.setText(f" {int(counts[i]):,}", color=self.colors.foreground)
-            t.setPos(float(counts[i]), float(i))
         top = float(counts.max()) if k else 1.0
         self.counts_plot.vb.setRange(xRange=(0, max(top, 1.0) * 1.18), yRange=(-0.6, k - 0.4),
                                      padding=0)
-        set_plot_labels(self.counts_plot, self.colors,
-                        title=f"Samples per class ({k} classes)", x_label="samples",
-                        y_label="class")
+        self._label_counts()
+        set_plot_labels(self.counts_plot, self.colors, title="Samples per class",
+                        x_label="samples", y_label="class")
+
+    def _label_counts(self) -> None:
+        """Class names on the counts axis and each bar's count beside it: every class
+        while their lines fit the plot's height (:data:`LABEL_PX` each), else every n-th
+        (class 0 first). Names are cut at :data:`MAX_NAME` characters
+        with "…". Again at every resize."""
+        data = self.data
+        if data is None or data.task != "classification" or not data.n_samples:
+            return
+        counts = class_counts(data)
+        k = len(counts)
+        names = [_short(c) for c in data.classes or []]
+        fit = max(1, int(self.counts_plot.vb.height() // LABEL_PX))
+        step = -(-k // fit)
+        labelled = list(range(0, k, step))
+        self.counts_plot.getAxis("left").setTicks(
+            [[(float(i), names[i] if i in labelled else "") for i in range(k)], []])
+        self._set_count_texts(len(labelled))
+        font = QFont()
+        font.setPointSizeF(8.5)
+        for t, i in zip(self.count_texts, labelled):
+            t.setFont(font)
+            t.setText(f" {int(counts[i]):,}", color=self.colors.foreground)
+            t.setPos(float(counts[i]), float(i))
 
     def _draw_histogram(self) -> None:
         data = self.data
@@ -545,18 +571,25 @@ class DataView(QWidget):
                 item.setData(xs[mask], ys[mask], pen=None, size=5,
                              brush=pg.mkBrush(with_alpha(_class_color(k), 0.75)))
                 item.show()
-                self.legend.addItem(item, names[k] if k < len(names) else str(k))
+                self.legend.addItem(item, _short(names[k]) if k < len(names) else str(k))
                 used.add(k)
             if len(shown) < data.num_classes:
                 item = self._scatter_item(OTHER)
                 item.setData(xs[rest], ys[rest], brush=pg.mkBrush(OTHER_COLOR), pen=None,
                              size=4)
+                item.setZValue(-1)  # under the classes drawn in their own colour
                 item.show()
                 self.legend.addItem(item, f"{data.num_classes - len(shown):,} other classes")
                 used.add(OTHER)
         else:
+            # coloured by the target: blue (lowest) to orange (highest)
+            t = np.asarray(data.y[rows, 0], dtype=np.float64)
+            lo, hi = float(t.min()), float(t.max())
+            u = (t - lo) / (hi - lo) if hi > lo else np.zeros_like(t)
+            rgba = pg.ColorMap([0.0, 1.0], [CLASS_COLORS[0], CLASS_COLORS[1]]).map(u)
             item = self._scatter_item(0)
-            item.setData(xs, ys, brush=pg.mkBrush(self.colors.accent), pen=None, size=5)
+            item.setData(xs, ys, brush=[pg.mkBrush(*c) for c in rgba.tolist()], pen=None,
+                         size=5)
             item.show()
             used.add(0)
         for key in [k for k in self.scatters if k not in used]:
@@ -566,6 +599,8 @@ class DataView(QWidget):
         x_name, y_name = self.x_combo.currentText(), self.y_combo.currentText()
         sample = (f" ({len(rows):,} of {data.n_samples:,} samples)"
                   if len(rows) < data.n_samples else "")
+        if data.task != "classification":
+            sample += "; colour: the target, blue low, orange high"
         set_plot_labels(self.scatter_plot, self.colors, title=f"Two features{sample}",
                         x_label=x_name, y_label=y_name)
         self.scatter_plot.enableAutoRange()

@@ -305,3 +305,24 @@ def test_the_tab_out_of_sight_costs_nothing(window, qtbot):
     window.plots.show_tab("data")
     qtbot.waitUntil(lambda: view.data is not None and view.data.name == "wine", timeout=WAIT)
     assert view.count_labels() == ["class_0", "class_1", "class_2"]
+
+
+def test_many_classes_name_every_nth_bar_and_cut_long_names(view):
+    rng = np.random.default_rng(2)
+    n, k = 3000, 60
+    X = rng.normal(size=(n, 2)).astype(np.float32)
+    y = rng.integers(0, k, n)
+    classes = [f"a rather long class name {i}" for i in range(k)]
+    view.set_dataset(Dataset(X, y, "many", classes, ["f0", "f1"]))
+    np.testing.assert_array_equal(view.bar_counts(), np.bincount(y, minlength=k))
+    labels = view.count_labels()
+    assert len(labels) == k
+    named = [i for i, t in enumerate(labels) if t]
+    step = named[1] - named[0]
+    assert named == list(range(0, k, step)) and step > 1
+    assert all(len(labels[i]) <= 18 and labels[i].endswith("…") for i in named)
+    assert len(view.count_texts) == len(named)
+    # the scatter: the 12 largest classes in colour, the others as one grey group
+    assert len(view.scatters) == 13
+    assert legend_labels(view.legend)[-1] == "48 other classes"
+    assert sum(len(s.getData()[0]) for s in view.scatters.values()) == n
