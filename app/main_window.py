@@ -121,7 +121,8 @@ class MainWindow(QMainWindow):
         self.set_theme(self.theme_name)
         self._shown = False
         self.resize(1400, 860)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [190, 300], Qt.Horizontal)
+        self.resizeDocks([self.palette_dock, self.inspector_dock],
+                         [max(190, self.palette.entries_width()), 300], Qt.Horizontal)
         self._restore_layout()
         self._update_title()
 
@@ -156,11 +157,34 @@ class MainWindow(QMainWindow):
         self.stepthrough = StepThroughPanel(self)
         self.stepthrough_dock = self._dock("Step-through", "stepthrough", self.stepthrough,
                                            Qt.BottomDockWidgetArea)
-        self.stepthrough_dock.hide()  # View → Step-through: below the Training panel
+        self.stepthrough_dock.hide()  # View → Step-through: a tab beside Training's
+        self._stepthrough_placed = False
+        self.stepthrough_dock.visibilityChanged.connect(self._place_stepthrough)
         self.minimap = Minimap(self.document.graph, self.view, self.view, sizes=node_size)
         self.minimap_corner = MinimapCorner(self.minimap, self.view, self.scene,
                                             self.document.graph, self)
         self.flow_overlay = FlowOverlay(self)  # View → Gradient Flow
+
+    def _place_stepthrough(self, visible: bool) -> None:
+        """The first time the Step-through dock shows in the bottom area: a tab beside the
+        Training panel's, in front and tall enough for its table (side by side, both
+        were squeezed to half a window). Tabified when it first shows, not before: a
+        tab bar made while the dock is hidden stays drawn, empty, over the palette."""
+        dock = self.stepthrough_dock
+        if not visible or self._stepthrough_placed:
+            return
+        self._stepthrough_placed = True
+        if dock.isFloating() or self.dockWidgetArea(dock) != Qt.BottomDockWidgetArea \
+                or dock in self.tabifiedDockWidgets(self.training_dock) \
+                or not self.training_dock.isVisible():
+            return  # where a restored layout or the user put it
+        self.tabifyDockWidget(self.training_dock, dock)
+        QTimer.singleShot(0, self._front_stepthrough)  # once the layout has made the tab
+
+    def _front_stepthrough(self) -> None:
+        self.stepthrough_dock.raise_()
+        if self.stepthrough_dock.height() < 330:  # room for three rows of its table
+            self.resizeDocks([self.stepthrough_dock], [330], Qt.Vertical)
 
     def _connect_data_tab(self) -> None:
         """The Plots' Data tab shows the project's dataset (:meth:`Project.load_data`,

@@ -295,6 +295,17 @@ class Palette(QWidget):
                 yield header, header.child(i)
 
     # ------------------------------------------------------------------ public
+    def entries_width(self) -> int:
+        """The width (pixels) the palette needs to show every entry's name whole (the
+        longest, "Binary Cross-Entropy"): the name, its icon, the indentation, the
+        scroll bar and the margins."""
+        fm = self.tree.fontMetrics()
+        longest = max(fm.horizontalAdvance(entry.text(0)) for _, entry in self._entries())
+        margins = self.layout().contentsMargins()
+        return (longest + self.tree.iconSize().width() + 2 * self.tree.indentation()
+                + self.tree.verticalScrollBar().sizeHint().width()
+                + margins.left() + margins.right() + 24)  # 24: the item's own padding
+
     def type_ids_shown(self) -> list[str]:
         """The type ids of the entries the filter shows, in the order shown."""
         return [entry.data(0, _TYPE_ROLE) for header, entry in self._entries()

@@ -183,3 +183,31 @@ def test_down_moves_from_search_to_the_list_and_escape_clears(palette, qtbot):
     qtbot.keyClick(palette.search, Qt.Key.Key_Escape)
     assert palette.search.text() == ""
     assert sorted(palette.type_ids_shown()) == sorted(CATALOGUE)
+
+
+def test_every_entry_name_shows_whole_in_the_window(window):
+    """The palette dock opens wide enough for its longest name ("Binary Cross-Entropy"),
+    not cut to "Binary Cross-Entro…": the text rectangle the style draws each entry's
+    name in holds the whole name."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    tree = window.palette.tree
+    fm = tree.fontMetrics()
+    names = []
+    for header in window.palette._categories:
+        for i in range(header.childCount()):
+            entry = header.child(i)
+            tree.scrollToItem(entry)  # in sight: its rectangle is the one drawn
+            index = tree.indexFromItem(entry)
+            option = QStyleOptionViewItem()
+            tree.itemDelegate().initStyleOption(option, index)
+            option.rect = tree.visualRect(index).intersected(tree.viewport().rect())
+            text = tree.style().subElementRect(QStyle.SubElement.SE_ItemViewItemText,
+                                               option, tree)
+            need = fm.horizontalAdvance(entry.text(0))
+            names.append(entry.text(0))
+            assert text.width() >= need, (entry.text(0), text.width(), need)
+            assert text.left() + need <= tree.viewport().width(), entry.text(0)
+    assert "Binary Cross-Entropy" in names
+    # with room for the scroll bar and the style's padding, whatever the font
+    assert window.palette.tree.width() >= window.palette.entries_width() - 8

@@ -562,3 +562,24 @@ def test_a_nan_while_stepping_names_the_wire_where_it_first_appears(logistic, re
     assert not [r for r in recwarn if issubclass(r.category, RuntimeWarning)], \
         [str(r.message) for r in recwarn]
     assert np.isnan(panel.step.value(mm, "output")).any()  # and it spread
+
+
+def test_the_dock_opens_as_a_tab_beside_training_in_front_and_full_width(window, qtbot):
+    """Side by side, the Training panel and the Step-through were each squeezed to half
+    the window (fields cut off); as tabs each has the whole width."""
+    from PySide6.QtWidgets import QTabBar
+
+    dock = window.stepthrough_dock
+    dock.toggleViewAction().trigger()  # View → Step-through
+    qtbot.waitUntil(lambda: not dock.visibleRegion().isEmpty(), timeout=3000)  # in front
+    assert dock in window.tabifiedDockWidgets(window.training_dock)
+    assert dock.width() >= 0.9 * window.width()
+    # its table shows rows, not one (the training panel alone was 250 high)
+    qtbot.waitUntil(lambda: dock.height() >= 290, timeout=3000)
+    # one tab bar for the pair, and no empty one left drawn elsewhere
+    bars = [b for b in window.findChildren(QTabBar) if b.isVisible()
+            and "Step-through" in [b.tabText(i) for i in range(b.count())]]
+    assert len(bars) == 1
+    window.training_dock.raise_()
+    qtbot.waitUntil(lambda: not window.training_panel.visibleRegion().isEmpty(), timeout=3000)
+    assert window.training_dock.width() >= 0.9 * window.width()
