@@ -56,29 +56,39 @@ LABEL_PX = 13
 MAX_NAME = 18
 
 _PIXEL = re.compile(r"^pixel_(\d+)_(\d+)$")
+_FLAT_PIXEL = re.compile(r"^pixel(\d+)$")
 
 
 def image_shape(data: Dataset | None) -> tuple[int, int] | None:
     """``(height, width)`` when each row of ``data.X`` is a picture, else None.
 
-    A row is a picture when its feature names are ``pixel_<row>_<column>`` (scikit-learn's
-    names for the digits, also in a CSV exported from them) covering a full
-    ``height x width`` grid in row-major order, as the built-in digits' 64 features
-    (8×8) are.
+    A row is a picture when its feature names are
+
+    * ``pixel_<row>_<column>`` (scikit-learn's names for the digits, also in a CSV
+      exported from them) covering a full ``height x width`` grid in row-major order, as
+      the built-in digits' 64 features (8×8) are; or
+    * ``pixel<k>`` with ``k`` counting up by one from 0 or 1, a square number of them
+      (the MNIST tables of Kaggle and OpenML: ``pixel0`` ... ``pixel783``, 28×28).
     """
-    if data is None or not data.feature_names:
+    if data is None or len(data.feature_names) < 4:
         return None
-    cells = []
-    for name in data.feature_names:
-        m = _PIXEL.match(str(name))
-        if m is None:
-            return None
-        cells.append((int(m.group(1)), int(m.group(2))))
-    h = max(r for r, _ in cells) + 1
-    w = max(c for _, c in cells) + 1
-    if h * w != len(cells) or cells != [(r, c) for r in range(h) for c in range(w)]:
+    names = [str(n) for n in data.feature_names]
+    grid = [_PIXEL.match(n) for n in names]
+    if all(grid):
+        cells = [(int(m.group(1)), int(m.group(2))) for m in grid]
+        h = max(r for r, _ in cells) + 1
+        w = max(c for _, c in cells) + 1
+        if h * w == len(cells) and cells == [(r, c) for r in range(h) for c in range(w)]:
+            return (h, w) if h > 1 and w > 1 else None
         return None
-    return (h, w) if h > 1 and w > 1 else None
+    flat = [_FLAT_PIXEL.match(n) for n in names]
+    if all(flat):
+        index = [int(m.group(1)) for m in flat]
+        side = int(round(len(index) ** 0.5))
+        if side * side == len(index) and index[0] in (0, 1) and \
+                index == list(range(index[0], index[0] + len(index))):
+            return (side, side)
+    return None
 
 
 def class_counts(data: Dataset) -> np.ndarray:
@@ -208,6 +218,7 @@ class DataView(QWidget):
         self.draw_count = 0
         self._source: Callable[[], Dataset | None] = lambda: None
         self._dirty = True
+        self._stale = False  # drawn in another theme: redraw even the same data
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -345,7 +356,11 @@ class DataView(QWidget):
         """The data may have changed (another dataset, file, option, task): drawn at the
         next turn of the event loop when the view is in sight, else when it is shown."""
         self._dirty = True
-        if self.isVisible() and not self._timer.isActive():
+        try:
+            visible = self.isVisible()
+        except RuntimeError:  # the window is gone, its graph's events still call
+            return
+        if visible and not self._timer.isActive():
             self._timer.start()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
@@ -366,9 +381,10 @@ class DataView(QWidget):
             error = None
         except (ValueError, OSError) as e:
             data, error = None, str(e) or type(e).__name__
-        if data is self.data and error == self.error and self.draw_count:
+        if data is self.data and error == self.error and self.draw_count and not self._stale:
             return False
         self.data, self.error = data, error
+        self._stale = False
         self.draw_count += 1
         if data is None:
             self._show_placeholder(f"The data cannot be read: {error}" if error else
@@ -673,7 +689,7 @@ class DataView(QWidget):
 
     # ------------------------------------------------------------------ theme
     def apply_theme(self, theme: Theme | str) -> None:
-        """Light or dark, like the other views; redraws what is shown."""
+        """Light or dark, like the other views; what is shown is redrawn (when in sight)."""
         self.theme = as_theme(theme)
         c = self.colors = plot_colors(self.theme)
         for w in self._graphics:
@@ -689,5 +705,6 @@ class DataView(QWidget):
         self.image.setColorMap(pg.ColorMap([0.0, 1.0], [card, c.foreground]))
         self.caption.setStyleSheet(f"color: {c.muted};")
         self.placeholder.setStyleSheet(f"color: {c.muted}; padding: 12px;")
-        if self.data is not None:
-            self._draw_dataset(self.data)
+        if self.data is not None:  # in sight: now; else when shown
+            self._stale = True
+            self.data_changed()

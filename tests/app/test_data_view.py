@@ -50,6 +50,15 @@ def test_image_shape_from_pixel_names():
     # out of order, or a missing pixel: not a picture
     assert image_shape(Dataset(X, y, "t", ["a", "b"], names[::-1])) is None
     assert image_shape(Dataset(X[:, :5], y, "t", ["a", "b"], names[:5])) is None
+    # MNIST tables: pixel0 ... pixel783 (Kaggle) or pixel1 ... pixel784 (OpenML)
+    X = np.zeros((2, 784), np.float32)
+    y = np.array([0, 1])
+    for first in (0, 1):
+        flat = [f"pixel{i}" for i in range(first, first + 784)]
+        assert image_shape(Dataset(X, y, "mnist", ["a", "b"], flat)) == (28, 28)
+    flat = [f"pixel{i}" for i in range(783)] + ["label2"]
+    assert image_shape(Dataset(X, y, "mnist", ["a", "b"], flat)) is None
+    assert image_shape(Dataset(X[:, :783], y, "m", ["a", "b"], flat[:783])) is None
 
 
 def test_feature_edges():
@@ -221,10 +230,13 @@ def test_no_data_shows_a_placeholder(view):
     assert view.stack.currentWidget() is view.content
 
 
-def test_dark_theme_keeps_the_numbers(view):
+def test_dark_theme_keeps_the_numbers(view, qtbot):
     data = load_dataset("digits")
     view.set_dataset(data)
+    before = view.draw_count
     view.apply_theme("dark")
+    qtbot.waitUntil(lambda: view.draw_count == before + 1, timeout=WAIT)
+    assert view.image_labels[0].color.name() == QColor(view.colors.foreground).name()
     assert view.counts_widget.backgroundBrush().color() != QColor("#ffffff")
     np.testing.assert_array_equal(view.bar_counts(), np.bincount(data.y))
     assert view.image_texts()[:3] == ["0", "1", "2"]
@@ -250,6 +262,12 @@ def test_hidden_view_draws_only_when_shown(qtbot):
     v.data_changed()  # the same dataset object: nothing redrawn
     qtbot.waitUntil(lambda: len(calls) == 2, timeout=WAIT)
     assert v.draw_count == 1
+    v.hide()
+    v.apply_theme("dark")  # out of sight: restyled when shown again
+    qtbot.wait(20)
+    assert v.draw_count == 1
+    v.show()
+    qtbot.waitUntil(lambda: v.draw_count == 2, timeout=WAIT)
 
 
 # ---------------------------------------------------------------------- in the window
