@@ -51,6 +51,17 @@ EXAMPLE_VIEWS = {
 }
 
 
+def _fresh_settings() -> None:
+    """A new, empty settings folder: the pictures show the layout a first start has,
+    not one an earlier window saved in the user's settings."""
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope,
+                      tempfile.mkdtemp(prefix="nncanvas-shots-"))
+
+
 def _window(example: str):
     from PySide6.QtWidgets import QApplication
 
@@ -58,6 +69,7 @@ def _window(example: str):
     from app.resources import example_path
 
     app = QApplication.instance() or QApplication([])
+    _fresh_settings()
     window = MainWindow(theme="light")
     window.resize(*SIZE)
     window.show()
@@ -144,14 +156,21 @@ def readme_pictures() -> None:
     flow_picture()
 
 
+def _open_stepthrough(app, window) -> None:
+    """View → Step-through: its tab beside the Training panel's, in front (as a first
+    start opens it, whatever layout an earlier run of the window saved)."""
+    window.stepthrough_dock.show()
+    for _ in range(3):  # the tab is made, then brought to the front
+        app.processEvents()
+    window.stepthrough_dock.raise_()
+    app.processEvents()
+
+
 def stepthrough_picture() -> None:
     """The Step-through dock on logistic_operators, stepped back to the MatMul."""
-    from PySide6.QtCore import Qt
 
     app, window = _window("logistic_operators")
-    window.stepthrough_dock.show()
-    window.resizeDocks([window.training_dock, window.stepthrough_dock], [560, 940],
-                       Qt.Orientation.Horizontal)
+    _open_stepthrough(app, window)
     panel = window.stepthrough
     panel.size_spin.setValue(4)
     panel.start_button.click()
@@ -179,9 +198,7 @@ def stepthrough_digits_picture() -> None:
     app, window = _window("digits_operators")
     _set_training(window, epochs=5)
     _train(window, 5)
-    window.stepthrough_dock.show()
-    window.resizeDocks([window.training_dock, window.stepthrough_dock], [560, 940],
-                       Qt.Orientation.Horizontal)
+    _open_stepthrough(app, window)
     window.resizeDocks([window.stepthrough_dock], [330], Qt.Orientation.Vertical)
     panel = window.stepthrough
     panel.size_spin.setValue(8)
