@@ -186,9 +186,9 @@ class DataView(QWidget):
     """The Data tab (see the module's docstring).
 
     The data comes from a *source*, a callable returning the current
-    :class:`~nncore.data.Dataset` or None (no data), or raising ``ValueError`` /
-    ``OSError`` (data that cannot be read: its message is shown). The main window's
-    source is the project's :meth:`~nncore.project.Project.load_data`.
+    :class:`~nncore.data.Dataset` or None (no data), or raising (``ValueError``,
+    ``OSError``: data that cannot be read; its message is shown, never a traceback).
+    The main window's source is the project's :meth:`~nncore.project.Project.load_data`.
 
     Attributes:
         data: the dataset shown, or None.
@@ -379,7 +379,7 @@ class DataView(QWidget):
         try:
             data = self._source()
             error = None
-        except (ValueError, OSError) as e:
+        except Exception as e:  # noqa: BLE001 - any failure is shown, never a traceback
             data, error = None, str(e) or type(e).__name__
         if data is self.data and error == self.error and self.draw_count and not self._stale:
             return False
