@@ -202,6 +202,12 @@ class CompiledGraph(nn.Module):
         logits become probabilities (the Trainer calls this)."""
         return self.loss_node_type.predictions(output, self._fused, self.task)
 
+    def probabilities(self, output: np.ndarray) -> np.ndarray:
+        """A classifier's class probabilities ``(N, classes)`` (float64) from
+        ``forward``'s output (:meth:`~nncore.graph.types.base.LossType.probabilities`:
+        the softmax of the logits, or a Binary Cross-Entropy's ``[1 - p, p]``)."""
+        return self.loss_node_type.probabilities(output, self._fused)
+
     def loss(self, output: Tensor, target: Any) -> Tensor:
         """The loss node's value for ``forward``'s output and the dataset's targets
         (class indices ``(N,)`` or values ``(N, k)``).

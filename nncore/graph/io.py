@@ -10,8 +10,12 @@ Layout (version 2)::
                  "position": [0.0, 0.0], "params": {}}, ...],
       "edges": [{"from": ["n1", "features"], "to": ["n2", "input"]}, ...],
       "settings": {"dataset": {...}, "training": {...}},
-      "weights": "digits_mlp.npz"            (optional: trained weights beside it)
+      "weights": "digits_mlp.npz",           (optional: trained weights beside it)
+      "trained": {...}, "runs": [...]        (version 3: see nncore.project.saved)
     }
+
+A file with runs or a trained model (:mod:`nncore.project.saved`) is written as version
+3; any other as version 2, so that it still opens in an NN Canvas that reads version 2.
 
 Loading rebuilds the graph through :meth:`Graph.add_node` and :meth:`Graph.connect`, so a
 file can hold nothing an edit could not make (jchanvfx/NodeGraphQt#316): an unknown type,
@@ -44,11 +48,17 @@ from nncore.limits import excerpt
 from nncore.project.settings import DatasetSettings, SettingsError, TrainingSettings
 
 __all__ = ["FORMAT", "VERSION", "GraphFileError", "to_dict", "from_dict", "dumps", "loads",
-           "save_graph", "load_graph", "load_weights", "atomic_write", "save_arrays"]
+           "save_graph", "load_graph", "load_graph_file", "load_weights", "atomic_write",
+           "save_arrays", "SAVED_KEYS"]
 
 FORMAT = "nncanvas-graph"
 #: 2: the Input node has no parameters (its shapes come from the dataset).
-VERSION = 2
+#: 3: the runs and the trained model may be kept (``"trained"``, ``"runs"``).
+VERSION = 3
+#: The version of a file without runs or a trained model.
+PLAIN_VERSION = 2
+#: The top-level keys of runs and a trained model (read by nncore.project.saved).
+SAVED_KEYS = ("trained", "runs")
 
 
 class GraphFileError(ValueError):
@@ -59,9 +69,15 @@ class GraphFileError(ValueError):
         self.node_id = node_id
 
 
-def to_dict(graph: Graph, weights_file: str | None = None) -> dict[str, Any]:
-    """The file contents for ``graph`` (settings normalized with their defaults)."""
-    data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "nodes": [], "edges": []}
+def to_dict(graph: Graph, weights_file: str | None = None,
+            saved: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The file contents for ``graph`` (settings normalized with their defaults), with
+    ``saved`` (keys of :data:`SAVED_KEYS`: runs and a trained model) after them."""
+    unknown = sorted(set(saved or {}) - set(SAVED_KEYS))
+    if unknown:
+        raise ValueError(f"a project file has no field {unknown[0]!r}")
+    version = VERSION if saved else PLAIN_VERSION
+    data: dict[str, Any] = {"format": FORMAT, "version": version, "nodes": [], "edges": []}
     for n in graph.nodes:
         data["nodes"].append({"id": n.id, "type": n.type_id, "name": n.name,
                               "position": [n.position[0], n.position[1]],
@@ -76,6 +92,9 @@ def to_dict(graph: Graph, weights_file: str | None = None) -> dict[str, Any]:
     }
     if weights_file:
         data["weights"] = weights_file
+    for key in SAVED_KEYS:
+        if saved and saved.get(key) is not None:
+            data[key] = saved[key]
     return data
 
 
@@ -122,7 +141,8 @@ def from_dict(data: Any, source: str = "graph") -> Graph:
         raise GraphFileError(f"{source}: unknown format version {version} (the first "
                              "version is 1)")
     data = _migrate(data, version)
-    unknown = sorted(set(data) - {"format", "version", "nodes", "edges", "settings", "weights"})
+    unknown = sorted(set(data) - {"format", "version", "nodes", "edges", "settings", "weights",
+                                  *SAVED_KEYS})
     if unknown:
         raise GraphFileError(f"{source}: unknown field {excerpt(unknown[0])}")
     nodes, edges = data.get("nodes", []), data.get("edges", [])
@@ -266,7 +286,8 @@ def _format(value: Any, indent: str = "") -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
-def dumps(graph: Graph, weights_file: str | None = None) -> str:
+def dumps(graph: Graph, weights_file: str | None = None,
+          saved: dict[str, Any] | None = None) -> str:
     """The file text: indented JSON ending with a newline, short lists of numbers and
     names on one line; deterministic (save, load, save is byte-identical).
 
@@ -274,7 +295,7 @@ def dumps(graph: Graph, weights_file: str | None = None) -> str:
         ValueError: for text that cannot be written as UTF-8 JSON (a non-finite number,
             a lone surrogate in a name).
     """
-    text = _format(to_dict(graph, weights_file)) + "\n"
+    text = _format(to_dict(graph, weights_file, saved)) + "\n"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:
@@ -290,6 +311,11 @@ def loads(text: str, source: str = "graph") -> Graph:
         GraphFileError: for text that is not JSON (with line and column) or not a valid
             graph.
     """
+    return _loads(text, source)[0]
+
+
+def _loads(text: str, source: str) -> tuple[Graph, dict[str, Any]]:
+    """The graph and the parsed JSON (migrated to the current version)."""
     try:
         data = json.loads(text, parse_int=_parse_int)
     except RecursionError:
@@ -306,7 +332,8 @@ def loads(text: str, source: str = "graph") -> Graph:
         raise GraphFileError(f"{source}: line {line}: a whole number of {len(digits):,} "
                              f"digits; the limit is {limits.MAX_INT_DIGITS}") from None
     _check_limits(data, source)
-    return from_dict(data, source)
+    graph = from_dict(data, source)
+    return graph, data
 
 
 def save_graph(path: str | os.PathLike, graph: Graph,
@@ -328,6 +355,16 @@ def load_graph(path: str | os.PathLike) -> Graph:
     Raises:
         GraphFileError: for a missing or unreadable file, or invalid contents.
     """
+    return load_graph_file(path)[0]
+
+
+def load_graph_file(path: str | os.PathLike) -> tuple[Graph, dict[str, Any]]:
+    """Read a graph file: the graph, and the file's JSON (for the keys beside the graph:
+    ``weights``, ``trained``, ``runs``, read by :mod:`nncore.project.saved`).
+
+    Raises:
+        GraphFileError: as :func:`load_graph`.
+    """
     path = Path(path)
     try:
         raw = read_limited(path, "a project file", limits.MAX_PROJECT_BYTES)
@@ -341,7 +378,7 @@ def load_graph(path: str | os.PathLike) -> Graph:
     except OSError as e:
         raise GraphFileError(f"{path}: cannot read it ({e.strerror})") from None
     remove_leftovers(path)  # of saves killed midway
-    return loads(text.replace("\r\n", "\n").replace("\r", "\n"), str(path))
+    return _loads(text.replace("\r\n", "\n").replace("\r", "\n"), str(path))
 
 
 def load_weights(path: str | os.PathLike) -> dict[str, np.ndarray] | None:

@@ -8,7 +8,9 @@
 * :mod:`nncore.project.project`: :class:`Project`, which the CLI, the worker, the
   training panel, the canvas and the inspector ask for the data's shape, the analysis
   on it and what stops training; :func:`run_key`, what a run belongs to;
-* :mod:`nncore.project.run`: :class:`TrainingRun`, a run made from a project.
+* :mod:`nncore.project.run`: :class:`TrainingRun`, a run made from a project;
+* :mod:`nncore.project.saved`: the runs and the trained model kept in the project file
+  (:func:`load_project`, :func:`save_project`, :class:`SavedModel`).
 """
 
 from importlib import import_module
@@ -22,6 +24,8 @@ _EXPORTS = {
     "data_shape": "data", "dataset_for_graph": "data", "load_data": "data",
     "load_data_cached": "data", "resolve_path": "data",
     "DatasetSettings": "settings", "TrainingSettings": "settings", "SettingsError": "settings",
+    "SavedModel": "saved", "RunRecord": "saved", "ProjectFile": "saved",
+    "load_project": "saved", "save_project": "saved",
 }
 
 __all__ = list(_EXPORTS)

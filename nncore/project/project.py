@@ -196,11 +196,16 @@ def _content_hash(stamp: tuple[str, float | None, int | None]) -> str:
     return digest
 
 
-def run_key(graph_text: str, base_dir: str | os.PathLike | None = None) -> str:
+def run_key(graph_text: str, base_dir: str | os.PathLike | None = None,
+            portable: bool = False) -> str:
     """What decides whether a trained model may keep training: the nodes (ids, types,
     parameters), wires and settings of a graph file's text (not positions or names),
     and the data file's absolute path and content (SHA-256). Another project, another
-    data file or a changed file make another key: a new run."""
+    data file or a changed file make another key: a new run.
+
+    ``portable``: the data file's path is left out (the setting and the absolute path;
+    its content stays in), so that a project folder moved or saved elsewhere keeps its
+    key: what a saved model is checked against (:mod:`nncore.project.saved`)."""
     data = json.loads(graph_text)
     nodes = [(n.get("id"), n.get("type"), n.get("params")) for n in data.get("nodes", [])]
     settings = data.get("settings") or {}
@@ -210,5 +215,12 @@ def run_key(graph_text: str, base_dir: str | os.PathLike | None = None) -> str:
     except (ValueError, TypeError):
         stamp = None
     content = _content_hash(stamp) if stamp is not None and stamp[1] is not None else None
-    return json.dumps([nodes, data.get("edges"), settings, stamp[0] if stamp else None,
-                       content], sort_keys=True, default=str)
+    where = stamp[0] if stamp else None
+    if portable:
+        dataset = settings.get("dataset")
+        if isinstance(dataset, dict):
+            settings = {**settings, "dataset": {k: v for k, v in dataset.items()
+                                                if k != "path"}}
+        where = None
+    return json.dumps([nodes, data.get("edges"), settings, where, content], sort_keys=True,
+                      default=str)

@@ -19,7 +19,8 @@ from nncore.random import default_generator
 from nncore.tensor import Tensor
 from nncore.training.callbacks import Callback
 
-__all__ = ["CHECKPOINT_VERSION", "CheckpointError", "Checkpoints", "checkpoint_info"]
+__all__ = ["CHECKPOINT_VERSION", "CheckpointError", "Checkpoints", "checkpoint_info",
+           "read_checkpoint"]
 
 #: Format version written into checkpoints; loading refuses newer versions.
 CHECKPOINT_VERSION = 1
@@ -72,6 +73,16 @@ class Checkpoints:
             CheckpointError: if some state cannot be stored (naming it).
             OSError: if the file cannot be written.
         """
+        save_arrays(os.fspath(path), self.checkpoint_arrays())
+
+    def checkpoint_arrays(self) -> dict[str, np.ndarray]:
+        """What :meth:`save_checkpoint` writes, as named arrays (the JSON part under
+        ``__meta__``): for a caller that stores them with arrays of its own in one file
+        (:mod:`nncore.project.saved`).
+
+        Raises:
+            CheckpointError: if some state cannot be stored (naming it).
+        """
         packer = _Packer()
         opt, sched = self.optimizer, self.scheduler
         meta: dict[str, Any] = {
@@ -111,7 +122,7 @@ class Checkpoints:
                     "bit_generator": type(g.bit_generator).__name__,
                     "state": packer.pack(g.bit_generator.state, f"generators/{name}")}
         packer.arrays[_META] = np.array(json.dumps(meta, allow_nan=False))
-        save_arrays(os.fspath(path), packer.arrays)
+        return packer.arrays
 
     def load_checkpoint(self, path: str | os.PathLike) -> None:
         """Resume from a checkpoint written by :meth:`save_checkpoint`.
@@ -139,8 +150,14 @@ class Checkpoints:
         """
         path = os.fspath(path)
         meta, arrays = _read_checkpoint(path)
+        self.load_checkpoint_arrays(meta, arrays, path)
+
+    def load_checkpoint_arrays(self, meta: dict[str, Any], arrays: Mapping[str, np.ndarray],
+                               path: str) -> None:
+        """:meth:`load_checkpoint` from what :func:`read_checkpoint` read (``path``
+        names it in messages). Raises CheckpointError as :meth:`load_checkpoint`."""
         try:
-            self._load_checkpoint(path, meta, arrays)
+            self._load_checkpoint(path, meta, dict(arrays))
         except CheckpointError:
             raise
         except (KeyError, TypeError, AttributeError, IndexError, ValueError, OverflowError) as e:
@@ -436,6 +453,16 @@ class _Unpacker:
             raise CheckpointError(f"checkpoint {self.path!r}: unknown entry "
                                   f"{sorted(obj)!r} in {where}")
         return {k: self.unpack(v, where) for k, v in obj.items()}
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The metadata and the arrays of a checkpoint file (``__meta__`` taken out), read
+    fully without unpickling; for :meth:`Checkpoints.load_checkpoint_arrays`.
+
+    Raises:
+        FileNotFoundError, CheckpointError: as :meth:`Checkpoints.load_checkpoint`.
+    """
+    return _read_checkpoint(os.fspath(path))
 
 
 def _read_checkpoint(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -292,6 +292,14 @@ class LossType(NodeType):
         output (default: the output)."""
         return output
 
+    def probabilities(self, output: np.ndarray, fused: bool) -> np.ndarray:
+        """Class probabilities ``(N, classes)`` (float64, rows summing to 1) from
+        :meth:`scores`' output of a classifier: by default the softmax of the scores
+        (logits), computed after subtracting each row's maximum (never overflows)."""
+        z = np.asarray(output, dtype=np.float64)
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
     def loss(self, output: Tensor, target: Any, params: Params, fused: bool,
              task: str) -> Tensor:
         """The loss of :meth:`scores`' output against the dataset's targets (class

@@ -179,6 +179,13 @@ class BinaryCrossEntropy(LossType):
             return F.sigmoid(Tensor(output)).data
         return output
 
+    def probabilities(self, output: np.ndarray, fused: bool) -> np.ndarray:
+        """Fused, the scores are ``[0, z]`` (their softmax is ``[1 - p, p]``); else they
+        are ``[1 - p, p]`` already."""
+        if fused:
+            return super().probabilities(output, fused)
+        return np.clip(np.asarray(output, dtype=np.float64), 0.0, 1.0)
+
     def loss(self, output: Tensor, target: Any, params: Params, fused: bool,
              task: str) -> Tensor:
         """Raises ValueError for targets outside [0, 1] (the loss has no minimum for
