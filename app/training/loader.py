@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from nncore.project import load_data_cached
 from nncore.project.settings import DatasetSettings
@@ -96,7 +96,9 @@ class DataLoader(QObject):
         job.failed.connect(self._on_failed)
         job.cancelled.connect(self._on_cancelled)
         for signal in (job.done, job.failed, job.cancelled):
-            signal.connect(thread.quit)
+            # in the worker thread, as the job ends: the thread ends without waiting
+            # for this (GUI) thread's event loop, so :meth:`wait` can wait for it
+            signal.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._on_thread_end)
         self._thread, self._job = thread, job
         thread.start()

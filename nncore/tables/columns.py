@@ -73,6 +73,12 @@ def number_values(values: Any) -> Any:
         return pd.Series(np.nan, index=values.index)
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype("float64")
+    if isinstance(values.dtype, pd.CategoricalDtype):  # each distinct string once
+        names = values.cat.categories.to_numpy(dtype=object)
+        numbers = pd.to_numeric(pd.Series(names, dtype=object),
+                                errors="coerce").to_numpy(dtype="float64")
+        codes = values.cat.codes.to_numpy()
+        return pd.Series(np.append(numbers, np.nan)[codes], index=values.index)
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
@@ -108,8 +114,9 @@ def column_kind(values: Any) -> tuple[str, str]:
         bad = present[numbers.isna()]
         return "number", (f"{numeric:,} of {n:,} values are numbers; {len(bad):,} are not "
                           f"({_shown(list(bad.unique()))})")
-    strings = present.astype(str)
-    sample = strings.iloc[:200]
+    categorical = isinstance(present.dtype, pd.CategoricalDtype)
+    strings = present if categorical else present.astype(str)  # categories are strings
+    sample = strings.iloc[:200].astype(str) if categorical else strings.iloc[:200]
     if all(_DATE_LOOK.search(s) or _MONTHS.search(s) for s in sample):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -120,7 +127,7 @@ def column_kind(values: Any) -> tuple[str, str]:
         return "identifier", f"every value is distinct ({n:,} rows): an identifier"
     if distinct > 50 and distinct * 2 > n:
         return "text", f"free text: {distinct:,} distinct values in {n:,} rows"
-    uniq = sorted(strings.unique())
+    uniq = sorted(str(v) for v in strings.unique()) if categorical else sorted(strings.unique())
     return "category", f"{distinct:,} distinct strings in {n:,} rows: {_shown(uniq)}"
 
 

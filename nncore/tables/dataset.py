@@ -12,7 +12,7 @@ import numpy as np
 from nncore.data import DataFileError, Dataset, SplitWarning, split
 from nncore.limits import excerpt
 from nncore.tables.columns import ColumnInfo, describe_columns, number_values
-from nncore.tables.pipeline import Pipeline, PipelineSpec, category_strings
+from nncore.tables.pipeline import Pipeline, PipelineSpec, RowView, category_codes
 from nncore.tables.read import Table
 from nncore.text import plural
 
@@ -192,15 +192,19 @@ def table_dataset(table: Table, *, target: str | int | None = None, task: str | 
     no_target = frame[tname].isna().to_numpy()
     if no_target.any():
         report.dropped["no target"] = int(no_target.sum())
-        frame = frame[~no_target]
     used, ignored = Pipeline.plan(spec, infos)
     drop = np.zeros(len(frame), dtype=bool)
     for name, _how, missing in used:
         if missing == "drop":
             drop |= frame[name].isna().to_numpy()
+    drop &= ~no_target
     if drop.any():
         report.dropped["missing values"] = int(drop.sum())
-        frame = frame[~drop]
+    drop |= no_target
+    del no_target
+    if drop.any():  # the rows kept, read a column at a time (no copy of the table)
+        frame = RowView(frame, np.flatnonzero(~drop))
+    del drop
     if len(frame) == 0:
         raise DataFileError(f"{label}: no row is left: every row misses the target or a "
                             f"value of a column whose missing values are dropped (choose "
@@ -220,14 +224,16 @@ def table_dataset(table: Table, *, target: str | int | None = None, task: str | 
         y, found = remap[y], list(classes)
     classes = found
     if val_fraction is None:
-        train_rows = frame.index
+        train_rows = None  # every row
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SplitWarning)
             parts = split((np.zeros((len(frame), 0), np.float32), y), val_fraction,
                           test_fraction, seed)
-        train_rows = frame.index[parts.train_index]
-    pipeline = Pipeline.fit(frame, spec, infos, train_rows, table)
+        train_rows = parts.train_index
+        del parts
+    pipeline = Pipeline.fit(frame, spec, infos, table=table, positions=train_rows)
+    del train_rows
     if not pipeline.features:
         raise DataFileError(f"{label}: no feature column is left: "
                             + "; ".join(f"{n}: {why}" for n, why in ignored)
@@ -283,15 +289,17 @@ def _targets(table: Table, frame: Any, name: str, task: str | None
         y = numbers.astype(np.int64)
         classes = list(names)
     elif text:
-        strings = category_strings(raw)
-        classes = sorted(set(strings))  # as strings, as before: "10" < "9" stays
+        codes, names = category_codes(raw)
+        seen = np.unique(codes)
+        classes = sorted(names[k] for k in seen)  # as strings, as before: "10" < "9" stays
         index = {c: i for i, c in enumerate(classes)}
-        y = np.fromiter((index[v] for v in strings), dtype=np.int64, count=len(strings))
+        lookup = np.array([index.get(n, -1) for n in names], dtype=np.int64)
+        y = lookup[codes]
     else:
         uniq = np.unique(numbers)
         y = np.searchsorted(uniq, numbers).astype(np.int64)
         classes = [str(int(u)) if float(u).is_integer() else repr(float(u)) for u in uniq]
-    if len(set(y.tolist())) < 2:
+    if not (y != y[0]).any():  # one class
         j = list(table.frame.columns).index(name)
         raise DataFileError(f"{table.label}: the target column {j + 1} ({excerpt(name)}) "
                             f"holds only one class ({excerpt(classes[int(y[0])])}); is it "

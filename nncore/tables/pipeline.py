@@ -29,7 +29,7 @@ from nncore.limits import excerpt
 from nncore.spec import SpecError
 from nncore.tables.columns import KINDS, ColumnInfo, number_values
 
-__all__ = ["PipelineSpec", "Pipeline", "MISSING", "ENCODINGS", "COLUMN_CHOICES",
+__all__ = ["PipelineSpec", "Pipeline", "RowView", "MISSING", "ENCODINGS", "COLUMN_CHOICES",
            "DATE_PARTS", "SPEC_KEYS"]
 
 #: Missing-value strategies: drop the row, or fill with a statistic of the training
@@ -173,6 +173,36 @@ def category_strings(values: Any) -> Any:
     return out
 
 
+def category_codes(values: Any) -> tuple[np.ndarray, list[str]]:
+    """:func:`category_strings` as codes: ``(codes, names)``, ``names[codes[i]]`` being
+    row i's category name (distinct names), code -1 a missing value. Each distinct
+    value is named once (a read table's text columns are pandas categories already),
+    not once per row."""
+    import pandas as pd
+
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        uniques = list(values.cat.categories)
+    elif pd.api.types.is_numeric_dtype(values.dtype):  # numbers and True/False
+        codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=True)
+        codes = codes.astype(np.int64, copy=False)
+        uniques = list(uniques)
+    else:  # text or anything (1 and True are one key to pandas, not one name)
+        codes, uniques = pd.factorize(category_strings(values).to_numpy(),
+                                      use_na_sentinel=True)
+        codes = codes.astype(np.int64, copy=False)
+        uniques = list(uniques)
+    numeric = pd.api.types.is_numeric_dtype(values.dtype) and \
+        not pd.api.types.is_bool_dtype(values.dtype)
+    raw = [_number_name(u) if numeric else str(u) for u in uniques]
+    index: dict[str, int] = {}
+    remap = np.array([index.setdefault(name, len(index)) for name in raw] + [-1],
+                     dtype=np.int64)
+    if len(index) != len(raw):  # two values with one name (1 and "1"): one category
+        codes = remap[codes]
+    return codes, list(index)
+
+
 def _dates(values: Any) -> Any:
     import warnings
 
@@ -180,7 +210,61 @@ def _dates(values: Any) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if isinstance(values.dtype, pd.CategoricalDtype):  # each distinct value once
+            codes = values.cat.codes.to_numpy()
+            seen = np.unique(codes[codes >= 0])
+            names = values.cat.categories.to_numpy(dtype=object)[seen]
+            parsed = pd.to_datetime(pd.Series(names, dtype=object), errors="coerce",
+                                    format="mixed")
+            where = np.full(len(values.cat.categories) + 1, len(seen), dtype=np.int64)
+            where[seen] = np.arange(len(seen))
+            full = pd.concat([parsed, pd.Series([pd.NaT], dtype=parsed.dtype)],
+                             ignore_index=True)
+            out = full.take(where[codes])
+            out.index = values.index
+            return out
         return pd.to_datetime(values.astype(object), errors="coerce", format="mixed")
+
+
+class RowView:
+    """Some rows of a DataFrame, by position, read one column at a time: what
+    :meth:`Pipeline.fit` and :meth:`Pipeline.apply` take in place of the selected frame
+    (``frame.iloc[positions]``) without copying every column at once.
+
+    Attributes:
+        columns, index: as the selected frame's (the rows' labels).
+    """
+
+    def __init__(self, frame: Any, positions: np.ndarray) -> None:
+        self.frame, self.positions = frame, np.asarray(positions, dtype=np.int64)
+        self.columns = frame.columns
+
+    @property
+    def index(self) -> Any:
+        return self.frame.index[self.positions]  # made when asked (an error's line)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.positions), self.frame.shape[1]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.frame[name].iloc[self.positions]
+
+    def column(self, name: str, positions: np.ndarray | None = None) -> Any:
+        """Column ``name`` of these rows, or of the rows at ``positions`` among them."""
+        return self.frame[name].iloc[self.positions if positions is None
+                                     else self.positions[positions]]
+
+
+def _column(frame: Any, name: str, positions: np.ndarray | None = None) -> Any:
+    """Column ``name`` of ``frame`` (a DataFrame or a :class:`RowView`), of the rows at
+    ``positions`` when given."""
+    if isinstance(frame, RowView):
+        return frame.column(name, positions)
+    return frame[name] if positions is None else frame[name].iloc[positions]
 
 
 @dataclass
@@ -268,7 +352,8 @@ class Pipeline:
 
     @classmethod
     def fit(cls, frame: Any, spec: PipelineSpec, infos: Sequence[ColumnInfo],
-            rows: Any = None, table: Any = None) -> "Pipeline":
+            rows: Any = None, table: Any = None, *,
+            positions: np.ndarray | None = None) -> "Pipeline":
         """Learn what the choices need from the training rows.
 
         Args:
@@ -279,6 +364,8 @@ class Pipeline:
             rows: index labels of the training rows (default: every row). Categories,
                 means, medians and most frequent values come from these rows only.
             table: the :class:`~nncore.tables.read.Table`, to name file lines in errors.
+            positions: the training rows by position instead of ``rows`` (in this
+                order); ``frame`` may then be a :class:`RowView`.
 
         Raises:
             SpecError: for a choice that does not fit the column (``mean`` of a
@@ -287,7 +374,11 @@ class Pipeline:
                 naming the line and column.
         """
         used, ignored = cls.plan(spec, infos)
-        train = frame if rows is None else frame.loc[rows]
+        if positions is None and rows is not None:
+            positions = frame.index.get_indexer_for(rows)
+            if (positions < 0).any():
+                raise KeyError(f"rows {list(np.asarray(rows)[positions < 0][:5])} are not "
+                               f"in the table")
         columns = []
         for name, how, missing in used:
             col = _Column(name, how, None, missing)
@@ -296,26 +387,28 @@ class Pipeline:
             fill_value = own_fill if own_fill is not None else spec.fill_value
             if how == "category":
                 col.encoding = spec.choice(name, "encoding") or spec.category_encoding
-                values = category_strings(train[name])
+                codes, names = category_codes(_column(frame, name, positions))
+                counts = np.bincount(codes[codes >= 0], minlength=len(names))
+                del codes
                 if missing in ("mean", "median") and spec.choice(name, "missing") is None:
                     missing = col.missing = "most_frequent"  # the choice for all: numbers
                 if missing in ("mean", "median"):
                     raise SpecError(f"{missing} needs numbers, but {name!r} is used as "
                                     f"a category (use most_frequent, constant or drop)",
                                     where)
-                present = values.dropna()
-                if missing == "most_frequent":
-                    col.fill = _mode(list(present)) if len(present) else None
+                if missing == "most_frequent" and counts.sum():
+                    best = counts.max()  # the most frequent; ties go to the smallest
+                    col.fill = min(n for n, k in zip(names, counts) if k == best)
                 elif missing == "constant":
                     col.fill = "missing" if fill_value is None else str(fill_value)
-                cats = set(present)
+                cats = {n for n, k in zip(names, counts) if k}
                 if col.fill is not None:
                     cats.add(col.fill)
                 col.categories = _sorted_categories(cats)
                 col.outputs = ([f"{name}={c}" for c in col.categories]
                                if col.encoding == "one-hot" else [name])
             elif how == "number":
-                values = _checked_numbers(frame, name, table, train.index)
+                values = _checked_numbers(frame, name, table, positions)
                 present = values.dropna()
                 if missing == "constant":
                     if isinstance(fill_value, str):
@@ -326,7 +419,7 @@ class Pipeline:
                     col.fill = _statistic(present.to_numpy(), missing)
                 col.outputs = [name]
             else:
-                parts = _date_parts(_dates(train[name]))
+                parts = _date_parts(_dates(_column(frame, name, positions)))
                 if missing == "constant" and spec.choice(name, "missing") is None:
                     missing = col.missing = "most_frequent"
                 if missing == "constant":
@@ -367,35 +460,42 @@ class Pipeline:
                 number or too large for float32, or a date that does not parse, naming
                 the line (with ``table``) and column.
         """
-        blocks = []
         n = len(frame)
+        X = np.empty((n, len(self.feature_names)), dtype=np.float32)
+        k = 0  # the first column of X the next block fills
         for c in self._columns:
             if c.name not in frame.columns:
                 raise KeyError(f"column {c.name!r} is missing (the pipeline uses "
                                f"{', '.join(map(repr, self.features))})")
-            raw = frame[c.name]
+            width = len(c.outputs)
             if c.kind == "number":
                 v = _checked_numbers(frame, c.name, table).to_numpy(dtype=np.float64)
                 v = self._filled(c, v, np.isnan(v), frame, table)
-                blocks.append(v.reshape(n, 1))
+                with np.errstate(over="ignore"):
+                    X[:, k] = v
+                del v
             elif c.kind == "category":
-                values = category_strings(raw)
-                missing = values.isna().to_numpy()
+                import pandas as pd
+
+                codes, names = category_codes(_column(frame, c.name))
+                missing = codes < 0
+                categories = pd.Index(c.categories)
+                lookup = np.append(categories.get_indexer(names), -1).astype(np.int64)
                 if missing.any():
                     if c.fill is None:
                         self._missing_error(c, frame, missing, table)
-                    values = values.where(~missing, c.fill)
-                import pandas as pd
-
-                codes = pd.Index(c.categories).get_indexer(values).astype(np.int64)
+                    lookup[-1] = categories.get_indexer([c.fill])[0]
+                codes = lookup[codes]
                 if c.encoding == "one-hot":
-                    block = np.zeros((n, len(c.categories)))
-                    known = codes >= 0
-                    block[np.flatnonzero(known), codes[known]] = 1.0
+                    X[:, k:k + width] = 0.0
+                    known = np.flatnonzero(codes >= 0)
+                    X[known, k + codes[known]] = 1.0
+                    del known
                 else:
-                    block = codes.astype(np.float64).reshape(n, 1)
-                blocks.append(block)
+                    X[:, k] = codes.astype(np.float64)
+                del codes, missing
             else:
+                raw = _column(frame, c.name)
                 dates = _dates(raw)
                 bad = dates.isna().to_numpy() & raw.notna().to_numpy()
                 if bad.any():
@@ -409,16 +509,16 @@ class Pipeline:
                     if c.fill is None:
                         self._missing_error(c, frame, missing, table)
                     block[missing] = c.fill
-                blocks.append(block)
-        X64 = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0))
-        with np.errstate(over="ignore"):
-            X = X64.astype(np.float32)
+                with np.errstate(over="ignore"):
+                    X[:, k:k + width] = block
+                del block, parts, dates, raw
+            k += width
         if not np.all(np.isfinite(X)):
             r, k = np.argwhere(~np.isfinite(X))[0]
             name = self._output_column(int(k))
             raise _value_error(table, frame, int(r), name,
-                               f"{excerpt(str(frame[name].iloc[int(r)]))} is too large for "
-                               f"float32")
+                               f"{excerpt(str(_column(frame, name).iloc[int(r)]))} is too "
+                               f"large for float32")
         return np.ascontiguousarray(X)
 
     def _output_column(self, k: int) -> str:
@@ -531,24 +631,27 @@ def _value_error(table: Any, frame: Any, i: int, column: str, what: str) -> Data
                          column)
 
 
-def _checked_numbers(frame: Any, name: str, table: Any, rows: Any = None) -> Any:
-    """The column as float64 (NaN where missing); text that is not a number and
-    non-finite numbers are errors naming the line and column."""
-    raw = frame[name] if rows is None else frame.loc[rows, name]
+def _checked_numbers(frame: Any, name: str, table: Any,
+                     positions: np.ndarray | None = None) -> Any:
+    """The column as float64 (NaN where missing), of the rows at ``positions`` when
+    given; text that is not a number and non-finite numbers are errors naming the line
+    and column."""
+    raw = _column(frame, name, positions)
     values = number_values(raw)
     present = raw.notna().to_numpy()
     bad = present & values.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        i = list(frame.index).index(raw.index[i]) if rows is not None else i
+        i = int(positions[i]) if positions is not None else i
         raise _value_error(table, frame, i, name,
-                           f"{excerpt(str(frame[name].iloc[i]))} is not a number (make the "
-                           f"column a category, or the value missing: NA)")
+                           f"{excerpt(str(_column(frame, name).iloc[i]))} is not a number "
+                           f"(make the column a category, or the value missing: NA)")
     arr = values.to_numpy()
     inf = np.isinf(arr)
     if inf.any():
         i = int(np.flatnonzero(inf)[0])
-        i = list(frame.index).index(raw.index[i]) if rows is not None else i
+        i = int(positions[i]) if positions is not None else i
         raise _value_error(table, frame, i, name,
-                           f"{excerpt(str(frame[name].iloc[i]))} is not a finite number")
+                           f"{excerpt(str(_column(frame, name).iloc[i]))} is not a finite "
+                           f"number")
     return values

@@ -6,6 +6,11 @@ header row (:func:`guess_header`, the one header rule), then lets ``pandas.read_
 (C engine) parse the whole file in chunks, reporting ``progress(fraction)`` after each
 chunk and stopping when ``cancel`` is set, so that a caller can load in a worker thread.
 
+A chunk is about :data:`CHUNK_BYTES` of the file, so that no parse call holds the GIL
+long (the GUI thread waits for it), and each chunk goes at once into the table's final
+arrays (:class:`_Column`): numbers as int64/float64, text as pandas categories (a code
+per row, each distinct string once), so that memory stays near the table's own size.
+
 What pandas cannot read becomes a :class:`~nncore.data.DataFileError` naming the file
 and the line: ``"data.csv: line 3 has 7 fields, expected 5"``.
 """
@@ -18,6 +23,7 @@ import io
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -53,8 +59,11 @@ class Table:
         frame: a ``pandas.DataFrame``, one column per field, named by the header (an
             empty name becomes ``x<column>``; a repeated name gets pandas' ``.1``
             suffix) or ``x1, x2, ...`` without a header. Numbers are float64/int64
-            columns; text is strings with spaces around stripped; missing values
-            (:data:`NA_VALUES`) are NaN. Rows with every field empty are left out.
+            columns; text is a pandas ``category`` column of strings with spaces
+            around stripped (True/False as ``"True"``/``"False"`` when the column has
+            missing values, else a bool column); missing values (:data:`NA_VALUES`)
+            are NaN. A column is typed as if pandas read the file in one piece.
+            Rows with every field empty are left out.
         path: the file.
         delimiter: the field separator used.
         encoding: the text encoding used (``"utf-8"``, ``"utf-8-sig"``, ``"utf-16"``,
@@ -294,6 +303,208 @@ class _Counting(io.RawIOBase):
         return n
 
 
+#: The bytes of the file pandas parses in one call: short calls, so that a thread
+#: waiting for the GIL (the GUI's event loop) gets it between them.
+CHUNK_BYTES = 1 << 20
+
+
+def _line_bytes(head: bytes) -> float:
+    """The head's bytes per line."""
+    return len(head) / max(head.count(b"\n"), 1)
+
+
+def _chunk_rows(head: bytes, chunk_rows: int) -> int:
+    """Rows per chunk: ``chunk_rows``, or fewer so that a chunk is about
+    :data:`CHUNK_BYTES` of the file (at the head's bytes per line), at least 1,000."""
+    return max(1, min(chunk_rows, max(1_000, int(CHUNK_BYTES / _line_bytes(head)))))
+
+
+def _text_names(values: Any) -> list[Any]:
+    """Distinct values of a text column as :func:`read_table` gives them: ``str(v)``
+    with spaces around stripped, :data:`NA_VALUES` missing (NaN)."""
+    out = []
+    for v in values:
+        t = str(v).strip()
+        out.append(np.nan if t in NA_VALUES else t)
+    return out
+
+
+def _compatible(kinds: set[str]) -> bool:
+    """Whether pieces of these kinds make one column as pandas reads the file whole:
+    missing values go with anything; True/False with True/False."""
+    kinds = kinds - {"nan"}
+    return len(kinds) <= 1 or kinds <= {"bool", "bools"}
+
+
+class _Column:
+    """One column gathered chunk by chunk into one array allocated for the rows
+    expected (grown when more come): numbers as int64/float64, True/False as bool,
+    text as category codes (int32, -1 missing; the names in :attr:`names`)."""
+
+    def __init__(self, capacity: int, rows: int = 0) -> None:
+        self.capacity = max(capacity, rows, 1)
+        self.rows = rows  # rows so far (leading missing values before a type is known)
+        self.kinds: set[str] = {"nan"} if rows else set()
+        self.data: np.ndarray | None = None
+        self.text = False
+        self.names: dict[str, int] = {}
+
+    def add(self, kind: str, part: np.ndarray) -> bool:
+        """Append a piece of this column (``kind``: ``nan`` for only missing values,
+        ``number``, ``bool``, ``text``/``bools`` as codes); False when it cannot join
+        the pieces before (numbers and text)."""
+        self.kinds.add(kind)
+        if not _compatible(self.kinds):
+            return False
+        if kind == "nan":
+            if self.data is not None and not self.text:
+                if self.data.dtype == bool:
+                    self._to_text()
+                elif self.data.dtype.kind in "iu":
+                    self._retype(np.dtype(np.float64))
+            self._put(None, len(part))
+        elif kind == "number":
+            want = part.dtype if self.data is None else np.result_type(self.data.dtype,
+                                                                       part.dtype)
+            if self.data is None and self.rows:  # missing values before: NaN
+                want = np.result_type(want, np.float64)
+            self._retype(want)
+            self._put(part, len(part))
+        elif kind == "bool":
+            if self.data is None and not self.rows:
+                self._retype(np.dtype(bool))
+            elif self.data is None or self.text:  # with missing values: text
+                self._to_text()
+            if self.text:
+                part = self._bool_codes(part)
+            self._put(part, len(part))
+        else:
+            self._to_text()
+            self._put(part, len(part))
+        return True
+
+    def _retype(self, dtype: np.dtype) -> None:
+        if self.data is None:
+            self.data = np.empty(self.capacity, dtype=dtype)
+            self.data[:self.rows] = np.nan if self.rows else 0
+        elif self.data.dtype != dtype:
+            self.data = self.data.astype(dtype)
+
+    def _to_text(self) -> None:
+        if self.text:
+            return
+        codes = np.empty(self.capacity, dtype=np.int32)
+        if self.data is None:
+            codes[:self.rows] = -1
+        else:
+            codes[:self.rows] = self._bool_codes(self.data[:self.rows])
+        self.data, self.text = codes, True
+
+    def _bool_codes(self, part: np.ndarray) -> np.ndarray:
+        """True/False as codes of ``"True"``/``"False"`` (as ``str`` writes them)."""
+        codes = np.empty(len(part), dtype=np.int32)
+        if part.any():
+            codes[part] = self.names.setdefault("True", len(self.names))
+        if not part.all():
+            codes[~part] = self.names.setdefault("False", len(self.names))
+        return codes
+
+    def _put(self, values: np.ndarray | None, n: int) -> None:
+        end = self.rows + n
+        if self.data is not None:
+            if end > self.capacity:  # more rows than expected: grow by a quarter
+                self.capacity = max(end, int(self.capacity * 1.25))
+                grown = np.empty(self.capacity, dtype=self.data.dtype)
+                grown[:self.rows] = self.data[:self.rows]
+                self.data = grown
+            if values is None:
+                self.data[self.rows:end] = -1 if self.text else np.nan
+            else:
+                self.data[self.rows:end] = values
+        self.rows = end
+
+    def values(self) -> Any:
+        """The column: an array, or a pandas Categorical for text."""
+        import pandas as pd
+
+        if self.data is None:
+            return np.full(self.rows, np.nan)
+        data, self.data = self.data[:self.rows], None
+        if not self.text:
+            return data
+        k = len(self.names)
+        small = np.int8 if k < 127 else (np.int16 if k < 32_767 else np.int32)
+        return pd.Categorical.from_codes(data.astype(small),
+                                         categories=pd.Index(list(self.names),
+                                                             dtype=object),
+                                         validate=False)
+
+
+class _Columns:
+    """The columns of a table gathered chunk by chunk (:class:`_Column`): no list of
+    chunks joined at the end, no Python string per row. A column's type is decided as
+    pandas decides it for the whole file in one piece; numbers in one chunk and text
+    in another are reported by :meth:`add`, so that the column is read again as the
+    file's text (as pandas reads such a column whole)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.columns: list[_Column] = []
+        self.rows = 0
+
+    def add(self, chunk: Any) -> set[int]:
+        """Take one chunk (a DataFrame); returns the columns whose pieces disagree,
+        empty when all is well."""
+        import pandas as pd
+
+        ncols = chunk.shape[1]
+        while len(self.columns) < ncols:  # a column first seen now: missing before
+            self.columns.append(_Column(self.capacity, self.rows))
+        conflicts = set()
+        for j, column in enumerate(self.columns):
+            if j >= ncols:
+                kind, part = "nan", np.empty(len(chunk))
+            else:
+                col = chunk.iloc[:, j]
+                dtype = col.dtype
+                if pd.api.types.is_bool_dtype(dtype):
+                    kind, part = "bool", col.to_numpy(dtype=bool)
+                elif pd.api.types.is_numeric_dtype(dtype):
+                    part = col.to_numpy()
+                    kind = "nan" if part.dtype.kind == "f" and np.isnan(part).all() \
+                        else "number"
+                else:
+                    codes, uniques = pd.factorize(col.to_numpy(dtype=object),
+                                                  use_na_sentinel=True)
+                    kind = "bools" if len(uniques) and all(
+                        isinstance(u, (bool, np.bool_)) for u in uniques) else "text"
+                    names = column.names
+                    lookup = np.empty(len(uniques) + 1, dtype=np.int32)
+                    lookup[-1] = -1  # a missing value's code, -1, picks this
+                    for k, name in enumerate(_text_names(uniques)):
+                        lookup[k] = -1 if name is np.nan else names.setdefault(name,
+                                                                               len(names))
+                    part = lookup[codes]
+                    if not len(uniques):
+                        kind = "nan"
+            if not column.add(kind, part):
+                conflicts.add(j)
+        self.rows += len(chunk)
+        return conflicts
+
+    def frame(self, raw_names: Sequence[str]) -> Any:
+        """The DataFrame (columns named by :func:`_names`), or None when no row was
+        read."""
+        import pandas as pd
+
+        if not self.rows:
+            return None
+        names = _names(raw_names, len(self.columns))
+        data = {name: column.values() for name, column in zip(names, self.columns)}
+        self.columns = []
+        return pd.DataFrame(data, copy=False)
+
+
 def read_table(path: str | os.PathLike, *, header: str | int | None = "auto",
                delimiter: str | None = None, encoding: str | None = None,
                progress: Callable[[float], Any] | None = None,
@@ -315,7 +526,9 @@ def read_table(path: str | os.PathLike, *, header: str | int | None = "auto",
         progress: called with the fraction of the file read (0..1) after each chunk.
         cancel: a ``threading.Event`` or a callable returning True to stop; checked
             before each chunk.
-        chunk_rows: rows per chunk (memory and progress granularity).
+        chunk_rows: rows per chunk at most (progress granularity); fewer when
+            :data:`CHUNK_BYTES` of the file hold fewer rows (at the head's line
+            length).
         max_bytes: size limit (default :data:`~nncore.limits.MAX_CSV_BYTES`).
         nrows: read only the first ``nrows`` data rows (a preview), or all (None).
 
@@ -383,29 +596,41 @@ def read_table(path: str | os.PathLike, *, header: str | int | None = "auto",
     skip_lines = names_line if guess.header is not None else names_line - 1
     header_names = rows[guess.header][1] if guess.header is not None else None
 
+    rows_per_chunk = _chunk_rows(head_raw, chunk_rows)
+    expected = int(size / _line_bytes(head_raw) * 1.1) + 1_000
+    if nrows is not None:
+        expected = min(expected, nrows)
+
     def read(enc: str) -> Any:
-        chunks = []
-        with open(path, "rb") as raw:
-            counting = _Counting(raw)
-            handle = io.BufferedReader(counting)
-            reader = pd.read_csv(handle, sep=delimiter, header=None, skiprows=skip_lines,
-                                 index_col=False, skipinitialspace=True,
-                                 keep_default_na=False, na_values=list(NA_VALUES),
-                                 encoding=enc, encoding_errors="strict",
-                                 chunksize=chunk_rows, dtype=None, nrows=nrows)
-            with reader:
-                while True:
-                    _check_cancel(cancel)
-                    try:
-                        chunk = next(reader)
-                    except StopIteration:
-                        break
-                    chunks.append(chunk)
-                    if progress is not None:
-                        progress(min(1.0, counting.done / max(size, 1)))
-        if not chunks:
-            return None
-        return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+        as_text: set[int] = set()
+        while True:
+            columns = _Columns(expected)
+            with open(path, "rb") as raw:
+                counting = _Counting(raw)
+                handle = io.BufferedReader(counting)
+                reader = pd.read_csv(handle, sep=delimiter, header=None, skiprows=skip_lines,
+                                     index_col=False, skipinitialspace=True,
+                                     keep_default_na=False, na_values=list(NA_VALUES),
+                                     encoding=enc, encoding_errors="strict",
+                                     chunksize=rows_per_chunk,
+                                     dtype={j: str for j in as_text} or None, nrows=nrows)
+                with reader:
+                    while True:
+                        _check_cancel(cancel)
+                        try:
+                            chunk = next(reader)
+                        except StopIteration:
+                            break
+                        conflicts = columns.add(chunk)
+                        del chunk
+                        if conflicts:
+                            break
+                        if progress is not None:
+                            progress(min(1.0, counting.done / max(size, 1)))
+                        time.sleep(0)  # let a waiting thread (the GUI's) have the GIL
+            if not conflicts:
+                return columns.frame(header_names or [])
+            as_text |= conflicts  # read again, those columns as the file's text
 
     try:
         try:
@@ -439,17 +664,6 @@ def read_table(path: str | os.PathLike, *, header: str | int | None = "auto",
             raise DataFileError(f"{label} has a header (line {names_line}) but no data "
                                 f"rows", path, names_line)
         raise DataFileError(f"{label} is empty: no rows", path)
-    ncols = frame.shape[1]
-    frame.columns = _names(header_names or [], ncols)
-    for name in frame.columns:
-        col = frame[name]
-        if not pd.api.types.is_numeric_dtype(col.dtype):
-            values = col.astype(object)
-            present = values.notna()
-            stripped = values[present].map(lambda v: str(v).strip())
-            stripped[stripped.isin(NA_VALUES)] = np.nan
-            values[present] = stripped
-            frame[name] = values
     empty = frame.isna().all(axis=1)
     if empty.any():
         frame = frame[~empty]
