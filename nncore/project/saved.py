@@ -335,7 +335,7 @@ class SavedModel:
     def _checked(self, X: Any) -> np.ndarray:
         """X as float32, refused with a message unless its rows have the features'
         shape."""
-        X = np.asarray(X, dtype=np.float32)
+        X = np.ascontiguousarray(X, dtype=np.float32)  # one layout: one BLAS path
         want = self.shape.features if self.shape is not None else None
         if want is not None and (X.ndim != 1 + len(want) or tuple(X.shape[1:]) != want):
             names = ""

@@ -75,5 +75,5 @@ def test_module_docstring_names_exactly_the_parsers_subcommands():
     sub = next(a for a in cli.build_parser()._actions
                if a.__class__.__name__ == "_SubParsersAction")
     announced = set(re.findall(r"``nncore (\w+)", cli.__doc__))
-    assert announced == set(sub.choices) == {"demo", "check", "train"}
+    assert announced == set(sub.choices) == {"demo", "check", "train", "predict"}
     assert "export" not in cli.__doc__
