@@ -300,6 +300,17 @@ class LossType(NodeType):
         z = np.exp(z - z.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
 
+    def export_head(self, fused: bool, task: str) -> tuple[str, ...]:
+        """How the exports (:mod:`nncore.export`) turn the value the loss reads (the
+        fused node's input when fused) into what they output: the steps, in order, of
+        :meth:`scores` then :meth:`probabilities` (classification) or
+        :meth:`predictions` (regression), each one of ``"softmax"`` (along the last
+        axis), ``"zero_and"`` (``[0, z]``), ``"one_minus_and"`` (``[1 - p, p]``),
+        ``"one_minus_and_if_one"`` (the same for a prediction of one column, else
+        nothing), ``"clip01"`` (clip to [0, 1]) and ``"sigmoid"``. Default: the softmax of the
+        scores for a classifier, the prediction itself for regression."""
+        return ("softmax",) if task == "classification" else ()
+
     def loss(self, output: Tensor, target: Any, params: Params, fused: bool,
              task: str) -> Tensor:
         """The loss of :meth:`scores`' output against the dataset's targets (class

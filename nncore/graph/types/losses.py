@@ -186,6 +186,11 @@ class BinaryCrossEntropy(LossType):
             return super().probabilities(output, fused)
         return np.clip(np.asarray(output, dtype=np.float64), 0.0, 1.0)
 
+    def export_head(self, fused: bool, task: str) -> tuple[str, ...]:
+        if task == "classification":
+            return ("zero_and", "softmax") if fused else ("one_minus_and", "clip01")
+        return ("sigmoid",) if fused else ()
+
     def loss(self, output: Tensor, target: Any, params: Params, fused: bool,
              task: str) -> Tensor:
         """Raises ValueError for targets outside [0, 1] (the loss has no minimum for

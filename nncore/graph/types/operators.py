@@ -709,6 +709,14 @@ class Objective(LossType):
             return F.concatenate([1.0 - prediction, prediction], axis=-1)  # [1 - p, p]
         return prediction
 
+    def export_head(self, fused: bool, task: str) -> tuple[str, ...]:
+        """A probability ``(N, 1)`` of a classifier becomes ``[1 - p, p]`` (:meth:`scores`)
+        before the softmax of the default :meth:`~LossType.probabilities`; the exports
+        check the width when they know the shapes."""
+        if task == "classification":
+            return ("one_minus_and_if_one", "softmax")
+        return ()
+
     def loss(self, output: Tensor, target: Any, params: Params, fused: bool,
              task: str) -> Tensor:  # pragma: no cover - the compiled graph evaluates it
         raise RuntimeError("an Objective's loss is evaluated in the graph")
