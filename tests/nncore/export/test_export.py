@@ -6,6 +6,8 @@ printed at the end (``pytest -s``) and asserted per case."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -97,3 +99,93 @@ def test_an_operator_an_export_does_not_know_is_named(tmp_path, monkeypatch):
     with pytest.raises(ExportError, match=r"'Sigmoid' \(Sigmoid, node n3\): the ONNX "
                                           r"export has no operator for PyTorch's 'Hardswish'"):
         export(plan, "onnx", tmp_path / "m.onnx")
+
+
+# --------------------------------------------------------------------------- NumPy
+def _run_script(script, *args):
+    result = subprocess.run([sys.executable, str(script), *map(str, args)],
+                            capture_output=True, text=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONNOUSERSITE": "1"})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_numpy_script_equals_nncore_on_the_validation_split(case, tmp_path):
+    """Run in a subprocess, standalone (its own folder, no nncore on the path): the same
+    NumPy operations as nncore, so the same numbers."""
+    plan = plan_from_run(trained_run(case))
+    script, weights = export(plan, "numpy", tmp_path / "model")
+    assert script.name == "model.py" and weights.name == "model.npz"
+    assert "import nncore" not in script.read_text() and "torch" not in script.read_text()
+    X = plan.data["X_val"]
+    np.save(tmp_path / "x.npy", X)
+    _run_script(script, tmp_path / "x.npy", "-o", tmp_path / "out.npy")
+    got = np.load(tmp_path / "out.npy")
+    want = plan.nncore_output(X)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    diff = float(np.max(np.abs(got - want)))
+    _record("numpy", case, diff)
+    assert diff <= 1e-7, f"{case}: the NumPy script differs from nncore by {diff:.3g}"
+    if plan.task == "classification":  # the CSV output: a column per class, then the class
+        np.savez(tmp_path / "x.npz", X=X[:3])
+        lines = _run_script(script, tmp_path / "x.npz").splitlines()
+        assert lines[0].split(",") == [*plan.classes, "predicted"]
+        assert [r.split(",")[-1] for r in lines[1:]] == [plan.classes[k] for k in
+                                                         want[:3].argmax(1)]
+
+
+def _table_project(tmp_path):
+    from nncore.graph import Graph
+
+    rng = np.random.default_rng(0)
+    lines = ["age,color,size,day,label"]
+    for i in range(120):
+        age = "" if i % 17 == 3 else f"{rng.uniform(18, 80):.1f}"
+        color = "" if i % 13 == 0 else ["red", "green", "blue"][i % 3]
+        day = "" if i % 29 == 5 else f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}"
+        label = "yes" if (i % 4 == 0) ^ (age != "" and float(age) > 50) else "no"
+        lines.append(f"{age},{color},{1 + i % 3},{day},{label}")
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    g = Graph()
+    i, d = g.add_node("input").id, g.add_node("dense", params={"units": 2}).id
+    loss = g.add_node("cross_entropy").id
+    g.connect(i, "features", d, "input")
+    g.connect(d, "output", loss, "input")
+    g.connect(i, "labels", loss, "target")
+    g.set_settings({"dataset": {"source": "csv", "path": str(tmp_path / "t.csv"),
+                                "missing": "mean", "expand_dates": True,
+                                "columns": {"size": {"kind": "category",
+                                                     "encoding": "ordinal"},
+                                            "color": {"missing": "most_frequent"}}},
+                    "training": {"epochs": 1}})
+    return g
+
+
+def test_numpy_script_reads_the_table_through_the_project_pipeline(tmp_path):
+    """A CSV project: numbers with missing values filled, one-hot and ordinal
+    categories, dates expanded; the script reads the CSV itself."""
+    from nncore.project import TrainingRun
+
+    run = TrainingRun(_table_project(tmp_path))
+    run.fit(1)
+    plan = plan_from_run(run)
+    kinds = {c["kind"] for c in plan.pipeline["columns"]}
+    assert kinds == {"number", "category", "date"}
+    script, _ = export(plan, "numpy", tmp_path / "table_model.py")
+    _run_script(script, tmp_path / "t.csv", "-o", tmp_path / "out.npy")
+    got = np.load(tmp_path / "out.npy")
+    assert got.shape == (120, 2)
+    diff = float(np.max(np.abs(got - plan.nncore_output(run.data.X))))
+    _record("numpy", "table (CSV pipeline)", diff)
+    assert diff <= 1e-7
+
+
+def test_largest_differences_are_reported():
+    """Runs last in this file: the largest difference per export over the cases run
+    (``pytest -s`` shows them; the README quotes them)."""
+    for kind, diffs in LARGEST.items():
+        case = max(diffs, key=diffs.get)
+        print(f"\n{kind}: largest |difference| with nncore {diffs[case]:.3g} ({case}); "
+              f"{len(diffs)} cases")
+        assert diffs[case] <= 1e-5
