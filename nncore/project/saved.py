@@ -701,10 +701,6 @@ def _model_of(graph: Graph, meta: dict[str, Any], arrays: dict[str, np.ndarray],
     else:
         state = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
         checkpoint = None
-    digest = _arrays_digest({f"model/{k}": np.asarray(v) for k, v in state.items()})
-    if meta.get("digest") is not None and meta.get("digest") != digest:
-        raise WeightsError(f"{path}: the weights differ from those this project file was "
-                           "saved with (the file was changed or replaced since)")
     classes = meta.get("classes")
     if classes is not None and (not isinstance(classes, list) or len(classes) != (
             shape.classes if shape.task == "classification" else -1)):
@@ -741,6 +737,10 @@ def _model_of(graph: Graph, meta: dict[str, Any], arrays: dict[str, np.ndarray],
         _check_state(current, state, "the saved weights")
     except WeightsError as e:
         raise WeightsError(f"{path}: {e}") from None
+    digest = _arrays_digest({f"model/{k}": np.asarray(v) for k, v in state.items()})
+    if meta.get("digest") is not None and meta.get("digest") != digest:
+        raise WeightsError(f"{path}: the weights differ from those this project file was "
+                           "saved with (the file was changed or replaced since)")
     return model
 
 
