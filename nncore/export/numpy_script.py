@@ -119,6 +119,7 @@ def numpy_source(plan: ExportPlan, weights_name: str) -> str:
     body.append(f"    return {v}")
     what = ("the class probabilities (N, classes), float64, column i for CLASSES[i]"
             if plan.task == "classification" else "the prediction (N, targets), float32")
+    script_name = Path(weights_name).stem + ".py"
     standardize = ("    x = ((np.asarray(X, dtype=np.float32) - w[\"standardize.mean\"])\n"
                    "         / w[\"standardize.scale\"]).astype(np.float32)"
                    if plan.mean is not None else "    x = np.asarray(X, dtype=np.float32)")
@@ -128,7 +129,7 @@ def numpy_source(plan: ExportPlan, weights_name: str) -> str:
 Standalone: NumPy and the standard library. The weights are in {weights_name} beside
 this file. Every node of the network is one step of forward(), in the graph's order.
 
-    python {{this file}} FEATURES.npy|FEATURES.npz|TABLE.csv [-o OUT.csv|OUT.npy]
+    python {script_name} FEATURES.npy|FEATURES.npz|TABLE.csv [-o OUT.csv|OUT.npy]
 
 or, in Python, predict(X) with X the raw features (N, {", ".join(map(str, plan.features))})
 as the project's data has them (the standardization is done here), predict_table(path)

@@ -110,6 +110,11 @@ class ExportPlan:
         data: the raw split (``X_train``, ``y_train``, ``X_val``, ``y_val``, ``X_test``,
             ``y_test``: features before standardization), or None.
         model: the compiled network (nncore) the plan was made from.
+        initial: the weights training started from (the seed's initialization), by
+            the names of :meth:`state`, or None.
+        shuffle_state: the state of the run's random generator (``bit_generator.state``
+            of NumPy's PCG64) when training began: the PyTorch script shuffles the
+            batches with it, in nncore's order. None when unknown.
     """
 
     source: str
@@ -134,6 +139,8 @@ class ExportPlan:
     dataset: Any = None
     data: dict[str, np.ndarray] | None = None
     model: Any = None
+    initial: dict[str, np.ndarray] | None = None
+    shuffle_state: dict[str, Any] | None = None
 
     @property
     def inference(self) -> list[Step]:
@@ -313,12 +320,31 @@ def plan_from_run(run: Any) -> ExportPlan:
     Raises:
         ExportError: for a node whose type has no export.
     """
-    return build_plan(run.graph, run.model, run.shape, mean=run.split.mean,
+    plan = build_plan(run.graph, run.model, run.shape, mean=run.split.mean,
                       scale=run.split.scale,
                       pipeline=None if run.data.pipeline is None else run.data.pipeline.to_dict(),
                       classes=None if run.data.classes is None else list(run.data.classes),
                       feature_names=list(run.data.feature_names), training=run.settings,
                       dataset=run.dataset_settings, data=raw_split(run))
+    _add_initial(plan, run.graph, run.shape, run.settings.seed)
+    return plan
+
+
+def _add_initial(plan: ExportPlan, graph: Any, shape: Any, seed: int) -> None:
+    """The seed's initial weights and the generator's state after them: compiling
+    again with the run's seed draws the same numbers (TrainingRun compiles with
+    ``default_rng(seed)`` and then shuffles with the same generator)."""
+    from nncore.graph.compile import compile_graph
+
+    rng = np.random.default_rng(seed)
+    first = compile_graph(graph, shape, rng).state_dict()
+    attrs = {s.node_id: s.attr for s in (*plan.steps, *plan.loss_steps)}
+    plan.initial = {}
+    for key, value in first.items():
+        nid, _, rest = key.partition(".")
+        if nid in attrs:
+            plan.initial[f"{attrs[nid]}.{rest}"] = np.array(value)
+    plan.shuffle_state = rng.bit_generator.state
 
 
 def plan_from_saved(graph: Any, saved: Any, data: dict[str, np.ndarray] | None = None
@@ -333,9 +359,11 @@ def plan_from_saved(graph: Any, saved: Any, data: dict[str, np.ndarray] | None =
     from nncore.project.settings import DatasetSettings, TrainingSettings
 
     model = saved.compiled(graph)
-    return build_plan(graph, model, saved.shape, mean=saved.mean, scale=saved.scale,
+    plan = build_plan(graph, model, saved.shape, mean=saved.mean, scale=saved.scale,
                       pipeline=saved.pipeline, classes=saved.classes,
                       feature_names=saved.feature_names,
                       training=TrainingSettings.from_dict(graph.settings.get("training")),
                       dataset=DatasetSettings.from_dict(graph.settings.get("dataset")),
                       data=data)
+    _add_initial(plan, graph, saved.shape, plan.training.seed)
+    return plan
