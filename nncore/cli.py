@@ -16,6 +16,11 @@ the project with its runs and the trained weights, as the window's Save does.
 saved model on new rows, through the saved preprocessing: one column per class
 probability, named by the class, then ``predicted``.
 
+``nncore export PROJECT.json --format pytorch|numpy|onnx -o OUT`` writes the trained
+network as a standalone PyTorch script (with its training loop), a NumPy inference
+script or an ONNX model, each taking the raw features (:mod:`nncore.export`); a project
+without saved weights is trained first.
+
 Exit codes: 0 on success, 1 when training fails (e.g. the loss becomes NaN), 2 for bad
 arguments (argparse's convention).
 """
@@ -196,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default: detected)")
     predict_p.add_argument("--header", metavar="N|none", type=_header_type, default="auto",
                            help="the CSV's header row, or 'none' (default: detected)")
+    from nncore.export.command import add_parser as add_export_parser
+    add_export_parser(sub)
     return parser
 
 
@@ -903,6 +910,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return train(args)
             elif args.command == "predict":
                 return predict(args)
+            elif args.command == "export":
+                from nncore.export.command import export_command
+                return export_command(args)
     except TrainingError as e:
         print(f"nncore {args.command}: training stopped: {e}", file=sys.stderr)
         return 1

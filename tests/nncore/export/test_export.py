@@ -189,3 +189,78 @@ def test_largest_differences_are_reported():
         print(f"\n{kind}: largest |difference| with nncore {diffs[case]:.3g} ({case}); "
               f"{len(diffs)} cases")
         assert diffs[case] <= 1e-5
+
+
+# --------------------------------------------------------------------------- nncore export
+def _example(tmp_path, name="iris_sigmoid"):
+    from tests.nncore.export.cases import EXAMPLES
+
+    src = next(p for p in EXAMPLES if p.stem == name)
+    target = tmp_path / f"{name}.json"
+    target.write_text(src.read_text())
+    return target
+
+
+def test_cli_export_without_weights_trains_first_and_says_so(tmp_path, capsys):
+    from nncore.cli import main
+
+    project = _example(tmp_path)
+    assert main(["export", str(project), "--format", "onnx", "-o", str(tmp_path / "m.onnx"),
+                 "--epochs", "2"]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == (f"{project}: it holds no trained weights: training 2 epochs with its "
+                     "settings, then exporting that run")
+    assert second.startswith("trained 2 epochs, val_loss ") and second.endswith("m.onnx")
+    onnx.checker.check_model(onnx.load(str(tmp_path / "m.onnx")))
+
+
+def test_cli_export_uses_the_projects_saved_weights(tmp_path, capsys):
+    """nncore train --save, then nncore export: the NumPy script gives the saved model's
+    predictions (nncore predict's numbers), the ONNX model within 1e-5."""
+    from nncore.cli import main
+    from nncore.project.saved import load_project
+
+    project = _example(tmp_path, "wine_leaky")
+    saved = tmp_path / "saved.json"
+    assert main(["train", str(project), "--epochs", "2", "--save", str(saved)]) == 0
+    capsys.readouterr()
+    assert main(["export", str(saved), "--format", "numpy", "-o",
+                 str(tmp_path / "wine.py")]) == 0
+    assert main(["export", str(saved), "--format", "onnx", "-o",
+                 str(tmp_path / "wine.onnx")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{saved}: exporting its saved weights (2 epochs")
+    from nncore.export.command import _raw_split
+
+    loaded = load_project(saved)
+    X = _raw_split(loaded.graph, tmp_path)["X_val"]
+    want = loaded.model.predict(loaded.graph, X)
+    np.save(tmp_path / "x.npy", X)
+    _run_script(tmp_path / "wine.py", tmp_path / "x.npy", "-o", tmp_path / "out.npy")
+    assert np.max(np.abs(np.load(tmp_path / "out.npy") - want)) <= 1e-7
+    session = ort.InferenceSession(str(tmp_path / "wine.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    assert np.max(np.abs(session.run(None, {"features": X})[0] - want)) <= 1e-5
+
+
+def test_cli_export_refuses_an_unknown_format(tmp_path, capsys):
+    from nncore.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["export", str(_example(tmp_path)), "--format", "keras", "-o", "x"])
+    assert e.value.code == 2
+    assert "invalid choice: 'keras' (choose from 'pytorch', 'numpy', 'onnx')" in \
+        capsys.readouterr().err
+
+
+def test_cli_export_names_a_node_without_export(tmp_path, capsys, monkeypatch):
+    from nncore.cli import main
+    from nncore.graph.types import node_type
+
+    monkeypatch.setattr(type(node_type("sigmoid")), "export", lambda self, p, i: None)
+    assert main(["export", str(_example(tmp_path)), "--format", "numpy", "-o",
+                 str(tmp_path / "m.py"), "--epochs", "1"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == ("nncore export: error: 'Sigmoid' (Sigmoid, node n3): the Sigmoid node "
+                   "type has no export (its export() gives no PyTorch equivalent)")
+    assert not (tmp_path / "m.py").exists()
