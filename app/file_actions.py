@@ -207,6 +207,46 @@ class FileActions(QObject):
         export_scene(self.window.scene, path, self.document.title)
         self._status(f"Exported {Path(path).name}")
 
+    # ------------------------------------------------------------------ export the network
+    #: File → Export Network: format -> (what it is, file suffix)
+    NETWORK_FORMATS = {"pytorch": ("PyTorch script", "py"), "numpy": ("NumPy script", "py"),
+                       "onnx": ("ONNX model", "onnx")}
+
+    def export_network_dialog(self, fmt: str) -> None:
+        """File → Export Network → PyTorch/NumPy/ONNX…: the current trained run (the
+        controller's ``trained_run()``), or a message saying there is none."""
+        if self.window.controller.trained_run() is None:
+            QMessageBox.information(
+                self.window, "Nothing to export",
+                "There is no trained network to export: train it first. The export "
+                "takes the weights of the last run, for the network and settings as they "
+                "are now.")
+            return
+        title, ext = self.NETWORK_FORMATS[fmt]
+        name = f"{self.document.base_name}.{ext}"
+        path, _ = QFileDialog.getSaveFileName(self.window, f"Export network as {title}",
+                                              str(Path.home() / name), f"*.{ext}")
+        if path:
+            self.export_network(fmt, path)
+
+    def export_network(self, fmt: str, path: str | Path) -> list[Path] | None:
+        """Export the current trained run as ``fmt`` (:func:`nncore.export.export`);
+        the files written, or None (nothing trained, or the export failed: said in a
+        message box naming the node or file at fault)."""
+        from nncore.export import export, plan_from_run
+
+        trained = self.window.controller.trained_run()
+        if trained is None:
+            self._status("Nothing trained to export: train the network first")
+            return None
+        try:
+            files = export(plan_from_run(trained[1]), fmt, path)
+        except (ValueError, OSError, ImportError) as e:
+            QMessageBox.warning(self.window, "Export failed", f"{Path(path).name}: {e}")
+            return None
+        self._status(f"Exported {', '.join(p.name for p in files)}")
+        return files
+
     # ------------------------------------------------------------------ recent files
     def recent_files(self) -> list[str]:
         """The recent files, newest first, each once (:func:`app.recent.recent_files`)."""

@@ -229,6 +229,11 @@ class MainWindow(QMainWindow):
         self.act_save_as = a("Save &As…", self.files.save_as, K("Ctrl+Shift+S"))
         self.act_export_png = a("Export Canvas as &PNG…", lambda: self.files.export_dialog("png"))
         self.act_export_svg = a("Export Canvas as S&VG…", lambda: self.files.export_dialog("svg"))
+        self.export_network_actions = {  # File → Export Network → PyTorch/NumPy/ONNX…
+            fmt: a(f"{title.split()[0]}…",
+                   lambda _=False, f=fmt: self.files.export_network_dialog(f),
+                   tip=f"The trained network as a {title}, with its preprocessing")
+            for fmt, (title, _) in self.files.NETWORK_FORMATS.items()}
         self.act_quit = a("&Quit", self.close, K.Quit)
         self.act_undo = self.document.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcuts([K("Ctrl+Z")])
@@ -277,6 +282,8 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.act_save, self.act_save_as])
         file_menu.addSeparator()
         file_menu.addActions([self.act_export_png, self.act_export_svg])
+        self.export_network_menu = file_menu.addMenu("Export &Network")
+        self.export_network_menu.addActions(list(self.export_network_actions.values()))
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         edit = bar.addMenu("&Edit")
