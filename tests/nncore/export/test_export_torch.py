@@ -101,3 +101,40 @@ def test_pytorch_largest_difference_is_reported():
         print(f"\npytorch: largest |difference| with nncore {LARGEST[case]:.3g} ({case}); "
               f"{len(LARGEST)} cases")
         assert LARGEST[case] <= 1e-5
+
+
+def _settings_cases():
+    from nncore.optim.registry import OPTIMIZERS, SCHEDULES
+
+    lr = {"sgd": 0.1, "momentum": 0.05, "adadelta": 1.0}
+    cases = [(name, {"lr": lr.get(name, 0.01), "weight_decay": 0.01}, None)
+             for name in OPTIMIZERS]
+    cases += [("adam", {"lr": 0.01, "amsgrad": True, "decoupled_weight_decay": True,
+                        "weight_decay": 0.1}, None)]
+    patience = {"plateau": {"patience": 0, "factor": 0.5}, "step": {"step_size": 1},
+                "cosine": {"T_max": 2}}
+    cases += [("adam", {"lr": 0.01}, {"type": name, **patience.get(name, {})})
+              for name in SCHEDULES]
+    return cases
+
+
+@pytest.mark.parametrize("optimizer,options,schedule", _settings_cases(),
+                         ids=lambda v: v if isinstance(v, str) else None)
+def test_pytorch_training_follows_nncore_for_every_optimizer_and_schedule(
+        optimizer, options, schedule, tmp_path):
+    """Every optimizer of the registry (weight decay on the weight matrices only) and
+    every schedule, with gradient clipping: the same curve and learning rates."""
+    graph = case_graph("moons_tanh")
+    settings = dict(graph.settings)
+    settings["training"] = {**settings["training"], "optimizer": optimizer,
+                            "optimizer_options": options, "schedule": schedule,
+                            "max_grad_norm": 0.5}
+    graph.set_settings(settings)
+    run = TrainingRun(graph)
+    script = export(plan_from_run(run), "pytorch", tmp_path / "model")[0]
+    nncore_history = run.fit(3)
+    _run(script, "train", "--epochs", 3, "--out", tmp_path / "out")
+    torch_history = json.loads((tmp_path / "out" / "history.json").read_text())["history"]
+    for ours, theirs in zip(nncore_history, torch_history, strict=True):
+        assert theirs["loss"] == pytest.approx(ours["loss"], rel=CURVE_RTOL)
+        assert theirs["lr"] == pytest.approx(ours["lr"], rel=1e-9)
