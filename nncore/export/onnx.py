@@ -4,10 +4,12 @@ The model has one input and one output:
 
 * input ``features``: float32 ``(N, *features)``, the features as the project's data has
   them (raw: the standardization with the training rows' mean and deviation is the
-  model's first operations, in float64 as nncore does it, then cast to float32). For a
-  table (CSV) project, the features are the column pipeline's numeric output (one-hot
-  and ordinal codes, date parts, missing values filled: the columns the metadata's
-  ``feature_names`` lists); the NumPy and PyTorch scripts take the table's own columns.
+  model's first operations, in float64 as nncore does it, then cast to float32). A
+  table (CSV) project's model has one input per column the pipeline uses instead, named
+  by the column: a number float32 ``(N, 1)`` (NaN where missing: filled as fitted), a
+  category string ``(N, 1)`` (its name, ``"3"`` for the number 3; one-hot or ordinal
+  inside, with ``ai.onnx.ml.LabelEncoder``), a date float32 ``(N, 4)``: its year, month,
+  day of year and weekday (Monday 0) — ONNX has no date parsing.
 * output ``probabilities``: float32 ``(N, classes)``, the class probabilities (softmax
   of the scores; for Binary Cross-Entropy ``[1 - p, p]``), class i named by the
   metadata's ``classes``; or ``prediction``: float32 ``(N, targets)`` for regression.
@@ -34,6 +36,8 @@ __all__ = ["export_onnx", "build_onnx", "OPSET"]
 
 #: The ONNX operator set the models use (onnxruntime >= 1.12 runs it).
 OPSET = 17
+#: The ai.onnx.ml operator set (LabelEncoder, for a table's category columns).
+ML_OPSET = 3
 #: The IR version written (the oldest that carries opset 17: every runtime and Netron
 #: read it).
 IR_VERSION = 8
@@ -172,6 +176,56 @@ def _head(b: _Builder, plan: ExportPlan, value: str, output: str) -> None:
                               f"{plan.loss_name!r}")
 
 
+#: Texts a table cell is missing as (pandas' defaults), for a category column.
+_MISSING_TEXTS = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/A",
+                  "<NA>")
+
+
+def _table_inputs(b: _Builder, pipeline: dict[str, Any]) -> tuple[list[Any], str]:
+    """One input per column the pipeline uses, and the name of the feature matrix they
+    make (as ``Pipeline.apply``): a number column float32 ``(N, 1)`` (NaN: missing,
+    filled as fitted); a category column string ``(N, 1)`` (the category's name: ``"3"``
+    for the number 3, a missing text filled as fitted), one-hot (an unseen category:
+    zeros) or ordinal (unseen: -1); a date column float32 ``(N, 4)``: year, month, day of
+    year and weekday (Monday 0), NaN missing."""
+    from onnx import TensorProto, helper
+
+    inputs, blocks = [], []
+    for c in pipeline["columns"]:
+        name, kind, fill = c["name"], c["kind"], c["fill"]
+        b._names.add(name)
+        if kind == "category":
+            inputs.append(helper.make_tensor_value_info(name, TensorProto.STRING, ["N", 1]))
+            cats = list(c["categories"])
+            keys, values = list(cats), list(range(len(cats)))
+            if fill is not None and fill in cats:
+                extra = [m for m in _MISSING_TEXTS if m not in cats]
+                keys += extra
+                values += [cats.index(fill)] * len(extra)
+            codes = b.node("LabelEncoder", [name], None, f"{name}: category index",
+                           domain="ai.onnx.ml", keys_strings=keys, values_int64s=values,
+                           default_int64=-1)
+            if c["encoding"] == "one-hot":
+                hot = b.node("Equal", [codes, b.const(f"{name}.indices", np.arange(len(cats)),
+                                                      np.int64)], None, f"{name}: one-hot")
+                blocks.append(b.node("Cast", [hot], None, f"{name}: one-hot (float)",
+                                     to=TensorProto.FLOAT))
+            else:
+                blocks.append(b.node("Cast", [codes], None, f"{name}: ordinal",
+                                     to=TensorProto.FLOAT))
+            continue
+        width = 4 if kind == "date" else 1
+        inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", width]))
+        value = name
+        if fill is not None:
+            fills = np.asarray(fill if isinstance(fill, list) else [fill] * width, np.float32)
+            value = b.node("Where", [b.node("IsNaN", [name], None, f"{name}: missing"),
+                                     b.const(f"{name}.fill", fills), name], None,
+                           f"{name}: filled")
+        blocks.append(value)
+    return inputs, b.node("Concat", blocks, None, "table features", axis=1)
+
+
 def build_onnx(source: Any) -> Any:
     """The ``onnx.ModelProto`` of a :class:`~nncore.project.TrainingRun` or an
     :class:`~nncore.export.plan.ExportPlan` (see the module docstring), checked with
@@ -187,8 +241,14 @@ def build_onnx(source: Any) -> Any:
     plan = _as_plan(source)
     b = _Builder()
     b._names.update({"features", plan.output})
+    if plan.pipeline and plan.pipeline.get("columns"):
+        inputs, raw = _table_inputs(b, plan.pipeline)
+    else:
+        inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT,
+                                                ["N", *plan.features])]
+        raw = "features"
     if plan.mean is not None:
-        x64 = b.node("Cast", ["features"], None, "raw features to float64",
+        x64 = b.node("Cast", [raw], None, "raw features to float64",
                      to=TensorProto.DOUBLE)
         centred = b.node("Sub", [x64, b.const("standardize.mean", plan.mean, np.float64)],
                          None, "minus the training mean")
@@ -196,24 +256,26 @@ def build_onnx(source: Any) -> Any:
                         None, "over the training deviation")
         b.node("Cast", [scaled], "x", "standardized (float32)", to=TensorProto.FLOAT)
     else:
-        b.node("Identity", ["features"], "x", "features")
+        b.node("Identity", [raw], "x", "features")
     for s in plan.inference:
         _step(b, s)
     _head(b, plan, plan.prediction, plan.output)
     width = (len(plan.classes) if plan.classes else plan.model.num_classes) \
         if plan.task == "classification" else plan.prediction_width
+    said = ("one input per table column (numbers float32 (N, 1), categories string "
+            "(N, 1), dates float32 (N, 4)), as the table has them"
+            if raw != "features" else "input 'features': raw features (before "
+            f"standardization), float32 (N, {', '.join(map(str, plan.features))})")
     graph = helper.make_graph(
-        b.nodes, "nncanvas",
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT,
-                                       ["N", *plan.features])],
+        b.nodes, "nncanvas", inputs,
         [helper.make_tensor_value_info(plan.output, TensorProto.FLOAT, ["N", width])],
         b.initializers,
-        doc_string=("input 'features': raw features (before standardization), float32 "
-                    f"(N, {', '.join(map(str, plan.features))}); output {plan.output!r}: "
+        doc_string=(f"{said}; output {plan.output!r}: "
                     + ("class probabilities (N, classes)" if plan.task == "classification"
                        else "the regression prediction (N, targets)")))
     model = helper.make_model(graph, producer_name="nncanvas",
-                              opset_imports=[helper.make_opsetid("", OPSET)],
+                              opset_imports=[helper.make_opsetid("", OPSET),
+                                             helper.make_opsetid("ai.onnx.ml", ML_OPSET)],
                               doc_string=f"NN Canvas network trained on {plan.source}")
     model.ir_version = IR_VERSION
     meta = {"task": plan.task, "output": plan.output,

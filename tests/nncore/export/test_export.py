@@ -181,6 +181,32 @@ def test_numpy_script_reads_the_table_through_the_project_pipeline(tmp_path):
     assert diff <= 1e-7
 
 
+def test_onnx_takes_the_tables_columns_through_the_pipeline(tmp_path):
+    """A CSV project's ONNX model: one input per column (numbers with NaN for missing,
+    categories as their names, dates as their 4 parts), the pipeline inside."""
+    import pandas as pd
+
+    from nncore.project import TrainingRun
+    from nncore.tables.pipeline import _date_parts, _dates, category_strings
+
+    run = TrainingRun(_table_project(tmp_path))
+    run.fit(1)
+    plan = plan_from_run(run)
+    path = export(plan, "onnx", tmp_path / "table.onnx")[0]
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["age", "color", "size", "day"]
+    frame = pd.read_csv(tmp_path / "t.csv")
+    feeds = {"age": frame["age"].to_numpy(np.float32).reshape(-1, 1),
+             "color": category_strings(frame["color"]).fillna("").to_numpy(str).reshape(-1, 1),
+             "size": category_strings(frame["size"]).fillna("").to_numpy(str).reshape(-1, 1),
+             "day": np.stack(_date_parts(_dates(frame["day"])), axis=1).astype(np.float32)}
+    got = session.run(None, feeds)[0]
+    diff = float(np.max(np.abs(got - plan.nncore_output(run.data.X))))
+    _record("onnx", "table (CSV pipeline)", diff)
+    assert diff <= 1e-5
+
+
 def test_largest_differences_are_reported():
     """Runs last in this file: the largest difference per export over the cases run
     (``pytest -s`` shows them; the README quotes them)."""
