@@ -187,8 +187,14 @@ def pytorch_source(plan: ExportPlan, weights_name: str, data_name: str) -> str:
     def lines(steps: list[Step]) -> list[str]:
         return [f"        {s.output} = {_call(s)}  # {s.name}" for s in steps]
 
-    forward = [f"        x = {x}", *lines(plan.steps if plan.loss_steps else plan.inference),
-               f"        return {plan.prediction}"]
+    forward = [f"        x = {x}", *lines(plan.inference), f"        return {plan.prediction}"]
+    signature = "features"
+    forward_doc = "Raw features (N, {dims}) -> what the loss reads: {meaning}."
+    if plan.loss_value is not None:  # through forward(), so DistributedDataParallel syncs
+        signature = "features, y=None"
+        forward_doc += " With the targets y: objective(features, y)."
+        forward = ["        if y is not None:", "            return self.objective(features, y)",
+                   *forward]
     if plan.loss_value is not None:  # an Objective: the loss written with nodes
         loss_def = ["    def objective(self, features, y):",
                     '        """(the prediction, the loss written with operator nodes) for a '
@@ -303,8 +309,8 @@ class Network(nn.Module):
         super().__init__()
 {chr(10).join(init)}
 
-    def forward(self, features):
-        """Raw features (N, {dims}) -> what the loss reads: {meaning}."""
+    def forward(self, {signature}):
+        """{forward_doc.format(dims=dims, meaning=meaning)}"""
 {chr(10).join(forward)}
 
 {chr(10).join(loss_def)}
@@ -360,11 +366,8 @@ def predict_table(path):
 def batch_loss(model, xb, yb):
     """(what the loss reads, the loss) of one batch."""
     net = model.module if hasattr(model, "module") else model
-    if hasattr(net, "objective"):
-        if net is not model:  # DistributedDataParallel hooks run through forward()
-            raise SystemExit("a loss written with operator nodes does not train with "
-                             "torchrun yet: run this file with python")
-        return net.objective(xb, yb)
+    if hasattr(net, "objective"):  # the loss written with nodes, through forward()
+        return model(xb, yb)
     out = model(xb)
     return out, net.loss(out, yb)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from nncore.graph import Graph
 from nncore.graph.io import load_graph
 
@@ -151,3 +153,30 @@ def trained_run(name: str, epochs: int = 1):
         _RUNS[key] = run
     return _RUNS[key]
 
+
+def table_project(tmp_path):
+    """A CSV project (120 rows written into ``tmp_path``): a number with missing values
+    (mean), a text category with missing values (most frequent, one-hot), a number read
+    as an ordinal category, an ISO date expanded, a yes/no target."""
+    rng = np.random.default_rng(0)
+    lines = ["age,color,size,day,label"]
+    for i in range(120):
+        age = "" if i % 17 == 3 else f"{rng.uniform(18, 80):.1f}"
+        color = "" if i % 13 == 0 else ["red", "green", "blue"][i % 3]
+        day = "" if i % 29 == 5 else f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}"
+        label = "yes" if (i % 4 == 0) ^ (age != "" and float(age) > 50) else "no"
+        lines.append(f"{age},{color},{1 + i % 3},{day},{label}")
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    g = Graph()
+    i, d = g.add_node("input").id, g.add_node("dense", params={"units": 2}).id
+    loss = g.add_node("cross_entropy").id
+    g.connect(i, "features", d, "input")
+    g.connect(d, "output", loss, "input")
+    g.connect(i, "labels", loss, "target")
+    g.set_settings({"dataset": {"source": "csv", "path": str(tmp_path / "t.csv"),
+                                "missing": "mean", "expand_dates": True,
+                                "columns": {"size": {"kind": "category",
+                                                     "encoding": "ordinal"},
+                                            "color": {"missing": "most_frequent"}}},
+                    "training": {"epochs": 1}})
+    return g

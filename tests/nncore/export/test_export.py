@@ -15,7 +15,7 @@ import pytest
 from nncore.export import ExportError, export
 from nncore.export.plan import plan_from_run
 
-from tests.nncore.export.cases import CASES, trained_run
+from tests.nncore.export.cases import CASES, table_project, trained_run
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -135,39 +135,12 @@ def test_numpy_script_equals_nncore_on_the_validation_split(case, tmp_path):
                                                          want[:3].argmax(1)]
 
 
-def _table_project(tmp_path):
-    from nncore.graph import Graph
-
-    rng = np.random.default_rng(0)
-    lines = ["age,color,size,day,label"]
-    for i in range(120):
-        age = "" if i % 17 == 3 else f"{rng.uniform(18, 80):.1f}"
-        color = "" if i % 13 == 0 else ["red", "green", "blue"][i % 3]
-        day = "" if i % 29 == 5 else f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}"
-        label = "yes" if (i % 4 == 0) ^ (age != "" and float(age) > 50) else "no"
-        lines.append(f"{age},{color},{1 + i % 3},{day},{label}")
-    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
-    g = Graph()
-    i, d = g.add_node("input").id, g.add_node("dense", params={"units": 2}).id
-    loss = g.add_node("cross_entropy").id
-    g.connect(i, "features", d, "input")
-    g.connect(d, "output", loss, "input")
-    g.connect(i, "labels", loss, "target")
-    g.set_settings({"dataset": {"source": "csv", "path": str(tmp_path / "t.csv"),
-                                "missing": "mean", "expand_dates": True,
-                                "columns": {"size": {"kind": "category",
-                                                     "encoding": "ordinal"},
-                                            "color": {"missing": "most_frequent"}}},
-                    "training": {"epochs": 1}})
-    return g
-
-
 def test_numpy_script_reads_the_table_through_the_project_pipeline(tmp_path):
     """A CSV project: numbers with missing values filled, one-hot and ordinal
     categories, dates expanded; the script reads the CSV itself."""
     from nncore.project import TrainingRun
 
-    run = TrainingRun(_table_project(tmp_path))
+    run = TrainingRun(table_project(tmp_path))
     run.fit(1)
     plan = plan_from_run(run)
     kinds = {c["kind"] for c in plan.pipeline["columns"]}
@@ -189,7 +162,7 @@ def test_onnx_takes_the_tables_columns_through_the_pipeline(tmp_path):
     from nncore.project import TrainingRun
     from nncore.tables.pipeline import _date_parts, _dates, category_strings
 
-    run = TrainingRun(_table_project(tmp_path))
+    run = TrainingRun(table_project(tmp_path))
     run.fit(1)
     plan = plan_from_run(run)
     path = export(plan, "onnx", tmp_path / "table.onnx")[0]

@@ -16,7 +16,7 @@ import pytest
 from nncore.export import export
 from nncore.export.plan import plan_from_run
 from nncore.project import TrainingRun
-from tests.nncore.export.cases import CASES, case_graph, trained_run
+from tests.nncore.export.cases import CASES, case_graph, table_project, trained_run
 
 torch = pytest.importorskip("torch")
 
@@ -79,17 +79,18 @@ def test_pytorch_retraining_follows_nncores_loss_curve(case, tmp_path):
 
 
 @pytest.mark.slow
-def test_torchrun_two_processes_trains_with_ddp(tmp_path):
+@pytest.mark.parametrize("case", ["moons_tanh", "regression"])
+def test_torchrun_two_processes_trains_with_ddp(case, tmp_path):
     """``torchrun --nproc_per_node 2``: DistributedDataParallel over gloo, each process
     half of every minibatch; the averaged gradients are the whole batch's, so the loss
-    curve is nncore's."""
-    plan = plan_from_run(trained_run("moons_tanh"))
+    curve is nncore's (also for a loss written with operator nodes)."""
+    plan = plan_from_run(trained_run(case))
     script = export(plan, "pytorch", tmp_path / "model")[0]
     _run("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", 2, script,
          "train", "--epochs", 3, "--out", tmp_path / "ddp", cwd=tmp_path, timeout=600)
     result = json.loads((tmp_path / "ddp" / "history.json").read_text())
     assert result["world_size"] == 2
-    nncore_history = TrainingRun(case_graph("moons_tanh")).fit(3)
+    nncore_history = TrainingRun(case_graph(case)).fit(3)
     for ours, theirs in zip(nncore_history, result["history"], strict=True):
         assert theirs["loss"] == pytest.approx(ours["loss"], rel=1e-4)
     assert (tmp_path / "ddp" / "trained.npz").exists()
@@ -138,3 +139,13 @@ def test_pytorch_training_follows_nncore_for_every_optimizer_and_schedule(
     for ours, theirs in zip(nncore_history, torch_history, strict=True):
         assert theirs["loss"] == pytest.approx(ours["loss"], rel=CURVE_RTOL)
         assert theirs["lr"] == pytest.approx(ours["lr"], rel=1e-9)
+
+
+def test_pytorch_script_reads_the_table_through_the_project_pipeline(tmp_path):
+    run = TrainingRun(table_project(tmp_path))
+    run.fit(1)
+    plan = plan_from_run(run)
+    script = export(plan, "pytorch", tmp_path / "table_model")[0]
+    _run(script, "predict", tmp_path / "t.csv", "-o", tmp_path / "out.npy")
+    got = np.load(tmp_path / "out.npy")
+    assert np.max(np.abs(got - plan.nncore_output(run.data.X))) <= 1e-5
