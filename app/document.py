@@ -20,16 +20,17 @@ import contextlib
 import hashlib
 import os
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.resources import is_example
 from nncore.files import read_limited
-from nncore.graph import Graph, load_graph, save_graph
+from nncore.graph import Graph
 from nncore.limits import MAX_PROJECT_BYTES
 from nncore.project import Project
+from nncore.project.saved import ProjectFile, load_project, save_project
 
 __all__ = ["Document", "FileChangedError", "file_stamp"]
 
@@ -83,15 +84,33 @@ class Document(QObject):
         #: Called before every edit; returning False refuses it (the window asks to
         #: stop training first). None: always allowed.
         self.edit_guard: Callable[[], bool] | None = None
+        #: Called by :meth:`save` with the folder saved to: (the runs, the trained
+        #: model) to keep in the file (the window's ``TrainingController.kept``); None:
+        #: the graph alone is saved.
+        self.keeper: Callable[[Path], tuple[list, Any]] | None = None
+        #: What :meth:`open` read beside the graph (runs, trained model, a problem with
+        #: the weights file), for the window to restore; None for another project.
+        self.saved: ProjectFile | None = None
+        self._results = False  # a run ended since the last save or open
         self.undo_stack.cleanChanged.connect(self._clean_changed)
 
     def _clean_changed(self, clean: bool) -> None:
-        self.modified_changed.emit(not clean)
+        self.modified_changed.emit(not clean or self._results)
 
     @property
     def modified(self) -> bool:
-        """True when the graph differs from the file (or a new project has edits)."""
-        return not self.undo_stack.isClean()
+        """True when the graph differs from the file (or a new project has edits), or a
+        training run ended since the project was saved or opened (its runs and weights
+        are saved with it)."""
+        return not self.undo_stack.isClean() or self._results
+
+    def results_changed(self) -> None:
+        """A training run ended: the project has unsaved results (the title says so,
+        closing asks to save)."""
+        if not self._results:
+            self._results = True
+            if self.undo_stack.isClean():
+                self.modified_changed.emit(True)
 
     @property
     def title(self) -> str:
@@ -167,11 +186,13 @@ class Document(QObject):
         """
         path = Path(path)
         stamp = file_stamp(path)  # before reading: a change in between is noticed later
-        graph = load_graph(path)
+        saved = load_project(path)  # its runs and trained model too (never refused for them)
+        graph = saved.graph
         if is_example(path):
             self._replace(graph, None, example=path.stem)
         else:
             self._replace(graph, path.resolve(), stamp=stamp)
+        self.saved = saved
 
     def rebased_settings(self, target: str | Path) -> dict | None:
         """The settings to write when the project is saved as ``target``: a relative
@@ -234,8 +255,12 @@ class Document(QObject):
                              "save your copy under another name or in another folder")
         if not overwrite and self.path == target.resolve() and self.changed_on_disk():
             raise FileChangedError(self.path)
-        save_graph(target, self.graph)
+        runs, model = self.keeper(target.resolve().parent) if self.keeper else ([], None)
+        save_project(target, self.graph, runs, model)  # with its runs and weights
         self.stamp = file_stamp(target)
+        results, self._results = self._results, False
+        if results and self.undo_stack.isClean():
+            self.modified_changed.emit(False)
         self.undo_stack.setClean()
         if self.path != target.resolve():
             self.path = target.resolve()
@@ -246,6 +271,7 @@ class Document(QObject):
     def _replace(self, graph: Graph, path: Path | None, example: str | None = None,
                  stamp: tuple[int, str] | None = None) -> None:
         self.undo_stack.clear()
+        self.saved, self._results = None, False
         self.graph.replace_with(graph)
         self.path = path
         self.example = example

@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         # training: the runs, the worker, the settings and controls, the live views
         self.runs = RunStore(self)
         self.controller = TrainingController(self.document, self.runs, self)
+        self.document.keeper = self.controller.kept  # Save keeps the runs and the model
         self.training_panel = TrainingPanel(self.document)
         self.training_dock = self._dock("Training", "training", self.training_panel,
                                         Qt.BottomDockWidgetArea)
@@ -229,11 +230,6 @@ class MainWindow(QMainWindow):
         self.act_save_as = a("Save &As…", self.files.save_as, K("Ctrl+Shift+S"))
         self.act_export_png = a("Export Canvas as &PNG…", lambda: self.files.export_dialog("png"))
         self.act_export_svg = a("Export Canvas as S&VG…", lambda: self.files.export_dialog("svg"))
-        self.export_network_actions = {  # File → Export Network → PyTorch/NumPy/ONNX…
-            fmt: a(f"{title.split()[0]}…",
-                   lambda _=False, f=fmt: self.files.export_network_dialog(f),
-                   tip=f"The trained network as a {title}, with its preprocessing")
-            for fmt, (title, _) in self.files.NETWORK_FORMATS.items()}
         self.act_quit = a("&Quit", self.close, K.Quit)
         self.act_undo = self.document.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcuts([K("Ctrl+Z")])
@@ -282,8 +278,6 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.act_save, self.act_save_as])
         file_menu.addSeparator()
         file_menu.addActions([self.act_export_png, self.act_export_svg])
-        self.export_network_menu = file_menu.addMenu("Export &Network")
-        self.export_network_menu.addActions(list(self.export_network_actions.values()))
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         edit = bar.addMenu("&Edit")
@@ -355,6 +349,7 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
         self.scene.refresh()
         self.view.fit(min_zoom=READABLE_ZOOM)
+        self.controller.adopt(self.document.saved)  # an opened file's runs and model
 
     def export_canvas(self, path: str | Path) -> None:
         """The network as a PNG or SVG picture (:meth:`FileActions.export_canvas`)."""

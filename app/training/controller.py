@@ -24,6 +24,7 @@ from app.state import RunState, can
 from app.training.records import BatchRecords, EpochRecord, RunInfo, RunResult
 from app.training.worker import TrainingWorker
 from nncore.graph import dumps
+from nncore.graph import loads as loads_graph
 from nncore.text import plural
 
 __all__ = ["TrainingController", "GIL_SWITCH_INTERVAL"]
@@ -142,6 +143,7 @@ class TrainingController(QObject):
         self.active = run_id
         self.store.set_current(run_id)
         self._set_state(RunState.PAUSED if start_paused else RunState.RUNNING)
+        self.worker._source = (text, base)  # what the model is trained as (Save keeps it)
         self._start.emit(run_id, text, base, int(epochs), bool(start_paused))
         return run_id
 
@@ -209,6 +211,90 @@ class TrainingController(QObject):
         except Exception:  # noqa: BLE001 - a setting that cannot be saved: no match
             return None
         return (self._last[0], run) if key == self._last[1] == worker._key else None
+
+    def kept(self, folder: Path | None = None) -> tuple[list[Any], Any]:
+        """What Save keeps in the project file: every run of the store
+        (:func:`app.training.keeping.records_of`) and the trained model
+        (:class:`nncore.project.saved.SavedModel`) of the run the next Train would
+        continue, when there is one: idle, trained for the document's network, settings
+        and data as they are now (the data path may name the file from ``folder``, where
+        the project is being saved), else None."""
+        from app.training.keeping import records_of
+        from nncore.graph import loads
+        from nncore.project.saved import SavedModel, settings_fingerprint
+
+        model, trained = None, None
+        worker = self.worker
+        if self.state == RunState.IDLE and self._last is not None \
+                and self._last[0] in self.store.runs and worker._run is not None \
+                and worker._model_run == self._last[0] and worker._key == self._last[1] \
+                and worker._source is not None:
+            text, base = worker._source
+            graph = self.document.graph
+            try:
+                same = settings_fingerprint(loads(text, "the network"), base or None) == \
+                    settings_fingerprint(graph, folder or self.document.project.base_dir)
+            except Exception:  # noqa: BLE001 - settings that cannot be saved: no model
+                same = False
+            if same:
+                trained = self._last[0]
+                model = SavedModel.from_run(worker._run, graph,
+                                            folder or self.document.project.base_dir,
+                                            self.store.runs[trained].name)
+        return records_of(self.store, trained), model
+
+    def adopt(self, saved: Any) -> None:
+        """An opened project file's runs and trained model
+        (:class:`nncore.project.saved.ProjectFile`, or None): the runs go to the store
+        (the loss view and the runs table show them), the model becomes the trained run
+        (:meth:`trained_run`: the step-through and the predictions use it; Train
+        continues it). What cannot be restored is said in :attr:`message`; the runs
+        stay."""
+        from app.training.keeping import confusion_of, restore_runs
+        from nncore.project import run_key
+
+        if saved is None or (not saved.runs and saved.model is None and not saved.problem):
+            return
+        model = saved.model
+        ids = restore_runs(self.store, saved.runs, model)
+        problem = saved.problem
+        index = saved.trained_run
+        if model is not None and index is not None and self.state == RunState.IDLE:
+            run_id = ids[index]
+            project = self.document.project
+            base = str(project.base_dir or "")
+            try:
+                text = dumps(self.document.graph)
+                run = self.worker.make_run(loads_graph(text), base)
+                exact = model.restore(run, self.document.graph, project.base_dir)
+            except Exception as e:  # noqa: BLE001 - data gone, a changed file...: said
+                problem = (f"{saved.weights_path.name if saved.weights_path else 'weights'}: "
+                           f"the trained model cannot be restored: {str(e) or type(e).__name__}"
+                           "; Train starts a new run")
+            else:
+                if exact:
+                    key = run_key(text, base or None)
+                    self.worker.adopt(run_id, run, key, (text, base))
+                    self._last = (run_id, key)
+                    record = self.store.runs[run_id]
+                    confusion = confusion_of(run)
+                    if confusion is not None:
+                        record.confusion, record.per_class = confusion
+                    self.store.set_current(run_id)
+                    self.store.changed(run_id)
+                else:
+                    problem = ("the data changed since the model was saved: its weights "
+                               "were not restored; Train starts a new run")
+        if problem:
+            self.message.emit(problem, True)
+        elif model is not None and index is not None:
+            m = model.metrics
+            acc = m.get("val_accuracy")
+            self.message.emit(f"{self.store.runs[ids[index]].name}: restored after "
+                              f"{plural(model.epoch, 'epoch')}"
+                              + (f", validation accuracy {acc:.2%}" if acc is not None
+                                 and acc == acc else "")
+                              + "; Train continues it", False)
 
     def shutdown(self, timeout_s: float = 3.0) -> bool:
         """Stop any run and end the worker thread (the window is closing). Returns True
@@ -337,6 +423,9 @@ class TrainingController(QObject):
     def _end(self, run_id: int, text: str, error: bool) -> None:
         self.active = None
         self.store.changed(run_id)
+        results = getattr(self.document, "results_changed", None)
+        if results is not None:  # the runs and weights to save: the project is modified
+            results()
         self._set_state(RunState.IDLE)
         self.message.emit(text, error)
         self.run_finished.emit(run_id)

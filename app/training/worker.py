@@ -149,6 +149,8 @@ class TrainingWorker(QObject):
         self._epochs_total = 0
         #: The run to stop (even if its work has not begun yet), -1 for any (closing).
         self._stop_run: int | None = None
+        #: (graph JSON, base folder) the model is trained as, set by the controller
+        self._source: tuple[str, str] | None = None
 
     # ------------------------------------------------------------------ control (any thread)
     @property
@@ -272,9 +274,28 @@ class TrainingWorker(QObject):
         """Forget the trained model: the next run starts from fresh weights."""
         self._run, self._key = None, None
 
+    def make_run(self, graph: Any, base_dir: str | None) -> Any:
+        """The :class:`~nncore.project.TrainingRun` this worker trains ``graph`` in
+        (recording what the views show). Raises as TrainingRun does."""
+        from nncore.project import TrainingRun
+
+        return TrainingRun(graph, base_dir=base_dir or None, callbacks=[_Recorder(self)],
+                           record_grad_norms=True, record_histograms=True,
+                           # edges follow the data over time, as in TensorBoard
+                           # (fixed first-epoch edges piled drifting weights up in
+                           # the end bins: 116 of 128 BatchNorm weights after 10 epochs)
+                           histogram_edges="per_epoch")
+
+    def adopt(self, run_id: int, run: Any, key: str, source: tuple[str, str]) -> None:
+        """Take ``run`` (made by :meth:`make_run`, its saved weights restored) as the
+        model of run ``run_id`` trained under ``key`` as ``source`` (graph JSON, base
+        folder): the next Train of that run with that key continues it. Call it while
+        idle (from the GUI thread)."""
+        self._run, self._key, self._model_run, self._source = run, key, run_id, source
+
     def _train(self, run_id: int, graph_json: str, base_dir: str, epochs: int,
                start_paused: bool) -> None:
-        from nncore.project import TrainingRun, run_key
+        from nncore.project import run_key
 
         graph = loads(graph_json, "the network")
         key = run_key(graph_json, base_dir or None)
@@ -283,12 +304,7 @@ class TrainingWorker(QObject):
         continuing = self._run is not None and self._key == key and self._model_run == run_id
         if not continuing:
             self._run = None
-            run = TrainingRun(graph, base_dir=base_dir or None, callbacks=[_Recorder(self)],
-                              record_grad_norms=True, record_histograms=True,
-                              # edges follow the data over time, as in TensorBoard
-                              # (fixed first-epoch edges piled drifting weights up in
-                              # the end bins: 116 of 128 BatchNorm weights after 10 epochs)
-                              histogram_edges="per_epoch")
+            run = self.make_run(graph, base_dir)
             self._run, self._key, self._model_run = run, key, run_id
         run = self._run
         trainer = run.trainer

@@ -52,7 +52,7 @@ def test_close_with_save_that_fails_keeps_the_window_open_and_modified(
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr("app.document.save_graph", fail)
+    monkeypatch.setattr("app.document.save_project", fail)
     window.ask_save = lambda: QMessageBox.Save
     assert not window.close()
     assert window.isVisible() and window.document.modified and window.isWindowModified()
