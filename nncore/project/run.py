@@ -126,6 +126,46 @@ class TrainingRun:
                                 self.settings.epochs if epochs is None else epochs,
                                 validation=self.validation)
 
+    def predict_proba(self, X: Any, batch_size: int = 1024) -> np.ndarray:
+        """The trained model on *raw* features (as the data file has them: the digits'
+        pixels 0..16), through the run's own preprocessing (:meth:`Split.transform
+        <nncore.data.Split.transform>`: the training part's standardization, when on)
+        and in evaluation mode (BatchNorm's running statistics, no Dropout; the mode is
+        restored), as :meth:`~nncore.training.Trainer.evaluate` computes the metrics.
+
+        Shapes: X ``(N, *features)`` or one sample ``features`` (made ``(1, ...)``).
+
+        Returns:
+            a classifier's class probabilities ``(N, classes)`` (float64, rows summing
+            to 1, :meth:`~nncore.graph.compile.CompiledGraph.probabilities`), or a
+            regression's predicted values ``(N, targets)`` (the model's dtype).
+
+        Raises:
+            ValueError: for rows that are not of the features' shape (naming both).
+        """
+        from nncore.tensor import Tensor, no_grad
+
+        model = self.model
+        X = np.asarray(X, dtype=self.split.X_train.dtype)
+        if X.shape == tuple(model.features):
+            X = X[None]
+        X = model._check(self.split.transform(X)).data
+        was = model.training
+        model.eval()
+        try:
+            with no_grad():
+                out = [model(Tensor(X[s:s + batch_size])).data
+                       for s in range(0, len(X), batch_size)]
+        finally:
+            model.train(was)
+        width = max(model.num_classes or 0, 1) if model.task == "classification" else None
+        if not out:
+            return np.zeros((0, width or 1), np.float64)
+        out_all = np.concatenate(out)
+        if model.task == "classification":
+            return model.probabilities(out_all)
+        return model.predictions(out_all)
+
     def evaluate(self, part: str = "val") -> dict[str, float]:
         """Loss and accuracy (or regression metrics) on ``"train"``, ``"val"`` or
         ``"test"``."""
