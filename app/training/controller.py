@@ -221,7 +221,7 @@ class TrainingController(QObject):
         the project is being saved), else None."""
         from app.training.keeping import records_of
         from nncore.graph import loads
-        from nncore.project.saved import SavedModel, settings_fingerprint
+        from nncore.project.saved import SavedModel, network_fingerprint
 
         model, trained = None, None
         worker = self.worker
@@ -230,16 +230,14 @@ class TrainingController(QObject):
                 and worker._model_run == self._last[0] and worker._key == self._last[1] \
                 and worker._source is not None:
             text, base = worker._source
-            graph = self.document.graph
             try:
-                same = settings_fingerprint(loads(text, "the network"), base or None) == \
-                    settings_fingerprint(graph, folder or self.document.project.base_dir)
-            except Exception:  # noqa: BLE001 - settings that cannot be saved: no model
+                graph = loads(text, "the network")  # as it was trained
+                same = network_fingerprint(graph) == network_fingerprint(self.document.graph)
+            except Exception:  # noqa: BLE001 - a graph that cannot be read: no model
                 same = False
-            if same:
+            if same:  # settings changed since: kept, Train then goes on with a fresh optimizer
                 trained = self._last[0]
-                model = SavedModel.from_run(worker._run, graph,
-                                            folder or self.document.project.base_dir,
+                model = SavedModel.from_run(worker._run, graph, base or None,
                                             self.store.runs[trained].name)
         return records_of(self.store, trained), model
 
@@ -257,6 +255,7 @@ class TrainingController(QObject):
             return
         model = saved.model
         ids = restore_runs(self.store, saved.runs, model)
+        fresh = ""
         problem = saved.problem
         index = saved.trained_run
         if model is not None and index is not None and self.state == RunState.IDLE:
@@ -272,19 +271,17 @@ class TrainingController(QObject):
                            f"the trained model cannot be restored: {str(e) or type(e).__name__}"
                            "; Train starts a new run")
             else:
-                if exact:
-                    key = run_key(text, base or None)
-                    self.worker.adopt(run_id, run, key, (text, base))
-                    self._last = (run_id, key)
-                    record = self.store.runs[run_id]
-                    confusion = confusion_of(run)
-                    if confusion is not None:
-                        record.confusion, record.per_class = confusion
-                    self.store.set_current(run_id)
-                    self.store.changed(run_id)
-                else:
-                    problem = ("the data changed since the model was saved: its weights "
-                               "were not restored; Train starts a new run")
+                key = run_key(text, base or None)
+                self.worker.adopt(run_id, run, key, (text, base))
+                self._last = (run_id, key)
+                record = self.store.runs[run_id]
+                confusion = confusion_of(run)
+                if confusion is not None:
+                    record.confusion, record.per_class = confusion
+                self.store.set_current(run_id)
+                self.store.changed(run_id)
+                fresh = "" if exact else (" (its settings or data changed after training: "
+                                          "the optimizer starts afresh)")
         if problem:
             self.message.emit(problem, True)
         elif model is not None and index is not None:
@@ -294,7 +291,7 @@ class TrainingController(QObject):
                               f"{plural(model.epoch, 'epoch')}"
                               + (f", validation accuracy {acc:.2%}" if acc is not None
                                  and acc == acc else "")
-                              + "; Train continues it", False)
+                              + "; Train continues it" + fresh, False)
 
     def shutdown(self, timeout_s: float = 3.0) -> bool:
         """Stop any run and end the worker thread (the window is closing). Returns True

@@ -431,8 +431,9 @@ class SavedModel:
         model was saved with (:func:`settings_fingerprint` of ``graph``, default the
         run's) and the trainer's whole state was saved, everything is restored
         (optimizer, schedule, history, early stopping, random generators): training
-        goes on exactly as if never interrupted; returns True. Otherwise only the
-        weights and buffers (False).
+        goes on exactly as if never interrupted; returns True. Otherwise the weights
+        and buffers, with the history and the step count when they were saved (the
+        epochs count on; the optimizer starts afresh): False.
 
         Raises:
             WeightsError: for weights that do not fit the run's network (naming the
@@ -451,6 +452,19 @@ class SavedModel:
             except CheckpointError:
                 pass  # e.g. callbacks of another kind: the weights alone, below
         run.model.load_state_dict(self.state)
+        if self.checkpoint is not None:
+            from nncore.training.checkpoint import _Unpacker
+
+            meta, arrays = self.checkpoint
+            try:
+                trainer = meta["trainer"]
+                history = _Unpacker(arrays, "the saved trainer state").unpack(
+                    trainer["history"], "history")
+                if isinstance(history, list) and all(isinstance(h, dict) for h in history):
+                    run.trainer.history = [dict(h) for h in history]
+                    run.trainer.global_step = int(trainer["global_step"])
+            except (KeyError, TypeError, ValueError):
+                pass  # the weights alone
         return False
 
     # ---------------------------------------------------------------- the file

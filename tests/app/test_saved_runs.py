@@ -147,3 +147,27 @@ def test_an_old_project_file_opens_as_before(windows, tmp_path):
     assert w.open_file(examples_dir() / "moons_tanh.json")
     assert not w.runs.runs and w.controller.trained_run() is None
     assert not w.document.modified
+
+
+def test_a_setting_changed_after_training_keeps_the_model_with_a_fresh_optimizer(
+        windows, qtbot, tmp_path):
+    first = windows()
+    assert first.open_file(examples_dir() / "digits_mlp.json")
+    _train(first, qtbot, 2)
+    scores = _scores(first)
+    graph = first.document.graph
+    first.document.push(SetSettings(graph, {**graph.settings, "training": {
+        **graph.settings["training"], "epochs": 1}}))  # after training: not what it used
+    assert first.controller.trained_run() is None  # the next Train would be a new run
+    assert first.save_to(tmp_path / "digits.json")
+    assert json.loads((tmp_path / "digits.json").read_text())["trained"]["epoch"] == 2
+
+    second = windows()
+    messages = []
+    second.controller.message.connect(lambda text, error: messages.append((text, error)))
+    assert second.open_file(tmp_path / "digits.json")
+    np.testing.assert_array_equal(_scores(second), scores)  # the weights are kept
+    assert any("the optimizer starts afresh" in text and not error for text, error in messages)
+    _train(second, qtbot, 1)
+    assert [e["epoch"] for e in second.runs.current_run().epochs] == [1, 2, 3]
+    assert len(second.runs.runs) == 1

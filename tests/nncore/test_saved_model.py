@@ -224,3 +224,20 @@ def test_a_wrong_feature_count_is_named():
     with pytest.raises(ValueError, match=r"needs 64 features per row \(pixel_0_0, .*got rows "
                                          r"of 63"):
         model.predict(graph, np.zeros((2, 63), np.float32))
+
+
+def test_changed_settings_restore_the_weights_and_history_with_a_fresh_optimizer(trained):
+    pf = load_project(trained[0] / "digits.json")
+    graph = pf.graph
+    graph.set_settings({**graph.settings, "training": {**graph.settings["training"],
+                                                       "optimizer_options": {"lr": 0.01}}})
+    run = TrainingRun(graph)
+    assert pf.model.restore(run) is False  # not the settings it was trained with
+    np.testing.assert_array_equal(_scores(run), trained[2])
+    assert [e["epoch"] for e in run.trainer.history] == [1, 2, 3]
+    steps = run.trainer.global_step
+    assert steps == 3 * 23
+    assert run.optimizer.state_dict()["state"] == {}  # the optimizer starts afresh
+    run.fit(1)
+    assert [e["epoch"] for e in run.trainer.history] == [1, 2, 3, 4]
+    assert run.trainer.global_step == steps + 23
