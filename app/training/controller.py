@@ -253,11 +253,20 @@ class TrainingController(QObject):
 
         if saved is None or (not saved.runs and saved.model is None and not saved.problem):
             return
+        from nncore.project.saved import RunRecord
+
         model = saved.model
-        ids = restore_runs(self.store, saved.runs, model)
+        runs, index = list(saved.runs), saved.trained_run
+        legacy = model is not None and index is None  # weights alone (--save-weights)
+        if legacy:
+            runs.append(RunRecord("", dict(self.document.graph.settings), trained=True))
+            index = len(runs) - 1
+        ids = restore_runs(self.store, runs, model)
+        if legacy:
+            file = saved.weights_path.name if saved.weights_path else "the file"
+            self.store.runs[ids[index]].name += f"weights from {file}"
         fresh = ""
         problem = saved.problem
-        index = saved.trained_run
         if model is not None and index is not None and self.state == RunState.IDLE:
             run_id = ids[index]
             project = self.document.project
@@ -275,6 +284,8 @@ class TrainingController(QObject):
                 self.worker.adopt(run_id, run, key, (text, base))
                 self._last = (run_id, key)
                 record = self.store.runs[run_id]
+                record.task = run.model.task
+                record.classes = list(run.data.classes) if run.data.classes else None
                 confusion = confusion_of(run)
                 if confusion is not None:
                     record.confusion, record.per_class = confusion
@@ -284,6 +295,9 @@ class TrainingController(QObject):
                                           "the optimizer starts afresh)")
         if problem:
             self.message.emit(problem, True)
+        elif legacy:
+            self.message.emit(f"{self.store.runs[ids[index]].name}: the weights are restored "
+                              "(saved without their history); Train continues them", False)
         elif model is not None and index is not None:
             m = model.metrics
             acc = m.get("val_accuracy")

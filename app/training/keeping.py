@@ -48,7 +48,8 @@ def restore_runs(store: Any, records: Iterable[RunRecord],
     ids = []
     for record in records:
         run = store.new_run(record.settings, "")
-        run.name = record.name
+        if record.name:  # else "Run N: " as a new run is named
+            run.name = record.name
         run.status = RunState(record.status)
         run.epochs = [dict(e) for e in record.history]
         run.best_epoch, run.stopped_epoch = record.best_epoch, record.stopped_epoch
@@ -57,7 +58,7 @@ def restore_runs(store: Any, records: Iterable[RunRecord],
             values = record.curves.get(name)
             if values is not None and len(values):
                 getattr(run, name).extend(values)
-        if record.trained and model is not None:
+        if record.trained and model is not None and model.shape is not None:
             run.task, run.classes = model.task, model.classes
         elif any("r2" in e or "mse" in e for e in record.history):
             run.task = "regression"

@@ -171,3 +171,27 @@ def test_a_setting_changed_after_training_keeps_the_model_with_a_fresh_optimizer
     _train(second, qtbot, 1)
     assert [e["epoch"] for e in second.runs.current_run().epochs] == [1, 2, 3]
     assert len(second.runs.runs) == 1
+
+
+def test_weights_saved_beside_an_older_file_are_used_and_saved_again(windows, qtbot,
+                                                                      tmp_path):
+    from nncore.graph import load_graph, save_graph
+    from nncore.project import TrainingRun
+
+    graph = load_graph(examples_dir() / "digits_mlp.json")
+    run = TrainingRun(graph)
+    run.fit(1)
+    save_graph(tmp_path / "old.json", graph, weights=run.model.state_dict())  # version 2
+    run.model.eval()
+    with no_grad():
+        scores = run.model(Tensor(run.split.X_val)).data
+    w = windows()
+    assert w.open_file(tmp_path / "old.json")
+    (restored,) = w.runs.runs.values()
+    assert restored.name.endswith("weights from old.npz") and restored.epochs == []
+    np.testing.assert_array_equal(_scores(w), scores)
+    w.document.results_changed()
+    assert w.save_to(tmp_path / "old.json")  # no longer saved without them
+    data = json.loads((tmp_path / "old.json").read_text())
+    assert data["weights"] == "old.npz" and data["version"] == 3
+    assert data["runs"][0]["trained"] and data["trained"]["features"] == [64]
