@@ -768,7 +768,7 @@ def _save_project(target: str, saved: Any, run: Any, previous: Any, progress: "_
     if isinstance(path, str) and path and not Path(path).is_absolute() and folder != base:
         dataset["path"] = str((base / path).resolve())  # names the same file from there
         graph.set_settings({**graph.settings, "dataset": dataset})
-    runs = [r for r in saved.runs if r is not previous]
+    runs = list(saved.runs)
     for r in runs:
         r.trained = False
     es = run.early_stopping
@@ -788,7 +788,11 @@ def _save_project(target: str, saved: Any, run: Any, previous: Any, progress: "_
                        stopped_epoch=es.stopped_epoch if es else 0, trained=True,
                        curves=curves)
     model = SavedModel.from_run(run, graph, folder, name)
-    weights = save_project(target, graph, [*runs, record], model)
+    if previous is not None:  # the run continued keeps its place
+        runs[runs.index(previous)] = record
+    else:
+        runs.append(record)
+    weights = save_project(target, graph, runs, model)
     assert weights is not None
     return weights
 

@@ -187,3 +187,18 @@ def test_a_table_with_text_labels_keeps_its_mapping_and_pipeline(tmp_path, capsy
     assert main(["predict", str(out), "--csv", str(tmp_path / "bad.csv")]) == 1
     assert "bad.csv: the table lacks the column 'colour' the model was trained on" in \
         capsys.readouterr().err
+
+
+def test_fresh_adds_a_run_and_continuing_keeps_its_place(saved, tmp_path, capsys):
+    shutil.copy(saved, tmp_path / "digits.json")
+    shutil.copy(saved.with_suffix(".npz"), tmp_path / "digits.npz")
+    project = str(tmp_path / "digits.json")
+    assert main(["train", project, "--epochs", "1", "--fresh", "--save", project]) == 0
+    assert main(["train", project, "--epochs", "1", "--save", project]) == 0
+    capsys.readouterr()
+    pf = load_project(project)
+    assert [r.name for r in pf.runs] == ["Run 1: adam lr=0.002 · digits",
+                                         "Run 2: adam lr=0.002 · digits"]
+    assert [len(r.history) for r in pf.runs] == [3, 2]
+    assert pf.trained_run == 1 and pf.model.epoch == 2
+    assert pf.runs[0].curves["step_loss"].shape == (3 * 23,)  # the first run's curve kept
