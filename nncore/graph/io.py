@@ -1,11 +1,11 @@
 """Graph files: JSON with a format id and version, saved atomically, loaded with the
 same validation as editing.
 
-Layout (version 2)::
+Layout (versions 2 and 3)::
 
     {
       "format": "nncanvas-graph",
-      "version": 1,
+      "version": 2,
       "nodes": [{"id": "n1", "type": "input", "name": "Input 1",
                  "position": [0.0, 0.0], "params": {}}, ...],
       "edges": [{"from": ["n1", "features"], "to": ["n2", "input"]}, ...],
