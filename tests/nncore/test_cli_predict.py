@@ -202,3 +202,20 @@ def test_fresh_adds_a_run_and_continuing_keeps_its_place(saved, tmp_path, capsys
     assert [len(r.history) for r in pf.runs] == [3, 2]
     assert pf.trained_run == 1 and pf.model.epoch == 2
     assert pf.runs[0].curves["step_loss"].shape == (3 * 23,)  # the first run's curve kept
+
+
+def test_predict_a_regression_writes_the_predicted_value(tmp_path, capsys):
+    out = tmp_path / "sine.json"
+    assert main(["train", str(EXAMPLES / "sine_regression.json"), "--epochs", "3",
+                 "--save", str(out)]) == 0
+    X = np.linspace(-3, 3, 5, dtype=np.float32).reshape(-1, 1)
+    np.savez(tmp_path / "x.npz", X=X)
+    assert main(["predict", str(out), "--npz", str(tmp_path / "x.npz"), "--out",
+                 str(tmp_path / "p.csv")]) == 0
+    assert "5 predicted values" in capsys.readouterr().out
+    header, *body = _rows(tmp_path / "p.csv")
+    assert header == ["predicted"]
+    pf = load_project(out)
+    assert pf.model.task == "regression" and pf.model.classes is None
+    np.testing.assert_allclose([float(r[0]) for r in body],
+                               pf.model.predict(pf.graph, X)[:, 0], rtol=1e-7)
