@@ -111,6 +111,9 @@ def test_save_then_open_in_a_new_window_restores_runs_model_and_training(windows
     assert second.controller.trained_run() is not None
     np.testing.assert_array_equal(_scores(second), scores)  # bit for bit
     assert not second.document.modified
+    before = (tmp_path / "digits.json").read_bytes()
+    assert second.save_to(tmp_path / "digits.json")  # open, save: the same file
+    assert (tmp_path / "digits.json").read_bytes() == before
 
     # Train continues from the saved weights: the epochs count on, in the same run
     _train(second, qtbot, 3)
