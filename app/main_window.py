@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.history_dock, self.plots_dock)
         self.inspector_dock.raise_()
         self._connect_data_tab()
+        self._connect_model_tabs()
         # one minibatch through the network, node by node (issue 10)
         self.stepthrough = StepThroughPanel(self)
         self.stepthrough_dock = self._dock("Step-through", "stepthrough", self.stepthrough,
@@ -201,6 +202,45 @@ class MainWindow(QMainWindow):
             event.connect(data.data_changed)
         graph.node_changed.connect(lambda _node, what: what == "type" and data.data_changed())
         document.path_changed.connect(data.data_changed)
+
+    def _connect_model_tabs(self) -> None:
+        """The Plots' Predict and Misclassified tabs use the controller's trained model
+        (:meth:`_trained_for_plots`), looked at again when a run ends or starts, the
+        network changes or another project opens; their "Step through this sample" opens
+        the Step-through panel on it (:meth:`step_through_sample`)."""
+        plots = self.plots
+        plots.set_model_source(self._trained_for_plots)
+        for signal in (self.controller.run_finished, self.controller.state_changed,
+                       self.document.undo_stack.indexChanged, self.document.replaced):
+            signal.connect(plots.model_changed)
+        plots.step_requested.connect(self.step_through_sample)
+
+    def _trained_for_plots(self) -> tuple[int, object] | str | None:
+        """The controller's ``trained_run()``, or why there is none (a sentence; None:
+        nothing trained yet)."""
+        controller = self.controller
+        trained = controller.trained_run()
+        if trained is not None:
+            return trained
+        if controller.state != "idle":
+            return (f"A run is {controller.state}: the predictions use the trained model "
+                    "once it ends.")
+        if controller.worker._run is not None and controller._last is not None:
+            return ("The trained model is stale: the network or its settings changed since "
+                    "it was trained. Train again to predict with this network.")
+        return None
+
+    def step_through_sample(self, index: int) -> None:
+        """Open the Step-through panel on validation row ``index``: the validation part,
+        that sample, a batch of 1, evaluation behaviour (as Predict computes it), Start."""
+        panel = self.stepthrough
+        self.stepthrough_dock.show()
+        self.stepthrough_dock.raise_()
+        panel.part_combo.setCurrentIndex(max(0, panel.part_combo.findData("val")))
+        panel.start_spin.setValue(int(index))
+        panel.size_spin.setValue(1)
+        panel.mode_combo.setCurrentIndex(max(0, panel.mode_combo.findData(False)))
+        panel.start()
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import QMessageBox, QVBoxLayout, QWidget
 
@@ -89,15 +89,23 @@ class ConfusionView(PlotView):
             block of pixels) over the rectangle (0, 0)-(K, K).
         texts: the cell texts (row-major, K*K :class:`pyqtgraph.TextItem` s).
         message: a text in the plot when there is no matrix.
+
+    Signals:
+        cell_clicked(int, int): a click on a cell: its (true, predicted) class indices
+            into the model's classes, ``-1`` for the "other" row or column
+            (:meth:`other_classes`).
         class_names: the names of the classes shown (K).
         matrix_action: "Export matrix as CSV…" in the plot's context menu (the counts
             shown, :func:`confusion_csv`); pyqtgraph's own CSV export only writes curves.
     """
 
+    cell_clicked = Signal(int, int)
+
     def __init__(self, store: Any, parent: QWidget | None = None) -> None:
         super().__init__(store, parent)
         self.widget = pg.PlotWidget()
         self.plot = self.widget.getPlotItem()
+        self.widget.scene().sigMouseClicked.connect(self._clicked)
         configure_plot(self.plot, "Confusion matrix", "predicted class", "true class",
                        grid=False)
         self.plot.showAxis("right")
@@ -141,6 +149,36 @@ class ConfusionView(PlotView):
         name = safe_file_name(run.name if run is not None else "", "run")
         save_csv_dialog(self, "Export confusion matrix as CSV", f"{name} confusion.csv",
                         confusion_csv(self.matrix, self.class_names))
+
+    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """The (true, predicted) classes of the cell at view point (x, y) (column x,
+        row y), ``-1`` for "other"; None outside the matrix or without one."""
+        if self.matrix is None or self.summary is None:
+            return None
+        k = self.matrix.shape[0]
+        i, j = int(np.floor(y)), int(np.floor(x))
+        if not (0 <= i < k and 0 <= j < k):
+            return None
+        shown = [int(c) for c in self.summary.shown]
+        return (shown[i] if i < len(shown) else -1, shown[j] if j < len(shown) else -1)
+
+    def other_classes(self) -> list[int]:
+        """The classes summed in the "other" row and column ([] when none)."""
+        if self.summary is None or not self.summary.other:
+            return []
+        shown = set(int(c) for c in self.summary.shown)
+        return [c for c in range(self.summary.n_classes) if c not in shown]
+
+    def _clicked(self, event: Any) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or event.double():
+            return
+        vb = self.plot.vb
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point = vb.mapSceneToView(event.scenePos())
+        cell = self.cell_at(point.x(), point.y())
+        if cell is not None:
+            self.cell_clicked.emit(*cell)
 
     def _axis_meta(self) -> None:
         meta = self.plot._nncanvas_labels

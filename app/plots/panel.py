@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from app.plots.base import REDRAW_INTERVAL_MS, as_theme, write_history_csv
@@ -23,6 +23,8 @@ from app.plots.data_view import DataView
 from app.plots.gradients import GradientView
 from app.plots.histograms import HistogramView
 from app.plots.loss import LossView
+from app.plots.misclassified import MisclassifiedView
+from app.plots.predict_view import PredictView
 from app.plots.runs_table import RunsTable
 from app.theme import Theme
 
@@ -44,8 +46,9 @@ class _Pending:
 
 
 class PlotsPanel(QWidget):
-    """Tabs with the loss, gradient, histogram, decision-boundary and confusion views and
-    the dataset (the Data tab) above the runs table.
+    """Tabs with the loss, gradient, histogram, decision-boundary and confusion views,
+    the dataset (the Data tab) and the trained model's use (Predict, Misclassified)
+    above the runs table.
 
     Args:
         store: the session's :class:`~app.training.runs.RunStore`.
@@ -57,12 +60,24 @@ class PlotsPanel(QWidget):
         data: the Data tab (:class:`~app.plots.data_view.DataView`): the project's
             dataset, not a run's; the window gives it its source. It draws itself when
             shown after a change, not from the timer.
+        predict, misclassified: the Predict and Misclassified tabs
+            (:class:`~app.plots.predict_view.PredictView`,
+            :class:`~app.plots.misclassified.MisclassifiedView`): the trained model the
+            window gives them (:meth:`set_model_source`), not a run's records; they draw
+            themselves when shown after :meth:`model_changed`. A gallery click opens the
+            sample in Predict, a confusion-matrix cell click shows that cell in the
+            gallery, a click on the decision boundary predicts that point.
         runs_table: the :class:`RunsTable`.
         tabs: the :class:`QTabWidget` of the views.
         timer: the redraw :class:`QTimer` (``REDRAW_INTERVAL_MS``, started by a change).
         redraw_count: ticks that redrew something; ``last_redraw_s``: how long the last
             one took.
+
+    Signals:
+        step_requested(int): "Step through this sample" for that validation row.
     """
+
+    step_requested = Signal(int)
 
     def __init__(self, store: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +97,8 @@ class PlotsPanel(QWidget):
         self.boundary = BoundaryView(store)
         self.confusion = ConfusionView(store)
         self.data = DataView()
+        self.predict = PredictView()
+        self.misclassified = MisclassifiedView()
         self.runs_table = RunsTable(store)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -91,7 +108,11 @@ class PlotsPanel(QWidget):
                 (self.histograms, "Histograms", "Activations and weights of one node"),
                 (self.boundary, "Decision boundary", "What a 2-D classifier predicts where"),
                 (self.confusion, "Confusion matrix", "Which classes get mistaken for which"),
-                (self.data, "Data", "The dataset itself: classes, features, samples")]:
+                (self.data, "Data", "The dataset itself: classes, features, samples"),
+                (self.predict, "Predict", "The trained model on one sample: pick, type or "
+                 "draw it"),
+                (self.misclassified, "Misclassified", "The validation samples the trained "
+                 "model gets wrong")]:
             self.tabs.addTab(view, title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
         splitter = QSplitter(Qt.Vertical)
@@ -117,6 +138,12 @@ class PlotsPanel(QWidget):
         store.run_changed.connect(self._mark_dirty)
         store.run_removed.connect(self._mark_removed)
         store.current_changed.connect(self._mark_current)
+        store.current_changed.connect(self.model_changed)  # a project's model restored
+        self.misclassified.open_requested.connect(self.open_sample)
+        self.misclassified.step_requested.connect(self.step_requested)
+        self.predict.step_requested.connect(self.step_requested)
+        self.confusion.cell_clicked.connect(self.show_cell)
+        self.boundary.widget.scene().sigMouseClicked.connect(self._boundary_clicked)
         self.timer.start()
 
     # -- public API
@@ -133,6 +160,42 @@ class PlotsPanel(QWidget):
                 return True
         return False
 
+    def set_model_source(self, source: Callable[[], Any]) -> None:
+        """Where the Predict and Misclassified tabs get the trained model: a callable
+        returning ``(run id, TrainingRun)`` or why there is none (a str; see
+        :class:`app.plots.trained.ModelSource`)."""
+        self.predict.set_model_source(source)
+        self.misclassified.set_model_source(source)
+
+    def model_changed(self, *_: Any) -> None:
+        """The trained model may have changed (a run ended, an edit, another project)."""
+        self.predict.model_changed()
+        self.misclassified.model_changed()
+
+    def open_sample(self, index: int) -> None:
+        """Validation row ``index`` in the Predict tab, brought to the front."""
+        self.show_tab("predict")
+        self.predict.show_validation(index)
+
+    def show_cell(self, true: int, predicted: int) -> None:
+        """The confusion cell's samples in the Misclassified tab, brought to the front."""
+        self.misclassified.show_cell(true, predicted, self.confusion.other_classes())
+        self.show_tab("misclassified")
+
+    def _boundary_clicked(self, event: Any) -> None:
+        """A click on the decision boundary's plot: Predict that point (the plot's axes
+        are the model's standardized features; Predict shows them raw)."""
+        b = self.boundary
+        if event.button() != Qt.MouseButton.LeftButton or event.double() \
+                or b.image.image is None or not b.caption.isVisibleTo(b):
+            return
+        vb = b.plot.vb
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point = vb.mapSceneToView(event.scenePos())
+        self.show_tab("predict")
+        self.predict.set_model_point([point.x(), point.y()])
+
     def redraw_now(self) -> bool:
         """Redraw what changed since the last redraw, now, in every view (the timer
         redraws only the views in sight)."""
@@ -143,7 +206,8 @@ class PlotsPanel(QWidget):
         self.theme = as_theme(theme)
         for view in self.views:
             view.apply_theme(self.theme)
-        self.data.apply_theme(self.theme)
+        for other in (self.data, self.predict, self.misclassified):
+            other.apply_theme(self.theme)
 
     def select_node(self, name: str) -> None:
         """Show node ``name``'s histograms (e.g. when it is clicked on the canvas)."""
