@@ -387,8 +387,10 @@ class _Column:
         if self.data is None:
             self.data = np.empty(self.capacity, dtype=dtype)
             self.data[:self.rows] = np.nan if self.rows else 0
-        elif self.data.dtype != dtype:
-            self.data = self.data.astype(dtype)
+        elif self.data.dtype != dtype:  # whole numbers, then fractions or NaN
+            data = np.empty(self.capacity, dtype=dtype)
+            data[:self.rows] = self.data[:self.rows]
+            self.data = data
 
     def _to_text(self) -> None:
         if self.text:
