@@ -18,6 +18,10 @@ Everything goes through the real window, offscreen: the Train button's path
 * ``resources/screenshots/data-tab.png`` and ``data-tab-iris.png``: the Plots' Data tab
   on the digits (class counts, a pixel's histogram, two pixels against each other, 32
   sample pictures) and on iris (``--data-tab``: these pictures only);
+* ``resources/screenshots/predict.png`` and ``misclassified.png``: the digits example after
+  10 epochs, a 7 drawn on the Predict tab's pad with the mouse and its class
+  probabilities, then the gallery of the misclassified validation samples
+  (``--predict``: these pictures only);
 * with ``--all DIR``: for each example, ``NAME-during.png`` (half way through its epochs,
   taken while the worker trains) and ``NAME-after.png``, on the tab that teaches most for
   it (decision boundary for 2-D sets, confusion matrix for digits and breast cancer, the
@@ -131,7 +135,10 @@ def _grab(window, tab: str | None, out: Path, node: str | None = None) -> None:
 
 
 def _close(window) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
     window.document.undo_stack.setClean()
+    window.ask_save = lambda: QMessageBox.StandardButton.Discard  # a run marks it unsaved
     window.close()
 
 
@@ -289,6 +296,51 @@ def data_tab_pictures() -> None:
         _close(window)
 
 
+#: The 7 the Predict picture draws on the 8×8 pad: strokes of (row, column) cells.
+SEVEN = [[(1, 1), (1, 6)], [(1, 6), (6, 3)], [(3, 3), (3, 6)]]
+
+
+def predict_pictures() -> None:
+    """The Predict tab with a digit drawn by mouse events on its pad (the prediction
+    follows while drawing), and the Misclassified gallery, on the digits after 10
+    epochs."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from app.main_window import READABLE_ZOOM
+
+    app, window = _window("digits_mlp")
+    _train(window, 10)
+    window.show_plots()
+    window.resizeDocks([window.plots_dock], [820], Qt.Orientation.Horizontal)
+    window.plots.show_tab("predict")
+    view = window.plots.predict
+    view.draw_now()
+    view.inputs.setCurrentWidget(view.pad_page)
+    QTest.qWait(50)
+    pad = view.pad
+    pad.clear()
+    for stroke in SEVEN:
+        (r0, c0), (r1, c1) = stroke
+        QTest.mousePress(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         pad.cell_center(r0, c0))
+        QTest.mouseMove(pad, pad.cell_center(r1, c1))
+        QTest.mouseRelease(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                           pad.cell_center(r1, c1))
+    for _ in range(10):  # the throttled prediction and a few layout passes
+        QTest.qWait(30)
+    window.view.fit(min_zoom=READABLE_ZOOM)
+    for name, tab in (("predict.png", "predict"), ("misclassified.png", "misclassified")):
+        window.plots.show_tab(tab)
+        for _ in range(5):
+            QTest.qWait(30)
+        out = SCREENSHOTS / name
+        if not window.grab().save(str(out)):
+            raise SystemExit(f"cannot write {out}")
+        print(f"wrote {out}")
+    _close(window)
+
+
 def example_pictures(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for example, (epochs, tab, node) in EXAMPLE_VIEWS.items():
@@ -307,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the import dialog's picture (import-dialog.png)")
     parser.add_argument("--data-tab", action="store_true",
                         help="only the Data tab's pictures (data-tab.png, data-tab-iris.png)")
+    parser.add_argument("--predict", action="store_true",
+                        help="only the Predict and Misclassified pictures (predict.png, "
+                             "misclassified.png)")
     parser.add_argument("--all", metavar="DIR", type=Path,
                         help="also picture every example during and after training, in DIR")
     args = parser.parse_args(argv)
@@ -319,9 +374,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.data_tab:
         data_tab_pictures()
         return 0
+    if args.predict:
+        predict_pictures()
+        return 0
     readme_pictures()
     import_dialog_picture()
     data_tab_pictures()
+    predict_pictures()
     if args.all:
         example_pictures(args.all)
     return 0

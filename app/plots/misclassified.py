@@ -217,7 +217,8 @@ class MisclassifiedView(QWidget):
         what = self._cell_name(model) if self.cell is not None else "Misclassified"
         shown = f"; the first {len(self.shown)} shown" if n > len(self.shown) else ""
         self.caption.setText(f"{what}: {n:,} of {total:,} validation samples, the most "
-                             f"confident first{shown}. Click one to open it in Predict.")
+                             f"confident first{shown}; each: true → predicted, "
+                             "confidence. Click one to open it in Predict.")
         self.back_button.setVisible(self.cell is not None)
         self.step_button.setVisible(True)
         self.step_button.setEnabled(self.selected is not None)
