@@ -238,15 +238,19 @@ class PredictView(QWidget):
             self._show_placeholder(got)
             return
         if got is not self.model:
-            before = self.model
             self.model = got
             self._set_up(got)
-            if before is None or self.features is None or len(self.features) != got.n_features:
-                if got.n_val:
-                    self.show_validation(min(self.index_spin.value(), got.n_val - 1))
-                    return
+            keep = self.features is not None and len(self.features) == got.n_features
+            if self.index is not None and got.n_val:
+                # a validation row: read again (another split may hold another row there)
+                self.show_validation(min(self.index, got.n_val - 1))
+            elif keep:  # typed, drawn or clicked: the same values, the new model
+                self._set(self.features, self.true, None, self.origin)
+            elif got.n_val:
+                self.show_validation(min(self.index_spin.value(), got.n_val - 1))
+            else:
                 self.set_features(np.zeros(got.n_features), origin="zeros")
-                return
+            return
         self.stack.setCurrentWidget(self.content)
         self._predict()
 

@@ -271,3 +271,60 @@ def test_regression_shows_the_predicted_value(window, qtbot):
         assert "regression" in gallery.placeholder.text()
     finally:
         window.controller.shutdown(5.0)
+
+
+def test_a_drawn_digit_stays_when_the_model_trains_on(digits, qtbot):
+    w, run = digits
+    view = show(w, "predict")
+    drawn = np.zeros(64)
+    drawn[[10, 18, 26, 34, 42]] = 16
+    view.pad.set_values(drawn)
+    qtbot.waitUntil(lambda: view.origin == "Drawn on the pad", timeout=5000)
+    before = view.output.copy()
+    with qtbot.waitSignal(w.controller.run_finished, timeout=WAIT):
+        QTest.mouseClick(w.training_panel.train_button, Qt.LeftButton)  # 2 more epochs
+    view.draw_now()
+    assert view.origin == "Drawn on the pad"
+    np.testing.assert_array_equal(view.features, drawn)
+    np.testing.assert_array_equal(view.pad.values.ravel(), drawn)
+    np.testing.assert_array_equal(view.output, run.predict_proba(drawn[None])[0])
+    assert not np.array_equal(view.output, before)  # the trained-on model's
+    assert [view.table.item(i, 1).text() for i in (10, 11)] == ["16", "0"]
+
+
+def test_iris_mistakes_are_rows_and_open_in_predict(window, qtbot):
+    run = train(window, qtbot, "iris_sigmoid", 2)
+    try:
+        gallery = show(window, "misclassified")
+        p = run.predict_proba(run.data.X[run.split.val_index])
+        wrong = np.flatnonzero(p.argmax(axis=1) != run.split.y_val)
+        assert sorted(gallery.indices.tolist()) == wrong.tolist()
+        if not len(wrong):
+            pytest.skip("no mistake after 2 epochs")
+        assert gallery.stack.currentWidget() is gallery.rows and not gallery.tiles
+        assert gallery.rows.rowCount() == len(wrong)
+        first = int(gallery.indices[0])
+        names = [str(c) for c in run.data.classes]
+        assert gallery.rows.item(0, 0).text() == str(first)
+        assert gallery.rows.item(0, 1).text() == \
+            f"{names[run.split.y_val[first]]} → {names[p[first].argmax()]}"
+        rect = gallery.rows.visualItemRect(gallery.rows.item(0, 2))
+        QTest.mouseClick(gallery.rows.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
+        view = window.plots.predict
+        assert window.plots.tabs.currentWidget() is view and view.index == first
+        assert view.bar_labels()[run.split.y_val[first]].endswith("(true)")
+    finally:
+        window.controller.shutdown(5.0)
+
+
+def test_shown_bars_and_the_confidence_order():
+    from app.plots.predict_view import shown_bars
+    from app.plots.trained import confidence_order
+
+    p = np.linspace(0, 1, 30)
+    assert shown_bars(p[:5], 1) == [0, 1, 2, 3, 4]
+    assert shown_bars(p, None, limit=3) == [27, 28, 29]
+    assert shown_bars(p, 0, limit=3) == [0, 28, 29]  # the true class in place of the last
+    conf = np.array([0.5, 0.9, 0.5, 0.7])
+    assert confidence_order(np.array([0, 1, 2, 3]), conf).tolist() == [1, 3, 0, 2]
+    assert confidence_order(np.array([], dtype=np.int64), conf).tolist() == []
