@@ -1,13 +1,16 @@
 """Entry point of the NN Canvas desktop app: ``nncanvas [FILE.json]`` or ``python -m app``.
 
-Opens the main window with FILE (default: the digits example). Options:
+Opens the main window with FILE (default: the digits example); when a session that
+crashed or was killed left unsaved work, it first offers to restore it
+(:mod:`app.recovery`). Options:
 
 * ``--screenshot OUT.png``: open, draw, save a picture of the whole window and exit
   (offscreen when there is no display) — for the README's pictures and for checks. The
   window then neither reads nor writes the saved layout, theme and recent files, so a
   picture does not depend on earlier sessions;
 * ``--theme light|dark``;
-* ``--quit-after MS``: close the window after MS milliseconds (for checks);
+* ``--quit-after MS``: close the window after MS milliseconds (for checks: a run that
+  trains is stopped and unsaved changes are discarded without asking);
 * ``--select NODE``: select a node by name (for pictures);
 * ``--train EPOCHS``: train for EPOCHS epochs through the same worker the Train button
   uses (with ``--screenshot``: save the picture when training ends, then exit with 1 and
@@ -122,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot:
         _no_message_boxes(boxes, app)
     window = MainWindow(theme=args.theme, persist=not args.screenshot)
-    if not window.open_file(path):
+    # work a crashed or killed session left unsaved comes first (it asks), else FILE
+    if not window.offer_recovery() and not window.open_file(path):
         print(f"nncanvas: cannot open {path}", file=sys.stderr)
     if args.screenshot:
         window.resize(width, height)
@@ -183,7 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.train:
         QTimer.singleShot(100, lambda: window.start_training(args.train))
     if args.quit_after is not None:
-        QTimer.singleShot(args.quit_after, window.close)
+        def quit_now() -> None:  # a check's timed close: no one is there to answer
+            from PySide6.QtWidgets import QMessageBox
+
+            window.ask_stop = lambda action="close": QMessageBox.Yes
+            window.ask_save = lambda: QMessageBox.Discard
+            window.close()
+        QTimer.singleShot(args.quit_after, quit_now)
     return app.exec()
 
 

@@ -27,7 +27,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.resources import is_example
 from nncore.files import read_limited
-from nncore.graph import Graph
+from nncore.graph import Graph, GraphFileError, load_graph
 from nncore.limits import MAX_PROJECT_BYTES
 from nncore.project import Project
 from nncore.project.saved import ProjectFile, load_project, save_project
@@ -56,6 +56,24 @@ def file_stamp(path: str | os.PathLike) -> tuple[int, str] | None:
     except OSError:
         return None
     return len(data), hashlib.sha256(data).hexdigest()
+
+
+class _ReplaceGraph(QUndoCommand):
+    """Make the graph a copy of ``new`` (nodes, wires, settings); undo brings back what
+    it was (:meth:`Document.restore`'s step)."""
+
+    def __init__(self, graph: Graph, new: Graph, text: str) -> None:
+        super().__init__(text)
+        self.graph = graph
+        self.new, self.old = Graph(), Graph()
+        self.new.replace_with(new)
+        self.old.replace_with(graph)
+
+    def redo(self) -> None:
+        self.graph.replace_with(self.new)
+
+    def undo(self) -> None:
+        self.graph.replace_with(self.old)
 
 
 class Document(QObject):
@@ -193,6 +211,30 @@ class Document(QObject):
         else:
             self._replace(graph, path.resolve(), stamp=stamp)
         self.saved = saved
+
+    def restore(self, graph: Graph, path: Path | None, example: str | None = None,
+                stamp: tuple[int, str] | None = None, text: str = "Restore unsaved changes"
+                ) -> None:
+        """Open work that was never saved (autosaved before a crash): the project's file
+        as it is on disk (an empty project when there is none or it cannot be read),
+        then ``graph`` as one undo step named ``text``, so that the project is
+        modified, Save writes it to ``path`` and Undo shows the file as saved.
+
+        Args:
+            graph: the recovered network and settings.
+            path: the project's file, or None (untitled or a copy of ``example``).
+            stamp: the file's stamp when the crashed session read or wrote it: a file
+                changed since is not overwritten without asking.
+        """
+        base = Graph()
+        if path is not None:
+            try:
+                base = load_graph(path)
+            except GraphFileError:
+                pass  # gone or damaged: the recovered copy is all there is
+        self._replace(base, path.resolve() if path is not None else None, example=example,
+                      stamp=stamp if path is not None else None)
+        self.undo_stack.push(_ReplaceGraph(self.graph, graph, text))
 
     def rebased_settings(self, target: str | Path) -> dict | None:
         """The settings to write when the project is saved as ``target``: a relative

@@ -77,7 +77,7 @@ class FileActions(QObject):
     @Slot()
     def new_file(self) -> bool:
         """File → New; False if the user keeps the current project (or training runs)."""
-        if not self.document.can_edit() or not self.maybe_save():  # stop training first
+        if not self.window.training.stop_for("new") or not self.maybe_save():
             return False
         self.document.new()
         self.window.project_replaced()
@@ -95,7 +95,7 @@ class FileActions(QObject):
     def open_file(self, path: str | Path) -> bool:
         """Open a graph file; an unreadable file is reported and changes nothing.
         While training runs, asks to stop it first. Returns whether it was opened."""
-        if not self.document.can_edit() or not self.maybe_save():
+        if not self.window.training.stop_for("open") or not self.maybe_save():
             return False
         try:
             self.document.open(path)

@@ -18,7 +18,7 @@ from typing import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox,
                                QUndoView, QWidget)
 
 from app import help as app_help
@@ -41,6 +41,7 @@ from app.theme import THEMES, apply_palette
 from app.training.controller import TrainingController
 from app.training.panel import TrainingPanel
 from app.training.runs import RunStore
+from app.recovery import Autosave, Recovered, ask_restore, recoverable, recovery_folder
 from app.training_actions import TrainingActions, ask_stop
 
 __all__ = ["MainWindow", "settings"]
@@ -84,10 +85,16 @@ class MainWindow(QMainWindow):
         ask_overwrite: called with the path when a save would overwrite a file changed
             on disk since; returns ``QMessageBox.Save`` (overwrite), ``SaveAll`` (Save
             As) or ``Cancel`` (tests replace it).
+        ask_stop: called with what stopping a run is for (``"edit"``, ``"open"``,
+            ``"new"``, ``"close"``) while one trains; ``QMessageBox.Yes`` stops and
+            keeps it, ``No`` cancels (:func:`app.training_actions.ask_stop`).
+        autosave: the :class:`app.recovery.Autosave` of the project's unsaved changes
+            (None with ``persist=False``); ask_restore: the question
+            :meth:`offer_recovery` asks (:func:`app.recovery.ask_restore`).
 
     With ``persist=False`` (``--screenshot``) the window neither reads nor writes the
-    saved layout, theme and recent files: it starts from the defaults and what it
-    would remember is kept in memory only.
+    saved layout, theme and recent files, and keeps no recovery file: it starts from
+    the defaults and what it would remember is kept in memory only.
     """
 
     def __init__(self, theme: str | None = None, persist: bool = True) -> None:
@@ -104,11 +111,16 @@ class MainWindow(QMainWindow):
         self.ask_save: Callable[[], int] = lambda: ask_save(self, self.document.title)
         self.ask_overwrite: Callable[[Path], int] = lambda path: ask_overwrite(self, path)
         self.files = FileActions(self)
-        self.ask_stop: Callable[[], int] = lambda: ask_stop(self)
+        self.ask_stop: Callable[[str], int] = \
+            lambda action="edit": ask_stop(self, action, str(self.controller.state))
         self._make_docks()
         self._make_actions()
         self._make_menus()
         self.training = TrainingActions(self)
+        #: keeps unsaved work in a recovery file (none for a window that does not persist)
+        self.autosave: Autosave | None = Autosave(
+            self.document, recovery_folder(self.store.fileName()), self) if persist else None
+        self.ask_restore: Callable[[Recovered], int] = lambda found: ask_restore(self, found)
         self.statusBar().showMessage("Drag a node from the palette, or press Tab on the canvas")
         self.zoom_label = QLabel("100%")
         self.statusBar().addPermanentWidget(self.zoom_label)
@@ -270,6 +282,11 @@ class MainWindow(QMainWindow):
         self.act_save_as = a("Save &As…", self.files.save_as, K("Ctrl+Shift+S"))
         self.act_export_png = a("Export Canvas as &PNG…", lambda: self.files.export_dialog("png"))
         self.act_export_svg = a("Export Canvas as S&VG…", lambda: self.files.export_dialog("svg"))
+        self.export_network_actions = {  # File → Export Network → PyTorch/NumPy/ONNX…
+            fmt: a(f"{title.split()[0]}…",
+                   lambda _=False, f=fmt: self.files.export_network_dialog(f),
+                   tip=f"The trained network as a {title}, with its preprocessing")
+            for fmt, (title, _) in self.files.NETWORK_FORMATS.items()}
         self.act_quit = a("&Quit", self.close, K.Quit)
         self.act_undo = self.document.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcuts([K("Ctrl+Z")])
@@ -318,6 +335,8 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.act_save, self.act_save_as])
         file_menu.addSeparator()
         file_menu.addActions([self.act_export_png, self.act_export_svg])
+        self.export_network_menu = file_menu.addMenu("Export &Network")
+        self.export_network_menu.addActions(list(self.export_network_actions.values()))
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         edit = bar.addMenu("&Edit")
@@ -496,6 +515,36 @@ class MainWindow(QMainWindow):
     def about(self) -> None:
         app_help.show_about(self)
 
+    # ------------------------------------------------------------------ recovery
+    def offer_recovery(self) -> bool:
+        """At start: if a session that crashed or was killed left unsaved work
+        (:func:`app.recovery.recoverable`), offer to restore the newest
+        (``ask_restore``: Restore, Discard, or Cancel to be asked again next time).
+        Restored, it opens as its file with the recovered network as one undo step.
+        Returns whether it was restored."""
+        if self.autosave is None:
+            return False
+        found, problems = recoverable(self.autosave.folder)
+        for problem in problems:
+            self.statusBar().showMessage(f"A recovery file cannot be read: {problem}", 10000)
+        if not found:
+            return False
+        newest = found[0]
+        answer = self.ask_restore(newest)
+        if answer == QMessageBox.Discard:
+            newest.discard()
+            return False
+        if answer != QMessageBox.Open:
+            return False  # kept for the next start
+        self.document.restore(newest.graph, newest.path, newest.example, newest.stamp,
+                              f"Restore unsaved changes (autosaved "
+                              f"{newest.saved_at.astimezone():%H:%M:%S})")
+        self.project_replaced()
+        newest.discard()  # this session's autosave has it now
+        self.autosave.write_now()
+        self.statusBar().showMessage(f"Restored {newest.describe()}: Save keeps it", 10000)
+        return True
+
     # ------------------------------------------------------------------ layout memory
     def _restore_layout(self) -> None:
         geometry = self.store.value("geometry")
@@ -506,10 +555,14 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.files.maybe_save():  # a failed or cancelled save keeps the window
+        # a run that trains is stopped and kept first (or the close is cancelled), then
+        # a failed or cancelled save keeps the window
+        if not self.training.stop_for("close") or not self.files.maybe_save():
             event.ignore()
             return
         self.controller.shutdown()  # stop training and end the worker thread (R19)
+        if self.autosave is not None:
+            self.autosave.remove()  # a clean exit: nothing to recover
         self.store.setValue("geometry", self.saveGeometry())
         self.store.setValue("window_state", self.saveState())
         self.store.sync()

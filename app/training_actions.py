@@ -28,12 +28,25 @@ __all__ = ["TrainingActions", "ask_stop", "STOP_WAIT_MS"]
 STOP_WAIT_MS = 5000
 
 
-def ask_stop(parent: Any) -> int:
-    """Ask whether to stop training to change the network: ``QMessageBox.Yes`` or
-    ``No``."""
-    return QMessageBox.question(parent, "Training is running",
-                                "Stop training to change the network?",
-                                QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+#: What stopping a run is for (the ``action`` of :func:`ask_stop`), and its words.
+STOP_REASONS = {"edit": "Changing the network", "open": "Opening another project",
+                "new": "Starting a new project", "close": "Closing the window"}
+
+
+def ask_stop(parent: Any, action: str = "edit", state: str = "running") -> int:
+    """Ask whether to stop the run that trains (or is paused) so that ``action`` (a
+    key of :data:`STOP_REASONS`) can happen: ``QMessageBox.Yes`` (stop it and keep it:
+    its epochs so far stay in the runs, to save with the project) or ``No`` (cancel:
+    the run goes on)."""
+    box = QMessageBox(QMessageBox.Question, "A run is training",
+                      f"A run is {state}. {STOP_REASONS.get(action, action)} stops it.\n\n"
+                      "Stop and keep: the run stops and keeps its epochs so far and its "
+                      "weights (save the project to keep them for good). Cancel: it goes "
+                      "on.", QMessageBox.Yes | QMessageBox.No, parent)
+    box.button(QMessageBox.Yes).setText("Stop and keep")
+    box.button(QMessageBox.No).setText("Cancel")
+    box.setDefaultButton(QMessageBox.No)
+    return box.exec()
 
 
 class TrainingActions(QObject):
@@ -113,10 +126,17 @@ class TrainingActions(QObject):
     def allow_edit(self) -> bool:
         """The document's edit guard: an edit while training runs first offers to stop
         it (waiting up to :data:`STOP_WAIT_MS`); refused otherwise."""
+        return self.stop_for("edit")
+
+    def stop_for(self, action: str) -> bool:
+        """Before ``action`` (a key of :data:`STOP_REASONS`: an edit, opening another
+        project, a new one, closing the window): a run that trains or is paused is
+        stopped and kept if the window's ``ask_stop(action)`` says so, waiting up to
+        :data:`STOP_WAIT_MS` for it to end. Returns whether ``action`` may go on."""
         ctl = self.window.controller
         if ctl.state == RunState.IDLE:
             return True
-        if self.window.ask_stop() != QMessageBox.Yes:
+        if self.window.ask_stop(action) != QMessageBox.Yes:
             return False
         ctl.stop()
         deadline = QDeadlineTimer(STOP_WAIT_MS)

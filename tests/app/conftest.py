@@ -17,6 +17,20 @@ def isolated_settings(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def stop_and_keep_without_asking(monkeypatch):
+    """A window closed (or another project opened) while a run trains asks whether to
+    stop it, in a modal box no one answers offscreen: here it answers "Stop and keep".
+    Tests of the question replace ``window.ask_stop`` or call
+    :func:`app.training_actions.ask_stop` themselves."""
+    from PySide6.QtWidgets import QMessageBox
+
+    import app.main_window
+
+    monkeypatch.setattr(app.main_window, "ask_stop",
+                        lambda parent, action="edit", state="running": QMessageBox.Yes)
+
+
+@pytest.fixture(autouse=True)
 def no_import_dialog(monkeypatch):
     """A CSV file chosen in a test takes its detected separator only, with no import
     dialog (a modal dialog no one answers offscreen); tests/app/test_import_dialog.py

@@ -132,11 +132,11 @@ def test_an_edit_while_training_asks_to_stop_first(digits, qtbot):
     graph = w.document.graph
     relu = graph.node_by_name("ReLU")
     asked = []
-    w.ask_stop = lambda: asked.append(1) or QMessageBox.No
+    w.ask_stop = lambda action="edit": asked.append(1) or QMessageBox.No
     w.document.push(commands.RemoveNodes(graph, [relu.id]))
     assert asked and graph.has_node(relu.id)  # refused: the network is unchanged
     assert w.controller.state == "running"
-    w.ask_stop = lambda: asked.append(1) or QMessageBox.Yes
+    w.ask_stop = lambda action="edit": asked.append(1) or QMessageBox.Yes
     w.document.push(commands.RemoveNodes(graph, [relu.id]))
     assert len(asked) == 2 and not graph.has_node(relu.id)
     assert w.controller.state == "idle" and run.status == "stopped"
@@ -403,7 +403,7 @@ def test_undo_redo_and_open_while_training_ask_to_stop_first(digits, qtbot):
     set_training(w, epochs=2)
     set_training(w, epochs=500)  # something to undo
     asked = []
-    w.ask_stop = lambda: asked.append(1) or QMessageBox.No
+    w.ask_stop = lambda action="edit": asked.append(1) or QMessageBox.No
     w.start_training()
     qtbot.waitUntil(lambda: w.controller.state == "running", timeout=WAIT)
     w.act_undo.trigger()
@@ -411,7 +411,7 @@ def test_undo_redo_and_open_while_training_ask_to_stop_first(digits, qtbot):
     assert not w.history.isEnabled()
     assert not w.open_file(EXAMPLES / "moons_tanh.json") and asked == [1, 1]
     assert w.document.example == "digits_mlp" and w.controller.state == "running"
-    w.ask_stop = lambda: asked.append(1) or QMessageBox.Yes
+    w.ask_stop = lambda action="edit": asked.append(1) or QMessageBox.Yes
     w.act_undo.trigger()  # stops, then undoes
     assert w.controller.state == "idle" and w.document.graph.settings["training"]["epochs"] == 2
     assert w.history.isEnabled()
