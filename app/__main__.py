@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if failure:
                 print(f"nncanvas: {failure[0]}", file=sys.stderr)
             failure.extend(boxes)
-            window.document.undo_stack.setClean()
+            window.document.mark_unmodified()
             window.close()
             app.exit(0 if ok and not failure else 1)
         if args.train:

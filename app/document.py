@@ -122,6 +122,15 @@ class Document(QObject):
         are saved with it)."""
         return not self.undo_stack.isClean() or self._results
 
+    def mark_unmodified(self) -> None:
+        """Count the project as saved, edits and results alike, without writing it:
+        closing then asks nothing (for checks and pictures that close the window
+        themselves)."""
+        self.undo_stack.setClean()
+        if self._results:
+            self._results = False
+            self.modified_changed.emit(False)
+
     def results_changed(self) -> None:
         """A training run ended: the project has unsaved results (the title says so,
         closing asks to save)."""

@@ -113,7 +113,7 @@ def measure(classes: int, rows: int = ROWS) -> dict:
               int(confusion.matrix.shape[0]),
               "confusion_cells_with_text": len(confusion.texts),
               "boundary_legend_entries": len(boundary.legend.items)}
-    window.document.undo_stack.setClean()
+    window.document.mark_unmodified()
     window.close()
     return result
 

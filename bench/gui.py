@@ -120,7 +120,7 @@ def app_run(epochs: int, flow: bool = False) -> dict:
     seconds = time.perf_counter() - start
     timer.stop()
     run = window.runs.get(run_id)
-    window.document.undo_stack.setClean()
+    window.document.mark_unmodified()
     window.close()
     lateness.sort()
     redraw_ms.sort()

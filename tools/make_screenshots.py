@@ -137,7 +137,7 @@ def _grab(window, tab: str | None, out: Path, node: str | None = None) -> None:
 def _close(window) -> None:
     from PySide6.QtWidgets import QMessageBox
 
-    window.document.undo_stack.setClean()
+    window.document.mark_unmodified()
     window.ask_save = lambda: QMessageBox.StandardButton.Discard  # a run marks it unsaved
     window.close()
 
