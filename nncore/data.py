@@ -1024,6 +1024,37 @@ def _part_size(fraction: float, n: int) -> int:
     return 0 if fraction == 0 else int(math.ceil(fraction * n - 1e-9))
 
 
+def _stratified_draw(index: np.ndarray, strata: np.ndarray, size: int, seed: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``train_test_split(index, test_size=size, random_state=seed, stratify=strata)``
+    (scikit-learn's ``StratifiedShuffleSplit``, the same draws of the same generator, so
+    the same parts), built from arrays: scikit-learn gathers the training indices in a
+    Python list of one object per sample, which for millions of rows holds the GIL for
+    a tenth of a second and more and stalls the window that loads a table meanwhile.
+    The caller has checked what scikit-learn would refuse (a class of one sample, a part
+    smaller than the number of classes)."""
+    from sklearn.utils import check_random_state
+    from sklearn.utils.extmath import _approximate_mode
+
+    n_test = int(size)
+    n_train = len(index) - n_test
+    _, y_indices = np.unique(strata, return_inverse=True)
+    class_counts = np.bincount(y_indices)
+    class_indices = np.split(np.argsort(y_indices, kind="stable"),
+                             np.cumsum(class_counts)[:-1])
+    rng = check_random_state(seed)
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train, test = [], []
+    for i in range(len(class_counts)):
+        perm = class_indices[i].take(rng.permutation(class_counts[i]), mode="clip")
+        train.append(perm[:n_i[i]])
+        test.append(perm[n_i[i]:n_i[i] + t_i[i]])
+    train = rng.permutation(np.concatenate(train).astype(np.int64, copy=False))
+    test = rng.permutation(np.concatenate(test).astype(np.int64, copy=False))
+    return index[train], index[test]
+
+
 def split(data: Dataset | tuple[np.ndarray, np.ndarray], val_fraction: float = 0.2,
           test_fraction: float = 0.0, seed: int = 0, stratify: bool = True) -> Split:
     """Split a dataset into training, validation and (optional) test parts, seeded.
@@ -1124,8 +1155,10 @@ def split(data: Dataset | tuple[np.ndarray, np.ndarray], val_fraction: float = 0
             else:
                 strata = y[index]
         try:
-            rest, part = train_test_split(index, test_size=size, random_state=seed,
-                                          stratify=strata)
+            if strata is not None:
+                rest, part = _stratified_draw(index, strata, size, seed)
+            else:
+                rest, part = train_test_split(index, test_size=size, random_state=seed)
         except ValueError as e:  # any other reason sklearn cannot stratify
             if strata is None:
                 raise

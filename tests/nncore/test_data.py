@@ -652,3 +652,28 @@ def test_minibatches_merge_a_last_single_sample():  # R03
     batches = minibatches(33, 16, shuffle=False)
     assert [len(b) for b in batches] == [16, 17] and batches[1][-1] == 32
     assert math.isclose(sum(len(b) for b in minibatches(10, 3, np.random.default_rng(1))), 10)
+
+
+def test_the_stratified_draw_is_scikit_learns_train_test_split_exactly():
+    """The array-built stratified draw (no Python list of millions of indices, which
+    stalled the window loading a large table) gives scikit-learn's parts, index for
+    index, over random class mixes, sizes, index sets and seeds."""
+    from sklearn.model_selection import train_test_split
+
+    from nncore.data import _stratified_draw
+
+    rng = np.random.default_rng(1)
+    checked = 0
+    for _ in range(60):
+        n, k = int(rng.integers(20, 3000)), int(rng.integers(2, 8))
+        y = rng.choice(k, n, p=rng.dirichlet(np.ones(k)))
+        if np.bincount(y, minlength=k).min() < 2:
+            continue
+        index = np.sort(rng.choice(10 * n, n, replace=False)).astype(np.int64)
+        size, seed = int(rng.integers(k, n - k)), int(rng.integers(0, 2**31))
+        want = train_test_split(index, test_size=size, random_state=seed, stratify=y)
+        got = _stratified_draw(index, y, size, seed)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+        checked += 1
+    assert checked >= 40
