@@ -30,6 +30,7 @@ from nncore.files import read_limited
 from nncore.graph import Graph, GraphFileError, load_graph
 from nncore.limits import MAX_PROJECT_BYTES
 from nncore.project import Project
+from nncore.project.data import LARGE_FILE_BYTES
 from nncore.project.saved import ProjectFile, load_project, save_project
 
 __all__ = ["Document", "FileChangedError", "file_stamp"]
@@ -192,7 +193,9 @@ class Document(QObject):
     def project(self) -> Project:
         """The graph with its folder, dataset and settings: what the canvas, the
         inspector and training ask for the data's shape and the problems on it."""
-        return Project(self.graph, self.path.parent if self.path else None)
+        # a large CSV is read by the Data section's worker thread, never here
+        return Project(self.graph, self.path.parent if self.path else None,
+                       defer_bytes=LARGE_FILE_BYTES)
 
     def new(self) -> None:
         """Start a new project: the default dataset (the digits) and an Input node,

@@ -214,6 +214,14 @@ class MainWindow(QMainWindow):
             event.connect(data.data_changed)
         graph.node_changed.connect(lambda _node, what: what == "type" and data.data_changed())
         document.path_changed.connect(data.data_changed)
+        # a large CSV read in the Data section's worker thread: the canvas, the
+        # inspector and this tab asked before it was in (DataPending), so they ask again
+        self.training_panel.data_group.loader.loaded.connect(self._data_read)
+
+    def _data_read(self, _data: object) -> None:
+        self.scene.refresh()
+        self.inspector.refresh_now()
+        self.plots.data.data_changed()
 
     def _connect_model_tabs(self) -> None:
         """The Plots' Predict and Misclassified tabs use the controller's trained model

@@ -41,7 +41,7 @@ from nncore.data import DATASETS, Dataset, csv_columns, split
 from nncore.files import regular_file
 from nncore.limits import MAX_CSV_BYTES
 from nncore.project import dataset_for_graph, load_data_cached
-from nncore.project.data import file_stamp
+from nncore.project.data import LARGE_FILE_BYTES, file_stamp
 from nncore.project.settings import DatasetSettings
 
 __all__ = ["DataSection", "CLASS_COLORS"]
@@ -162,7 +162,7 @@ class DataSection(Section):
         self._columns: tuple[list[str], bool] = ([], False)
         self._chose_file = False  # the source's last change chose a file: read it
         #: CSV files larger than this (bytes) load in a worker thread (:attr:`loader`)
-        self.thread_bytes = 2_000_000
+        self.thread_bytes = LARGE_FILE_BYTES
         self.loader = DataLoader(self)
         self.loader.progress.connect(lambda f: self.load_bar.setValue(round(100 * f)))
         self.loader.loaded.connect(self._loaded)

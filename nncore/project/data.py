@@ -25,7 +25,7 @@ from nncore.project.settings import DatasetSettings
 from nncore.graph.shapes import DataShape
 
 __all__ = ["resolve_path", "dataset_for_graph", "load_data", "load_data_cached",
-           "data_shape"]
+           "data_shape", "pending_read", "DataPending", "LARGE_FILE_BYTES"]
 
 
 def resolve_path(settings: DatasetSettings, base_dir: str | os.PathLike | None = None
@@ -118,6 +118,15 @@ def load_data(settings: DatasetSettings, base_dir: str | os.PathLike | None = No
 
 
 _DATA_CACHE: dict[str, Dataset] = {}
+#: A CSV file larger than this (bytes) is read by the window in a worker thread; until
+#: it is in the cache, a :class:`~nncore.project.Project` made with ``defer_bytes`` says
+#: so (:class:`DataPending`) instead of reading it in the caller's thread.
+LARGE_FILE_BYTES = 2_000_000
+
+
+class DataPending(ValueError):
+    """The data file is large and not read yet: another thread is reading it (the
+    window's loader), and the shapes follow once it is in."""
 
 
 def file_stamp(settings: DatasetSettings, base_dir: str | os.PathLike | None = None
@@ -134,6 +143,25 @@ def file_stamp(settings: DatasetSettings, base_dir: str | os.PathLike | None = N
         return (str(path), None, None)
 
 
+def _cache_key(settings: DatasetSettings, base_dir: str | os.PathLike | None) -> str:
+    return json.dumps([settings.to_dict(), file_stamp(settings, base_dir)], sort_keys=True,
+                      default=str)
+
+
+def pending_read(settings: DatasetSettings, base_dir: str | os.PathLike | None,
+                 limit: int) -> str | None:
+    """Why :func:`load_data_cached` would read a large file now: a CSV of more than
+    ``limit`` bytes not in the cache gives ``"big.csv (205 MB) is being read"``; None
+    when it is cached, small, or not a CSV."""
+    if settings.source != "csv":
+        return None
+    stamp = file_stamp(settings, base_dir)
+    if stamp is None or not (stamp[2] or 0) > limit or _cache_key(settings, base_dir) \
+            in _DATA_CACHE:
+        return None
+    return f"{Path(stamp[0]).name} ({stamp[2] / 1e6:,.0f} MB) is being read"
+
+
 def load_data_cached(settings: DatasetSettings,
                      base_dir: str | os.PathLike | None = None, *,
                      progress: Callable[[float], Any] | None = None,
@@ -142,8 +170,7 @@ def load_data_cached(settings: DatasetSettings,
     the canvas, the inspector and the training panel ask at every change. Treat the
     result as read-only. ``progress`` and ``cancel`` go to :func:`load_data` when the
     data is read (a worker thread's load fills the cache for the GUI's later asks)."""
-    key = json.dumps([settings.to_dict(), file_stamp(settings, base_dir)], sort_keys=True,
-                     default=str)
+    key = _cache_key(settings, base_dir)
     data = _DATA_CACHE.get(key)
     if data is None:
         if len(_DATA_CACHE) > 8:

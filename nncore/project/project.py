@@ -20,8 +20,8 @@ from nncore.files import regular_file
 from nncore.graph.model import Analysis, Graph
 from nncore.project.settings import DatasetSettings, TrainingSettings
 from nncore.graph.shapes import DataShape
-from nncore.project.data import (data_shape, dataset_for_graph, file_stamp,
-                                 load_data_cached)
+from nncore.project.data import (DataPending, data_shape, dataset_for_graph, file_stamp,
+                                 load_data_cached, pending_read)
 
 __all__ = ["Project", "run_key", "memory_needed", "memory_problem"]
 
@@ -81,9 +81,14 @@ class Project:
     caches only what the data file and the settings determine.
     """
 
-    def __init__(self, graph: Graph, base_dir: str | os.PathLike | None = None) -> None:
+    def __init__(self, graph: Graph, base_dir: str | os.PathLike | None = None,
+                 defer_bytes: int | None = None) -> None:
         self.graph = graph
         self.base_dir = None if base_dir in (None, "") else Path(base_dir)
+        #: a CSV file over this many bytes is not read by :meth:`load_data` unless it is
+        #: cached (:class:`~nncore.project.data.DataPending`): the window's worker
+        #: thread reads it; None reads any file.
+        self.defer_bytes = defer_bytes
 
     # ------------------------------------------------------------------ settings
     @property
@@ -112,9 +117,15 @@ class Project:
 
         Raises:
             ValueError (DataFileError, SettingsError among them), OSError: naming the
-                file, line and column or the setting at fault.
+                file, line and column or the setting at fault; DataPending (a
+                ValueError) for a large file not read yet, with ``defer_bytes``.
         """
-        return load_data_cached(self.dataset_settings, self.base_dir)
+        settings = self.dataset_settings
+        if self.defer_bytes is not None:
+            why = pending_read(settings, self.base_dir, self.defer_bytes)
+            if why is not None:
+                raise DataPending(f"{why}: the shapes follow when it is in")
+        return load_data_cached(settings, self.base_dir)
 
     def data_state(self) -> tuple[DataShape | None, str | None]:
         """(the dataset's shape, None) or (None, why it cannot be read)."""

@@ -1,0 +1,64 @@
+"""A CSV over LARGE_FILE_BYTES is read only by the Data section's worker thread: the
+canvas, the inspector and the Data tab do not read it in the GUI thread meanwhile (they
+see DataPending), and all of them show its shapes once it is in (issue 11: the event
+loop is never blocked by a load)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from app.editor.commands import SetSettings
+from app.resources import example_path
+from nncore.project import data as project_data
+from nncore.project.data import LARGE_FILE_BYTES, DataPending
+
+
+@pytest.fixture
+def big_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = 32_000
+    X = rng.normal(size=(rows, 8))
+    y = rng.integers(0, 3, rows)
+    path = tmp_path / "big.csv"
+    with open(path, "w") as f:
+        f.write(",".join(f"f{i}" for i in range(8)) + ",label\n")
+        for r in range(rows):
+            f.write(",".join(f"{v:.5f}" for v in X[r]) + f",c{y[r]}\n")
+    assert path.stat().st_size > LARGE_FILE_BYTES
+    return path
+
+
+def test_a_large_csv_is_read_in_the_worker_only_and_then_shown_everywhere(
+        window, big_csv, qtbot, monkeypatch):
+    w = window
+    assert w.open_file(example_path("digits_mlp"))
+    reads = []
+    real = project_data.load_data
+
+    def counting(*args, **kwargs):
+        reads.append(threading.current_thread() is threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(project_data, "load_data", counting)
+    graph = w.document.graph
+    loader = w.training_panel.data_group.loader
+    with qtbot.waitSignal(loader.loaded, timeout=60_000):
+        w.document.push(SetSettings(graph, {**graph.settings, "dataset": {
+            "source": "csv", "path": str(big_csv), "target": "label"}}))
+        # meanwhile: the project says it is being read, without reading it here
+        with pytest.raises(DataPending, match=r"big\.csv \(\d+ MB\) is being read"):
+            w.document.project.load_data()
+        shape, why = w.document.project.data_state()
+        assert shape is None and "is being read" in why
+        w.scene.refresh()
+        w.inspector.refresh_now()
+    assert reads == [False]  # one read, in the worker thread
+    inp = next(n.id for n in graph.nodes if n.type_id == "input")
+    qtbot.waitUntil(lambda: w.scene.nodes[inp].data is not None, timeout=5000)
+    data = w.scene.nodes[inp].data
+    assert data.features == (8,) and data.classes == 3
+    assert w.document.project.data_shape().features == (8,)
+    assert reads == [False]  # the canvas and the inspector took it from the cache
