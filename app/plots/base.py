@@ -24,14 +24,15 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (QFileDialog, QGraphicsItem, QLabel, QMessageBox, QSizePolicy,
                                QWidget)
 
 from app.theme import LIGHT, THEMES, Theme
 
-__all__ = ["CLASS_COLORS", "REDRAW_INTERVAL_MS", "PlotColors", "plot_colors", "as_theme",
+__all__ = ["CLASS_COLORS", "DrawnWhenShown", "REDRAW_INTERVAL_MS", "PlotColors",
+           "plot_colors", "as_theme",
            "finite_xy", "ema", "EmaCache", "batches_per_epoch", "steps_to_epochs",
            "live_curve", "configure_plot", "style_plot", "new_legend", "style_legend",
            "set_plot_labels", "legend_labels", "history_action", "write_history_csv",
@@ -793,4 +794,41 @@ class PlotView(QWidget):
         self.redraw(set(self.store.runs), set(), True)
 
     def draw_current(self, run: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class DrawnWhenShown(QWidget):
+    """A view that draws only when it is in sight: :meth:`changed` marks it out of date
+    and draws it at the next turn of the event loop if it is visible, else when it is
+    shown (drawing holds the GIL the training worker needs). Subclasses implement
+    ``draw_now()``, which sets ``_dirty`` to False."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._dirty = True
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._draw_if_dirty)
+
+    def changed(self, *_: Any) -> None:
+        """What the view shows may have changed: drawn when in sight."""
+        self._dirty = True
+        try:
+            visible = self.isVisible()
+        except RuntimeError:  # the window is gone; its graph's events still call
+            return
+        if visible and not self._timer.isActive():
+            self._timer.start()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
+        super().showEvent(event)
+        if self._dirty and not self._timer.isActive():
+            self._timer.start()
+
+    def _draw_if_dirty(self) -> None:
+        if self._dirty and self.isVisible():
+            self.draw_now()
+
+    def draw_now(self) -> Any:  # pragma: no cover - every view overrides it
         raise NotImplementedError

@@ -26,12 +26,13 @@ from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy,
                                QStackedWidget, QVBoxLayout, QWidget)
 
-from app.plots.base import (CLASS_COLORS, as_theme, configure_plot, new_legend, plot_colors,
+from app.plots.base import (CLASS_COLORS, DrawnWhenShown, as_theme, configure_plot,
+                            new_legend, plot_colors,
                             set_plot_labels, style_legend, style_plot, with_alpha,
                             yielding_label)
 from app.plots.boundary import OTHER, OTHER_COLOR, shown_classes
@@ -182,7 +183,7 @@ def _plot_widget(title: str, x_label: str, y_label: str) -> tuple[pg.PlotWidget,
     return widget, plot
 
 
-class DataView(QWidget):
+class DataView(DrawnWhenShown):
     """The Data tab (see the module's docstring).
 
     The data comes from a *source*, a callable returning the current
@@ -217,12 +218,7 @@ class DataView(QWidget):
         self.error: str | None = None
         self.draw_count = 0
         self._source: Callable[[], Dataset | None] = lambda: None
-        self._dirty = True
         self._stale = False  # drawn in another theme: redraw even the same data
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._draw_if_dirty)
 
         self.caption = yielding_label(QLabel())
         self.caption.setContentsMargins(8, 4, 8, 2)
@@ -355,22 +351,7 @@ class DataView(QWidget):
     def data_changed(self, *_: Any) -> None:
         """The data may have changed (another dataset, file, option, task): drawn at the
         next turn of the event loop when the view is in sight, else when it is shown."""
-        self._dirty = True
-        try:
-            visible = self.isVisible()
-        except RuntimeError:  # the window is gone, its graph's events still call
-            return
-        if visible and not self._timer.isActive():
-            self._timer.start()
-
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
-        super().showEvent(event)
-        if self._dirty and not self._timer.isActive():
-            self._timer.start()
-
-    def _draw_if_dirty(self) -> None:
-        if self._dirty and self.isVisible():
-            self.draw_now()
+        self.changed()
 
     def draw_now(self) -> bool:
         """Ask the source for the data and draw it (whether or not it is in sight).

@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QStackedWidget, QTableWidget, QTableWidgetItem, QToolButton,
                                QVBoxLayout, QWidget)
 
-from app.plots.base import as_theme, plot_colors
+from app.plots.base import DrawnWhenShown, as_theme, plot_colors
 from app.plots.trained import ModelSource, Trained, confidence_order
 from app.theme import Theme
 from app.widgets.digit_pad import sample_pixmap
@@ -34,7 +34,7 @@ TILE_PX, COLUMNS = 56, 8
 ROW_FEATURES = 8
 
 
-class MisclassifiedView(QWidget):
+class MisclassifiedView(DrawnWhenShown):
     """The Misclassified tab (see the module docstring).
 
     Signals:
@@ -70,12 +70,7 @@ class MisclassifiedView(QWidget):
         self._other: list[int] = []  # the classes summed in the matrix's "other"
         self.selected: int | None = None
         self.tiles: list[QToolButton] = []
-        self._dirty = True
         self._drawn_for: Any = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._draw_if_dirty)
 
         self.caption = QLabel()
         self.caption.setWordWrap(True)
@@ -127,22 +122,7 @@ class MisclassifiedView(QWidget):
 
     def model_changed(self, *_: Any) -> None:
         """The model may have changed: looked at again when in sight."""
-        self._dirty = True
-        try:
-            visible = self.isVisible()
-        except RuntimeError:
-            return
-        if visible and not self._timer.isActive():
-            self._timer.start()
-
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
-        super().showEvent(event)
-        if self._dirty and not self._timer.isActive():
-            self._timer.start()
-
-    def _draw_if_dirty(self) -> None:
-        if self._dirty and self.isVisible():
-            self.draw_now()
+        self.changed()
 
     def draw_now(self) -> None:
         """Ask the source for the model and draw the selection (in sight or not)."""

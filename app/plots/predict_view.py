@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSpinBox, QStac
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from app.plots.base import (as_theme, configure_plot, plot_colors, set_plot_labels,
+from app.plots.base import (DrawnWhenShown, as_theme, configure_plot, plot_colors, set_plot_labels,
                             style_plot, with_alpha)
 from app.plots.trained import ModelSource, Trained
 from app.theme import Theme
@@ -53,7 +53,7 @@ def shown_bars(p: np.ndarray, true: int | None, limit: int = MAX_BARS) -> list[i
     return sorted(top)
 
 
-class PredictView(QWidget):
+class PredictView(DrawnWhenShown):
     """The Predict tab (see the module docstring).
 
     Signals:
@@ -94,12 +94,7 @@ class PredictView(QWidget):
         self.origin = ""
         self.predict_count = 0
         self.error = ""
-        self._dirty = True
         self._bar_classes: list[int] = []
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._draw_if_dirty)
         self._pad_timer = QTimer(self)  # throttles the predictions while drawing
         self._pad_timer.setSingleShot(True)
         self._pad_timer.setInterval(PAD_INTERVAL_MS)
@@ -211,22 +206,7 @@ class PredictView(QWidget):
     def model_changed(self, *_: Any) -> None:
         """The model may have changed (a run ended, an edit, another project): looked at
         again at the next turn of the event loop when in sight, else when shown."""
-        self._dirty = True
-        try:
-            visible = self.isVisible()
-        except RuntimeError:  # the window is gone
-            return
-        if visible and not self._timer.isActive():
-            self._timer.start()
-
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
-        super().showEvent(event)
-        if self._dirty and not self._timer.isActive():
-            self._timer.start()
-
-    def _draw_if_dirty(self) -> None:
-        if self._dirty and self.isVisible():
-            self.draw_now()
+        self.changed()
 
     def draw_now(self) -> None:
         """Ask the source for the model and show the current sample's prediction
