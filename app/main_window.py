@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
         if controller.state != "idle":
             return (f"A run is {controller.state}: the predictions use the trained model "
                     "once it ends.")
-        if controller.worker._run is not None and controller._last is not None:
+        if controller.has_stale_model():
             return ("The trained model is stale: the network or its settings changed since "
                     "it was trained. Train again to predict with this network.")
         return None

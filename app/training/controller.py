@@ -212,6 +212,12 @@ class TrainingController(QObject):
             return None
         return (self._last[0], run) if key == self._last[1] == worker._key else None
 
+    def has_stale_model(self) -> bool:
+        """Whether a model was trained but :meth:`trained_run` does not give it: the
+        network, a setting or the data changed since (an undo may bring it back)."""
+        return self.worker._run is not None and self._last is not None \
+            and self.trained_run() is None
+
     def kept(self, folder: Path | None = None) -> tuple[list[Any], Any]:
         """What Save keeps in the project file: every run of the store
         (:func:`app.training.keeping.records_of`) and the trained model
