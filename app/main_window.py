@@ -219,6 +219,7 @@ class MainWindow(QMainWindow):
         self.training_panel.data_group.loader.loaded.connect(self._data_read)
 
     def _data_read(self, _data: object) -> None:
+        self.controller.data_arrived()  # an opened file's model that waited for it
         self.scene.refresh()
         self.inspector.refresh_now()
         self.plots.data.data_changed()

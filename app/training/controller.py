@@ -25,6 +25,7 @@ from app.training.records import BatchRecords, EpochRecord, RunInfo, RunResult
 from app.training.worker import TrainingWorker
 from nncore.graph import dumps
 from nncore.graph import loads as loads_graph
+from nncore.project.data import DataPending
 from nncore.text import plural
 
 __all__ = ["TrainingController", "GIL_SWITCH_INTERVAL"]
@@ -77,6 +78,8 @@ class TrainingController(QObject):
         self.state = RunState.IDLE
         self.active: int | None = None  # the run the worker is training
         self._last: tuple[int, str] | None = None  # (run id, training key) of the model
+        #: an opened file's model waiting for its large data file to be read
+        self._pending_model: tuple[Any, list[int], int, bool] | None = None
         self.finished_signals: dict[int, int] = {}  # run id -> finished/failed count
         self.worker_thread = QThread()
         self.worker_thread.setObjectName("nncanvas-training")
@@ -188,6 +191,7 @@ class TrainingController(QObject):
         if self.state != RunState.IDLE:
             return False
         self._last = None
+        self._pending_model = None
         self.worker.reset()
         self.finished_signals.clear()
         self.store.clear()
@@ -253,9 +257,9 @@ class TrainingController(QObject):
         (the loss view and the runs table show them), the model becomes the trained run
         (:meth:`trained_run`: the step-through and the predictions use it; Train
         continues it). What cannot be restored is said in :attr:`message`; the runs
-        stay."""
-        from app.training.keeping import confusion_of, restore_runs
-        from nncore.project import run_key
+        stay. A model whose large data file is still being read (DataPending) waits for
+        :meth:`data_arrived`."""
+        from app.training.keeping import restore_runs
 
         if saved is None or (not saved.runs and saved.model is None and not saved.problem):
             return
@@ -271,6 +275,33 @@ class TrainingController(QObject):
         if legacy:
             file = saved.weights_path.name if saved.weights_path else "the file"
             self.store.runs[ids[index]].name += f"weights from {file}"
+        self._pending_model = None
+        if model is not None and index is not None and self.state == RunState.IDLE:
+            try:  # a large CSV is read in the Data section's thread, never here
+                self.document.project.load_data()
+            except DataPending as e:
+                self._pending_model = (saved, ids, index, legacy)
+                self.message.emit(f"{e.args[0].split(':')[0]}: the trained model is restored "
+                                  "once it is in", False)
+                return
+            except (ValueError, OSError):
+                pass  # said below, by the run that cannot be made
+        self._restore_model(saved, ids, index, legacy)
+
+    def data_arrived(self) -> None:
+        """A large data file is in (the Data section's worker read it): an opened
+        file's trained model that waited for it is restored now."""
+        pending, self._pending_model = self._pending_model, None
+        if pending is not None and self.state == RunState.IDLE:
+            self._restore_model(*pending)
+
+    def _restore_model(self, saved: Any, ids: list[int], index: int | None,
+                       legacy: bool) -> None:
+        """The model part of :meth:`adopt`: build the run, restore the weights, say so."""
+        from app.training.keeping import confusion_of
+        from nncore.project import run_key
+
+        model = saved.model
         fresh = ""
         problem = saved.problem
         if model is not None and index is not None and self.state == RunState.IDLE:

@@ -21,7 +21,7 @@ def big_csv(tmp_path):
     rng = np.random.default_rng(0)
     rows = 32_000
     X = rng.normal(size=(rows, 8))
-    y = rng.integers(0, 3, rows)
+    y = rng.integers(0, 10, rows)  # the digits example's 10 outputs
     path = tmp_path / "big.csv"
     with open(path, "w") as f:
         f.write(",".join(f"f{i}" for i in range(8)) + ",label\n")
@@ -59,6 +59,45 @@ def test_a_large_csv_is_read_in_the_worker_only_and_then_shown_everywhere(
     inp = next(n.id for n in graph.nodes if n.type_id == "input")
     qtbot.waitUntil(lambda: w.scene.nodes[inp].data is not None, timeout=5000)
     data = w.scene.nodes[inp].data
-    assert data.features == (8,) and data.classes == 3
+    assert data.features == (8,) and data.classes == 10
     assert w.document.project.data_shape().features == (8,)
     assert reads == [False]  # the canvas and the inspector took it from the cache
+
+
+def test_a_saved_model_on_a_large_csv_is_restored_once_the_worker_has_read_it(
+        window, big_csv, qtbot, tmp_path, monkeypatch):
+    w = window
+    assert w.open_file(example_path("digits_mlp"))
+    graph = w.document.graph
+    loader = w.training_panel.data_group.loader
+    with qtbot.waitSignal(loader.loaded, timeout=60_000):
+        w.document.push(SetSettings(graph, {**graph.settings, "dataset": {
+            "source": "csv", "path": str(big_csv), "target": "label"},
+            "training": {**graph.settings.get("training", {}), "epochs": 1}}))
+    with qtbot.waitSignal(w.controller.run_finished, timeout=60_000):
+        w.start_training()
+    qtbot.waitUntil(lambda: w.controller.trained_run() is not None, timeout=10_000)
+    run_id, run = w.controller.trained_run()
+    before = run.predict_proba(run.data.X[:20])  # raw rows through the run's preprocessing
+    saved = tmp_path / "big_project.json"
+    assert w.save_to(saved)
+    project_data._DATA_CACHE.clear()  # a new session: nothing read yet
+    reads = []
+    real = project_data.load_data
+
+    def counting(*args, **kwargs):
+        reads.append(threading.current_thread() is threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(project_data, "load_data", counting)
+    said = []
+    w.controller.message.connect(lambda text, error: said.append(text))
+    with qtbot.waitSignal(loader.loaded, timeout=60_000):
+        assert w.open_file(saved)
+        assert w.controller.trained_run() is None  # waiting for the data
+        assert any("the trained model is restored once it is in" in t for t in said), said
+    qtbot.waitUntil(lambda: w.controller.trained_run() is not None, timeout=5000)
+    assert reads == [False]  # read once, in the worker
+    _, restored = w.controller.trained_run()
+    np.testing.assert_array_equal(restored.predict_proba(restored.data.X[:20]), before)
+    assert any("restored after 1 epoch" in t for t in said), said
