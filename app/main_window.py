@@ -217,9 +217,15 @@ class MainWindow(QMainWindow):
         # a large CSV read in the Data section's worker thread: the canvas, the
         # inspector and this tab asked before it was in (DataPending), so they ask again
         self.training_panel.data_group.loader.loaded.connect(self._data_read)
+        # a cancelled or failed read: they say so (not "being read" any more)
+        self.training_panel.data_group.loader.cancelled.connect(self._data_not_read)
+        self.training_panel.data_group.loader.failed.connect(self._data_not_read)
 
     def _data_read(self, _data: object) -> None:
         self.controller.data_arrived()  # an opened file's model that waited for it
+        self._data_not_read()
+
+    def _data_not_read(self, *_: object) -> None:
         self.scene.refresh()
         self.inspector.refresh_now()
         self.plots.data.data_changed()

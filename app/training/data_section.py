@@ -41,7 +41,7 @@ from nncore.data import DATASETS, Dataset, csv_columns, split
 from nncore.files import regular_file
 from nncore.limits import MAX_CSV_BYTES
 from nncore.project import dataset_for_graph, load_data_cached
-from nncore.project.data import LARGE_FILE_BYTES, file_stamp
+from nncore.project.data import LARGE_FILE_BYTES, file_stamp, forget_read
 from nncore.project.settings import DatasetSettings
 
 __all__ = ["DataSection", "CLASS_COLORS"]
@@ -171,7 +171,10 @@ class DataSection(Section):
         self._build()
 
     def reload_data(self) -> None:
-        """Read the data file again (its header and the preview)."""
+        """Read the data file again (its header and the preview), even when its last
+        read failed or was cancelled."""
+        ds, _ = self._access.read("dataset")
+        forget_read(dataset_for_graph(ds, self._access.graph), self._base_dir())
         self._columns_key = None
         self._preview_key = None
         self._refresh_now()

@@ -25,7 +25,7 @@ from nncore.project.settings import DatasetSettings
 from nncore.graph.shapes import DataShape
 
 __all__ = ["resolve_path", "dataset_for_graph", "load_data", "load_data_cached",
-           "data_shape", "pending_read", "DataPending", "LARGE_FILE_BYTES"]
+           "data_shape", "pending_read", "forget_read", "DataPending", "LARGE_FILE_BYTES"]
 
 
 def resolve_path(settings: DatasetSettings, base_dir: str | os.PathLike | None = None
@@ -124,6 +124,12 @@ _DATA_CACHE: dict[str, Dataset] = {}
 LARGE_FILE_BYTES = 2_000_000
 
 
+#: What the last read of a (large) file in the cache's terms ended with, when it did not
+#: give a Dataset: the error it raised, or "cancelled". A GUI ask then gets the error
+#: (or the cancelled read said) without reading the file again in its thread.
+_READ_ENDED: dict[str, Exception | str] = {}
+
+
 class DataPending(ValueError):
     """The data file is large and not read yet: another thread is reading it (the
     window's loader), and the shapes follow once it is in."""
@@ -156,10 +162,21 @@ def pending_read(settings: DatasetSettings, base_dir: str | os.PathLike | None,
     if settings.source != "csv":
         return None
     stamp = file_stamp(settings, base_dir)
-    if stamp is None or not (stamp[2] or 0) > limit or _cache_key(settings, base_dir) \
-            in _DATA_CACHE:
-        return None
-    return f"{Path(stamp[0]).name} ({stamp[2] / 1e6:,.0f} MB) is being read"
+    key = _cache_key(settings, base_dir)
+    if stamp is None or not (stamp[2] or 0) > limit or key in _DATA_CACHE \
+            or isinstance(_READ_ENDED.get(key), Exception):
+        return None  # small, read, or its error is known (load_data_cached raises it)
+    name = f"{Path(stamp[0]).name} ({stamp[2] / 1e6:,.0f} MB)"
+    if _READ_ENDED.get(key) == "cancelled":
+        return f"{name} is not read: its reading was cancelled (Reload reads it)"
+    return f"{name} is being read: the shapes follow when it is in"
+
+
+def forget_read(settings: DatasetSettings, base_dir: str | os.PathLike | None = None
+                ) -> None:
+    """Forget how the last read of this data ended (an error, a cancel), so that the
+    next :func:`load_data_cached` reads the file again (Reload)."""
+    _READ_ENDED.pop(_cache_key(settings, base_dir), None)
 
 
 def load_data_cached(settings: DatasetSettings,
@@ -169,14 +186,31 @@ def load_data_cached(settings: DatasetSettings,
     """:func:`load_data`, remembered per settings and file stamp (:func:`file_stamp`):
     the canvas, the inspector and the training panel ask at every change. Treat the
     result as read-only. ``progress`` and ``cancel`` go to :func:`load_data` when the
-    data is read (a worker thread's load fills the cache for the GUI's later asks)."""
+    data is read (a worker thread's load fills the cache for the GUI's later asks).
+    A read that failed is remembered too: asked again without ``cancel`` (not a worker's
+    read), its error is raised again instead of reading the file once more."""
     key = _cache_key(settings, base_dir)
     data = _DATA_CACHE.get(key)
     if data is None:
+        ended = _READ_ENDED.get(key)
+        if cancel is None and isinstance(ended, Exception):
+            raise ended
         if len(_DATA_CACHE) > 8:
             _DATA_CACHE.clear()
-        data = _DATA_CACHE[key] = load_data(settings, base_dir, progress=progress,
-                                            cancel=cancel)
+            _READ_ENDED.clear()
+        try:
+            data = load_data(settings, base_dir, progress=progress, cancel=cancel)
+        except (ValueError, OSError) as e:
+            _READ_ENDED[key] = e
+            raise
+        except Exception as e:
+            from nncore.tables import ReadCancelled  # lazily, as load_data reads tables
+
+            if isinstance(e, ReadCancelled):  # stopped, not an error
+                _READ_ENDED[key] = "cancelled"
+            raise
+        _READ_ENDED.pop(key, None)
+        _DATA_CACHE[key] = data
     return data
 
 

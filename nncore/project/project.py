@@ -124,7 +124,7 @@ class Project:
         if self.defer_bytes is not None:
             why = pending_read(settings, self.base_dir, self.defer_bytes)
             if why is not None:
-                raise DataPending(f"{why}: the shapes follow when it is in")
+                raise DataPending(why)
         return load_data_cached(settings, self.base_dir)
 
     def data_state(self) -> tuple[DataShape | None, str | None]:

@@ -101,3 +101,38 @@ def test_a_saved_model_on_a_large_csv_is_restored_once_the_worker_has_read_it(
     _, restored = w.controller.trained_run()
     np.testing.assert_array_equal(restored.predict_proba(restored.data.X[:20]), before)
     assert any("restored after 1 epoch" in t for t in said), said
+
+
+def test_a_cancelled_or_failed_large_read_is_said_not_left_being_read(
+        window, big_csv, qtbot, tmp_path):
+    w = window
+    assert w.open_file(example_path("digits_mlp"))
+    graph = w.document.graph
+    loader = w.training_panel.data_group.loader
+    def cancel_now(_fraction):
+        loader.cancel()  # Cancel after the first chunk
+
+    loader.progress.connect(cancel_now)
+    with qtbot.waitSignal(loader.cancelled, timeout=30_000):
+        w.document.push(SetSettings(graph, {**graph.settings, "dataset": {
+            "source": "csv", "path": str(big_csv), "target": "label"}}))
+    loader.progress.disconnect(cancel_now)
+    shape, why = w.document.project.data_state()
+    assert shape is None and "its reading was cancelled (Reload reads it)" in why, why
+    inp = next(n.id for n in graph.nodes if n.type_id == "input")
+    problems = " ".join(t for _, t in w.document.project.problems())
+    assert "cancelled" in problems and "is being read" not in problems
+    with qtbot.waitSignal(loader.loaded, timeout=30_000):  # Reload reads it after all
+        w.training_panel.data_group.reload_data()
+    assert w.document.project.data_shape().features == (8,)
+    # a large file that cannot be read: its error, known from the worker's read
+    bad = tmp_path / "bad.csv"
+    text = big_csv.read_text().splitlines()
+    text[5000] += ",1,2,3"  # a row with too many fields
+    bad.write_text("\n".join(text) + "\n")
+    with qtbot.waitSignal(loader.failed, timeout=30_000):
+        w.document.push(SetSettings(graph, {**graph.settings, "dataset": {
+            "source": "csv", "path": str(bad), "target": "label"}}))
+    shape, why = w.document.project.data_state()
+    assert shape is None and "line 5001 has 12 fields, expected 9" in why, why
+    assert w.scene.nodes[inp].data is None
