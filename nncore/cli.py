@@ -836,8 +836,10 @@ def predict(args: argparse.Namespace, out: TextIO | None = None) -> int:
         try:
             X = model.features_of_table(table.frame, table)
         except (KeyError, ValueError) as e:
-            raise ValueError(f"{where}: {e.args[0] if isinstance(e, KeyError) else e}") \
-                from None
+            text = str(e.args[0] if isinstance(e, KeyError) else e)
+            # a message naming the file's line already names the file: not twice
+            raise ValueError(text if text.startswith(f"{Path(where).name}:")
+                             else f"{where}: {text}") from None
     else:
         X = _npz_rows(args.npz)
     if X.ndim == 2 and X.size and not np.all(np.isfinite(X)):

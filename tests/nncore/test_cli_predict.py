@@ -187,6 +187,12 @@ def test_a_table_with_text_labels_keeps_its_mapping_and_pipeline(tmp_path, capsy
     assert main(["predict", str(out), "--csv", str(tmp_path / "bad.csv")]) == 1
     assert "bad.csv: the table lacks the column 'colour' the model was trained on" in \
         capsys.readouterr().err
+    # a missing value in a row (the pipeline drops such rows in training): named once
+    with open(tmp_path / "gap.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["size", "colour"], ["3.0", "red"], ["", "blue"]])
+    assert main(["predict", str(out), "--csv", str(tmp_path / "gap.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "gap.csv: line 3" in err and "gap.csv: gap.csv" not in err, err
 
 
 def test_fresh_adds_a_run_and_continuing_keeps_its_place(saved, tmp_path, capsys):
