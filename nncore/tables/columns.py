@@ -92,9 +92,7 @@ def column_kind(values: Any) -> tuple[str, str]:
 
     Rules, in order: no value present, or one distinct value in two or more rows:
     ``constant``. At least half the present values numbers: ``number`` (the others
-    are errors when the column is used as numbers), except consecutive whole numbers
-    each once (1, 2, ..., n in any order: a row number): ``identifier``. Strings that all
-    parse as dates
+    are errors when the column is used as numbers). Strings that all parse as dates
     (and look like dates: digits with ``-``, ``/``, ``:`` or a month name): ``date``.
     Every value distinct (three or more rows): ``identifier``. More than 50 distinct
     values making more than half the rows: ``text``. Otherwise ``category``.
@@ -111,12 +109,6 @@ def column_kind(values: Any) -> tuple[str, str]:
     numbers = number_values(present)
     numeric = int(numbers.notna().sum())
     if numeric == n:
-        if distinct == n and n >= 3:  # 1, 2, ..., n in some order: a row number
-            whole = numbers.to_numpy(dtype=np.float64)
-            lo, hi = whole.min(), whole.max()
-            if hi - lo == n - 1 and np.array_equal(whole, np.round(whole)):
-                return "identifier", (f"whole numbers {lo:.15g} to {hi:.15g}, each once: a "
-                                      "row number or identifier")
         return "number", f"numbers, {distinct:,} distinct in {n:,} rows"
     if numeric * 2 >= n:
         bad = present[numbers.isna()]

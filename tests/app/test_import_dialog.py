@@ -69,7 +69,7 @@ def test_animals_defaults_then_roles_changed(dialog, qtbot):
 
 def test_no_target_guessed_disables_ok_until_chosen(dialog, qtbot, tmp_path):
     path = tmp_path / "ids.csv"
-    path.write_text("a,b,code\n" + "".join(f"{i * 3 % 11},{i * 2 % 7},K{i}\n" for i in range(30)))
+    path.write_text("a,b,code\n" + "".join(f"{i},{i * 2 % 7},K{i}\n" for i in range(30)))
     d = dialog(path)
     assert d.target is None and not d.ok_button.isEnabled()
     assert "choose one" in d.summary_label.text()

@@ -405,23 +405,3 @@ class TestCli:
                       "--missing {drop,mean,median,most_frequent}", "drop the rows (default)",
                       "detected from the first lines"):
             assert words in text
-
-
-def test_consecutive_whole_numbers_each_once_are_a_row_number_not_a_feature():
-    """An ID column of numbers (1..n, or 10**15 + i, in any order) is left out as an
-    identifier; whole numbers with a gap or repeats, and distinct fractions, stay
-    numbers."""
-    import pandas as pd
-
-    from nncore.tables.columns import column_kind
-
-    rng = np.random.default_rng(0)
-    ids = pd.Series(rng.permutation(np.arange(1, 301)))
-    assert column_kind(ids) == ("identifier", "whole numbers 1 to 300, each once: a row "
-                                "number or identifier")
-    big = pd.Series(10**15 + np.arange(200))
-    assert column_kind(big)[0] == "identifier"
-    assert column_kind(pd.Series(np.r_[np.arange(1, 100), 101]))[0] == "number"  # a gap
-    assert column_kind(pd.Series(np.arange(100) % 7))[0] == "number"  # repeats
-    assert column_kind(pd.Series(np.arange(100) + 0.5))[0] == "number"  # fractions
-    assert column_kind(pd.Series([1, 2]))[0] == "number"  # too few rows to tell
