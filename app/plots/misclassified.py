@@ -11,7 +11,7 @@ classified ones), with a caption naming it and "All misclassified" to come back.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QS
                                QStackedWidget, QTableWidget, QTableWidgetItem, QToolButton,
                                QVBoxLayout, QWidget)
 
-from app.plots.base import DrawnWhenShown, as_theme, plot_colors
-from app.plots.trained import ModelSource, Trained, confidence_order
+from app.plots.base import as_theme, plot_colors
+from app.plots.trained import ModelView, Trained, confidence_order
 from app.theme import Theme
 from app.widgets.digit_pad import sample_pixmap
 
@@ -34,7 +34,7 @@ TILE_PX, COLUMNS = 56, 8
 ROW_FEATURES = 8
 
 
-class MisclassifiedView(DrawnWhenShown):
+class MisclassifiedView(ModelView):
     """The Misclassified tab (see the module docstring).
 
     Signals:
@@ -62,7 +62,6 @@ class MisclassifiedView(DrawnWhenShown):
         super().__init__(parent)
         self.theme: Theme = as_theme(None)
         self.colors = plot_colors(self.theme)
-        self.source = ModelSource()
         self.model: Trained | None = None
         self.indices = np.zeros(0, dtype=np.int64)
         self.shown = np.zeros(0, dtype=np.int64)
@@ -116,14 +115,6 @@ class MisclassifiedView(DrawnWhenShown):
                           "appear here.")
 
     # ------------------------------------------------------------------ the model
-    def set_model_source(self, source: Callable[[], Any]) -> None:
-        self.source = ModelSource(source)
-        self.model_changed()
-
-    def model_changed(self, *_: Any) -> None:
-        """The model may have changed: looked at again when in sight."""
-        self.changed()
-
     def draw_now(self) -> None:
         """Ask the source for the model and draw the selection (in sight or not)."""
         self._dirty = False

@@ -14,7 +14,7 @@ Without a trained model (or with one for another network) the tab says why.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSpinBox, QStac
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from app.plots.base import (DrawnWhenShown, as_theme, configure_plot, plot_colors, set_plot_labels,
+from app.plots.base import (as_theme, configure_plot, plot_colors, set_plot_labels,
                             style_plot, with_alpha)
-from app.plots.trained import ModelSource, Trained
+from app.plots.trained import ModelView, Trained
 from app.theme import Theme
 from app.widgets.digit_pad import DigitPad
 
@@ -53,7 +53,7 @@ def shown_bars(p: np.ndarray, true: int | None, limit: int = MAX_BARS) -> list[i
     return sorted(top)
 
 
-class PredictView(DrawnWhenShown):
+class PredictView(ModelView):
     """The Predict tab (see the module docstring).
 
     Signals:
@@ -84,7 +84,6 @@ class PredictView(DrawnWhenShown):
         super().__init__(parent)
         self.theme: Theme = as_theme(None)
         self.colors = plot_colors(self.theme)
-        self.source = ModelSource()
         self.model: Trained | None = None
         self.reason = ""
         self.features: np.ndarray | None = None
@@ -198,16 +197,6 @@ class PredictView(DrawnWhenShown):
                                "here.")
 
     # ------------------------------------------------------------------ the model
-    def set_model_source(self, source: Callable[[], Any]) -> None:
-        """Where the trained model comes from (:class:`~app.plots.trained.ModelSource`)."""
-        self.source = ModelSource(source)
-        self.model_changed()
-
-    def model_changed(self, *_: Any) -> None:
-        """The model may have changed (a run ended, an edit, another project): looked at
-        again at the next turn of the event loop when in sight, else when shown."""
-        self.changed()
-
     def draw_now(self) -> None:
         """Ask the source for the model and show the current sample's prediction
         (whether or not the tab is in sight)."""

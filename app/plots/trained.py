@@ -17,9 +17,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from app.plots.base import DrawnWhenShown
 from app.plots.data_view import image_shape
 
-__all__ = ["Trained", "ModelSource", "NO_MODEL", "confidence_order"]
+__all__ = ["Trained", "ModelSource", "ModelView", "NO_MODEL", "confidence_order"]
 
 #: What the views say when nothing is trained.
 NO_MODEL = ("Train first: press Train in the Training panel; the trained model's "
@@ -159,3 +160,22 @@ class ModelSource:
         if key != self._key or self._trained is None:
             self._key, self._trained = key, Trained(run_id, run)
         return self._trained
+
+
+class ModelView(DrawnWhenShown):
+    """A view of the trained model (Predict, Misclassified): its :attr:`source` (a
+    :class:`ModelSource`), looked at again when in sight after :meth:`model_changed`."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.source = ModelSource()
+
+    def set_model_source(self, source: Callable[[], Any]) -> None:
+        """Where the trained model comes from (:class:`ModelSource`)."""
+        self.source = ModelSource(source)
+        self.model_changed()
+
+    def model_changed(self, *_: Any) -> None:
+        """The model may have changed (a run ended, an edit, another project): looked at
+        again at the next turn of the event loop when in sight, else when shown."""
+        self.changed()
